@@ -1,0 +1,189 @@
+package analyze
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// Baseline is what is known about each principal from earlier events: loaded from a baseline
+// file, then learned from every event of the run as it streams past. Detectors consult it
+// before the runner lets it learn the current event, so "new" means "not seen before this event".
+type Baseline struct {
+	// Principals by stable principal (sources.Event.Actor).
+	Principals map[string]*History
+	// Span is the log time the baseline has learned from.
+	First, Last time.Time
+}
+
+// History is one principal's past.
+type History struct {
+	DisplayName string
+	First, Last time.Time
+	Events      int64
+	// Resources: secret or path -> last use (reads, lists, writes of secrets).
+	Resources map[string]time.Time
+	// Addrs: source address -> last use; Nets: its /24 (IPv4) or /64 (IPv6) -> last use.
+	Addrs map[string]time.Time
+	Nets  map[string]time.Time
+	// Lists: listed prefixes -> last time (a listing habit is not enumeration).
+	Lists map[string]time.Time
+	// Clients: user-agent family -> last use.
+	Clients map[string]time.Time
+	// Hours counts events per hour of the week (UTC, Sunday 00:00 = 0).
+	Hours [168]uint32
+	// Bursts remembers the largest burst of distinct reads seen inside one bulk-read window and
+	// how often such bursts happened (the periodic fixed-set pattern of External Secrets).
+	MaxBurst   int
+	Bursts     int
+	LastBurst  time.Time
+	BurstPaths map[string]struct{}
+}
+
+// NewBaseline returns an empty baseline.
+func NewBaseline() *Baseline { return &Baseline{Principals: map[string]*History{}} }
+
+// Get returns the history of a principal, or nil when it was never seen.
+func (b *Baseline) Get(principal string) *History {
+	if principal == "" {
+		return nil
+	}
+	return b.Principals[principal]
+}
+
+// Learn adds one event to the baseline.
+func (b *Baseline) Learn(ev *sources.Event) {
+	if ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+		return
+	}
+	id := ev.Actor()
+	if id == "" {
+		return
+	}
+	if b.First.IsZero() || ev.Time.Before(b.First) {
+		b.First = ev.Time
+	}
+	if ev.Time.After(b.Last) {
+		b.Last = ev.Time
+	}
+	h := b.Principals[id]
+	if h == nil {
+		h = &History{First: ev.Time}
+		b.Principals[id] = h
+	}
+	if ev.DisplayName != "" {
+		h.DisplayName = ev.DisplayName
+	}
+	if ev.Time.After(h.Last) {
+		h.Last = ev.Time
+	}
+	if ev.Time.Before(h.First) {
+		h.First = ev.Time
+	}
+	h.Events++
+	h.Hours[hourOfWeek(ev.Time)]++
+	if ev.Resource != "" && ev.Outcome == sources.OutcomeOK && touchesSecret(ev) {
+		setTime(&h.Resources, ev.Resource, ev.Time)
+	}
+	if ev.Op == sources.OpList && ev.Outcome == sources.OutcomeOK {
+		setTime(&h.Lists, ev.Resource, ev.Time)
+	}
+	if ev.RemoteAddr.IsValid() && !ev.Has(sources.FlagAWSInternal) {
+		setTime(&h.Addrs, ev.RemoteAddr.String(), ev.Time)
+		setTime(&h.Nets, netOf(ev.RemoteAddr), ev.Time)
+	}
+	if ev.UserAgent != "" {
+		setTime(&h.Clients, ClientFamily(ev.UserAgent), ev.Time)
+	}
+}
+
+// Established reports whether h has enough history for "new" to mean something.
+func (h *History) Established(c HistoryConfig, now time.Time) bool {
+	if h == nil {
+		return false
+	}
+	if c.MinEvents > 0 && h.Events >= int64(c.MinEvents) {
+		return true
+	}
+	return c.MinDays > 0 && now.Sub(h.First) >= time.Duration(c.MinDays)*24*time.Hour
+}
+
+// NoteBurst records a burst of distinct reads that was judged normal or was seen while learning.
+func (h *History) NoteBurst(paths []string, t time.Time) {
+	if len(paths) > h.MaxBurst {
+		h.MaxBurst = len(paths)
+	}
+	h.Bursts++
+	h.LastBurst = t
+	if h.BurstPaths == nil {
+		h.BurstPaths = map[string]struct{}{}
+	}
+	for _, p := range paths {
+		h.BurstPaths[p] = struct{}{}
+	}
+}
+
+func setTime(m *map[string]time.Time, k string, t time.Time) {
+	if k == "" {
+		return
+	}
+	if *m == nil {
+		*m = map[string]time.Time{}
+	}
+	if t.After((*m)[k]) {
+		(*m)[k] = t
+	}
+}
+
+func hourOfWeek(t time.Time) int {
+	t = t.UTC()
+	return int(t.Weekday())*24 + t.Hour()
+}
+
+// netOf is the /24 of an IPv4 address or the /64 of an IPv6 address.
+func netOf(a netip.Addr) string {
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// touchesSecret reports whether ev reads, lists or writes a secret (not a login or sys/ call).
+func touchesSecret(ev *sources.Event) bool {
+	switch ev.Op {
+	case sources.OpRead, sources.OpList, sources.OpWrite, sources.OpDelete:
+		return true
+	}
+	return false
+}
+
+// ClientFamily reduces a user agent to its product ("curl", "aws-cli", "Go-http-client",
+// "vault", "Mozilla"), so version bumps are not new clients.
+func ClientFamily(ua string) string {
+	ua = strings.TrimSpace(ua)
+	if ua == "" {
+		return ""
+	}
+	lower := strings.ToLower(ua)
+	switch {
+	case strings.Contains(lower, "exec-env/cloudshell"):
+		return "cloudshell"
+	case strings.Contains(lower, "console.amazonaws.com"), strings.Contains(lower, "aws-internal/"):
+		return "console"
+	}
+	end := strings.IndexAny(ua, "/ (;")
+	if end < 0 {
+		end = len(ua)
+	}
+	if end > 40 {
+		end = 40
+	}
+	return ua[:end]
+}

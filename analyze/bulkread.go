@@ -1,0 +1,190 @@
+package analyze
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// BulkRead reports harvesting: one credential reads or lists at least MinCount times across at
+// least MinDistinct distinct secrets inside a sliding window.
+//
+// Why: a stolen token is used with the same API calls as the workload it belongs to; what
+// changes is the breadth. Path diversity inside the window is the signal, not volume over the
+// whole input.
+//
+// Thresholds: 30 reads over 10 distinct secrets in 5 minutes (the seed's dashboard rule).
+// Overlapping windows merge into one finding per burst. Linear: each event enters and leaves
+// its credential's window once.
+//
+// Known false positives: operators that sync a fixed set of secrets periodically (External
+// Secrets, Vault Secrets Operator). Once the baseline has seen the same set in earlier bursts,
+// a burst that stays inside it is quiet; one secret outside it is reported. Per-identity
+// thresholds (config "overrides") give known bulk readers their own limits.
+type BulkRead struct {
+	env    Env
+	state  map[string]*bulkState
+	found  []Finding
+	rule   Rule
+	config BurstConfig
+}
+
+type readRef struct {
+	t   time.Time
+	res string
+	pos sources.Pos
+}
+
+type bulkState struct {
+	win    []readRef // events inside the window, oldest first (win[head:])
+	head   int
+	counts map[string]int
+	burst  *bulkBurst
+	cfg    BurstConfig
+}
+
+type bulkBurst struct {
+	f        Finding
+	paths    set
+	lastTrig time.Time
+	ev       sources.Event // identity fields of the first event
+}
+
+// NewBulkRead builds the bulk-read detector.
+func NewBulkRead(env Env) Detector {
+	return &BulkRead{env: env, state: map[string]*bulkState{}, config: env.Config.BulkRead, rule: Rule{
+		ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
+		Summary: "one credential reads many distinct secrets within minutes",
+		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
+			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes " +
+			"(thresholds.bulk-read). Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
+			"backup jobs; give them per-identity overrides rather than raising the global threshold.",
+		Guide: "List what the credential read (vaultsentry trace --credential ...), revoke it, rotate every secret in the list, " +
+			"and find where the token was taken from (pod, CI job, laptop).",
+		MITRE: []string{"T1555.006", "T1530"},
+	}}
+}
+
+// Rule describes bulk-read.
+func (d *BulkRead) Rule() Rule { return d.rule }
+
+// Observe adds a read or list to its credential's window.
+func (d *BulkRead) Observe(ev *sources.Event) {
+	if ev.Op != sources.OpRead && ev.Op != sources.OpList {
+		return
+	}
+	if ev.Resource == "" || ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+		return
+	}
+	key := ev.Credential
+	if key == "" {
+		key = ev.Actor()
+	}
+	st := d.state[key]
+	if st == nil {
+		st = &bulkState{counts: map[string]int{}, cfg: d.config}
+		if o, ok := d.env.Config.override(d.rule.ID, ev.Actor(), ev.DisplayName); ok {
+			if o.Window > 0 {
+				st.cfg.Window = o.Window
+			}
+			if o.Count > 0 {
+				st.cfg.MinCount = o.Count
+			}
+			if o.Distinct > 0 {
+				st.cfg.MinDistinct = o.Distinct
+			}
+		}
+		d.state[key] = st
+	}
+	cfg := st.cfg
+	// Close a burst that has gone quiet for a whole window.
+	if st.burst != nil && ev.Time.Sub(st.burst.lastTrig) > cfg.Window {
+		d.close(st)
+	}
+	st.win = append(st.win, readRef{t: ev.Time, res: ev.Resource, pos: ev.Pos})
+	st.counts[ev.Resource]++
+	for st.head < len(st.win) && ev.Time.Sub(st.win[st.head].t) > cfg.Window {
+		old := st.win[st.head]
+		if st.counts[old.res]--; st.counts[old.res] == 0 {
+			delete(st.counts, old.res)
+		}
+		st.head++
+	}
+	if st.head > 1024 && st.head*2 > len(st.win) { // compact: amortised O(1) per event
+		st.win = append(st.win[:0], st.win[st.head:]...)
+		st.head = 0
+	}
+	n := len(st.win) - st.head
+	if n >= cfg.MinCount && len(st.counts) >= cfg.MinDistinct {
+		if st.burst == nil {
+			b := &bulkBurst{f: newFinding(d.rule, ev)}
+			b.f.FirstSeen = st.win[st.head].t
+			for _, r := range st.win[st.head:] {
+				b.add(r)
+			}
+			st.burst = b
+		} else {
+			st.burst.add(st.win[len(st.win)-1])
+		}
+		st.burst.lastTrig = ev.Time
+		st.burst.f.LastSeen = ev.Time
+		st.burst.f.SourceIPs = appendAddr(st.burst.f.SourceIPs, ev.RemoteAddr)
+	} else if st.burst != nil {
+		st.burst.add(st.win[len(st.win)-1])
+		st.burst.f.LastSeen = ev.Time
+	}
+}
+
+func (b *bulkBurst) add(r readRef) {
+	b.f.Count++
+	b.paths.add(r.res)
+	b.f.addEvidence(Evidence{File: r.pos.File, Line: r.pos.Line, Time: r.t})
+}
+
+func (d *BulkRead) close(st *bulkState) {
+	b := st.burst
+	st.burst = nil
+	paths := b.paths.sorted(0)
+	h := d.env.Baseline.Get(b.f.Identity)
+	known := h != nil && knownPeriodicSet(h, paths)
+	if h != nil {
+		// Every burst becomes part of the identity's habit, reported or not: a periodic set is
+		// learned from its repetitions.
+		h.NoteBurst(paths, b.f.LastSeen)
+	}
+	if known {
+		return
+	}
+	f := b.f
+	f.Resources = b.paths.sorted(MaxResources)
+	f.Message = fmt.Sprintf("%d reads of %d distinct secrets between %s and %s (%s)",
+		f.Count, len(paths), f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339),
+		f.LastSeen.Sub(f.FirstSeen).Round(time.Second))
+	f.Remediation = revokeHint(f)
+	d.found = append(d.found, f)
+}
+
+// knownPeriodicSet reports whether a burst only repeats what the identity has done in earlier
+// bursts: every path was part of an earlier burst, and such bursts happened at least twice.
+func knownPeriodicSet(h *History, paths []string) bool {
+	if h.Bursts < 2 || len(h.BurstPaths) == 0 {
+		return false
+	}
+	for _, p := range paths {
+		if _, ok := h.BurstPaths[p]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Finish closes the open bursts.
+func (d *BulkRead) Finish() []Finding {
+	for _, st := range d.state {
+		if st.burst != nil {
+			d.close(st)
+		}
+	}
+	return d.found
+}

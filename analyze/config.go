@@ -1,0 +1,273 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"strings"
+	"time"
+)
+
+// Config holds every threshold and every fact that no detector can guess. Its zero value is not
+// useful: start from DefaultConfig and override. The YAML configuration file and the flags
+// fill it in cmd/.
+type Config struct {
+	// InternalCIDRs are the networks considered internal; every other IP is external.
+	InternalCIDRs []netip.Prefix
+	// AdminPolicies are Vault policy names (globs) that make a token privileged.
+	AdminPolicies []string
+	// AdminARNs are AWS principal ARN globs that are administrators.
+	AdminARNs []string
+	// Maintenance are the windows in which privileged work is expected.
+	Maintenance Maintenance
+	// Decoys are canary paths or secret names (globs); any touch is critical.
+	Decoys []string
+	// Rotation configures rotation-without-read.
+	Rotation RotationConfig
+	// LearnUntil: findings that become true before it are not reported (the baseline period).
+	LearnUntil time.Time
+
+	BulkRead      BulkReadConfig
+	DualSourceIP  WindowConfig
+	ManySourceIPs CountConfig
+	DeniedBurst   BurstConfig
+	Enumeration   CountConfig
+	AuditGap      AuditGapConfig
+	NewResource   HistoryConfig
+	Dormant       DormantConfig
+	NewSourceIP   NewSourceIPConfig
+
+	// Overrides are per-identity thresholds (glob on identity or display name -> rule -> values).
+	Overrides []Override
+}
+
+// WindowConfig is a rule with a time window only.
+type WindowConfig struct {
+	Window time.Duration
+}
+
+// CountConfig is a rule that fires at Min distinct things within Window.
+type CountConfig struct {
+	Window time.Duration
+	Min    int
+}
+
+// BurstConfig fires at MinCount events over MinDistinct distinct paths within Window.
+type BurstConfig struct {
+	Window      time.Duration
+	MinCount    int
+	MinDistinct int
+}
+
+// BulkReadConfig configures bulk-read.
+type BulkReadConfig = BurstConfig
+
+// AuditGapConfig configures audit-gap: a silence longer than Floor and more than Factor times
+// the stream's own 99th-percentile gap over Context around it.
+type AuditGapConfig struct {
+	Floor   time.Duration
+	Factor  float64
+	Context time.Duration
+}
+
+// HistoryConfig says when an identity's history is established: at least MinDays of history or
+// MinEvents events.
+type HistoryConfig struct {
+	MinDays   int
+	MinEvents int
+}
+
+// DormantConfig configures dormant-identity.
+type DormantConfig struct {
+	Days int
+}
+
+// NewSourceIPConfig configures new-source-ip: identities whose history already shows more than
+// MaxKnown distinct addresses are considered roaming and stay quiet.
+type NewSourceIPConfig struct {
+	HistoryConfig
+	MaxKnown int
+}
+
+// Override replaces thresholds of one rule for identities matching Identity (a glob on the
+// identity or the display name).
+type Override struct {
+	Identity string
+	Rule     string
+	Window   time.Duration
+	Count    int
+	Distinct int
+}
+
+// RotationConfig configures rotation-without-read.
+type RotationConfig struct {
+	Grace       time.Duration
+	Deployments []DeploymentMap
+	Rollouts    []Rollout
+}
+
+// DeploymentMap says which Kubernetes deployment consumes the secrets matching Glob.
+type DeploymentMap struct {
+	Glob       string
+	Namespace  string
+	Deployment string
+}
+
+// Rollout is a Kubernetes event that shows a deployment picking up new configuration.
+type Rollout struct {
+	Time       time.Time
+	Namespace  string
+	Deployment string
+	Reason     string
+	// Secrets are secret paths an annotation on the deployment names, if any.
+	Secrets []string
+}
+
+// Maintenance is a time zone and the weekly windows in it.
+type Maintenance struct {
+	Location *time.Location
+	Windows  []Window
+}
+
+// Window is a weekly time range: on Days, from From to To (minutes after midnight). A window
+// whose To is not after From crosses midnight and ends the next day.
+type Window struct {
+	Days [7]bool // indexed by time.Weekday
+	From int
+	To   int
+}
+
+// Contains reports whether t falls inside one of the windows, in the windows' zone.
+func (m Maintenance) Contains(t time.Time) bool {
+	loc := m.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	mins := lt.Hour()*60 + lt.Minute()
+	day := lt.Weekday()
+	prev := (day + 6) % 7
+	for _, w := range m.Windows {
+		if w.From < w.To {
+			if w.Days[day] && mins >= w.From && mins < w.To {
+				return true
+			}
+			continue
+		}
+		// crosses midnight: the part after From on a listed day, the part before To on the next
+		if w.Days[day] && mins >= w.From {
+			return true
+		}
+		if w.Days[prev] && mins < w.To {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultInternalCIDRs are RFC 1918, shared address space, loopback, link-local and ULA.
+var DefaultInternalCIDRs = []string{
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"127.0.0.0/8", "169.254.0.0/16", "::1/128", "fe80::/10", "fc00::/7",
+}
+
+// DefaultConfig returns the documented defaults (README, "Configuration").
+func DefaultConfig() Config {
+	c := Config{
+		AdminPolicies: []string{"root", "*admin*"},
+		AdminARNs:     []string{"arn:aws:iam::*:root", "arn:aws:iam::*:role/*admin*", "arn:aws:iam::*:role/*Admin*", "arn:aws:iam::*:user/*admin*", "arn:aws:iam::*:user/*Admin*"},
+		Maintenance: Maintenance{
+			Location: time.UTC,
+			Windows:  []Window{{Days: weekdays(), From: 6 * 60, To: 22 * 60}},
+		},
+		Rotation:      RotationConfig{Grace: 30 * time.Minute},
+		BulkRead:      BurstConfig{Window: 5 * time.Minute, MinCount: 30, MinDistinct: 10},
+		DualSourceIP:  WindowConfig{Window: time.Hour},
+		ManySourceIPs: CountConfig{Window: time.Hour, Min: 4},
+		DeniedBurst:   BurstConfig{Window: 5 * time.Minute, MinCount: 10, MinDistinct: 5},
+		Enumeration:   CountConfig{Window: 10 * time.Minute, Min: 5},
+		AuditGap:      AuditGapConfig{Floor: 60 * time.Second, Factor: 10, Context: 24 * time.Hour},
+		NewResource:   HistoryConfig{MinDays: 1, MinEvents: 50},
+		Dormant:       DormantConfig{Days: 30},
+		NewSourceIP:   NewSourceIPConfig{HistoryConfig: HistoryConfig{MinDays: 1, MinEvents: 20}, MaxKnown: 5},
+	}
+	for _, s := range DefaultInternalCIDRs {
+		c.InternalCIDRs = append(c.InternalCIDRs, netip.MustParsePrefix(s))
+	}
+	return c
+}
+
+func weekdays() [7]bool {
+	var d [7]bool
+	for i := time.Monday; i <= time.Friday; i++ {
+		d[i] = true
+	}
+	return d
+}
+
+// IsInternal reports whether a is inside one of the internal networks.
+func (c *Config) IsInternal(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range c.InternalCIDRs {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdminPolicy reports whether any of policies matches the administrator list.
+func (c *Config) IsAdminPolicy(policies []string) bool {
+	for _, p := range policies {
+		for _, g := range c.AdminPolicies {
+			if globMatch(g, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IsAdminARN reports whether an AWS principal ARN is an administrator's.
+func (c *Config) IsAdminARN(arn string) bool {
+	for _, g := range c.AdminARNs {
+		if globMatch(g, arn) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches name against a glob where * also crosses "/" (paths and ARNs are globbed
+// as whole strings).
+func globMatch(glob, name string) bool {
+	if !strings.ContainsAny(glob, "*?[") {
+		return glob == name
+	}
+	// path.Match stops * at '/'; replace separators so * spans them.
+	g := strings.ReplaceAll(glob, "/", "\x01")
+	n := strings.ReplaceAll(name, "/", "\x01")
+	ok, err := path.Match(g, n)
+	return err == nil && ok
+}
+
+// GlobMatch is globMatch for callers outside the package (configuration validation).
+func GlobMatch(glob, name string) bool { return globMatch(glob, name) }
+
+// ValidateGlob reports a malformed glob.
+func ValidateGlob(glob string) error {
+	if _, err := path.Match(glob, ""); err != nil {
+		return fmt.Errorf("bad pattern %q: %w", glob, err)
+	}
+	return nil
+}
+
+// override returns the override for rule that matches identity or display name, if any.
+func (c *Config) override(rule, identity, display string) (Override, bool) {
+	for _, o := range c.Overrides {
+		if o.Rule == rule && (globMatch(o.Identity, identity) || globMatch(o.Identity, display)) {
+			return o, true
+		}
+	}
+	return Override{}, false
+}

@@ -1,0 +1,169 @@
+package analyze
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// Rule describes what a detector reports. ID never changes once released: ignore files,
+// dashboards and SARIF consumers key on it.
+type Rule struct {
+	ID       string
+	Name     string
+	Severity Severity // default severity
+	Summary  string   // one line: what it detects
+	Help     string   // why it matters, defaults, known false positives
+	Guide    string   // investigation guide: what to check, what to run
+	MITRE    []string // ATT&CK technique ids
+}
+
+// Detector reads events in time order and reports findings when the input ends.
+type Detector interface {
+	Rule() Rule
+	// Observe sees one event. It must not keep ev; copy the fields it needs.
+	Observe(ev *sources.Event)
+	// Finish returns the findings, the input being complete.
+	Finish() []Finding
+}
+
+// Env is what a detector is built with: the configuration and the learned history.
+type Env struct {
+	Config *Config
+	// Baseline is the history learned so far (from a baseline file and from the events already
+	// seen in this run). Never nil.
+	Baseline *Baseline
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Findings []Finding
+	Rules    []Rule
+	// Training counts findings that became true before LearnUntil and were not reported.
+	Training int
+}
+
+// Run feeds events (in time order) to every detector and returns the merged findings. Each
+// event is seen by every detector before the baseline learns it, so "never seen before" means
+// before this event.
+func Run(events []sources.Event, env Env) *Result {
+	if env.Baseline == nil {
+		env.Baseline = NewBaseline()
+	}
+	ds := New(env)
+	for i := range events {
+		ev := &events[i]
+		for _, d := range ds {
+			d.Observe(ev)
+		}
+		env.Baseline.Learn(ev)
+	}
+	res := &Result{}
+	var all []Finding
+	for _, d := range ds {
+		res.Rules = append(res.Rules, d.Rule())
+		for _, f := range d.Finish() {
+			if f.Rule == "" {
+				f.Rule = d.Rule().ID
+			}
+			if !env.Config.LearnUntil.IsZero() && f.trigger().Before(env.Config.LearnUntil) {
+				res.Training++
+				continue
+			}
+			all = append(all, f)
+		}
+	}
+	res.Findings = Merge(all, mergeWindow)
+	SortFindings(res.Findings)
+	return res
+}
+
+// mergeWindow: findings of one rule about one identity closer than this become one finding.
+const mergeWindow = time.Hour
+
+// Merge joins findings of the same rule about the same identity whose times are within window
+// of each other into one finding with the summed count, so nothing is reported twice.
+func Merge(fs []Finding, window time.Duration) []Finding {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Identity, b.Identity),
+			cmp.Compare(a.Credential, b.Credential), a.FirstSeen.Compare(b.FirstSeen))
+	})
+	var out []Finding
+	for _, f := range fs {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.Rule == f.Rule && p.Identity == f.Identity && p.Credential == f.Credential && p.Identity != "" &&
+				!f.FirstSeen.After(p.LastSeen.Add(window)) {
+				mergeInto(p, f)
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func mergeInto(p *Finding, f Finding) {
+	if f.Severity > p.Severity {
+		p.Severity, p.Title, p.Message = f.Severity, f.Title, f.Message
+	}
+	if f.LastSeen.After(p.LastSeen) {
+		p.LastSeen = f.LastSeen
+	}
+	if f.FirstSeen.Before(p.FirstSeen) {
+		p.FirstSeen = f.FirstSeen
+	}
+	p.Count += f.Count
+	p.Resources = union(p.Resources, f.Resources, MaxResources)
+	p.SourceIPs = union(p.SourceIPs, f.SourceIPs, MaxResources)
+	for _, e := range f.Evidence {
+		p.addEvidence(e)
+	}
+}
+
+func union(a, b []string, max int) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) && len(out) < max {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// SortFindings orders findings by time, rule and position, so output is stable.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		c := a.FirstSeen.Compare(b.FirstSeen)
+		if c != 0 {
+			return c
+		}
+		if c = cmp.Compare(a.Rule, b.Rule); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Identity, b.Identity)
+	})
+}
+
+// evidenceOf is the evidence entry for one event.
+func evidenceOf(ev *sources.Event) Evidence {
+	return Evidence{File: ev.Pos.File, Line: ev.Pos.Line, Time: ev.Time}
+}
+
+// newFinding starts a finding about ev's actor.
+func newFinding(r Rule, ev *sources.Event) Finding {
+	f := Finding{
+		Rule:        r.ID,
+		Severity:    r.Severity,
+		Title:       r.Name,
+		Source:      ev.Kind.String(),
+		Identity:    ev.Actor(),
+		DisplayName: ev.DisplayName,
+		Credential:  ev.Credential,
+		FirstSeen:   ev.Time,
+		LastSeen:    ev.Time,
+	}
+	return f
+}

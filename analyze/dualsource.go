@@ -1,0 +1,132 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// DualSourceIP reports one credential used from an internal and an external address within a
+// window: a token or key copied out of the workload that owns it.
+//
+// Why: a credential normally lives where it was issued. Used from inside (the pod, the instance)
+// and outside (the attacker's host) at about the same time, it has been exfiltrated; this is
+// GuardDuty's InstanceCredentialExfiltration idea applied to Vault tokens as well.
+//
+// Thresholds: window 60 minutes (thresholds.dual-source-ip). Internal is the configured CIDR list
+// (default RFC 1918, 100.64.0.0/10, loopback, link-local, fc00::/7), compared with net/netip.
+//
+// Known false positives: a VPN or egress proxy not listed as internal; a load balancer in front
+// of Vault without X-Forwarded-For (every request then has the balancer's address, which is
+// internal, so this rule goes blind rather than noisy). Two internal addresses (a pod rollout)
+// never fire.
+type DualSourceIP struct {
+	env   Env
+	rule  Rule
+	state map[string]*dualState
+	found map[string]*Finding
+	order []string
+}
+
+type dualState struct {
+	lastInt, lastExt time.Time
+	intAddr, extAddr netip.Addr
+	intEvid, extEvid Evidence
+}
+
+// NewDualSourceIP builds the dual-source-ip detector.
+func NewDualSourceIP(env Env) Detector {
+	return &DualSourceIP{env: env, state: map[string]*dualState{}, found: map[string]*Finding{}, rule: Rule{
+		ID: "dual-source-ip", Name: "Credential used from internal and external addresses", Severity: Critical,
+		Summary: "the same credential is used from an internal and an external address within an hour",
+		Help: "A token or access key used from its workload's internal address and from the internet within the window " +
+			"(default 60 minutes, thresholds.dual-source-ip) has been copied. Internal networks come from internal_cidrs. " +
+			"Known false positives: a VPN or NAT egress range missing from internal_cidrs.",
+		Guide: "Revoke the credential at once (vault token revoke -accessor ..., or deactivate the access key), then trace " +
+			"what the external address did (vaultsentry trace --ip ...) and rotate what it read.",
+		MITRE: []string{"T1078", "T1552"},
+	}}
+}
+
+// Rule describes dual-source-ip.
+func (d *DualSourceIP) Rule() Rule { return d.rule }
+
+// Observe tracks the last internal and external use of each credential.
+func (d *DualSourceIP) Observe(ev *sources.Event) {
+	if ev.Credential == "" || !ev.RemoteAddr.IsValid() || ev.Has(sources.FlagAWSInternal) || ev.Has(sources.FlagServiceActor) {
+		return
+	}
+	st := d.state[ev.Credential]
+	if st == nil {
+		st = &dualState{}
+		d.state[ev.Credential] = st
+	}
+	w := d.env.Config.DualSourceIP.Window
+	if d.env.Config.IsInternal(ev.RemoteAddr) {
+		if !st.lastExt.IsZero() && ev.Time.Sub(st.lastExt) <= w {
+			d.report(ev, st.extAddr, ev.RemoteAddr, st.extEvid, st.lastExt)
+		}
+		st.lastInt, st.intAddr, st.intEvid = ev.Time, ev.RemoteAddr, evidenceOf(ev)
+		return
+	}
+	if !st.lastInt.IsZero() && ev.Time.Sub(st.lastInt) <= w {
+		d.report(ev, ev.RemoteAddr, st.intAddr, st.intEvid, st.lastInt)
+	}
+	st.lastExt, st.extAddr, st.extEvid = ev.Time, ev.RemoteAddr, evidenceOf(ev)
+}
+
+func (d *DualSourceIP) report(ev *sources.Event, ext, internal netip.Addr, other Evidence, otherTime time.Time) {
+	f := d.found[ev.Credential]
+	if f == nil {
+		nf := newFinding(d.rule, ev)
+		if otherTime.Before(nf.FirstSeen) {
+			nf.FirstSeen = otherTime
+		}
+		nf.addEvidence(other)
+		f = &nf
+		d.found[ev.Credential] = f
+		d.order = append(d.order, ev.Credential)
+	}
+	f.Count++
+	f.LastSeen = ev.Time
+	f.addEvidence(evidenceOf(ev))
+	f.SourceIPs = appendAddr(appendAddr(f.SourceIPs, internal), ext)
+	if ev.Resource != "" && len(f.Resources) < MaxResources && !contains(f.Resources, ev.Resource) {
+		f.Resources = append(f.Resources, ev.Resource)
+	}
+}
+
+// Finish returns one finding per credential.
+func (d *DualSourceIP) Finish() []Finding {
+	out := make([]Finding, 0, len(d.order))
+	for _, k := range d.order {
+		f := *d.found[k]
+		f.Message = fmt.Sprintf("credential used from internal and external addresses (%v) within %s; %d switches between them",
+			f.SourceIPs, d.env.Config.DualSourceIP.Window, f.Count)
+		f.Remediation = revokeHint(f)
+		out = append(out, f)
+	}
+	return out
+}
+
+func appendAddr(list []string, a netip.Addr) []string {
+	if !a.IsValid() {
+		return list
+	}
+	s := a.String()
+	if contains(list, s) || len(list) >= MaxResources {
+		return list
+	}
+	return append(list, s)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

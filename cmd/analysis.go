@@ -1,0 +1,256 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// analysisOptions are the flags every analysing command shares (scan, cloudtrail).
+type analysisOptions struct {
+	IO          Streams
+	Format      string
+	Output      string
+	MinSeverity string
+	FailOn      string
+	Since       string
+	Until       string
+	LearnUntil  string
+	Timezone    string
+	ConfigPath  string
+	K8sEvents   []string
+	Strict      bool
+	Quiet       bool
+	MaxLine     int
+
+	// Baseline handling (issue 5).
+	BaselinePath   string
+	UpdateBaseline bool
+	BaselineMaxAge string
+
+	minSev, failOn analyze.Severity
+	loc            *time.Location
+}
+
+func (o *analysisOptions) addFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVarP(&o.Format, "format", "f", "table", "output format: "+strings.Join(report.Formats(), ", "))
+	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	f.StringVar(&o.MinSeverity, "min-severity", "info", "show findings at or above this severity: "+strings.Join(analyze.Severities(), ", "))
+	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 when a finding at or above this severity exists: "+strings.Join(analyze.Severities(), ", ")+" (default: never)")
+	f.StringVar(&o.Since, "since", "", "analyse events at or after `TIME` (RFC 3339, or a duration such as 24h counted back from the newest event)")
+	f.StringVar(&o.Until, "until", "", "analyse events before `TIME` (RFC 3339, or a duration counted back from the newest event)")
+	f.StringVar(&o.LearnUntil, "learn-until", "", "events before `TIME` only train the baseline; findings are reported after it (RFC 3339 or a duration back from the newest event)")
+	f.StringVar(&o.Timezone, "timezone", "UTC", "IANA time zone for times in table output (JSON and SARIF stay UTC)")
+	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default ./"+DefaultConfigFile+" when it exists)")
+	f.StringArrayVar(&o.K8sEvents, "k8s-events", nil, "`FILE` of 'kubectl get events -A -o json' output: rollouts count as secret propagation (repeatable)")
+	f.BoolVar(&o.Strict, "strict", false, "exit 3 after the report when any input line was malformed")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no run summary on standard error")
+	f.IntVar(&o.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
+	f.StringVar(&o.BaselinePath, "baseline", "", "load the learned baseline from `FILE` (missing file: empty baseline)")
+	f.BoolVar(&o.UpdateBaseline, "update-baseline", false, "write the baseline back to --baseline after the run")
+	f.StringVar(&o.BaselineMaxAge, "baseline-max-age", "", "when updating the baseline, drop what was last seen longer ago than `DURATION` (e.g. 90d)")
+}
+
+func (o *analysisOptions) validate() error {
+	if _, err := report.New(o.Format); err != nil {
+		return usagef("pass --format "+strings.Join(report.Formats(), "|"), "%v", err)
+	}
+	var err error
+	if o.minSev, err = analyze.ParseSeverity(o.MinSeverity); err != nil {
+		return usagef("pass --min-severity "+strings.Join(analyze.Severities(), "|"), "--min-severity: %v", err)
+	}
+	o.failOn = analyze.Critical + 1 // never
+	if o.FailOn != "" {
+		if o.failOn, err = analyze.ParseSeverity(o.FailOn); err != nil {
+			return usagef("pass --fail-on "+strings.Join(analyze.Severities(), "|"), "--fail-on: %v", err)
+		}
+	}
+	if o.loc, err = time.LoadLocation(o.Timezone); err != nil {
+		return usagef("use an IANA zone name such as UTC, Europe/Dublin or America/New_York", "--timezone: unknown time zone %q", o.Timezone)
+	}
+	for _, tv := range []struct{ name, v string }{{"--since", o.Since}, {"--until", o.Until}, {"--learn-until", o.LearnUntil}} {
+		if tv.v == "" {
+			continue
+		}
+		if _, _, err := parseTimeArg(tv.v); err != nil {
+			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90m, 24h, 7d)", "%s: %v", tv.name, err)
+		}
+	}
+	if o.UpdateBaseline && o.BaselinePath == "" {
+		return usagef("add --baseline FILE to say where the baseline is kept", "--update-baseline needs --baseline")
+	}
+	if o.BaselineMaxAge != "" {
+		if _, err := parseDuration(o.BaselineMaxAge); err != nil {
+			return usagef("give a duration such as 90d", "--baseline-max-age: %v", err)
+		}
+	}
+	if o.MaxLine <= 0 {
+		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
+	}
+	return nil
+}
+
+// parseTimeArg reads an RFC 3339 time or a duration (returned as ago, to be counted back from
+// the newest event).
+func parseTimeArg(s string) (t time.Time, ago time.Duration, err error) {
+	if t, err = time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), 0, nil
+	}
+	if t, err = time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), 0, nil
+	}
+	if ago, err = parseDuration(s); err == nil {
+		return time.Time{}, ago, nil
+	}
+	return time.Time{}, 0, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
+}
+
+// resolveTime turns a flag value into a time, counting durations back from ref.
+func resolveTime(s string, ref time.Time) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, ago, _ := parseTimeArg(s)
+	if t.IsZero() {
+		return ref.Add(-ago)
+	}
+	return t
+}
+
+// pipeline is one analysing run after loading: filter, analyse, render, summarise.
+type pipeline struct {
+	opts    *analysisOptions
+	command string
+	cfg     *loadedConfig
+	loaded  *sources.Loaded
+	inErrs  []error
+	start   time.Time
+	// timeRef is the reference for durations: the newest event for files.
+	timeRef time.Time
+	// liveSince: for online sources --since was already applied by the query.
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	o := p.opts
+	evs := p.loaded.Events
+	if p.timeRef.IsZero() && len(evs) > 0 {
+		p.timeRef = evs[len(evs)-1].Time
+	}
+	since, until := resolveTime(o.Since, p.timeRef), resolveTime(o.Until, p.timeRef)
+	filtered := 0
+	if !since.IsZero() || !until.IsZero() {
+		kept := evs[:0]
+		for _, ev := range evs {
+			if (!since.IsZero() && ev.Time.Before(since)) || (!until.IsZero() && !ev.Time.Before(until)) {
+				filtered++
+				continue
+			}
+			kept = append(kept, ev)
+		}
+		evs = kept
+	}
+	cfg := p.cfg.Analyze
+	cfg.LearnUntil = resolveTime(o.LearnUntil, p.timeRef)
+	rollouts, err := loadRollouts(append(slices.Clone(p.cfg.K8sEvents), o.K8sEvents...))
+	if err != nil {
+		return err
+	}
+	cfg.Rotation.Rollouts = rollouts
+
+	bl, err := p.loadBaseline()
+	if err != nil {
+		return err
+	}
+	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl})
+	if err := p.saveBaseline(bl, evs); err != nil {
+		return err
+	}
+
+	rr := &report.Result{
+		Tool: "vaultsentry", Version: version, Command: p.command, Rules: res.Rules,
+		Files: p.loaded.Files, Events: len(evs), Filtered: filtered, Training: res.Training,
+		Location: o.loc, Generated: time.Now().UTC(),
+	}
+	rr.First, rr.Last = sources.Span(evs)
+	for _, e := range p.inErrs {
+		rr.Errors = append(rr.Errors, e.Error())
+	}
+	for _, e := range p.loaded.Errors {
+		if !slices.Contains(rr.Errors, e.Error()) {
+			rr.Errors = append(rr.Errors, e.Error())
+		}
+	}
+	rr.Notes = analyze.Notes(evs, &cfg)
+	worst := analyze.Info
+	anyFinding := false
+	for _, f := range res.Findings {
+		if !anyFinding || f.Severity > worst {
+			worst, anyFinding = f.Severity, true
+		}
+		if f.Severity < o.minSev {
+			rr.Hidden++
+			continue
+		}
+		rr.Findings = append(rr.Findings, f)
+	}
+	if err := p.render(rr); err != nil {
+		return err
+	}
+	if !o.Quiet {
+		writeSummary(o.IO.Err, rr, time.Since(p.start))
+	}
+	malformed := 0
+	for _, f := range p.loaded.Files {
+		malformed += f.Malformed
+	}
+	if o.Strict && malformed > 0 {
+		return runtimef("fix or remove the malformed lines listed above, or run without --strict",
+			fmt.Errorf("--strict: %d malformed input lines", malformed))
+	}
+	if anyFinding && worst >= o.failOn {
+		return ErrFindings
+	}
+	return nil
+}
+
+func (p *pipeline) render(rr *report.Result) error {
+	o := p.opts
+	r, _ := report.New(o.Format)
+	var w io.Writer = o.IO.Out
+	var f *os.File
+	if o.Output != "" && o.Output != "-" {
+		var err error
+		if dir := filepath.Dir(o.Output); dir != "" {
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				return runtimef("check that the directory of --output exists", fmt.Errorf("write report %s: directory %s does not exist", o.Output, dir))
+			}
+		}
+		f, err = os.Create(o.Output)
+		if err != nil {
+			return runtimef("check the path and permissions of --output", fmt.Errorf("write report: %w", err))
+		}
+		w = f
+	}
+	err := r.Render(w, rr)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return runtimef("", fmt.Errorf("write report: %w", err))
+	}
+	return nil
+}

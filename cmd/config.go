@@ -1,0 +1,376 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+)
+
+// DefaultConfigFile is read from the working directory when --config is not given.
+const DefaultConfigFile = "vaultsentry.yaml"
+
+// fileConfig mirrors the YAML configuration file (README, "Configuration"). Decoding is
+// strict: an unknown key is an error that names the key and its line.
+type fileConfig struct {
+	InternalCIDRs      []string                  `yaml:"internal_cidrs"`
+	AdminPolicies      []string                  `yaml:"admin_policies"`
+	AdminARNs          []string                  `yaml:"admin_arns"`
+	MaintenanceWindows *fileMaintenance          `yaml:"maintenance_windows"`
+	Decoys             []string                  `yaml:"decoys"`
+	Rotation           *fileRotation             `yaml:"rotation"`
+	Thresholds         map[string]fileThreshold  `yaml:"thresholds"`
+	Overrides          []fileOverride            `yaml:"overrides"`
+	Ignore             []fileIgnore              `yaml:"ignore"`
+	Baseline           *fileBaselineConfig       `yaml:"baseline"`
+	Extra              map[string]map[string]any `yaml:"-"`
+}
+
+type fileMaintenance struct {
+	Timezone string       `yaml:"timezone"`
+	Windows  []fileWindow `yaml:"windows"`
+}
+
+type fileWindow struct {
+	Days []string `yaml:"days"`
+	From string   `yaml:"from"`
+	To   string   `yaml:"to"`
+}
+
+type fileRotation struct {
+	Grace       string            `yaml:"grace"`
+	K8sEvents   []string          `yaml:"k8s_events"`
+	Deployments map[string]string `yaml:"deployments"`
+}
+
+// fileThreshold holds the tunables of one rule; which apply depends on the rule.
+type fileThreshold struct {
+	Window    string  `yaml:"window"`
+	Count     int     `yaml:"count"`
+	Distinct  int     `yaml:"distinct"`
+	Floor     string  `yaml:"floor"`
+	Factor    float64 `yaml:"factor"`
+	Context   string  `yaml:"context"`
+	Days      int     `yaml:"days"`
+	MinDays   int     `yaml:"min_days"`
+	MinEvents int     `yaml:"min_events"`
+	MaxKnown  int     `yaml:"max_known"`
+}
+
+type fileOverride struct {
+	Identity string `yaml:"identity"`
+	Rule     string `yaml:"rule"`
+	Window   string `yaml:"window"`
+	Count    int    `yaml:"count"`
+	Distinct int    `yaml:"distinct"`
+}
+
+type fileIgnore struct {
+	Rule     string `yaml:"rule"`
+	Identity string `yaml:"identity"`
+	Resource string `yaml:"resource"`
+	Reason   string `yaml:"reason"`
+	Expires  string `yaml:"expires"`
+}
+
+type fileBaselineConfig struct {
+	MaxAge string `yaml:"max_age"`
+}
+
+// loadedConfig is the configuration after validation.
+type loadedConfig struct {
+	Path      string
+	Analyze   analyze.Config
+	K8sEvents []string // resolved relative to the config file
+	Ignore    []fileIgnore
+}
+
+// loadConfig reads path (or ./vaultsentry.yaml when path is empty and the file exists) on top
+// of the defaults. Every mistake is a usage error naming the key and, where known, the line.
+func loadConfig(path string) (*loadedConfig, error) {
+	lc := &loadedConfig{Analyze: analyze.DefaultConfig()}
+	explicit := path != ""
+	if !explicit {
+		if _, err := os.Stat(DefaultConfigFile); err != nil {
+			return lc, nil
+		}
+		path = DefaultConfigFile
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("check the path given to --config", "read config %s: file does not exist", path)
+		}
+		return nil, runtimef("", fmt.Errorf("read config %s: %w", path, err))
+	}
+	lc.Path = path
+	var fc fileConfig
+	if err := yaml.UnmarshalWithOptions(data, &fc, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+		return nil, usagef("the configuration keys are listed in the README (\"Configuration\") and in vaultsentry.example.yaml",
+			"config %s: %s", path, oneLineYAMLError(err))
+	}
+	if err := fc.apply(lc, filepath.Dir(path)); err != nil {
+		return nil, usagef("the configuration keys are listed in the README (\"Configuration\") and in vaultsentry.example.yaml",
+			"config %s: %v", path, err)
+	}
+	return lc, nil
+}
+
+func oneLineYAMLError(err error) string {
+	s := yaml.FormatError(err, false, false)
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, "\n", " ")
+	return s
+}
+
+func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
+	c := &lc.Analyze
+	if fc.InternalCIDRs != nil {
+		c.InternalCIDRs = nil
+		for _, s := range fc.InternalCIDRs {
+			p, err := netip.ParsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("internal_cidrs: %q is not a CIDR (like 10.0.0.0/8 or fd00::/8)", s)
+			}
+			c.InternalCIDRs = append(c.InternalCIDRs, p.Masked())
+		}
+	}
+	if fc.AdminPolicies != nil {
+		for _, g := range fc.AdminPolicies {
+			if err := analyze.ValidateGlob(g); err != nil {
+				return fmt.Errorf("admin_policies: %w", err)
+			}
+		}
+		c.AdminPolicies = fc.AdminPolicies
+	}
+	if fc.AdminARNs != nil {
+		for _, g := range fc.AdminARNs {
+			if err := analyze.ValidateGlob(g); err != nil {
+				return fmt.Errorf("admin_arns: %w", err)
+			}
+		}
+		c.AdminARNs = fc.AdminARNs
+	}
+	if m := fc.MaintenanceWindows; m != nil {
+		mw, err := parseMaintenance(m)
+		if err != nil {
+			return err
+		}
+		c.Maintenance = mw
+	}
+	for _, g := range fc.Decoys {
+		if err := analyze.ValidateGlob(g); err != nil {
+			return fmt.Errorf("decoys: %w", err)
+		}
+	}
+	c.Decoys = append(c.Decoys, fc.Decoys...)
+	if r := fc.Rotation; r != nil {
+		if r.Grace != "" {
+			d, err := parseDuration(r.Grace)
+			if err != nil {
+				return fmt.Errorf("rotation.grace: %w", err)
+			}
+			c.Rotation.Grace = d
+		}
+		for _, f := range r.K8sEvents {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(dir, f)
+			}
+			lc.K8sEvents = append(lc.K8sEvents, f)
+		}
+		for glob, dep := range r.Deployments {
+			ns, name, ok := strings.Cut(dep, "/")
+			if !ok || ns == "" || name == "" {
+				return fmt.Errorf("rotation.deployments[%q]: %q is not namespace/deployment", glob, dep)
+			}
+			if err := analyze.ValidateGlob(glob); err != nil {
+				return fmt.Errorf("rotation.deployments: %w", err)
+			}
+			c.Rotation.Deployments = append(c.Rotation.Deployments, analyze.DeploymentMap{Glob: glob, Namespace: ns, Deployment: name})
+		}
+	}
+	for rule, t := range fc.Thresholds {
+		if err := applyThreshold(c, rule, t); err != nil {
+			return fmt.Errorf("thresholds.%s: %w", rule, err)
+		}
+	}
+	for i, o := range fc.Overrides {
+		if o.Identity == "" || o.Rule == "" {
+			return fmt.Errorf("overrides[%d]: identity and rule are required", i)
+		}
+		ov := analyze.Override{Identity: o.Identity, Rule: o.Rule, Count: o.Count, Distinct: o.Distinct}
+		if o.Window != "" {
+			d, err := parseDuration(o.Window)
+			if err != nil {
+				return fmt.Errorf("overrides[%d].window: %w", i, err)
+			}
+			ov.Window = d
+		}
+		c.Overrides = append(c.Overrides, ov)
+	}
+	for i, ig := range fc.Ignore {
+		if ig.Rule == "" {
+			return fmt.Errorf("ignore[%d]: rule is required", i)
+		}
+		if ig.Expires != "" {
+			if _, err := time.Parse("2006-01-02", ig.Expires); err != nil {
+				return fmt.Errorf("ignore[%d].expires: %q is not a date (YYYY-MM-DD)", i, ig.Expires)
+			}
+		}
+	}
+	lc.Ignore = fc.Ignore
+	return nil
+}
+
+var dayNames = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+func parseMaintenance(m *fileMaintenance) (analyze.Maintenance, error) {
+	mw := analyze.Maintenance{Location: time.UTC}
+	if m.Timezone != "" {
+		loc, err := time.LoadLocation(m.Timezone)
+		if err != nil {
+			return mw, fmt.Errorf("maintenance_windows.timezone: unknown time zone %q (use an IANA name such as Europe/Dublin)", m.Timezone)
+		}
+		mw.Location = loc
+	}
+	for i, w := range m.Windows {
+		var win analyze.Window
+		if len(w.Days) == 0 {
+			return mw, fmt.Errorf("maintenance_windows.windows[%d].days: at least one day is required", i)
+		}
+		for _, d := range w.Days {
+			wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))[:min(3, len(strings.TrimSpace(d)))]]
+			if !ok {
+				return mw, fmt.Errorf("maintenance_windows.windows[%d].days: %q is not a weekday (mon..sun)", i, d)
+			}
+			win.Days[wd] = true
+		}
+		var err error
+		if win.From, err = parseClock(w.From); err != nil {
+			return mw, fmt.Errorf("maintenance_windows.windows[%d].from: %w", i, err)
+		}
+		if win.To, err = parseClock(w.To); err != nil {
+			return mw, fmt.Errorf("maintenance_windows.windows[%d].to: %w", i, err)
+		}
+		mw.Windows = append(mw.Windows, win)
+	}
+	return mw, nil
+}
+
+func parseClock(s string) (int, error) {
+	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || hh < 0 || hh > 24 || mm < 0 || mm > 59 || (hh == 24 && mm != 0) {
+		return 0, fmt.Errorf("%q is not a time of day (HH:MM)", s)
+	}
+	return hh*60 + mm, nil
+}
+
+func applyThreshold(c *analyze.Config, rule string, t fileThreshold) error {
+	win := func(dst *time.Duration) error {
+		if t.Window == "" {
+			return nil
+		}
+		d, err := parseDuration(t.Window)
+		if err != nil {
+			return fmt.Errorf("window: %w", err)
+		}
+		*dst = d
+		return nil
+	}
+	setInt := func(dst *int, v int) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	switch rule {
+	case "bulk-read":
+		setInt(&c.BulkRead.MinCount, t.Count)
+		setInt(&c.BulkRead.MinDistinct, t.Distinct)
+		return win(&c.BulkRead.Window)
+	case "denied-burst":
+		setInt(&c.DeniedBurst.MinCount, t.Count)
+		setInt(&c.DeniedBurst.MinDistinct, t.Distinct)
+		return win(&c.DeniedBurst.Window)
+	case "dual-source-ip":
+		return win(&c.DualSourceIP.Window)
+	case "many-source-ips":
+		setInt(&c.ManySourceIPs.Min, t.Count)
+		return win(&c.ManySourceIPs.Window)
+	case "enumeration":
+		setInt(&c.Enumeration.Min, t.Count)
+		return win(&c.Enumeration.Window)
+	case "audit-gap":
+		if t.Floor != "" {
+			d, err := parseDuration(t.Floor)
+			if err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
+			c.AuditGap.Floor = d
+		}
+		if t.Context != "" {
+			d, err := parseDuration(t.Context)
+			if err != nil {
+				return fmt.Errorf("context: %w", err)
+			}
+			c.AuditGap.Context = d
+		}
+		if t.Factor > 0 {
+			c.AuditGap.Factor = t.Factor
+		}
+		return nil
+	case "dormant-identity":
+		setInt(&c.Dormant.Days, t.Days)
+		return nil
+	case "new-resource":
+		setInt(&c.NewResource.MinDays, t.MinDays)
+		setInt(&c.NewResource.MinEvents, t.MinEvents)
+		return nil
+	case "new-source-ip":
+		setInt(&c.NewSourceIP.MinDays, t.MinDays)
+		setInt(&c.NewSourceIP.MinEvents, t.MinEvents)
+		setInt(&c.NewSourceIP.MaxKnown, t.MaxKnown)
+		return nil
+	case "rotation-without-read":
+		return win(&c.Rotation.Grace)
+	}
+	for _, r := range analyze.Rules() {
+		if r.ID == rule {
+			return fmt.Errorf("rule %s has no thresholds", rule)
+		}
+	}
+	return fmt.Errorf("unknown rule id %q", rule)
+}
+
+// parseDuration accepts Go durations plus days ("7d", "1d12h").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err == nil {
+			days = time.Duration(n) * 24 * time.Hour
+			s = s[i+1:]
+			if s == "" {
+				return days, nil
+			}
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d+days < 0 {
+		return 0, fmt.Errorf("%q is not a duration (like 90s, 30m, 24h, 7d)", s)
+	}
+	return d + days, nil
+}

@@ -1,0 +1,88 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vaultsentry/vaultsentry/report"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0 // nothing at or above --fail-on
+	ExitFindings = 1 // findings at or above --fail-on
+	ExitUsage    = 2 // bad flags, arguments or configuration
+	ExitRuntime  = 3 // no input could be read, output could not be written, --strict with malformed lines
+)
+
+// ErrFindings is returned when findings reach --fail-on; Main exits 1 without a message.
+var ErrFindings = errors.New("findings at or above --fail-on")
+
+// usageError is a mistake the user can fix; Main prints it with a hint and exits 2.
+type usageError struct {
+	err  error
+	hint string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(hint, format string, a ...any) error {
+	return &usageError{err: fmt.Errorf(format, a...), hint: hint}
+}
+
+// runtimeError is a failure of the run itself; Main prints it and exits 3.
+type runtimeError struct {
+	err  error
+	hint string
+}
+
+func (e *runtimeError) Error() string { return e.err.Error() }
+func (e *runtimeError) Unwrap() error { return e.err }
+
+func runtimef(hint string, err error) error { return &runtimeError{err: err, hint: hint} }
+
+// exitCode maps an error to its exit code and prints it.
+func exitCode(s Streams, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, ErrFindings) {
+		return ExitFindings
+	}
+	var ue *usageError
+	var re *runtimeError
+	switch {
+	case errors.As(err, &ue):
+		printError(s, err, ue.hint)
+		return ExitUsage
+	case errors.As(err, &re):
+		printError(s, err, re.hint)
+		return ExitRuntime
+	case isCobraUsage(err):
+		printError(s, err, "run 'vaultsentry --help' or 'vaultsentry <command> --help' for usage")
+		return ExitUsage
+	}
+	printError(s, err, "")
+	return ExitRuntime
+}
+
+func printError(s Streams, err error, hint string) {
+	fmt.Fprintf(s.Err, "error: %s\n", report.Sanitize(err.Error()))
+	if hint != "" {
+		fmt.Fprintf(s.Err, "hint: %s\n", report.Sanitize(hint))
+	}
+}
+
+// isCobraUsage recognises cobra's own flag and argument errors (they have no type).
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,65 @@
+// Package cmd wires the command line to sources, analyze and report. It is the only package
+// that knows about cobra, exit codes and the process's streams.
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaultsentry/vaultsentry/report"
+)
+
+// Build information, set with -ldflags "-X github.com/vaultsentry/vaultsentry/cmd.version=...".
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, s Streams) int {
+	report.Version = version
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return exitCode(s, err)
+}
+
+func newRootCmd(s Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vaultsentry",
+		Short: "Forensic analyzer for secret access in Vault/OpenBao audit logs and AWS CloudTrail",
+		Long: "vaultsentry reads HashiCorp Vault / OpenBao file audit logs and AWS CloudTrail records for Secrets Manager,\n" +
+			"and reports the patterns of stolen credentials: bulk reads, a token used from two places, first-ever access,\n" +
+			"privileged work off hours, rotations no consumer picked up, audit devices switched off.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef(fmt.Sprintf("run 'vaultsentry %s --help' for the flags", c.Name()), "%v", err)
+	})
+	root.AddCommand(newScanCmd(s, nil), newVersionCmd(s))
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(s))
+	}
+	return root
+}
+
+// extraCommands are added by other files of this package (cloudtrail, baseline, rules, trace).
+var extraCommands []func(Streams) *cobra.Command
+
+func newVersionCmd(s Streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print version, commit and build date",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(s.Out, "vaultsentry %s (commit %s, built %s)\n", version, commit, date)
+			return err
+		},
+	}
+}

@@ -1,0 +1,38 @@
+package cmd
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// Streams are the standard streams of a command, with what is known about the terminal.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	ErrTTY bool // stderr is a terminal: progress lines allowed
+	OutTTY bool
+	Color  bool
+}
+
+// SystemStreams are the process's streams. Colour follows NO_COLOR / CLICOLOR_FORCE conventions.
+func SystemStreams() Streams {
+	s := Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())), OutTTY: term.IsTerminal(int(os.Stdout.Fd()))}
+	s.Color = s.OutTTY
+	if os.Getenv("NO_COLOR") != "" {
+		s.Color = false
+	} else if os.Getenv("CLICOLOR_FORCE") != "" && os.Getenv("CLICOLOR_FORCE") != "0" {
+		s.Color = true
+	}
+	return s
+}
+
+// TestStreams returns buffered streams for tests.
+func TestStreams() (Streams, *bytes.Buffer, *bytes.Buffer) {
+	out, errb := &bytes.Buffer{}, &bytes.Buffer{}
+	return Streams{In: &bytes.Buffer{}, Out: out, Err: errb}, out, errb
+}

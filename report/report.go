@@ -1,0 +1,92 @@
+// Package report renders findings: table, JSON, SARIF. Every string that came from a log is
+// attacker-controlled; renderers for terminals pass it through Sanitize, and the structured
+// formats rely on their encoder's escaping.
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// Version is the tool version written into reports; cmd sets it from the build.
+var Version = "dev"
+
+// Result is everything a report shows.
+type Result struct {
+	Tool      string
+	Version   string
+	Command   string // "scan" or "cloudtrail"
+	Findings  []analyze.Finding
+	Rules     []analyze.Rule
+	Files     []sources.FileStats
+	Errors    []string // inputs that could not be read
+	Notes     []string // run notes (e.g. a load balancer address hides clients)
+	Events    int      // events analysed (after --since/--until)
+	Filtered  int      // events outside --since/--until
+	Training  int      // findings inside the learning period, not reported
+	Hidden    int      // findings below --min-severity
+	First     time.Time
+	Last      time.Time
+	Location  *time.Location // for human formats; nil means UTC
+	Generated time.Time
+}
+
+// Renderer writes a Result in one format.
+type Renderer interface {
+	Render(w io.Writer, r *Result) error
+}
+
+var renderers = map[string]func() Renderer{
+	"table": func() Renderer { return Table{} },
+	"json":  func() Renderer { return JSON{} },
+	"sarif": func() Renderer { return SARIF{} },
+}
+
+// Formats lists the output formats, for --format help and validation.
+func Formats() []string {
+	fs := make([]string, 0, len(renderers))
+	for k := range renderers {
+		fs = append(fs, k)
+	}
+	slices.Sort(fs)
+	return fs
+}
+
+// New returns the renderer for format.
+func New(format string) (Renderer, error) {
+	f, ok := renderers[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	}
+	return f(), nil
+}
+
+// BySeverity counts findings per severity.
+func BySeverity(fs []analyze.Finding) map[analyze.Severity]int {
+	m := map[analyze.Severity]int{}
+	for _, f := range fs {
+		m[f.Severity]++
+	}
+	return m
+}
+
+func (r *Result) loc() *time.Location {
+	if r.Location == nil {
+		return time.UTC
+	}
+	return r.Location
+}
+
+// humanTime formats t in the report's zone, with an explicit offset.
+func (r *Result) humanTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(r.loc()).Format("2006-01-02T15:04:05Z07:00")
+}

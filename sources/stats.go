@@ -1,0 +1,68 @@
+package sources
+
+import "time"
+
+// MaxProblemsListed caps how many problem positions a file's statistics list; the counters
+// keep counting past it.
+const MaxProblemsListed = 100
+
+// Problem is one line that could not be used, with where and why.
+type Problem struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// FileStats accounts for every line of one input: Lines = Parsed + Malformed + sum(Skipped).
+type FileStats struct {
+	File       string         `json:"file"`
+	Format     string         `json:"format"`
+	Compressed bool           `json:"compressed"`
+	Bytes      int64          `json:"bytes"` // bytes read after decompression
+	Lines      int            `json:"lines"`
+	Parsed     int            `json:"parsed"` // entries or records decoded
+	Events     int            `json:"events"` // events produced (a Vault request and its response make one)
+	Malformed  int            `json:"malformed"`
+	Skipped    map[string]int `json:"skipped"` // reason -> lines (blank, unknown-type, too-long, ...)
+	Problems   []Problem      `json:"problems,omitempty"`
+	Duplicates int            `json:"duplicates,omitempty"` // records dropped as already seen (CloudTrail eventID)
+	ReadError  string         `json:"read_error,omitempty"` // the reason reading stopped early
+	FirstEvent time.Time      `json:"first_event,omitzero"`
+	LastEvent  time.Time      `json:"last_event,omitzero"`
+}
+
+// Skip counts a line skipped for reason.
+func (s *FileStats) Skip(reason string) {
+	if s.Skipped == nil {
+		s.Skipped = map[string]int{}
+	}
+	s.Skipped[reason]++
+}
+
+// Bad counts a malformed line and remembers its position.
+func (s *FileStats) Bad(line int, reason string) {
+	s.Malformed++
+	if len(s.Problems) < MaxProblemsListed {
+		s.Problems = append(s.Problems, Problem{Line: line, Reason: reason})
+	}
+}
+
+// SkippedTotal is the number of lines skipped for any reason.
+func (s *FileStats) SkippedTotal() int {
+	n := 0
+	for _, c := range s.Skipped {
+		n += c
+	}
+	return n
+}
+
+// Balanced reports whether every line is accounted for.
+func (s *FileStats) Balanced() bool { return s.Lines == s.Parsed+s.Malformed+s.SkippedTotal() }
+
+func (s *FileStats) seen(t time.Time) {
+	if s.FirstEvent.IsZero() || t.Before(s.FirstEvent) {
+		s.FirstEvent = t
+	}
+	if t.After(s.LastEvent) {
+		s.LastEvent = t
+	}
+}
