@@ -1,0 +1,93 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+func TestBulkRead(t *testing.T) {
+	harvest := every(40, func(i int) sources.Event {
+		return vev(time.Duration(i)*3*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25))
+	})
+	tests := []struct {
+		name   string
+		events []sources.Event
+		want   int
+	}{
+		{"40 reads of 25 secrets in 2 minutes", harvest, 1},
+		{"agent renewing one lease every 5 minutes for a day is quiet",
+			every(288, func(i int) sources.Event {
+				return vev(time.Duration(i)*5*time.Minute, "agent", sources.OpRead, "database/creds/ledger-rw")
+			}), 0},
+		{"workload re-reading its two secrets 100 times in 5 minutes is quiet",
+			every(100, func(i int) sources.Event {
+				return vev(time.Duration(i)*3*time.Second, "app", sources.OpRead, fmt.Sprintf("kv/data/app/%d", i%2))
+			}), 0},
+		{"ESO reading 12 secrets hourly is quiet",
+			every(12*24, func(i int) sources.Event {
+				return vev(time.Duration(i/12)*time.Hour+time.Duration(i%12)*time.Second, "eso", sources.OpRead, fmt.Sprintf("kv/data/eso/%d", i%12))
+			}), 0},
+		{"CI reading one secret per deploy is quiet",
+			every(50, func(i int) sources.Event {
+				return vev(time.Duration(i)*20*time.Minute, "ci", sources.OpRead, "kv/data/ci/deploy-key")
+			}), 0},
+		{"29 reads of 29 secrets is below the count", harvest[:29], 0},
+		{"two bursts an hour apart are two findings",
+			append(slices.Clone(harvest), every(40, func(i int) sources.Event {
+				return vev(time.Hour+time.Duration(i)*3*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25))
+			})...), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runDetector(t, NewBulkRead, DefaultConfig(), slices.Clone(tt.events))
+			if len(got) != tt.want {
+				t.Fatalf("got %d findings, want %d: %+v", len(got), tt.want, got)
+			}
+			for _, f := range got {
+				if f.Rule != "bulk-read" || f.Count < 30 || len(f.Resources) < 10 {
+					t.Errorf("finding %+v: want rule bulk-read, count >= 30, >= 10 resources", f)
+				}
+			}
+		})
+	}
+}
+
+func TestBulkReadMergesOneBurst(t *testing.T) {
+	evs := every(200, func(i int) sources.Event {
+		return vev(time.Duration(i)*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/data/prod/s%03d", i))
+	})
+	got := runDetector(t, NewBulkRead, DefaultConfig(), evs)
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want 1 merged burst", len(got))
+	}
+	f := got[0]
+	if f.Count != 200 || !f.FirstSeen.Equal(t0) || !f.LastSeen.Equal(t0.Add(199*time.Second)) {
+		t.Errorf("burst = count %d, %s..%s; want 200 reads over the whole span", f.Count, f.FirstSeen, f.LastSeen)
+	}
+}
+
+func TestBulkReadPeriodicSetLearned(t *testing.T) {
+	cycle := func(start time.Duration, n int) []sources.Event {
+		return every(n, func(i int) sources.Event {
+			return vev(start+time.Duration(i)*100*time.Millisecond, "vso", sources.OpRead, fmt.Sprintf("kv/data/prod/app%02d", i))
+		})
+	}
+	var evs []sources.Event
+	for c := range 4 {
+		evs = append(evs, cycle(time.Duration(c)*3*time.Hour, 31)...)
+	}
+	quiet := runDetector(t, NewBulkRead, DefaultConfig(), slices.Clone(evs))
+	// The first two cycles are reported (nothing learned yet); the later ones repeat the set.
+	if len(quiet) != 2 {
+		t.Fatalf("periodic set: got %d findings, want 2 (only before the habit is known)", len(quiet))
+	}
+	extra := append(slices.Clone(evs), cycle(12*time.Hour, 32)...) // app31 is new
+	got := runDetector(t, NewBulkRead, DefaultConfig(), extra)
+	if len(got) != 3 || !slices.Contains(got[2].Resources, "kv/prod/app31") {
+		t.Fatalf("a burst outside the known set must be reported: got %d findings", len(got))
+	}
+}

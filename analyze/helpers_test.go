@@ -1,0 +1,84 @@
+package analyze
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// t0 is a Wednesday, 10:00 UTC: inside the default maintenance window.
+var t0 = time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
+
+// vev builds a Vault event. Options adjust it.
+func vev(at time.Duration, actor string, op sources.Op, path string, opts ...func(*sources.Event)) sources.Event {
+	ev := sources.Event{
+		Time: t0.Add(at), Kind: sources.KindVault, Op: op, Path: path,
+		Resource:    sources.NormalizeVaultPath(path, "", ""),
+		Principal:   "entity-" + actor,
+		DisplayName: actor,
+		Credential:  "hmac-sha256:acc-" + actor,
+		RemoteAddr:  netip.MustParseAddr("10.0.0.1"),
+		Pos:         sources.Pos{File: "audit.log", Line: int(at / time.Second)},
+	}
+	switch op {
+	case sources.OpRead:
+		ev.Action = "read"
+	case sources.OpList:
+		ev.Action = "list"
+	case sources.OpWrite:
+		ev.Action = "update"
+	case sources.OpDelete:
+		ev.Action = "delete"
+	default:
+		ev.Action = "update"
+	}
+	for _, o := range opts {
+		o(&ev)
+	}
+	return ev
+}
+
+func from(addr string) func(*sources.Event) {
+	return func(e *sources.Event) { e.RemoteAddr = netip.MustParseAddr(addr) }
+}
+
+func denied(e *sources.Event) { e.Outcome = sources.OutcomeDenied }
+
+func withCred(c string) func(*sources.Event) { return func(e *sources.Event) { e.Credential = c } }
+
+func withPolicies(ps ...string) func(*sources.Event) {
+	return func(e *sources.Event) { e.Policies = ps }
+}
+
+// runDetector feeds events to one detector the way Run does, with the baseline learning after
+// each event, and returns its findings.
+func runDetector(t *testing.T, mk func(Env) Detector, cfg Config, evs []sources.Event) []Finding {
+	t.Helper()
+	env := Env{Config: &cfg, Baseline: NewBaseline()}
+	d := mk(env)
+	sources.SortEvents(evs)
+	for i := range evs {
+		d.Observe(&evs[i])
+		env.Baseline.Learn(&evs[i])
+	}
+	return d.Finish()
+}
+
+func rulesOf(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Rule)
+	}
+	return out
+}
+
+// every returns n events produced by mk(i) for i in [0, n).
+func every(n int, mk func(i int) sources.Event) []sources.Event {
+	out := make([]sources.Event, 0, n)
+	for i := range n {
+		out = append(out, mk(i))
+	}
+	return out
+}
