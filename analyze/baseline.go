@@ -14,8 +14,23 @@ import (
 type Baseline struct {
 	// Principals by stable principal (sources.Event.Actor).
 	Principals map[string]*History
-	// Span is the log time the baseline has learned from.
+	// First and Last bound the log time the baseline has learned from.
 	First, Last time.Time
+	// Inputs are the files the baseline was learned from, across runs.
+	Inputs []BaselineInput
+	// ToolVersion and Written describe the last write of the file.
+	ToolVersion string
+	Written     time.Time
+}
+
+// BaselineInput is one input file a baseline learned from.
+type BaselineInput struct {
+	File    string    `json:"file"`
+	SHA256  string    `json:"sha256,omitempty"`
+	Bytes   int64     `json:"bytes"`
+	First   time.Time `json:"first,omitzero"`
+	Last    time.Time `json:"last,omitzero"`
+	Learned time.Time `json:"learned"` // wall-clock time of the run that learned it
 }
 
 // History is one principal's past.
@@ -187,3 +202,5 @@ func ClientFamily(ua string) string {
 	}
 	return ua[:end]
 }
+
+func parsePrefix(s string) (netip.Prefix, error) { return netip.ParsePrefix(s) }

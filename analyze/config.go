@@ -82,8 +82,9 @@ type DormantConfig struct {
 	Days int
 }
 
-// NewSourceIPConfig configures new-source-ip: identities whose history already shows more than
-// MaxKnown distinct addresses are considered roaming and stay quiet.
+// NewSourceIPConfig configures new-source-ip: identities whose history already shows at least
+// MaxKnown distinct external networks are considered roaming (CI runners on public clouds) and
+// stay quiet.
 type NewSourceIPConfig struct {
 	HistoryConfig
 	MaxKnown int
@@ -189,7 +190,7 @@ func DefaultConfig() Config {
 		AuditGap:      AuditGapConfig{Floor: 60 * time.Second, Factor: 10, Context: 24 * time.Hour},
 		NewResource:   HistoryConfig{MinDays: 1, MinEvents: 50},
 		Dormant:       DormantConfig{Days: 30},
-		NewSourceIP:   NewSourceIPConfig{HistoryConfig: HistoryConfig{MinDays: 1, MinEvents: 20}, MaxKnown: 5},
+		NewSourceIP:   NewSourceIPConfig{HistoryConfig: HistoryConfig{MinDays: 1, MinEvents: 20}, MaxKnown: 3},
 	}
 	for _, s := range DefaultInternalCIDRs {
 		c.InternalCIDRs = append(c.InternalCIDRs, netip.MustParsePrefix(s))

@@ -87,14 +87,13 @@ const mergeWindow = time.Hour
 // of each other into one finding with the summed count, so nothing is reported twice.
 func Merge(fs []Finding, window time.Duration) []Finding {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Identity, b.Identity),
-			cmp.Compare(a.Credential, b.Credential), a.FirstSeen.Compare(b.FirstSeen))
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Identity, b.Identity), a.FirstSeen.Compare(b.FirstSeen))
 	})
 	var out []Finding
 	for _, f := range fs {
 		if n := len(out); n > 0 {
 			p := &out[n-1]
-			if p.Rule == f.Rule && p.Identity == f.Identity && p.Credential == f.Credential && p.Identity != "" &&
+			if p.Rule == f.Rule && p.Identity == f.Identity && p.Identity != "" && mergeable(p, f) &&
 				!f.FirstSeen.After(p.LastSeen.Add(window)) {
 				mergeInto(p, f)
 				continue
@@ -103,6 +102,15 @@ func Merge(fs []Finding, window time.Duration) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// mergeable: findings about different credentials of one identity merge, except for the rules
+// whose subject is the credential itself.
+func mergeable(p *Finding, f Finding) bool {
+	if p.Credential == f.Credential {
+		return true
+	}
+	return p.Rule != "dual-source-ip"
 }
 
 func mergeInto(p *Finding, f Finding) {

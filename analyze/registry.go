@@ -4,6 +4,9 @@ package analyze
 var constructors = []func(Env) Detector{
 	NewBulkRead,
 	NewDualSourceIP,
+	NewNewResource,
+	NewDormantIdentity,
+	NewNewSourceIP,
 }
 
 // New builds every detector for env.

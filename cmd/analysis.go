@@ -41,6 +41,8 @@ type analysisOptions struct {
 
 	minSev, failOn analyze.Severity
 	loc            *time.Location
+	// discard: run the analysis for its side effects (baseline learn) and print no report.
+	discard bool
 }
 
 func (o *analysisOptions) addFlags(c *cobra.Command) {
@@ -139,7 +141,8 @@ type pipeline struct {
 	start   time.Time
 	// timeRef is the reference for durations: the newest event for files.
 	timeRef time.Time
-	// liveSince: for online sources --since was already applied by the query.
+	// store holds the locked baseline file while the run uses it.
+	store *analyze.BaselineStore
 }
 
 func (p *pipeline) run(ctx context.Context) error {
@@ -204,6 +207,11 @@ func (p *pipeline) run(ctx context.Context) error {
 			continue
 		}
 		rr.Findings = append(rr.Findings, f)
+	}
+	if o.discard {
+		fmt.Fprintf(o.IO.Err, "learned %d events from %d files into %s (%d identities)\n", len(evs), len(p.loaded.Files),
+			report.Sanitize(o.BaselinePath), len(bl.Principals))
+		return nil
 	}
 	if err := p.render(rr); err != nil {
 		return err
