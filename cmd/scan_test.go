@@ -1,0 +1,104 @@
+package cmd
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+)
+
+// TestScanFlags checks flag parsing and validation alone, without running a scan.
+func TestScanFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantExit int
+		check    func(t *testing.T, o *scanOptions)
+		stderr   string
+	}{
+		{"defaults", []string{"a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if o.Format != "table" || o.minSev != analyze.Info || o.failOn <= analyze.Critical || o.loc.String() != "UTC" {
+				t.Errorf("defaults: %+v", o)
+			}
+		}, ""},
+		{"fail-on and min-severity are separate", []string{"--fail-on", "critical", "--min-severity", "low", "a.log", "b.log.gz"}, 0,
+			func(t *testing.T, o *scanOptions) {
+				if o.failOn != analyze.Critical || o.minSev != analyze.Low || len(o.Paths) != 2 {
+					t.Errorf("got fail-on %s, min %s, paths %v", o.failOn, o.minSev, o.Paths)
+				}
+			}, ""},
+		{"durations and times", []string{"--since", "24h", "--until", "2026-09-23T12:00:00Z", "--learn-until", "7d", "-"}, 0, nil, ""},
+		{"unknown format", []string{"--format", "xml", "a.log"}, 2, nil, `unknown format "xml"`},
+		{"bad severity", []string{"--fail-on", "severe", "a.log"}, 2, nil, "--fail-on"},
+		{"bad time", []string{"--since", "yesterday", "a.log"}, 2, nil, "neither an RFC 3339 time nor a duration"},
+		{"bad zone", []string{"--timezone", "Mars/Olympus", "a.log"}, 2, nil, "unknown time zone"},
+		{"no input", nil, 2, nil, "no input given"},
+		{"unknown flag", []string{"--bogus", "a.log"}, 2, nil, "unknown flag"},
+		{"update-baseline needs baseline", []string{"--update-baseline", "a.log"}, 2, nil, "--update-baseline needs --baseline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, errb := TestStreams()
+			var got *scanOptions
+			root := newRootCmd(s)
+			for _, c := range root.Commands() {
+				if c.Name() == "scan" {
+					root.RemoveCommand(c)
+				}
+			}
+			root.AddCommand(newScanCmd(s, func(_ context.Context, o *scanOptions) error { got = o; return nil }))
+			root.SetArgs(append([]string{"scan"}, tt.args...))
+			code := exitCode(s, root.ExecuteContext(context.Background()))
+			if code != tt.wantExit {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantExit, errb)
+			}
+			if tt.stderr != "" && !strings.Contains(errb.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", errb, tt.stderr)
+			}
+			if tt.wantExit == 2 && !strings.Contains(errb.String(), "hint:") {
+				t.Errorf("usage error without a hint: %q", errb)
+			}
+			if tt.check != nil {
+				tt.check(t, got)
+			}
+		})
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key names key and line", "internal_cidrs: [10.0.0.0/8]\nadmin_polices: [root]\n", "[2:1] unknown field \"admin_polices\""},
+		{"bad cidr", "internal_cidrs: [10.0.0.0/33]\n", "is not a CIDR"},
+		{"bad zone", "maintenance_windows:\n  timezone: Mars/Olympus\n", "unknown time zone"},
+		{"bad clock", "maintenance_windows:\n  windows:\n    - days: [mon]\n      from: \"25:00\"\n      to: \"26:00\"\n", "not a time of day"},
+		{"bad weekday", "maintenance_windows:\n  windows:\n    - days: [funday]\n      from: \"07:00\"\n      to: \"08:00\"\n", "not a weekday"},
+		{"bad deployment", "rotation:\n  deployments:\n    \"kv/*\": just-a-name\n", "not namespace/deployment"},
+		{"unknown rule threshold", "thresholds:\n  bulk-reads: {count: 3}\n", "unknown rule id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(p, []byte(tt.yaml), 0o600)
+			_, err := loadConfig(p)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+			s, _, errb := TestStreams()
+			if code := exitCode(s, err); code != 2 {
+				t.Errorf("exit %d, want 2 (%s)", code, errb)
+			}
+		})
+	}
+	lc, err := loadConfig("../../shared/scenarios/vault/vaultsentry.yaml")
+	if err != nil {
+		t.Skipf("practice scenario config not available: %v", err)
+	}
+	if lc.Analyze.Maintenance.Location.String() != "Europe/Dublin" || len(lc.Analyze.Decoys) != 3 || len(lc.K8sEvents) != 1 {
+		t.Errorf("scenario config: %+v", lc.Analyze.Maintenance)
+	}
+}
