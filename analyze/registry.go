@@ -4,6 +4,13 @@ package analyze
 var constructors = []func(Env) Detector{
 	NewBulkRead,
 	NewDualSourceIP,
+	NewDeniedBurst,
+	NewEnumeration,
+	NewManySourceIPs,
+	NewDecoyAccess,
+	NewPrivilegedToken,
+	NewPolicyChange,
+	NewAuthConfigChange,
 }
 
 // New builds every detector for env.
