@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 // compliance scanner that reads every secret (give it an ignore entry for this rule).
 type DecoyAccess struct {
 	env   Env
+	match *decoyMatcher // nil without decoys
 	rule  Rule
 	open  map[string]*decoyRun
 	found []Finding
@@ -48,7 +50,7 @@ type decoyRun struct {
 
 // NewDecoyAccess builds the decoy-access detector.
 func NewDecoyAccess(env Env) Detector {
-	return &DecoyAccess{env: env, open: map[string]*decoyRun{}, rule: Rule{
+	d := &DecoyAccess{env: env, open: map[string]*decoyRun{}, rule: Rule{
 		ID: "decoy-access", Name: "Decoy secret touched", Severity: Critical,
 		Summary: "a request touches a configured decoy (canary) secret",
 		Help: "Decoys (config \"decoys\", globs) are secrets nobody uses; any request on one, successful or denied, means someone " +
@@ -60,6 +62,10 @@ func NewDecoyAccess(env Env) Detector {
 			"wrong hands.",
 		MITRE: []string{"T1555.006", "T1552"},
 	}}
+	if len(env.Config.Decoys) > 0 {
+		d.match = newDecoyMatcher(env.Config.Decoys)
+	}
+	return d
 }
 
 // Rule describes decoy-access.
@@ -67,10 +73,10 @@ func (d *DecoyAccess) Rule() Rule { return d.rule }
 
 // Observe checks one request against the decoys.
 func (d *DecoyAccess) Observe(ev *sources.Event) {
-	if len(d.env.Config.Decoys) == 0 || isServicePrincipal(ev) {
+	if d.match == nil || isServicePrincipal(ev) {
 		return
 	}
-	decoy, ok := matchDecoy(d.env.Config.Decoys, ev)
+	decoy, ok := d.match.match(ev)
 	if !ok {
 		return
 	}
@@ -133,23 +139,101 @@ func (d *DecoyAccess) Finish() []Finding {
 	return d.found
 }
 
-// matchDecoy returns the first configured decoy that ev touches.
-func matchDecoy(decoys []string, ev *sources.Event) (string, bool) {
-	cands := decoyCandidates(ev)
-	for _, g := range decoys {
-		for _, c := range cands {
-			if c != "" && globMatch(g, c) {
-				return g, true
-			}
+// decoyMatcher matches events against the configured decoys. Each decoy is expanded once into
+// the forms an event can name it by; literal forms go into maps, so an event costs a few map
+// lookups however many decoys there are.
+type decoyMatcher struct {
+	exact  map[string]string // form -> configured decoy, for every source
+	kvOnly map[string]string // folded KV v2 forms, for Vault events only
+	globs  []decoyGlob
+}
+
+type decoyGlob struct {
+	decoy   string // as configured
+	prefix  string // the literal start of the form, a cheap first test
+	pattern string // the form, with "/" replaced so that * crosses it (see globMatch)
+	kvOnly  bool
+}
+
+func newDecoyMatcher(decoys []string) *decoyMatcher {
+	m := &decoyMatcher{exact: map[string]string{}, kvOnly: map[string]string{}}
+	add := func(d, f string, kv bool) {
+		if i := strings.IndexAny(f, "*?["); i >= 0 {
+			m.globs = append(m.globs, decoyGlob{decoy: d, prefix: f[:i], pattern: strings.ReplaceAll(f, "/", "\x01"), kvOnly: kv})
+			return
 		}
-		if ev.Kind == sources.KindCloudTrail && isSecretARN(g) {
-			// A decoy ARN given with its suffix also matches the suffix-less form in the event.
-			if s, ok := stripSecretSuffix(g); ok {
-				for _, c := range cands {
-					if c != "" && globMatch(s, c) {
-						return g, true
-					}
-				}
+		dst := m.exact
+		if kv {
+			dst = m.kvOnly
+		}
+		if _, dup := dst[f]; !dup {
+			dst[f] = d
+		}
+	}
+	for _, d := range decoys {
+		add(d, d, false)
+		if isSecretARN(d) {
+			if t, ok := stripSecretSuffix(d); ok {
+				add(d, t, false)
+			}
+			continue
+		}
+		for _, f := range kvFolds(d) {
+			add(d, f, true)
+		}
+	}
+	return m
+}
+
+// kvFolds lists a KV v2 API path ("kv/data/x", "kv/metadata/x") folded to the secret it names
+// ("kv/x"), which is the event's normalised resource for any of the secret's API paths. The
+// mount may have several segments ("ns1/kv/", "team/kv/"), so it folds at each occurrence.
+func kvFolds(d string) []string {
+	var out []string
+	for _, verb := range []string{"/data/", "/metadata/"} {
+		for off := 0; ; {
+			i := strings.Index(d[off:], verb)
+			if i < 0 {
+				break
+			}
+			i += off
+			out = append(out, d[:i+1]+d[i+len(verb):])
+			off = i + 1
+		}
+	}
+	return out
+}
+
+// match returns the configured decoy that ev touches, if any.
+func (m *decoyMatcher) match(ev *sources.Event) (string, bool) {
+	var buf [8]string
+	cands := decoyCandidates(ev, buf[:0])
+	vault := ev.Kind == sources.KindVault
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if d, ok := m.exact[c]; ok {
+			return d, true
+		}
+		if d, ok := m.kvOnly[c]; ok && vault {
+			return d, true
+		}
+	}
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		n := ""
+		for _, g := range m.globs {
+			if (g.kvOnly && !vault) || !strings.HasPrefix(c, g.prefix) {
+				continue
+			}
+			if n == "" {
+				n = strings.ReplaceAll(c, "/", "\x01")
+			}
+			if ok, err := path.Match(g.pattern, n); err == nil && ok {
+				return g.decoy, true
 			}
 		}
 	}
@@ -174,41 +258,29 @@ func displayTouched(ev *sources.Event) string {
 	return ev.Resource
 }
 
-// decoyCandidates lists every name under which ev's target can be given as a decoy.
-func decoyCandidates(ev *sources.Event) []string {
-	if ev.Kind == sources.KindCloudTrail {
-		var out []string
-		for _, s := range []string{ev.Path, ev.Resource} {
-			if s == "" {
-				continue
-			}
-			out = append(out, s)
-			if isSecretARN(s) {
-				if t, ok := stripSecretSuffix(s); ok {
-					out = append(out, t)
-				}
-				name := s[strings.Index(s, ":secret:")+len(":secret:"):]
-				out = append(out, name)
-				if t, ok := stripSecretSuffix(name); ok {
-					out = append(out, t)
-				}
-			}
-		}
+// decoyCandidates appends every name under which ev's target can match a decoy form: the
+// request path and the normalised resource; on AWS also, for an ARN, the ARN without its
+// suffix, the secret name, and the name without the suffix (a name may end in six
+// alphanumerics by itself, so both are tried).
+func decoyCandidates(ev *sources.Event, out []string) []string {
+	out = append(out, ev.Path)
+	if ev.Resource != ev.Path {
+		out = append(out, ev.Resource)
+	}
+	if ev.Kind != sources.KindCloudTrail {
 		return out
 	}
-	out := []string{ev.Path, ev.Resource}
-	// KV v2: the resource is mount + logical path; a decoy may name it by any of the API paths.
-	mount := ev.Mount
-	if mount == "" && ev.Resource != ev.Path {
-		if i := strings.IndexByte(strings.TrimPrefix(ev.Resource, ev.Namespace), '/'); i >= 0 {
-			mount = ev.Resource[:len(ev.Namespace)+i+1]
+	for _, s := range []string{ev.Path, ev.Resource} {
+		if !isSecretARN(s) {
+			continue
 		}
-	}
-	if mount != "" && ev.Resource != mount && strings.HasPrefix(ev.Resource, mount) &&
-		(ev.MountType == "" || ev.MountType == "kv" || ev.MountType == "generic") {
-		rest := ev.Resource[len(mount):]
-		for _, v := range []string{"data/", "metadata/"} {
-			out = append(out, mount+v+rest)
+		if t, ok := stripSecretSuffix(s); ok {
+			out = append(out, t)
+		}
+		name := s[strings.Index(s, ":secret:")+len(":secret:"):]
+		out = append(out, name)
+		if t, ok := stripSecretSuffix(name); ok {
+			out = append(out, t)
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ func decoyConfig() Config {
 		"legacy/treasury/swift-operator",
 		"ns1/kv/data/issuing/canary",
 		"canary/*",
+		"prod/treasury/data/db",
 		"prod/treasury/swift-break-glass",
 		"arn:aws:secretsmanager:eu-west-1:428190375562:secret:prod/legacy/core-banking-admin-2D2p4u",
 	}
@@ -60,6 +61,8 @@ func TestDecoyAccess(t *testing.T) {
 			evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "arn:aws:secretsmanager:eu-west-1:428190375562:secret:prod/legacy/core-banking-admin")), 1},
 		{"AWS: a secret whose name extends the decoy's is not the decoy",
 			evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "prod/treasury/swift-break-glass-v2")), 0},
+		{"AWS: a name with data/ in it is not folded like a KV v2 path",
+			evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "prod/treasury/db", func(e *sources.Event) { e.Path = "prod/treasury/db" })), 0},
 		{"AWS: AWS Config describing every secret is a service, not a touch",
 			evs1(ctev(0, cfgArn, "DescribeSecret", sources.OpList, arnPfx+"prod/treasury/swift-break-glass-Ab12Cd")), 0},
 		{"AWS: a service acting on the caller's behalf", evs1(ctev(0, role, "Decrypt", sources.OpRead, "prod/treasury/swift-break-glass",
