@@ -17,14 +17,16 @@ import (
 //
 // What counts as a list: on Vault, a LIST request (also when denied), and the reads that return
 // a catalogue (sys/mounts, sys/auth, sys/policy; these count towards the distinct paths but
-// are not enough alone, since configuration tools read them before every change). Metadata reads of one secret are reads, not
-// lists. On AWS, ListSecrets, and BatchGetSecretValue with filters (which lists and reads in one
-// call); DescribeSecret and BatchGetSecretValue by a list of ids are not enumeration.
+// are not enough alone, since configuration tools such as Terraform read them before every
+// change). Metadata reads of one secret are reads, not lists. On AWS, ListSecrets, and
+// BatchGetSecretValue with filters (which lists and reads in one call); DescribeSecret and
+// BatchGetSecretValue by a list of ids are not enumeration.
 //
 // Thresholds: one LIST of a mount's root (kv/metadata/, a KV v1 mount such as legacy/) or of a
-// catalogue (sys/policies/acl, identity/entity/id, auth/token/accessors, ...) is enough; otherwise at least 5 distinct listed paths within 10
-// minutes (thresholds.enumeration: count, window; per-identity overrides apply). On AWS one
-// ListSecrets or filtered batch is enough. Lists inside one window make one finding.
+// catalogue (sys/policies/acl, identity/entity/id, auth/token/accessors, ...) is enough;
+// otherwise at least 5 distinct listed paths within 10 minutes (thresholds.enumeration: count,
+// window; per-identity overrides apply). On AWS one ListSecrets or filtered batch is enough.
+// Lists less than a window apart make one finding.
 //
 // Quiet: administrators (admin_policies / admin_arns, the root token); AWS services and
 // service-linked roles (AWS Config); and a listing habit: a path the identity had already
