@@ -102,8 +102,8 @@ func (b *Baseline) Learn(ev *sources.Event) {
 	if ev.Resource != "" && ev.Outcome == sources.OutcomeOK && touchesSecret(ev) {
 		setTime(&h.Resources, ev.Resource, ev.Time)
 	}
-	if ev.Op == sources.OpList && ev.Outcome == sources.OutcomeOK {
-		setTime(&h.Lists, ev.Resource, ev.Time)
+	if isListing(ev) && ev.Outcome == sources.OutcomeOK {
+		setTime(&h.Lists, ListKey(ev), ev.Time)
 	}
 	if ev.RemoteAddr.IsValid() && !ev.Has(sources.FlagAWSInternal) {
 		setTime(&h.Addrs, ev.RemoteAddr.String(), ev.Time)

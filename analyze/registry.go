@@ -7,6 +7,13 @@ var constructors = []func(Env) Detector{
 	NewNewResource,
 	NewDormantIdentity,
 	NewNewSourceIP,
+	NewDeniedBurst,
+	NewEnumeration,
+	NewManySourceIPs,
+	NewDecoyAccess,
+	NewPrivilegedToken,
+	NewPolicyChange,
+	NewAuthConfigChange,
 }
 
 // New builds every detector for env.

@@ -1,0 +1,162 @@
+package analyze
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// actorIsAdmin reports whether ev was made by an administrator: a Vault token with the root
+// policy or one of the configured administrator policies, or an AWS principal matching the
+// configured administrator ARNs.
+func actorIsAdmin(c *Config, ev *sources.Event) bool {
+	switch ev.Kind {
+	case sources.KindCloudTrail:
+		return c.IsAdminARN(ev.Principal)
+	default:
+		return ev.Has(sources.FlagRootToken) || c.IsAdminPolicy(ev.Policies)
+	}
+}
+
+// isServicePrincipal reports whether ev was made by a cloud service rather than by an actor of
+// its own: an AWS service acting on a caller's behalf (invokedBy), or a service-linked role
+// such as AWS Config's AWSServiceRoleForConfig.
+func isServicePrincipal(ev *sources.Event) bool {
+	if ev.Has(sources.FlagServiceActor) {
+		return true
+	}
+	if ev.Kind != sources.KindCloudTrail {
+		return false
+	}
+	p := ev.Principal
+	return strings.Contains(p, ":role/aws-service-role/") || strings.Contains(p, "/AWSServiceRoleFor")
+}
+
+// nsRelative is a Vault event's path without its namespace prefix ("ns1/sys/auth/x" in
+// namespace "ns1/" is "sys/auth/x"), so control-plane paths compare the same in every namespace.
+func nsRelative(ev *sources.Event) string {
+	return strings.TrimPrefix(ev.Path, ev.Namespace)
+}
+
+// burstFor applies a per-identity override of rule to base.
+func burstFor(c *Config, rule string, ev *sources.Event, base BurstConfig) BurstConfig {
+	if o, ok := c.override(rule, ev.Actor(), ev.DisplayName); ok {
+		if o.Window > 0 {
+			base.Window = o.Window
+		}
+		if o.Count > 0 {
+			base.MinCount = o.Count
+		}
+		if o.Distinct > 0 {
+			base.MinDistinct = o.Distinct
+		}
+	}
+	return base
+}
+
+// countFor applies a per-identity override of rule to base (Count replaces Min).
+func countFor(c *Config, rule string, ev *sources.Event, base CountConfig) CountConfig {
+	if o, ok := c.override(rule, ev.Actor(), ev.DisplayName); ok {
+		if o.Window > 0 {
+			base.Window = o.Window
+		}
+		if o.Count > 0 {
+			base.Min = o.Count
+		}
+	}
+	return base
+}
+
+// clientKey is how an address counts as one client: an IPv4 address by itself, an IPv6 address
+// by its /64, because one host rotates its privacy addresses inside its /64 all day.
+func clientKey(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// timedKey is one event in a sliding window: when, which key it counts under, and where.
+type timedKey struct {
+	t      time.Time
+	pos    sources.Pos
+	key    string
+	denied bool
+	mark   bool // a detector's own fact about the event
+}
+
+func newTimedKey(ev *sources.Event, key string) timedKey {
+	return timedKey{t: ev.Time, pos: ev.Pos, key: key, denied: ev.Outcome == sources.OutcomeDenied}
+}
+
+func (k timedKey) evidence() Evidence { return Evidence{File: k.pos.File, Line: k.pos.Line, Time: k.t} }
+
+// slidingKeys is a time window of keyed events with a count per distinct key. Adding and
+// expiring are amortised O(1): each event enters and leaves the queue once.
+type slidingKeys struct {
+	q      []timedKey
+	head   int
+	counts map[string]int
+}
+
+func (s *slidingKeys) add(k timedKey) {
+	if s.counts == nil {
+		s.counts = map[string]int{}
+	}
+	s.q = append(s.q, k)
+	s.counts[k.key]++
+}
+
+// expire drops the events before cutoff, oldest first.
+func (s *slidingKeys) expire(cutoff time.Time) {
+	for s.head < len(s.q) && s.q[s.head].t.Before(cutoff) {
+		k := s.q[s.head].key
+		if s.counts[k]--; s.counts[k] <= 0 {
+			delete(s.counts, k)
+		}
+		s.q[s.head] = timedKey{}
+		s.head++
+	}
+	if s.head > 256 && s.head*2 > len(s.q) {
+		s.q = append(s.q[:0], s.q[s.head:]...)
+		s.head = 0
+	}
+}
+
+func (s *slidingKeys) events() []timedKey { return s.q[s.head:] }
+func (s *slidingKeys) len() int           { return len(s.q) - s.head }
+func (s *slidingKeys) distinct() int      { return len(s.counts) }
+
+// keysOf returns the distinct keys of the window, sorted.
+func (s *slidingKeys) keysOf() []string {
+	out := make([]string, 0, len(s.counts))
+	for k := range s.counts {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// credentialHint says briefly how to revoke the credential behind a finding, for remediations
+// that are not about stolen secret values.
+func credentialHint(f Finding) string {
+	switch {
+	case f.Source == "cloudtrail" && f.Credential != "":
+		return "aws iam update-access-key --access-key-id " + f.Credential + " --status Inactive, or revoke the role's sessions"
+	case f.Source == "cloudtrail":
+		return "review the principal's permissions"
+	case f.Credential == "":
+		return "vault token revoke -mode=path on the identity's auth mount"
+	case strings.HasPrefix(f.Credential, "hmac-sha256:"):
+		return "find the live accessor whose sys/audit-hash matches " + f.Credential + ", then vault token revoke -accessor"
+	}
+	return "vault token revoke -accessor " + f.Credential
+}
