@@ -4,6 +4,10 @@ package analyze
 var constructors = []func(Env) Detector{
 	NewBulkRead,
 	NewDualSourceIP,
+	NewAdminOffHours,
+	NewRotationWithoutRead,
+	NewAuditDisabled,
+	NewAuditGap,
 }
 
 // New builds every detector for env.
