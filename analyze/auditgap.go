@@ -36,6 +36,8 @@ import (
 // week of the same stream (a quiet night, a weekend, where the input covers another one) is the
 // stream's rhythm and is not reported.
 //
+// Vault and OpenBao file audit devices only: CloudTrail's files are not streams.
+//
 // Known false positives: a cluster whose traffic really stops (maintenance, a planned
 // shutdown); a stream of human traffic only (a few hundred requests a day, silent nights) read
 // for a single day, where no other night shows the rhythm; raise the factor for such inputs.
@@ -90,6 +92,12 @@ func (d *AuditGap) Rule() Rule { return d.rule }
 
 // Observe appends the event's time to its file's stream.
 func (d *AuditGap) Observe(ev *sources.Event) {
+	if ev.Kind != sources.KindVault {
+		// CloudTrail delivers many small files per account, region and hour, out of order: a
+		// file is not a stream. Trail tampering is audit-disabled's; delivery holes need the
+		// digest files.
+		return
+	}
 	name := ev.Pos.File
 	g := d.files[name]
 	if g == nil {
@@ -292,17 +300,15 @@ func (d *AuditGap) finding(c gapCandidate, gap, p99 time.Duration, n int) Findin
 	if who == "" {
 		who = "an unauthenticated caller"
 	}
-	what := "no audit entry"
+	where := "in " + stream
 	if c.boundary {
-		what = fmt.Sprintf("no audit entry between the end of %s and the start of %s (a retention or rotation gap: the files are one "+
-			"device's log, and the entries between them are missing from the input)", c.prevFile, stream)
-	} else {
-		what += " in " + stream
+		where = fmt.Sprintf("between the end of %s and the start of %s (a retention or rotation gap: the files are one device's "+
+			"log, and the entries between them are missing from the input)", c.prevFile, stream)
 	}
-	f.Message = fmt.Sprintf("%s from %s to %s (%s), more than %.0fx this stream's 99th-percentile gap (%s over %d gaps within %s around it); "+
-		"first event after it: %s %s by %s", what, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano),
-		gap.Round(100*time.Millisecond), d.env.Config.AuditGap.Factor, p99.Round(100*time.Millisecond), n, d.env.Config.AuditGap.Context,
-		a.op, a.path, who)
+	f.Message = fmt.Sprintf("%s without audit entries %s, from %s to %s: more than %.0fx this stream's 99th-percentile gap "+
+		"(%s over %d gaps within %s around it); first event after it: %s %s by %s",
+		gap.Round(100*time.Millisecond), where, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano),
+		d.env.Config.AuditGap.Factor, p99.Round(100*time.Millisecond), n, d.env.Config.AuditGap.Context, a.op, a.path, who)
 	f.addEvidence(Evidence{File: c.next.pos.File, Line: c.next.pos.Line, Time: to})
 	f.Remediation = "check the server's operational log and the other audit devices for the silence; treat requests in it as unaudited"
 	return f

@@ -20,10 +20,13 @@ import (
 // What is a write: Vault create/update/patch of a KV v2 data/ path or of a KV v1 secret, or a
 // rotate-role endpoint (database/rotate-role/x, whose consumers read database/static-creds/x);
 // other sources: any successful OpWrite on a secret (Resource). Writes by a service on a
-// caller's behalf and failed writes do not count. rotate-root and transit key rotation are not
+// caller's behalf and failed writes do not count. Writes of one secret while an earlier write
+// of it is still waiting are one rotation, whose window runs from the latest write. rotate-root and transit key rotation are not
 // writes here: nobody reads what they rotate. What is a read: a successful read of the same
 // secret (KV v2 data/, data/x?version=n and the KV v1 path are one secret; a metadata/ read does
-// not fetch the value and does not count) by an identity other than the writer. A rollout counts
+// not fetch the value and does not count) after the latest write, by an identity other than the
+// writers: a rotation function that reads the secret and then writes it is part of the
+// rotation, not a consumer. A rollout counts
 // as propagation when the events file (--k8s-events, rotation.k8s_events) shows the deployment
 // that rotation.deployments maps the path to (exact namespace and name) scaling up a new replica
 // set or starting a pod within the grace window, or a rollout of a deployment whose annotation
@@ -31,7 +34,7 @@ import (
 //
 // Thresholds: grace 30 minutes (rotation.grace, thresholds.rotation-without-read.window). A write
 // less than the grace window before the end of the input is not yet due and is not reported.
-// Writes of one secret while an earlier write of it is still waiting are one rotation. Severity
+// Severity
 // medium; low when no identity other than the writer read the secret anywhere in the input (an
 // unused secret, or one consumed outside Vault), and the message says so.
 //
@@ -63,18 +66,18 @@ type rotEntry struct {
 }
 
 func (e rotEntry) stale(pending map[string]*rotWrite) bool {
-	return e.w.done || pending[e.w.key] != e.w || !e.w.last.Equal(e.last)
+	return pending[e.w.key] != e.w || !e.w.last.Equal(e.last)
 }
 
 type rotWrite struct {
 	key     string // what a consumer's read resolves to (ev.Resource, or static-creds for rotate-role)
+	path    string // the path the first write used
 	paths   set    // as the writers wrote them, plus the normalised form
 	writers set
 	f       Finding
 	last    time.Time // the latest write; the grace window runs from it
 	selfRd  int       // reads by a writer inside the window
-	done    bool      // read or rolled out
-	via     string    // what propagated it
+	readers []string  // others who read it since the latest write (up to maxRotReaders)
 }
 
 // NewRotationWithoutRead builds the rotation-without-read detector.
@@ -190,26 +193,27 @@ func (d *RotationWithoutRead) read(ev *sources.Event, key, actor string) {
 	if w == nil {
 		return
 	}
-	if w.writers.m != nil {
-		if _, self := w.writers.m[actor]; self {
-			w.selfRd++
-			return
-		}
+	if _, self := w.writers.m[actor]; self {
+		w.selfRd++
+		return
 	}
-	w.done = true
-	w.via = fmt.Sprintf("read by %s at %s", displayOf(ev), ev.Time.UTC().Format(time.RFC3339))
-	delete(d.pending, key)
+	// Decided when the window ends: a reader who writes the secret later in the same rotation
+	// (a rotation function that reads, then writes the new version) is not a consumer.
+	if len(w.readers) < maxRotReaders && !slices.Contains(w.readers, actor) {
+		w.readers = append(w.readers, actor)
+	}
 }
 
 func (d *RotationWithoutRead) write(ev *sources.Event, key, actor string) {
 	w := d.pending[key]
 	if w == nil {
-		w = &rotWrite{key: key, f: newFinding(d.rule, ev)}
+		w = &rotWrite{key: key, path: ev.Path, f: newFinding(d.rule, ev)}
 		d.pending[key] = w
 	}
 	// A second write while the first waits is the same rotation; the window runs from the
-	// latest write, and the earlier queue entry goes stale.
+	// latest write, the earlier queue entry goes stale, and only reads after it count.
 	w.writers.add(actor)
+	w.readers = w.readers[:0]
 	w.last = ev.Time
 	d.queue = append(d.queue, rotEntry{w: w, last: ev.Time})
 	w.f.Count++
@@ -244,17 +248,21 @@ func (d *RotationWithoutRead) expire(now time.Time) {
 // settle decides a write whose grace window has passed: propagated by a rollout, or due.
 func (d *RotationWithoutRead) settle(w *rotWrite) {
 	delete(d.pending, w.key)
-	if via, ok := d.rolledOut(w); ok {
-		w.done, w.via = true, via
+	for _, r := range w.readers {
+		if _, writer := w.writers.m[r]; !writer {
+			return // a consumer read it
+		}
+	}
+	if d.rolledOut(w) {
 		return
 	}
 	d.due = append(d.due, w)
 }
 
 // rolledOut looks for a rollout of a consuming deployment within the grace window.
-func (d *RotationWithoutRead) rolledOut(w *rotWrite) (string, bool) {
+func (d *RotationWithoutRead) rolledOut(w *rotWrite) bool {
 	if len(d.rollouts) == 0 {
-		return "", false
+		return false
 	}
 	paths := w.paths.sorted(0)
 	var deps []DeploymentMap
@@ -276,19 +284,18 @@ func (d *RotationWithoutRead) rolledOut(w *rotWrite) (string, bool) {
 		}
 		for _, m := range deps {
 			if r.Namespace == m.Namespace && r.Deployment == m.Deployment {
-				return fmt.Sprintf("rollout of %s/%s (%s) at %s", r.Namespace, r.Deployment, r.Reason, r.Time.UTC().Format(time.RFC3339)), true
+				return true
 			}
 		}
 		for _, s := range r.Secrets {
 			for _, p := range paths {
 				if globMatch(s, p) {
-					return fmt.Sprintf("rollout of %s/%s (%s, annotated with %s) at %s", r.Namespace, r.Deployment, r.Reason, s,
-						r.Time.UTC().Format(time.RFC3339)), true
+					return true
 				}
 			}
 		}
 	}
-	return "", false
+	return false
 }
 
 // propagates reports whether a rollout event starts something that loads the new value: a
@@ -325,12 +332,16 @@ func (d *RotationWithoutRead) finding(w *rotWrite) Finding {
 			others = true
 		}
 	}
-	what := fmt.Sprintf("%s written by %s at %s", w.key, findingWho(f), f.FirstSeen.UTC().Format(time.RFC3339))
+	name := w.path
+	if w.key != w.path {
+		name += " (" + w.key + ")"
+	}
+	what := fmt.Sprintf("%s written by %s at %s", name, findingWho(f), f.FirstSeen.UTC().Format(time.RFC3339))
 	if f.Count > 1 {
-		what = fmt.Sprintf("%s written %d times by %s between %s and %s", w.key, f.Count, findingWho(f),
+		what = fmt.Sprintf("%s written %d times by %s between %s and %s", name, f.Count, findingWho(f),
 			f.FirstSeen.UTC().Format(time.RFC3339), w.last.UTC().Format(time.RFC3339))
 	}
-	msg := fmt.Sprintf("%s; no other identity read it within %s", what, d.grace)
+	msg := fmt.Sprintf("not picked up within %s: %s; no other identity read it", d.grace, what)
 	if w.selfRd > 0 {
 		msg += fmt.Sprintf(" (the writer read it back %d time(s))", w.selfRd)
 	}

@@ -134,6 +134,18 @@ func TestRotationWithoutRead(t *testing.T) {
 			vev(0, "x", sources.OpWrite, "prod/ledger/pg", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
 			vev(28*time.Second, "x", sources.OpRead, "prod/ledger/pg", asCloudTrail("arn:aws:iam::1:role/ledger-api", "pod")),
 			end(2*time.Hour)), nil, ""},
+		{"AWS RotateSecret by an operator; the rotation function reads, then writes the new version", rotationConfig(), seqOf(
+			vev(-time.Hour, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
+			vev(0, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda-admin", "maria")),
+			vev(time.Second, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(2*time.Second, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			end(2*time.Hour)), []Severity{Medium}, "prod/cg/api"},
+		{"the same rotation, then the consumer reads", rotationConfig(), seqOf(
+			vev(0, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda-admin", "maria")),
+			vev(time.Second, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(2*time.Second, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(5*time.Minute, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
+			end(2*time.Hour)), nil, ""},
 		{"AWS secret read only by the rotation function", rotationConfig(), seqOf(
 			vev(-time.Hour, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
 			vev(0, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
