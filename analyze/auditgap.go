@@ -79,8 +79,10 @@ func NewAuditGap(env Env) Detector {
 		Help: "A hole in the audit log hides what happened meanwhile (a full log volume, a device removed and re-added, tampering). " +
 			"Each audit device is its own stream (rotated files in one directory are chained); a gap fires when it is longer than the floor " +
 			"(default 60s) and more than factor (10) times the stream's 99th-percentile gap over the context (24h) around it " +
-			"(thresholds.audit-gap: floor, factor, context). A silence between two rotated files is reported at low severity as a " +
-			"retention or rotation gap. Known false positives: planned maintenance; a cluster whose traffic really stops.",
+			"(thresholds.audit-gap: floor, factor, context); a silence that repeats at the same hours on the adjacent day or week (a quiet " +
+			"night, a weekend) is the stream's rhythm. A silence between two rotated files is reported at low severity as a " +
+			"retention or rotation gap. Known false positives: planned maintenance; a cluster whose traffic really stops; human-only " +
+			"traffic read for a single day.",
 		Guide: "Compare with the server's operational log and the other audit devices for the same time: was Vault up, was the disk " +
 			"full, was an audit device disabled? Treat requests in the hole as unaudited; check the first identities active after it.",
 		MITRE: []string{"T1562.008", "T1070"},

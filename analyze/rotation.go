@@ -17,26 +17,28 @@ import (
 // revoked (an outage waiting to happen) or is still valid (the rotation did not remove what
 // leaked). A write that no consumer follows is also what an attacker planting a value looks like.
 //
-// What is a write: Vault create/update/patch of a KV v2 data/ path or of a KV v1 secret, or a
+// What is a write: a Vault create/update/patch of a KV v2 data/ path or of a KV v1 secret, or a
 // rotate-role endpoint (database/rotate-role/x, whose consumers read database/static-creds/x);
-// other sources: any successful OpWrite on a secret (Resource). Writes by a service on a
-// caller's behalf and failed writes do not count. Writes of one secret while an earlier write
-// of it is still waiting are one rotation, whose window runs from the latest write. rotate-root and transit key rotation are not
-// writes here: nobody reads what they rotate. What is a read: a successful read of the same
-// secret (KV v2 data/, data/x?version=n and the KV v1 path are one secret; a metadata/ read does
-// not fetch the value and does not count) after the latest write, by an identity other than the
-// writers: a rotation function that reads the secret and then writes it is part of the
-// rotation, not a consumer. A rollout counts
-// as propagation when the events file (--k8s-events, rotation.k8s_events) shows the deployment
-// that rotation.deployments maps the path to (exact namespace and name) scaling up a new replica
-// set or starting a pod within the grace window, or a rollout of a deployment whose annotation
-// names the secret.
+// for other sources, any successful OpWrite on a secret (Resource). Writes by a service on a
+// caller's behalf and failed writes do not count; rotate-root and transit key rotation are not
+// writes here, since nobody reads what they rotate. Writes of one secret while an earlier write
+// of it is still waiting are one rotation, whose window runs from the latest write.
+//
+// What is a read: a successful read of the same secret after the latest write, by an identity
+// other than the writers. KV v2 data/x, data/x?version=n and the KV v1 path are one secret; a
+// metadata/ read does not fetch the value and does not count. A rotation function that reads
+// the secret and then writes it is part of the rotation, not a consumer.
+//
+// Propagation: with an events file (--k8s-events, rotation.k8s_events), a rollout within the
+// grace window of the deployment that rotation.deployments maps the path to (exact namespace
+// and name: card-gateway-canary is not card-gateway) counts as a read: a new replica set scaled
+// up or a pod started, not a pod stopping. So does a rollout of a deployment whose annotations
+// name the secret.
 //
 // Thresholds: grace 30 minutes (rotation.grace, thresholds.rotation-without-read.window). A write
 // less than the grace window before the end of the input is not yet due and is not reported.
-// Severity
-// medium; low when no identity other than the writer read the secret anywhere in the input (an
-// unused secret, or one consumed outside Vault), and the message says so.
+// Severity medium; low when no identity other than the writers read the secret anywhere in the
+// input (an unused secret, or one consumed outside Vault), and the message says so.
 //
 // Known false positives: consumers that cache a secret for longer than the grace window and
 // re-read it later (raise the window); consumers fed by a Kubernetes Secret without an events
