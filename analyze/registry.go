@@ -14,6 +14,10 @@ var constructors = []func(Env) Detector{
 	NewPrivilegedToken,
 	NewPolicyChange,
 	NewAuthConfigChange,
+	NewAdminOffHours,
+	NewRotationWithoutRead,
+	NewAuditDisabled,
+	NewAuditGap,
 }
 
 // New builds every detector for env.
