@@ -140,6 +140,7 @@ type pipeline struct {
 	// timeRef is the reference for durations: the newest event for files.
 	timeRef time.Time
 	// liveSince: for online sources --since was already applied by the query.
+	liveSince bool
 }
 
 func (p *pipeline) run(ctx context.Context) error {
@@ -149,6 +150,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.timeRef = evs[len(evs)-1].Time
 	}
 	since, until := resolveTime(o.Since, p.timeRef), resolveTime(o.Until, p.timeRef)
+	if p.liveSince {
+		since, until = time.Time{}, time.Time{} // the query already applied them
+	}
 	filtered := 0
 	if !since.IsZero() || !until.IsZero() {
 		kept := evs[:0]
