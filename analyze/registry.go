@@ -4,6 +4,8 @@ package analyze
 var constructors = []func(Env) Detector{
 	NewBulkRead,
 	NewDualSourceIP,
+	NewResourcePolicyChange,
+	NewUnusualClient,
 }
 
 // New builds every detector for env.
