@@ -210,6 +210,7 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats) (
 	switch first {
 	case 0: // empty file
 		return nil, nil, nil
+	case '{':
 	case '[':
 		data, err := io.ReadAll(f.r)
 		st.Bytes = int64(len(data))
@@ -218,6 +219,11 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats) (
 		}
 		cr.document(data, 1)
 		return cr.out, cr.ids, nil
+	default:
+		// Not JSON at all (a README, an S3 inventory CSV, a stray object in the export tree).
+		st.Lines++
+		st.Skip("not-json")
+		return nil, nil, nil
 	}
 	// Objects: one per line (NDJSON, and the one-line S3 log files), or one object spread over
 	// many lines. The first non-blank line decides: if it is a complete JSON value, every line
@@ -348,8 +354,9 @@ func (cr *ctReader) document(data []byte, at int) {
 		cr.st.Lines++
 		cr.record(data, at)
 	default:
+		// Valid JSON, but none of CloudTrail's shapes: another tool's file in the tree.
 		cr.st.Lines++
-		cr.st.Bad(at, "not a CloudTrail record, log file, digest or lookup-events output")
+		cr.st.Skip("not-cloudtrail")
 	}
 }
 

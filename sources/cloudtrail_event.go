@@ -79,7 +79,13 @@ func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *interner) []Event {
 			}
 			return []Event{ev}
 		}
-		return secretsManagerEvents(ev, r, &p, in)
+		evs := secretsManagerEvents(ev, r, &p, in)
+		if !paramsOK {
+			for i := range evs {
+				evs[i].Detail = "request parameters unreadable"
+			}
+		}
+		return evs
 	case srcCloudTrail:
 		trailEvent(&ev, r, &p, in)
 	case srcSTS:

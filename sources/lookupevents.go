@@ -44,6 +44,10 @@ type LookupOptions struct {
 	RPS float64
 	// Progress, when set, is called after each page with the totals of one region so far.
 	Progress func(region, source string, pages, records int)
+
+	// backoff caps the SDK's retry delay and starts the pause before a page is asked for again
+	// after the SDK gave up on a throttle (default 20s and 1s; tests shorten them).
+	backoff time.Duration
 }
 
 // RecordStream is the raw CloudTrail records fetched from one region, newest first, as the API
@@ -63,10 +67,14 @@ func FetchLookupEvents(ctx context.Context, o LookupOptions) ([]RecordStream, er
 	if o.Profile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(o.Profile))
 	}
+	maxBackoff := 20 * time.Second
+	if o.backoff > 0 {
+		maxBackoff = o.backoff
+	}
 	loadOpts = append(loadOpts, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 8
-			so.MaxBackoff = 20 * time.Second
+			so.MaxBackoff = maxBackoff
 			so.RateLimiter = ratelimit.None // throttles must not exhaust a retry budget
 		})
 	}))
@@ -128,7 +136,11 @@ func fetchSource(ctx context.Context, client *cloudtrail.Client, region, source 
 	}
 	p := cloudtrail.NewLookupEventsPaginator(client, in)
 	var recs [][]byte
-	pages, pause := 0, time.Second
+	first := time.Second
+	if o.backoff > 0 {
+		first = o.backoff
+	}
+	pages, pause := 0, first
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -145,7 +157,7 @@ func fetchSource(ctx context.Context, client *cloudtrail.Client, region, source 
 			}
 			return nil, fmt.Errorf("lookup %s events in %s: %w", source, region, err)
 		}
-		pause = time.Second
+		pause = first
 		pages++
 		for _, e := range page.Events {
 			if e.CloudTrailEvent != nil {

@@ -48,6 +48,8 @@ type Server struct {
 	*httptest.Server
 	// ThrottleEvery answers every n-th request with a ThrottlingException (0: never).
 	ThrottleEvery int
+	// ThrottleFirst answers the first n requests with a ThrottlingException.
+	ThrottleFirst int
 
 	records []record
 	mu      sync.Mutex
@@ -192,7 +194,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls++
 	n := s.calls
 	s.times[region] = append(s.times[region], time.Now())
-	throttle := s.ThrottleEvery > 0 && n%s.ThrottleEvery == 0
+	throttle := s.ThrottleEvery > 0 && n%s.ThrottleEvery == 0 || n <= s.ThrottleFirst
 	if throttle {
 		s.Throttled++
 	}
