@@ -108,11 +108,12 @@ func TestFetchLookupEventsRate(t *testing.T) {
 	if _, err := FetchLookupEvents(context.Background(), LookupOptions{Regions: []string{"eu-west-1"}, RPS: 4}); err != nil {
 		t.Fatal(err)
 	}
-	// 4 pages + 1 at 4 per second, burst 1: at least a second, never more than 4 in a second.
+	// 4 pages + 1 at 4 per second, burst 1: at least a second; one second holds the requests at
+	// its two ends at most, so 5 (arrival jitter can bring both ends inside).
 	if el := time.Since(start); el < 900*time.Millisecond {
 		t.Errorf("5 requests took %s at 4/s", el)
 	}
-	if r := stub.MaxRate(); r > 4 {
+	if r := stub.MaxRate(); r > 5 {
 		t.Errorf("%d requests within a second", r)
 	}
 }
