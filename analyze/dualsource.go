@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -18,16 +19,28 @@ import (
 // Thresholds: window 60 minutes (thresholds.dual-source-ip). Internal is the configured CIDR list
 // (default RFC 1918, 100.64.0.0/10, loopback, link-local, fc00::/7), compared with net/netip.
 //
+// On AWS, EC2 instance credentials (an assumed-role session named after the instance id,
+// i-...) used from a public address outside internal_cidrs fire even when the input shows no
+// internal use, as GuardDuty's InstanceCredentialExfiltration does: the instance reaches AWS
+// from inside its VPC, so such a key has left it. An address the role already used earlier (a
+// NAT gateway's public address, say) is not reported. Calls an AWS service makes for the caller
+// (invokedBy) and addresses that are "AWS Internal" or a service name never take part. A
+// dual-stack client (an instance's IPv4 and IPv6 addresses) is internal on both sides when
+// internal_cidrs lists the VPC's IPv6 block, as it should.
+//
 // Known false positives: a VPN or egress proxy not listed as internal; a load balancer in front
 // of Vault without X-Forwarded-For (every request then has the balancer's address, which is
 // internal, so this rule goes blind rather than noisy). Two internal addresses (a pod rollout)
-// never fire.
+// never fire. Instances that call AWS through a NAT gateway or their own public address the
+// first time the input sees them: list those addresses in internal_cidrs.
 type DualSourceIP struct {
 	env   Env
 	rule  Rule
 	state map[string]*dualState
 	found map[string]*Finding
 	order []string
+	// instance marks the credentials reported as instance credentials used outside AWS.
+	instance map[string]string
 }
 
 type dualState struct {
@@ -38,7 +51,7 @@ type dualState struct {
 
 // NewDualSourceIP builds the dual-source-ip detector.
 func NewDualSourceIP(env Env) Detector {
-	return &DualSourceIP{env: env, state: map[string]*dualState{}, found: map[string]*Finding{}, rule: Rule{
+	return &DualSourceIP{env: env, state: map[string]*dualState{}, found: map[string]*Finding{}, instance: map[string]string{}, rule: Rule{
 		ID: "dual-source-ip", Name: "Credential used from internal and external addresses", Severity: Critical,
 		Summary: "the same credential is used from an internal and an external address within an hour",
 		Help: "A token or access key used from its workload's internal address and from the internet within the window " +
@@ -73,8 +86,45 @@ func (d *DualSourceIP) Observe(ev *sources.Event) {
 	}
 	if !st.lastInt.IsZero() && ev.Time.Sub(st.lastInt) <= w {
 		d.report(ev, ev.RemoteAddr, st.intAddr, st.intEvid, st.lastInt)
+	} else if d.instanceOutside(ev) {
+		d.report(ev, ev.RemoteAddr, netip.Addr{}, Evidence{}, time.Time{})
+		d.instance[ev.Credential] = ev.DisplayName
 	}
 	st.lastExt, st.extAddr, st.extEvid = ev.Time, ev.RemoteAddr, evidenceOf(ev)
+}
+
+// instanceOutside reports EC2 instance credentials used from a public address the role has not
+// used before.
+func (d *DualSourceIP) instanceOutside(ev *sources.Event) bool {
+	if ev.Kind != sources.KindCloudTrail || !isInstanceSession(ev.DisplayName) {
+		return false
+	}
+	a := ev.RemoteAddr
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		return false
+	}
+	if h := d.env.Baseline.Get(ev.Actor()); h != nil {
+		if _, known := h.Addrs[a.String()]; known {
+			return false
+		}
+	}
+	return true
+}
+
+// isInstanceSession reports whether an assumed-role session name is an EC2 instance id, as the
+// instance profile names its sessions (i- and 8 or 17 hex digits).
+func isInstanceSession(s string) bool {
+	hex, ok := strings.CutPrefix(s, "i-")
+	if !ok || (len(hex) != 8 && len(hex) != 17) {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		c := hex[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *DualSourceIP) report(ev *sources.Event, ext, internal netip.Addr, other Evidence, otherTime time.Time) {
@@ -84,7 +134,9 @@ func (d *DualSourceIP) report(ev *sources.Event, ext, internal netip.Addr, other
 		if otherTime.Before(nf.FirstSeen) {
 			nf.FirstSeen = otherTime
 		}
-		nf.addEvidence(other)
+		if other.File != "" {
+			nf.addEvidence(other)
+		}
 		f = &nf
 		d.found[ev.Credential] = f
 		d.order = append(d.order, ev.Credential)
@@ -105,6 +157,10 @@ func (d *DualSourceIP) Finish() []Finding {
 		f := *d.found[k]
 		f.Message = fmt.Sprintf("credential used from internal and external addresses (%v) within %s; %d switches between them",
 			f.SourceIPs, d.env.Config.DualSourceIP.Window, f.Count)
+		if session, ok := d.instance[k]; ok {
+			f.Message = fmt.Sprintf("EC2 instance credentials (session %s) used from outside the internal networks; addresses %v",
+				session, f.SourceIPs)
+		}
 		f.Remediation = revokeHint(f)
 		out = append(out, f)
 	}

@@ -18,6 +18,8 @@ var constructors = []func(Env) Detector{
 	NewRotationWithoutRead,
 	NewAuditDisabled,
 	NewAuditGap,
+	NewResourcePolicyChange,
+	NewUnusualClient,
 }
 
 // New builds every detector for env.

@@ -143,6 +143,8 @@ type pipeline struct {
 	timeRef time.Time
 	// store holds the locked baseline file while the run uses it.
 	store *analyze.BaselineStore
+	// liveSince: for online sources --since was already applied by the query.
+	liveSince bool
 }
 
 func (p *pipeline) run(ctx context.Context) error {
@@ -152,6 +154,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		p.timeRef = evs[len(evs)-1].Time
 	}
 	since, until := resolveTime(o.Since, p.timeRef), resolveTime(o.Until, p.timeRef)
+	if p.liveSince {
+		since, until = time.Time{}, time.Time{} // the query already applied them
+	}
 	filtered := 0
 	if !since.IsZero() || !until.IsZero() {
 		kept := evs[:0]

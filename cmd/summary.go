@@ -9,6 +9,7 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // writeSummary prints the run summary on standard error, in the manner of Hayabusa: what was
@@ -31,6 +32,7 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
 	if dups > 0 {
 		fmt.Fprintf(w, "Duplicates:        %d records dropped (same eventID)\n", dups)
 	}
+	writeRoutineSkips(w, r.Files)
 	fmt.Fprintf(w, "Events analysed:   %d", r.Events)
 	if r.Filtered > 0 {
 		fmt.Fprintf(w, " (%d outside --since/--until)", r.Filtered)
@@ -50,7 +52,12 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
 		if len(f.Skipped) > 0 {
 			keys := make([]string, 0, len(f.Skipped))
 			for k := range f.Skipped {
-				keys = append(keys, k)
+				if !routineSkip[k] {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) == 0 {
+				continue
 			}
 			slices.Sort(keys)
 			parts := make([]string, 0, len(keys))
@@ -107,4 +114,36 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// routineSkip are skip reasons expected in normal input (a CloudTrail export holds digests,
+// Insights files and re-delivered records): summed once instead of listed per file.
+var routineSkip = map[string]bool{"digest-file": true, "insight": true, "duplicate": true}
+
+func writeRoutineSkips(w io.Writer, files []sources.FileStats) {
+	sums := map[string]int{}
+	echoes := 0
+	for _, f := range files {
+		for k, n := range f.Skipped {
+			if routineSkip[k] {
+				sums[k] += n
+			}
+		}
+		echoes += f.BatchEchoes
+	}
+	if len(sums) > 0 {
+		keys := make([]string, 0, len(sums))
+		for k := range sums {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, sums[k]))
+		}
+		fmt.Fprintf(w, "Skipped:           %s\n", strings.Join(parts, ", "))
+	}
+	if echoes > 0 {
+		fmt.Fprintf(w, "Batch reads:       %d BatchGetSecretValue reads also logged as GetSecretValue, counted once\n", echoes)
+	}
 }

@@ -50,6 +50,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	}
 	res := &Loaded{Files: make([]FileStats, len(inputs))}
 	perFile := make([][]Event, len(inputs))
+	ids := make([][]recKey, len(inputs)) // CloudTrail records of the events, parallel to perFile
 	errs := make([]error, len(inputs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -60,8 +61,8 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			}
 			st := &res.Files[i]
 			st.File = in.Name
-			evs, err := readFile(in, opts, st)
-			perFile[i], errs[i] = evs, err
+			evs, evIDs, err := readFile(in, opts, st)
+			perFile[i], ids[i], errs[i] = evs, evIDs, err
 			return nil
 		})
 	}
@@ -79,11 +80,21 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			readAny = true
 		}
 	}
+	if opts.Format == FormatCloudTrail {
+		dropDuplicateRecords(perFile, ids, res.Files)
+		total = 0
+		for _, evs := range perFile {
+			total += len(evs)
+		}
+	}
 	res.Events = make([]Event, 0, total)
 	for _, evs := range perFile {
 		res.Events = append(res.Events, evs...)
 	}
 	SortEvents(res.Events)
+	if opts.Format == FormatCloudTrail {
+		res.Events = dropBatchEchoes(res.Events, res.Files)
+	}
 	if !readAny && len(inputs) > 0 {
 		return res, ErrNothingRead
 	}
@@ -97,11 +108,12 @@ func SortEvents(evs []Event) {
 
 // readFile reads one input. It returns an error only when the input could not be opened; a read
 // error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
-func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, error) {
+// For CloudTrail it also returns each event's eventID, for de-duplication across files.
+func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, []recKey, error) {
 	f, err := open(in, opts.Stdin)
 	if err != nil {
 		st.ReadError = err.Error()
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.close()
 	st.Compressed = f.compressed
@@ -127,7 +139,7 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, error) {
 		if err != nil {
 			st.ReadError = fmt.Sprintf("read %s after line %d: %v (everything before it is kept)", in.Name, st.Lines, err)
 		}
-		return vr.finish(), nil
+		return vr.finish(), nil, nil
 	}
 }
 

@@ -28,6 +28,10 @@ type FileStats struct {
 	ReadError  string         `json:"read_error,omitempty"` // the reason reading stopped early
 	FirstEvent time.Time      `json:"first_event,omitzero"`
 	LastEvent  time.Time      `json:"last_event,omitzero"`
+
+	// BatchEchoes are reads a BatchGetSecretValue expanded to that a GetSecretValue record of the
+	// same principal and secret repeats (CloudTrail logs both): dropped so each read counts once.
+	BatchEchoes int `json:"batch_echoes,omitempty"`
 }
 
 // Skip counts a line skipped for reason.

@@ -1,0 +1,147 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// ResourcePolicyChange reports a Secrets Manager resource policy that lets in everyone ("*") or
+// another AWS account (PutResourcePolicy).
+//
+// Why: a resource policy is a door that no identity policy in the account controls. "Principal:
+// *" with blockPublicPolicy=false makes the secret readable by any AWS account; a foreign
+// account id hands it to whoever holds that account. Attackers add one as persistence that
+// survives key rotation and role clean-up.
+//
+// Thresholds: one successful call is enough. Critical for "*" without a Condition, high for "*"
+// restricted by a Condition (aws:PrincipalOrgID, aws:SourceVpce, ...) or for another account.
+// The source summarises the policy in Event.Detail ("principal=* condition=true
+// blockPublicPolicy=false"); the policy text itself is never kept.
+//
+// Known false positives: deliberate cross-account sharing (a central account reading a
+// spoke's secret). Policies that grant only principals of the secret's own account, or AWS
+// services, are quiet; so are denied attempts.
+type ResourcePolicyChange struct {
+	rule  Rule
+	found []Finding
+}
+
+// NewResourcePolicyChange builds the resource-policy-change detector.
+func NewResourcePolicyChange(env Env) Detector {
+	return &ResourcePolicyChange{rule: Rule{
+		ID: "resource-policy-change", Name: "Secret shared through its resource policy", Severity: High,
+		Summary: "a Secrets Manager resource policy grants access to everyone or to another AWS account",
+		Help: "PutResourcePolicy with Principal \"*\" (critical unless a Condition narrows it) or a principal of another " +
+			"account (high). blockPublicPolicy=false is shown when the caller switched off Secrets Manager's public-policy check. " +
+			"Known false positives: intended cross-account sharing.",
+		Guide: "Read the policy (aws secretsmanager get-resource-policy --secret-id ...), remove it if it was not intended " +
+			"(delete-resource-policy), rotate the secret, and review what the principal that wrote it did around that time.",
+		MITRE: []string{"T1098", "T1537"},
+	}}
+}
+
+// Rule describes resource-policy-change.
+func (d *ResourcePolicyChange) Rule() Rule { return d.rule }
+
+// Observe looks at successful PutResourcePolicy calls.
+func (d *ResourcePolicyChange) Observe(ev *sources.Event) {
+	if ev.Kind != sources.KindCloudTrail || ev.Action != "PutResourcePolicy" || ev.Outcome != sources.OutcomeOK ||
+		ev.Has(sources.FlagServiceActor) {
+		return
+	}
+	pol := parsePolicySummary(ev.Detail)
+	var public, foreign []string
+	for _, p := range pol.principals {
+		switch {
+		case p == "*":
+			public = append(public, p)
+		case strings.HasPrefix(p, "arn:") || isAccountID(p):
+			if acct := arnAccount(p); acct != "" && acct != ev.Namespace {
+				foreign = append(foreign, p)
+			}
+		}
+	}
+	if len(public) == 0 && len(foreign) == 0 {
+		return
+	}
+	f := newFinding(d.rule, ev)
+	f.Count = 1
+	f.Resources = []string{ev.Resource}
+	f.SourceIPs = appendAddr(nil, ev.RemoteAddr)
+	f.addEvidence(evidenceOf(ev))
+	var who []string
+	if len(public) > 0 {
+		who = append(who, "everyone (Principal \"*\")")
+		f.Severity = Critical
+		if pol.condition {
+			f.Severity = High
+		}
+	}
+	if len(foreign) > 0 {
+		who = append(who, "another account ("+strings.Join(foreign, ", ")+")")
+	}
+	msg := fmt.Sprintf("resource policy of %s now grants %s", ev.Resource, strings.Join(who, " and "))
+	if pol.condition {
+		msg += ", narrowed by a Condition"
+	}
+	if pol.blockPublic == "false" {
+		msg += "; blockPublicPolicy=false switched off the public-policy check"
+	}
+	f.Message = msg
+	f.Remediation = fmt.Sprintf("aws secretsmanager delete-resource-policy --secret-id %s --region %s, then rotate the secret", ev.Resource, ev.Region)
+	d.found = append(d.found, f)
+}
+
+// Finish returns one finding per policy change.
+func (d *ResourcePolicyChange) Finish() []Finding { return d.found }
+
+type policySummary struct {
+	principals  []string
+	condition   bool
+	blockPublic string
+}
+
+// parsePolicySummary reads the tokens of sources.SummarizeResourcePolicy.
+func parsePolicySummary(s string) policySummary {
+	var p policySummary
+	for _, tok := range strings.Fields(s) {
+		k, v, _ := strings.Cut(tok, "=")
+		switch k {
+		case "principal":
+			p.principals = append(p.principals, v)
+		case "condition":
+			p.condition = v == "true"
+		case "blockPublicPolicy":
+			p.blockPublic = v
+		}
+	}
+	slices.Sort(p.principals)
+	return p
+}
+
+// arnAccount is the account id of an ARN ("arn:aws:iam::123456789012:root") or a bare id.
+func arnAccount(s string) string {
+	if isAccountID(s) {
+		return s
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) == 6 && isAccountID(parts[4]) {
+		return parts[4]
+	}
+	return ""
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

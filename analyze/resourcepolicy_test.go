@@ -1,0 +1,40 @@
+package analyze
+
+import (
+	"testing"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+func TestResourcePolicyChange(t *testing.T) {
+	put := func(detail string, opts ...func(*sources.Event)) []sources.Event {
+		return []sources.Event{aev(0, "AWSReservedSSO_PlatformAdmin_3f8a", "ciaran.walsh", "PutResourcePolicy", sources.OpAdmin,
+			"prod/payments/psp-master-key", append([]func(*sources.Event){withDetail(detail)}, opts...)...)}
+	}
+	tests := []struct {
+		name   string
+		events []sources.Event
+		want   []Severity
+	}{
+		{"Principal * with the public-policy check off", put("principal=* blockPublicPolicy=false"), []Severity{Critical}},
+		{"Principal * narrowed by a condition", put("principal=* condition=true blockPublicPolicy=true"), []Severity{High}},
+		{"another account's root", put("principal=arn:aws:iam::999988887777:root"), []Severity{High}},
+		{"a role of the same account is quiet", put("principal=arn:aws:iam::" + testAccount + ":role/app"), nil},
+		{"a service principal is quiet", put("principal=service:lambda.amazonaws.com"), nil},
+		{"a denied attempt changes nothing", put("principal=* blockPublicPolicy=false", denied), nil},
+		{"DeleteResourcePolicy is not a grant", []sources.Event{aev(0, "admin", "a", "DeleteResourcePolicy", sources.OpAdmin, "prod/x")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runDetector(t, NewResourcePolicyChange, DefaultConfig(), tt.events)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d findings, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i, f := range got {
+				if f.Severity != tt.want[i] || f.Resources[0] != "prod/payments/psp-master-key" || f.DisplayName != "ciaran.walsh" {
+					t.Errorf("finding %+v, want severity %s", f, tt.want[i])
+				}
+			}
+		})
+	}
+}

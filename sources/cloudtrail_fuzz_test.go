@@ -1,0 +1,55 @@
+package sources
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDecodeCloudTrail: any input is read without panic, and every line is accounted for.
+func FuzzDecodeCloudTrail(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(ctData, "*.json"))
+	logs, _ := filepath.Glob(filepath.Join(ctData, "*.log"))
+	for _, p := range append(files, logs...) {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"Records":[{"eventTime":"x","eventName":"GetSecretValue"}]}`))
+	f.Add([]byte("[1,2,{\"eventName\":\"a\"}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st := &FileStats{}
+		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
+		evs, keys, _ := readCloudTrail(Input{Name: "fuzz.json"}, in, LoadOptions{MaxLineBytes: 1 << 20}, st)
+		if !st.Balanced() {
+			t.Fatalf("lines %d != parsed %d + malformed %d + skipped %v", st.Lines, st.Parsed, st.Malformed, st.Skipped)
+		}
+		if len(keys) != len(evs) {
+			t.Fatalf("%d keys for %d events", len(keys), len(evs))
+		}
+		for _, p := range st.Problems {
+			if p.Line <= 0 {
+				t.Fatalf("problem without a position: %+v", p)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeCloudTrail(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(ctData, "stratus-aws.credential-access.secretsmanager-retrieve-secrets.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	events := 0
+	for b.Loop() {
+		st := &FileStats{}
+		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
+		evs, _, _ := readCloudTrail(Input{Name: "bench.json"}, in, LoadOptions{MaxLineBytes: DefaultMaxLineBytes}, st)
+		events += len(evs)
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,215 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+)
+
+// LookupEventSources are the event sources fetched through LookupEvents, one pass each (the API
+// takes one lookup attribute per call): Secrets Manager, and CloudTrail itself so that a trail
+// being stopped, deleted or narrowed is seen.
+var LookupEventSources = []string{srcSecretsManager, srcCloudTrail}
+
+// LookupPageSize is the most LookupEvents returns in one page.
+const LookupPageSize = 50
+
+// DefaultLookupRPS keeps under LookupEvents' quota of 2 requests a second per account and
+// region.
+const DefaultLookupRPS = 2.0
+
+// ErrNoRegion means neither --region nor the SDK's configuration names a region.
+var ErrNoRegion = errors.New("no AWS region configured")
+
+// LookupOptions configure FetchLookupEvents.
+type LookupOptions struct {
+	Profile string   // shared config profile; empty: the SDK's default chain
+	Regions []string // empty: the SDK's configured region
+	// Start and End bound the query (the API's StartTime and EndTime); zero: unbounded.
+	Start, End time.Time
+	// RPS is the client-side request rate per region (default DefaultLookupRPS).
+	RPS float64
+	// Progress, when set, is called after each page with the totals of one region so far.
+	Progress func(region, source string, pages, records int)
+
+	// backoff caps the SDK's retry delay and starts the pause before a page is asked for again
+	// after the SDK gave up on a throttle (default 20s and 1s; tests shorten them).
+	backoff time.Duration
+}
+
+// RecordStream is the raw CloudTrail records fetched from one region, newest first, as the API
+// returned them (each the CloudTrailEvent JSON document).
+type RecordStream struct {
+	Name    string // "lookup-events:<region>"
+	Records [][]byte
+}
+
+// FetchLookupEvents fetches Secrets Manager and CloudTrail events through the CloudTrail
+// LookupEvents API, regions concurrently, with the SDK's configuration chain (profiles,
+// credentials, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_CLOUDTRAIL). Throttling is never fatal: the
+// SDK's retryer retries it without a retry quota, and a page still throttled after the SDK's
+// attempts is asked for again after a pause, until ctx ends.
+func FetchLookupEvents(ctx context.Context, o LookupOptions) ([]RecordStream, error) {
+	var loadOpts []func(*config.LoadOptions) error
+	if o.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(o.Profile))
+	}
+	maxBackoff := 20 * time.Second
+	if o.backoff > 0 {
+		maxBackoff = o.backoff
+	}
+	loadOpts = append(loadOpts, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 8
+			so.MaxBackoff = maxBackoff
+			so.RateLimiter = ratelimit.None // throttles must not exhaust a retry budget
+		})
+	}))
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	regions := o.Regions
+	if len(regions) == 0 {
+		if cfg.Region == "" {
+			return nil, ErrNoRegion
+		}
+		regions = []string{cfg.Region}
+	}
+	rps := o.RPS
+	if rps <= 0 {
+		rps = DefaultLookupRPS
+	}
+	out := make([]RecordStream, len(regions))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(len(regions), runtime.GOMAXPROCS(0)))
+	for i, region := range regions {
+		g.Go(func() error {
+			lim := rate.NewLimiter(rate.Limit(rps), 1)
+			client := cloudtrail.NewFromConfig(cfg, func(co *cloudtrail.Options) {
+				co.Region = region
+				co.APIOptions = append(co.APIOptions, func(st *middleware.Stack) error {
+					// After the retry middleware: every attempt, retries included, waits its turn.
+					return st.Finalize.Insert(limiterMiddleware{lim}, "Retry", middleware.After)
+				})
+			})
+			out[i].Name = "lookup-events:" + region
+			for _, src := range LookupEventSources {
+				recs, err := fetchSource(ctx, client, region, src, o)
+				if err != nil {
+					return err
+				}
+				out[i].Records = append(out[i].Records, recs...)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func fetchSource(ctx context.Context, client *cloudtrail.Client, region, source string, o LookupOptions) ([][]byte, error) {
+	in := &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventSource, AttributeValue: aws.String(source)}},
+		MaxResults:       aws.Int32(LookupPageSize),
+	}
+	if !o.Start.IsZero() {
+		in.StartTime = aws.Time(o.Start)
+	}
+	if !o.End.IsZero() {
+		in.EndTime = aws.Time(o.End)
+	}
+	p := cloudtrail.NewLookupEventsPaginator(client, in)
+	var recs [][]byte
+	first := time.Second
+	if o.backoff > 0 {
+		first = o.backoff
+	}
+	pages, pause := 0, first
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			if ctx.Err() == nil && isThrottle(err) {
+				// The SDK gave up on this page; the paginator did not advance, so ask again.
+				d := pause + rand.N(pause/2+1)
+				pause = min(pause*2, 30*time.Second)
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(d):
+				}
+				continue
+			}
+			return nil, fmt.Errorf("lookup %s events in %s: %w", source, region, err)
+		}
+		pause = first
+		pages++
+		for _, e := range page.Events {
+			if e.CloudTrailEvent != nil {
+				recs = append(recs, []byte(*e.CloudTrailEvent))
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(region, source, pages, len(recs))
+		}
+	}
+	return recs, nil
+}
+
+func isThrottle(err error) bool {
+	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
+}
+
+// limiterMiddleware waits for the region's rate limiter before each attempt.
+type limiterMiddleware struct{ l *rate.Limiter }
+
+func (limiterMiddleware) ID() string { return "VaultsentryLookupRateLimit" }
+
+func (m limiterMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+	middleware.FinalizeOutput, middleware.Metadata, error) {
+	if err := m.l.Wait(ctx); err != nil {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+	}
+	return next.HandleFinalize(ctx, in)
+}
+
+// LoadRecords decodes fetched records the way Load decodes files: statistics per stream,
+// duplicates dropped by eventID, events in time order, batch echoes dropped.
+func LoadRecords(streams []RecordStream) *Loaded {
+	res := &Loaded{Files: make([]FileStats, len(streams))}
+	perFile := make([][]Event, len(streams))
+	keys := make([][]recKey, len(streams))
+	for i, s := range streams {
+		st := &res.Files[i]
+		st.File, st.Format = s.Name, string(FormatCloudTrail)
+		cr := newCTReader(s.Name, st)
+		for j, raw := range s.Records {
+			st.Lines++
+			st.Bytes += int64(len(raw))
+			cr.record(raw, j+1)
+		}
+		perFile[i], keys[i] = cr.out, cr.ids
+	}
+	dropDuplicateRecords(perFile, keys, res.Files)
+	for _, evs := range perFile {
+		res.Events = append(res.Events, evs...)
+	}
+	SortEvents(res.Events)
+	res.Events = dropBatchEchoes(res.Events, res.Files)
+	return res
+}
