@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,11 +66,11 @@ func TestFetchLookupEvents(t *testing.T) {
 			defer stub.Close()
 			stub.ThrottleEvery, stub.ThrottleFirst = tt.throttleEvery, tt.throttleFirst
 			stubAWSEnv(t, stub.URL)
-			var progress int
+			var progress atomic.Int64 // regions report concurrently
 			streams, err := FetchLookupEvents(context.Background(), LookupOptions{
 				Regions: []string{"eu-west-1", "eu-central-1"}, RPS: 200, backoff: 5 * time.Millisecond,
 				Start:    time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC),
-				Progress: func(string, string, int, int) { progress++ },
+				Progress: func(string, string, int, int) { progress.Add(1) },
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -81,8 +82,8 @@ func TestFetchLookupEvents(t *testing.T) {
 				t.Fatalf("streams: %d, records %d/%d", len(streams), len(streams[0].Records), len(streams[1].Records))
 			}
 			// 3 pages of Secrets Manager and 1 of CloudTrail per region (one empty for eu-central-1)
-			if stub.Pages != 8 || progress != 8 {
-				t.Errorf("%d pages served, %d progress calls; want 8", stub.Pages, progress)
+			if stub.Pages != 8 || progress.Load() != 8 {
+				t.Errorf("%d pages served, %d progress calls; want 8", stub.Pages, progress.Load())
 			}
 			l := LoadRecords(streams)
 			if len(l.Events) != 241 || l.Files[0].Parsed != 121 {
