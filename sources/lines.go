@@ -40,7 +40,8 @@ func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 		size += len(chunk)
 		if errors.Is(err, bufio.ErrBufferFull) {
 			if !tooLong {
-				if size > maxLine {
+				// One byte of slack: a final '\r' belongs to the line ending, not the line.
+				if size-1 > maxLine {
 					tooLong, long = true, long[:0]
 				} else {
 					long = append(long, chunk...) // ReadSlice's buffer is reused by the next call
@@ -50,10 +51,7 @@ func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 		}
 		if size > 0 {
 			n++
-			content := size
-			if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
-				content--
-			}
+			content := size - lineEnding(chunk, long)
 			if tooLong || content > maxLine {
 				fn(nil, n, true)
 			} else {
@@ -78,4 +76,28 @@ func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// lineEnding is the length of the line ending ("\n", "\r\n", or "\r" at the end of input) of
+// the line whose last piece is chunk and whose earlier pieces are in long.
+func lineEnding(chunk, long []byte) int {
+	last := func(i int) byte { // i-th byte from the end of long+chunk, 0 when there is none
+		if i <= len(chunk) {
+			return chunk[len(chunk)-i]
+		}
+		if i -= len(chunk); i <= len(long) {
+			return long[len(long)-i]
+		}
+		return 0
+	}
+	switch last(1) {
+	case '\n':
+		if last(2) == '\r' {
+			return 2
+		}
+		return 1
+	case '\r':
+		return 1
+	}
+	return 0
 }

@@ -450,7 +450,13 @@ func parseVaultTime(s string) (time.Time, error) {
 		// The value is not quoted: a forged line can put anything here, a secret included.
 		return time.Time{}, fmt.Errorf("not RFC 3339 (%d bytes)", len(s))
 	}
-	return t.UTC(), nil
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		// An offset can push a valid year out of range; such a time cannot be written back
+		// as RFC 3339 in the reports.
+		return time.Time{}, fmt.Errorf("year %d out of range in UTC", y)
+	}
+	return t, nil
 }
 
 // parseAddr parses an IP address, with or without a port or zone; invalid when it is not one.
