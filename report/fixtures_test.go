@@ -69,8 +69,8 @@ func goldenResult() *Result {
 		},
 		Files: []sources.FileStats{
 			{File: "logs/audit.log", Format: "vault", Bytes: 362258, Lines: 253, Parsed: 250, Events: 127, Malformed: 2,
-				Skipped:  map[string]int{"blank": 1},
-				Problems: []sources.Problem{{Line: 7, Reason: "invalid JSON: truncated entry (unexpected end of line)"}, {Line: 9, Reason: "not a JSON object"}},
+				Skipped:    map[string]int{"blank": 1},
+				Problems:   []sources.Problem{{Line: 7, Reason: "invalid JSON: truncated entry (unexpected end of line)"}, {Line: 9, Reason: "not a JSON object"}},
 				FirstEvent: t0.Add(-time.Hour), LastEvent: t0.Add(time.Minute)},
 			{File: "logs/audit.log.1.gz", Format: "vault", Compressed: true, Bytes: 1000, Lines: 4, Parsed: 4, Events: 2,
 				ReadError:  "read logs/audit.log.1.gz after line 4 (byte 1000): decompress at compressed byte 310: unexpected EOF (everything before it is kept)",
@@ -100,24 +100,24 @@ func render(t testing.TB, format string, r *Result) []byte {
 // attackerStrings are what a hostile client can put in a path, a display name or a user agent
 // (the real Vault refuses some of them at the HTTP layer, but a file can hold anything).
 var attackerStrings = []string{
-	"\x1b[31mRED\x1b[0m \x1b[2J\x1b[H",                                  // colours, clear screen, cursor home
-	"\x1b]8;;https://evil.example/\x07click me\x1b]8;;\x07",              // OSC 8 hyperlink, BEL-terminated
-	"\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\",              // OSC 8 hyperlink, ST-terminated
-	"\x1b]0;pwned title\x07\x1b]2;other title\x1b\\",                     // window title
-	"\x1bP+q544e\x1b\\ \x1b[6n \x1b[?1049h",                              // DCS query, cursor report, alt screen
-	"\u009b31m C1 CSI \u009d0;t\u009c \x9b raw C1 byte",                  // C1 controls, as UTF-8 and as a raw byte
-	"invoice\u202egnp.exe \u2066iso\u2069 \u202a\u202b\u202c\u202d",      // bidi overrides and isolates
-	"zero\u200bwidth\u200c\u200d\u2060\ufeff\u00adsoft \u3164 \u115f",    // invisible characters
-	"line1\nline2\rline3\r\n\u2028\u2029\u0085end",                       // line breaks of every kind
-	"::error file=app.go::forged\n::set-output name=x::y\n##[error]forged", // CI workflow commands
-	"tab\there nul\x00 bell\a del\x7f bs\b ff\f vt\v",                    // C0 controls
-	"bad utf8 \xff\xfe \xc0\xaf \xe2\x82",                                // invalid UTF-8
-	`\x1b[31m \u202e already-escaped look-alikes \\`,                     // must not pass for our escapes
-	"| fake | column | row |\n+---+---+",                                 // table look-alikes
-	"tags\U000E0041\U000E007F variation\ufe0f",                           // tag characters
-	`"}, {"rule":"x","severity":"critical","identity":"forged`,            // JSON injection
+	"\x1b[31mRED\x1b[0m \x1b[2J\x1b[H",                                                 // colours, clear screen, cursor home
+	"\x1b]8;;https://evil.example/\x07click me\x1b]8;;\x07",                            // OSC 8 hyperlink, BEL-terminated
+	"\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\",                            // OSC 8 hyperlink, ST-terminated
+	"\x1b]0;pwned title\x07\x1b]2;other title\x1b\\",                                   // window title
+	"\x1bP+q544e\x1b\\ \x1b[6n \x1b[?1049h",                                            // DCS query, cursor report, alt screen
+	"\u009b31m C1 CSI \u009d0;t\u009c \x9b raw C1 byte",                                // C1 controls, as UTF-8 and as a raw byte
+	"invoice\u202egnp.exe \u2066iso\u2069 \u202a\u202b\u202c\u202d",                    // bidi overrides and isolates
+	"zero\u200bwidth\u200c\u200d\u2060\ufeff\u00adsoft \u3164 \u115f",                  // invisible characters
+	"line1\nline2\rline3\r\n\u2028\u2029\u0085end",                                     // line breaks of every kind
+	"::error file=app.go::forged\n::set-output name=x::y\n##[error]forged",             // CI workflow commands
+	"tab\there nul\x00 bell\a del\x7f bs\b ff\f vt\v",                                  // C0 controls
+	"bad utf8 \xff\xfe \xc0\xaf \xe2\x82",                                              // invalid UTF-8
+	`\x1b[31m \u202e already-escaped look-alikes \\`,                                   // must not pass for our escapes
+	"| fake | column | row |\n+---+---+",                                               // table look-alikes
+	"tags\U000E0041\U000E007F variation\ufe0f",                                         // tag characters
+	`"}, {"rule":"x","severity":"critical","identity":"forged`,                         // JSON injection
 	"</script><script>alert(1)</script> [link](javascript:alert(1)) **bold** <b>x</b>", // markup
-	strings.Repeat("A", 300) + "-END",                                    // a very long value
+	strings.Repeat("A", 300) + "-END",                                                  // a very long value
 }
 
 // corpusAttackerEvents returns the events of the real capture with attacker strings that

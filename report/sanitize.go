@@ -55,7 +55,7 @@ func isInvisible(r rune) bool {
 	case r >= 0x200b && r <= 0x200f, // zero-width space/joiners, LRM, RLM
 		r >= 0x202a && r <= 0x202e, // LRE, RLE, PDF, LRO, RLO
 		r >= 0x2060 && r <= 0x2069, // word joiner, invisible operators, isolates
-		r == 0x2028, r == 0x2029, // line and paragraph separators
+		r == 0x2028, r == 0x2029,   // line and paragraph separators
 		r == 0xfeff, r == 0x061c, r == 0x00ad, r == 0x034f, r == 0x180e,
 		r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0, // Hangul fillers render as blanks
 		r >= 0xfe00 && r <= 0xfe0f, r >= 0xe0100 && r <= 0xe01ef: // variation selectors: VS16 widens a glyph
