@@ -18,7 +18,7 @@ import (
 // docs/SECURITY-section.md rests on it: memory is linear in events, about this many bytes each.
 func TestPipelineMemoryPerEvent(t *testing.T) {
 	n := 100_000
-	if testing.Short() {
+	if testing.Short() || sources.RaceEnabled {
 		n = 20_000
 	}
 	start := time.Date(2026, 9, 23, 0, 0, 0, 0, time.UTC)
