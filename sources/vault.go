@@ -500,6 +500,14 @@ func shortJSONError(err error) string {
 		return fmt.Sprintf("wrong JSON type at offset %d (field %s wants %s)", te.Offset, valueFree(te.Field), te.Type)
 	}
 	s := err.Error()
+	// Only the header is ours; from the first line break on, sonic quotes the input (escaped
+	// as \n by its %q, or a real newline), which must not steer the description either.
+	if i := strings.Index(s, `\n`); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
 	off := ""
 	if m := sonicIndex.FindStringSubmatch(s); m != nil {
 		off = " at offset " + m[1]
@@ -524,7 +532,7 @@ func shortJSONError(err error) string {
 var (
 	sonicIndex = regexp.MustCompile(`at index (\d{1,12}):`)
 	// sonicMsg is sonic's fixed description of the error (lower-case words), never input text.
-	sonicMsg = regexp.MustCompile(`at index \d{1,12}: ([a-z][a-z ]{0,40})(?:\\n|\n|$)`)
+	sonicMsg = regexp.MustCompile(`at index \d{1,12}: ([a-z][a-z ]{0,40})$`)
 )
 
 // valueFree keeps a JSON field path only when it looks like one (it comes from our struct tags).
