@@ -161,8 +161,8 @@ func walkDir(root string) ([]string, []error) {
 	return files, errs
 }
 
-// fileIDs recognises a file reached under a second name. Candidates are grouped by size and
-// modification time, so the os.SameFile comparisons stay few.
+// fileIDs recognises a file reached under a second name. Candidates are grouped by fileKey
+// (device and inode on Unix), so the os.SameFile comparisons stay few.
 type fileIDs map[string][]os.FileInfo
 
 func (ids fileIDs) dup(p string) bool {
@@ -170,7 +170,7 @@ func (ids fileIDs) dup(p string) bool {
 	if err != nil || !fi.Mode().IsRegular() {
 		return false // open reports the problem
 	}
-	k := fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+	k := fileKey(fi)
 	for _, o := range ids[k] {
 		if os.SameFile(o, fi) {
 			return true
