@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -131,28 +130,6 @@ func TestExpandSameFileOnce(t *testing.T) {
 	got := names(ins)
 	if len(got) != 2 || !slices.Contains(got, filepath.Join(d, "other.log")) || len(errs) != 0 {
 		t.Errorf("inputs %v errors %v: want the log once and other.log", got, errs)
-	}
-}
-
-// TestExpandSpecialFiles: a FIFO or a broken link inside a directory is reported and skipped;
-// reading a FIFO nobody writes to would block forever.
-func TestExpandSpecialFiles(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no FIFOs")
-	}
-	d := t.TempDir()
-	writeFile(t, filepath.Join(d, "audit.log"), "x\n")
-	if err := syscall.Mkfifo(filepath.Join(d, "pipe"), 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	symlink(t, "gone", filepath.Join(d, "dangling"))
-	ins, errs := Expand([]string{d})
-	if !slices.Equal(names(ins), []string{filepath.Join(d, "audit.log")}) {
-		t.Errorf("inputs %v", names(ins))
-	}
-	txt := errText(errs)
-	if len(errs) != 2 || !strings.Contains(txt, "not a regular file") || !strings.Contains(txt, "broken symbolic link") {
-		t.Errorf("errors %v", errs)
 	}
 }
 
