@@ -33,6 +33,9 @@ type analysisOptions struct {
 	Strict      bool
 	Quiet       bool
 	MaxLine     int
+	// Gzip limits (issue 8): a gzip bomb stops with a read error, what came before is kept.
+	MaxDecompressed int64
+	MaxGzipRatio    int
 
 	// Baseline handling (issue 5).
 	BaselinePath   string
@@ -60,6 +63,8 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.Strict, "strict", false, "exit 3 after the report when any input line was malformed")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no run summary on standard error")
 	f.IntVar(&o.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
+	f.Int64Var(&o.MaxDecompressed, "max-decompressed-bytes", sources.DefaultMaxDecompressedBytes, "stop reading a gzip input after this many decompressed bytes (gzip bomb guard)")
+	f.IntVar(&o.MaxGzipRatio, "max-gzip-ratio", sources.DefaultMaxGzipRatio, "stop reading a gzip input that expands more than this many times, checked after 256 MiB (0: no ratio check)")
 	f.StringVar(&o.BaselinePath, "baseline", "", "load the learned baseline from `FILE` (missing file: empty baseline)")
 	f.BoolVar(&o.UpdateBaseline, "update-baseline", false, "write the baseline back to --baseline after the run")
 	f.StringVar(&o.BaselineMaxAge, "baseline-max-age", "", "when updating the baseline, drop what was last seen longer ago than `DURATION` (e.g. 90d)")
@@ -100,6 +105,12 @@ func (o *analysisOptions) validate() error {
 	}
 	if o.MaxLine <= 0 {
 		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
+	}
+	if o.MaxDecompressed <= 0 {
+		return usagef("give a positive number of bytes", "--max-decompressed-bytes must be positive")
+	}
+	if o.MaxGzipRatio < 0 {
+		return usagef("give a ratio such as 200, or 0 to turn the check off", "--max-gzip-ratio must not be negative")
 	}
 	return nil
 }
@@ -145,6 +156,16 @@ type pipeline struct {
 	store *analyze.BaselineStore
 	// liveSince: for online sources --since was already applied by the query.
 	liveSince bool
+}
+
+// loadOptions are the reading limits the flags set.
+func (o *analysisOptions) loadOptions(format sources.Format) sources.LoadOptions {
+	ratio := o.MaxGzipRatio
+	if ratio == 0 {
+		ratio = -1 // the flag's 0 turns the check off; LoadOptions' 0 means the default
+	}
+	return sources.LoadOptions{Format: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In,
+		MaxDecompressedBytes: o.MaxDecompressed, MaxGzipRatio: ratio}
 }
 
 func (p *pipeline) run(ctx context.Context) error {

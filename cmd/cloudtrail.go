@@ -118,7 +118,7 @@ func runCloudTrailFiles(ctx context.Context, o *cloudtrailOptions, cfg *loadedCo
 		return runtimef("check the paths given to --from; directories are read recursively",
 			fmt.Errorf("cloudtrail: %w", sources.ErrNothingRead))
 	}
-	loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Format: sources.FormatCloudTrail, MaxLineBytes: o.MaxLine, Stdin: o.IO.In})
+	loaded, err := sources.Load(ctx, ins, o.loadOptions(sources.FormatCloudTrail))
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))

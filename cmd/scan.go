@@ -65,7 +65,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return runtimef("check the paths; directories are read recursively and globs must be quoted for the shell not to expand them",
 			fmt.Errorf("scan: %w", sources.ErrNothingRead))
 	}
-	loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Format: sources.FormatVault, MaxLineBytes: o.MaxLine, Stdin: o.IO.In})
+	loaded, err := sources.Load(ctx, ins, o.loadOptions(sources.FormatVault))
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))

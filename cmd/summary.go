@@ -43,6 +43,9 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
 		if f.ReadError != "" {
 			fmt.Fprintf(w, "  %s: %s\n", name, report.Sanitize(f.ReadError))
 		}
+		if f.Note != "" {
+			fmt.Fprintf(w, "  %s: %s\n", name, report.Sanitize(f.Note))
+		}
 		for _, p := range f.Problems {
 			fmt.Fprintf(w, "  %s:%d: %s\n", name, p.Line, report.Sanitize(p.Reason))
 		}

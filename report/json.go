@@ -3,7 +3,6 @@ package report
 import (
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -128,9 +127,6 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-
-// validUTF8 replaces invalid UTF-8 with U+FFFD, the same way in every format.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 func validAll(ss []string) []string {
 	out := slices.Clone(nonNil(ss))

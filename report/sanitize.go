@@ -8,8 +8,12 @@ import (
 )
 
 // Sanitize makes visible whatever a terminal would interpret: C0/C1 controls (CR and LF too:
-// they split lines and can inject CI workflow commands), DEL, bidirectional overrides and
-// zero-width characters become \uXXXX, ESC becomes \x1b, and invalid UTF-8 bytes \xNN.
+// they split lines and can inject CI workflow commands), DEL, bidirectional overrides,
+// zero-width and other invisible characters become \uXXXX, ESC becomes \x1b (so every ANSI and
+// OSC sequence, hyperlinks and title changes included, is shown and never run), invalid UTF-8
+// bytes \xNN, and a backslash \\ (so the input cannot fake one of our escapes). The result is
+// valid UTF-8 with no control, bidi or invisible character. Error messages and the run summary
+// go through it too: file names and reasons come from outside.
 func Sanitize(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -31,6 +35,8 @@ func Sanitize(s string) string {
 			b.WriteString(`\x1b`)
 		case r == '\\':
 			b.WriteString(`\\`) // so an escaped form in the input cannot pass for ours
+		case (unicode.IsControl(r) || isInvisible(r)) && r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r) // tag characters (U+E0000 block)
 		case unicode.IsControl(r) || isInvisible(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
@@ -41,24 +47,59 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
-// isInvisible reports bidi controls and zero-width or format characters that change how text
-// reads without being seen.
+// isInvisible reports bidi controls, zero-width and other format characters, line and
+// paragraph separators, and blank-looking fillers: characters that change how text reads, or
+// where a line ends, without being seen.
 func isInvisible(r rune) bool {
 	switch {
 	case r >= 0x200b && r <= 0x200f, // zero-width space/joiners, LRM, RLM
 		r >= 0x202a && r <= 0x202e, // LRE, RLE, PDF, LRO, RLO
-		r >= 0x2060 && r <= 0x2069, // word joiner, isolates
-		r == 0xfeff, r == 0x061c, r == 0x00ad:
+		r >= 0x2060 && r <= 0x2069, // word joiner, invisible operators, isolates
+		r == 0x2028, r == 0x2029,   // line and paragraph separators
+		r == 0xfeff, r == 0x061c, r == 0x00ad, r == 0x034f, r == 0x180e,
+		r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0, // Hangul fillers render as blanks
+		r >= 0xfe00 && r <= 0xfe0f, r >= 0xe0100 && r <= 0xe01ef: // variation selectors: VS16 widens a glyph
 		return true
 	}
 	return unicode.Is(unicode.Cf, r)
 }
 
-// Cut shortens s to at most n runes with a visible marker. Only for tables: JSON keeps all.
+// Cut shortens s to at most n runes, the last of them a visible marker (…). Only for tables:
+// JSON and SARIF keep every byte. Run it after Sanitize, so the cut never hides an escape's
+// meaning (a cut escape stays visibly cut).
 func Cut(s string, n int) string {
+	if n < 1 {
+		n = 1
+	}
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	rs := []rune(s)
-	return string(rs[:n-1]) + "…"
+	i, k := 0, 0
+	for k < n-1 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		k++
+	}
+	return s[:i] + "…"
+}
+
+// validUTF8 replaces each byte that is not valid UTF-8 with U+FFFD, exactly as encoding/json
+// and sonic do with the strings they encode themselves, so a value reads the same in every
+// field of the JSON and SARIF reports (strings.ToValidUTF8 would fold a run into one U+FFFD).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
@@ -65,7 +66,7 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 		res := sarif.NewRuleResult(f.Rule).
 			WithLevel(sarifLevel(f.Severity)).
 			WithMessage(sarif.NewTextMessage(sarifText(f))).
-			AddPartialFingerprint("vaultsentry/v1", f.Fingerprint())
+			WithPartialFingerprints(map[string]string{"vaultsentry/v1": f.Fingerprint()}) // Add* panics: the map starts nil
 		if i, ok := index[f.Rule]; ok {
 			res.WithRuleIndex(i)
 		}
@@ -97,7 +98,7 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 		for _, p := range fs.Problems {
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
 				sarif.NewNotification().WithLevel("warning").
-					WithMessage(sarif.NewTextMessage(validUTF8(fmt.Sprintf("%s:%d: %s", fs.File, p.Line, p.Reason)))).
+					WithMessage(sarif.NewTextMessage(Sanitize(fmt.Sprintf("%s:%d: %s", fs.File, p.Line, p.Reason)))).
 					WithLocations([]*sarif.Location{sarif.NewLocationWithPhysicalLocation(
 						sarif.NewPhysicalLocation().
 							WithArtifactLocation(sarif.NewSimpleArtifactLocation(sarifURI(fs.File))).
@@ -114,19 +115,29 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 }
 
 // sarifText is the result message: plain text only, one line, attacker strings quoted so that
-// a path cannot pose as another field.
+// a path cannot pose as another field. It goes through Sanitize like a terminal line: SARIF
+// viewers show it to people (and some print it to terminals), so a bidi override or an escape
+// sequence must be visible, not obeyed. The properties keep the exact values for machines.
 func sarifText(f analyze.Finding) string {
 	who := f.DisplayName
 	if who == "" {
 		who = f.Identity
 	}
-	msg := fmt.Sprintf("[%s] %s: %s (identity %q)", f.Severity, f.Title, f.Message, who)
-	return validUTF8(strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(msg))
+	return fmt.Sprintf("[%s] %s: %s (identity %s)", f.Severity, Sanitize(f.Title), Sanitize(f.Message), quoted(who))
 }
 
-// sarifURI is the path as given on the command line, with forward slashes.
+// quoted puts a sanitised s between double quotes; Sanitize already doubled every backslash,
+// so an escaped quote inside cannot be mistaken for the end.
+func quoted(s string) string {
+	return `"` + strings.ReplaceAll(Sanitize(s), `"`, `\"`) + `"`
+}
+
+// sarifURI is the path as given on the command line, with forward slashes, as a URI reference:
+// SARIF requires one, so spaces, control characters, '%', '?', '#' and non-ASCII bytes are
+// percent-encoded (a file name is attacker-chosen when the log directory is shared).
 func sarifURI(p string) string {
-	return strings.ReplaceAll(validUTF8(p), `\`, "/")
+	u := url.URL{Path: strings.ReplaceAll(p, `\`, "/")}
+	return u.String()
 }
 
 // ruleName turns "bulk-read" into "BulkRead" (SARIF rule names are identifiers).

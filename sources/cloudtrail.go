@@ -415,5 +415,5 @@ func parseCTTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time", truncate(s, 40))
+	return time.Time{}, fmt.Errorf("not an RFC 3339 time (%d bytes)", len(s))
 }

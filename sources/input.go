@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,23 +18,62 @@ import (
 // ErrNoInput means a path named on the command line matched nothing readable.
 var ErrNoInput = errors.New("no such file")
 
+// ErrDecompressionLimit means a gzip input decompressed to more than the limits allow (a gzip
+// bomb, or a legitimate archive larger than --max-decompressed-bytes).
+var ErrDecompressionLimit = errors.New("decompression limit reached")
+
+// Limits on what reading one gzip input may cost. Memory does not depend on them (input is
+// streamed and a line is bounded by MaxLineBytes); they bound the time a hostile archive can take.
+const (
+	// DefaultMaxDecompressedBytes stops reading a gzip input after 64 GiB of decompressed data:
+	// far above a day of audit log from a busy cluster, and about a minute of work.
+	DefaultMaxDecompressedBytes int64 = 64 << 30
+	// DefaultMaxGzipRatio stops reading a gzip input that expands more than 200 times. Real
+	// Vault / OpenBao audit logs compress 5-25x (every entry carries unique ids, times and
+	// HMACs); a gzip bomb expands about 1000x, DEFLATE's limit.
+	DefaultMaxGzipRatio = 200
+	// gzipRatioFloor is how much must have been decompressed before the ratio is checked, so a
+	// small, very repetitive file (a test fixture) is never stopped.
+	gzipRatioFloor int64 = 256 << 20
+)
+
 // Input is one file to read, or standard input when Name is "-".
 type Input struct {
 	Name string
 }
 
 // Expand turns command-line arguments into inputs: files as given, directories walked (every
-// regular file inside, sorted, symlinks not followed so a loop cannot trap the walk), glob
-// patterns expanded, and "-" for standard input. Arguments that match nothing are returned as
-// errors, without stopping the others.
+// regular file inside, sorted), glob patterns expanded, and "-" for standard input. Arguments
+// that match nothing are returned as errors, without stopping the others.
+//
+// Symbolic links: a link named on the command line is followed. Inside a directory, a link to
+// a regular file is read, a link to a directory is reported and not followed (so a loop of
+// links cannot trap the walk), and a broken link or a special file (FIFO, device, socket, which
+// could block forever) is reported and skipped. A file reached twice (named twice, or through
+// a link or a hard link) is read once: its entries would otherwise count twice.
 func Expand(args []string) ([]Input, []error) {
 	var ins []Input
 	var errs []error
 	seen := map[string]bool{}
+	ids := fileIDs{}
 	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			ins = append(ins, Input{Name: p})
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		if p != "-" && ids.dup(p) {
+			return
+		}
+		ins = append(ins, Input{Name: p})
+	}
+	addDir := func(dir string, explicit bool) {
+		files, werr := walkDir(dir)
+		errs = append(errs, werr...)
+		if explicit && len(files) == 0 && len(werr) == 0 {
+			errs = append(errs, fmt.Errorf("read directory %s: %w (it holds no regular file)", dir, ErrNoInput))
+		}
+		for _, f := range files {
+			add(f)
 		}
 	}
 	for _, a := range args {
@@ -47,11 +87,7 @@ func Expand(args []string) ([]Input, []error) {
 				slices.Sort(matches)
 				for _, m := range matches {
 					if fi, err := os.Stat(m); err == nil && fi.IsDir() {
-						files, werr := walkDir(m)
-						errs = append(errs, werr...)
-						for _, f := range files {
-							add(f)
-						}
+						addDir(m, false)
 					} else {
 						add(m)
 					}
@@ -62,14 +98,7 @@ func Expand(args []string) ([]Input, []error) {
 			continue
 		}
 		if st.IsDir() {
-			files, werr := walkDir(a)
-			errs = append(errs, werr...)
-			if len(files) == 0 && len(werr) == 0 {
-				errs = append(errs, fmt.Errorf("read directory %s: %w (it holds no regular file)", a, ErrNoInput))
-			}
-			for _, f := range files {
-				add(f)
-			}
+			addDir(a, true)
 			continue
 		}
 		add(a)
@@ -86,19 +115,42 @@ func errNotFound(err error) error {
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[`) }
 
+// walkDir lists the files under root. filepath.WalkDir never follows links below the root; the
+// root itself is followed when it is a link to a directory (a trailing separator makes Lstat
+// resolve it), so `scan /var/log/vault` works when that path is a link.
 func walkDir(root string) ([]string, []error) {
 	var files []string
 	var errs []error
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	start := root
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		start = root + string(filepath.Separator)
+	}
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("read directory %s: %w", p, err))
-			if d != nil && d.IsDir() {
+			if d != nil && d.IsDir() && p != start {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if d.Type().IsRegular() {
+		switch t := d.Type(); {
+		case t.IsRegular():
 			files = append(files, p)
+		case t.IsDir():
+		case t&fs.ModeSymlink != 0:
+			fi, serr := os.Stat(p)
+			switch {
+			case serr != nil:
+				errs = append(errs, fmt.Errorf("skip %s: broken symbolic link: %w", p, serr))
+			case fi.Mode().IsRegular():
+				files = append(files, p)
+			case fi.IsDir():
+				errs = append(errs, fmt.Errorf("skip %s: symbolic link to a directory is not followed (name it on the command line to read it)", p))
+			default:
+				errs = append(errs, fmt.Errorf("skip %s: not a regular file (%s)", p, fi.Mode().Type()))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("skip %s: not a regular file (%s)", p, t))
 		}
 		return nil
 	})
@@ -109,39 +161,216 @@ func walkDir(root string) ([]string, []error) {
 	return files, errs
 }
 
+// fileIDs recognises a file reached under a second name. Candidates are grouped by fileKey
+// (device and inode on Unix), so the os.SameFile comparisons stay few.
+type fileIDs map[string][]os.FileInfo
+
+func (ids fileIDs) dup(p string) bool {
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false // open reports the problem
+	}
+	k := fileKey(fi)
+	for _, o := range ids[k] {
+		if os.SameFile(o, fi) {
+			return true
+		}
+	}
+	ids[k] = append(ids[k], fi)
+	return false
+}
+
+// openLimits bound the work one input may cause.
+type openLimits struct {
+	maxDecompressed int64 // <= 0: DefaultMaxDecompressedBytes
+	maxRatio        int   // 0: DefaultMaxGzipRatio; < 0: no ratio check
+	ratioFloor      int64 // 0: gzipRatioFloor (tests lower it)
+}
+
 // openedInput is an input ready to read, decompressed when it was gzip.
 type openedInput struct {
 	r          *bufio.Reader
 	compressed bool
 	close      func() error
+	// note, after reading, says what the reader should know about how the file was read
+	// (it grew while read); empty when there is nothing to say.
+	note func() string
 }
 
 // open opens in and, when its first bytes are the gzip magic, decompresses it. The format is
 // sniffed, never taken from the file name: rotated logs are not always named .gz.
-func open(in Input, stdin io.Reader) (*openedInput, error) {
-	var rc io.ReadCloser
+//
+// A regular file is read up to the size it had when opened, plus the rest of the line being
+// written at that point: an active audit.log keeps growing while it is analysed, and reading
+// "to EOF" would chase the writer. What was appended later is left for the next run and the
+// statistics say so.
+func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
+	var (
+		raw   io.Reader
+		close = func() error { return nil }
+		snap  *snapshotReader
+	)
 	if in.Name == "-" {
-		rc = io.NopCloser(stdin)
+		raw = stdin
 	} else {
 		f, err := os.Open(in.Name)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", in.Name, errNotFound(err))
 		}
-		rc = f
+		close = f.Close
+		raw = f
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			snap = &snapshotReader{f: f, name: in.Name, remain: fi.Size(), size: fi.Size(), extend: true}
+			raw = snap
+		}
 	}
-	br := bufio.NewReaderSize(rc, 256<<10)
+	counted := &countingReader{r: raw}
+	br := bufio.NewReaderSize(counted, 256<<10)
+	oi := &openedInput{r: br, close: close, note: func() string { return "" }}
+	if snap != nil {
+		oi.note = snap.note
+	}
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		if snap != nil {
+			snap.extend = false // a gzip member has no lines to complete
+		}
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			rc.Close()
+			close()
 			return nil, fmt.Errorf("open gzip %s: %w", in.Name, err)
 		}
-		return &openedInput{
-			r:          bufio.NewReaderSize(zr, 1<<20),
-			compressed: true,
-			close:      func() error { zr.Close(); return rc.Close() },
-		}, nil
+		g := &guardReader{zr: zr, compressed: counted, max: lim.maxDecompressed, ratio: lim.maxRatio, floor: lim.ratioFloor}
+		if g.max <= 0 {
+			g.max = DefaultMaxDecompressedBytes
+		}
+		if g.ratio == 0 {
+			g.ratio = DefaultMaxGzipRatio
+		}
+		if g.floor <= 0 {
+			g.floor = gzipRatioFloor
+		}
+		oi.r = bufio.NewReaderSize(g, 1<<20)
+		oi.compressed = true
+		oi.close = func() error { zr.Close(); return close() }
 	}
-	return &openedInput{r: br, close: rc.Close}, nil
+	return oi, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// guardReader stops a gzip stream that decompresses to more than max bytes, or to more than
+// ratio times its compressed size once gzipRatioFloor bytes came out, and says where a
+// damaged stream broke.
+type guardReader struct {
+	zr         *gzip.Reader
+	compressed *countingReader
+	out        int64
+	max        int64
+	ratio      int
+	floor      int64
+	err        error
+}
+
+func (g *guardReader) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if room := g.max - g.out; int64(len(p)) > room {
+		p = p[:room]
+	}
+	if len(p) == 0 {
+		g.err = fmt.Errorf("%w: more than %d decompressed bytes (raise --max-decompressed-bytes to read on)", ErrDecompressionLimit, g.max)
+		return 0, g.err
+	}
+	n, err := g.zr.Read(p)
+	g.out += int64(n)
+	if g.ratio > 0 && g.out > g.floor && g.out > int64(g.ratio)*max(g.compressed.n, 1) {
+		g.err = fmt.Errorf("%w: %d bytes decompressed from %d, more than %d times (a gzip bomb? --max-gzip-ratio raises the limit)",
+			ErrDecompressionLimit, g.out, g.compressed.n, g.ratio)
+		return n, g.err
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("decompress at compressed byte %d: %w", g.compressed.n, err)
+		g.err = err
+	}
+	return n, err
+}
+
+// snapshotReader reads a regular file up to the size it had when opened; with extend, it then
+// reads on to the end of the line that was being written at that size, so the last line read
+// is whole.
+type snapshotReader struct {
+	f      *os.File
+	name   string
+	size   int64 // at open
+	remain int64
+	read   int64
+	extend bool
+	last   byte
+	done   bool
+}
+
+func (s *snapshotReader) Read(p []byte) (int, error) {
+	if s.done || len(p) == 0 {
+		if s.done {
+			return 0, io.EOF
+		}
+		return 0, nil
+	}
+	if s.remain > 0 {
+		n, err := s.f.Read(p[:min(int64(len(p)), s.remain)])
+		s.remain -= int64(n)
+		s.read += int64(n)
+		if n > 0 {
+			s.last = p[n-1]
+		}
+		if errors.Is(err, io.EOF) {
+			s.done = true // the file shrank (truncated by rotation): what there was is read
+		}
+		return n, err
+	}
+	if !s.extend || s.read == 0 || s.last == '\n' {
+		s.done = true
+		return 0, io.EOF
+	}
+	// Complete the line cut by the snapshot, up to what exists now.
+	n, err := s.f.Read(p)
+	if i := bytes.IndexByte(p[:n], '\n'); i >= 0 {
+		n = i + 1
+		s.done = true
+	}
+	s.read += int64(n)
+	if n > 0 {
+		s.last = p[n-1]
+	}
+	if errors.Is(err, io.EOF) {
+		s.done = true
+	}
+	return n, err
+}
+
+// note says when the file changed size while it was read.
+func (s *snapshotReader) note() string {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return ""
+	}
+	switch now := fi.Size(); {
+	case now > s.read && s.read >= s.size:
+		return fmt.Sprintf("file grew while read (%d bytes at open, %d now): read to the end of the line at byte %d; run again for the rest", s.size, now, s.read)
+	case now < s.size:
+		return fmt.Sprintf("file shrank while read (%d bytes at open, %d now): truncated or rotated", s.size, now)
+	}
+	return ""
 }

@@ -72,7 +72,7 @@ type k8sRef struct {
 
 // ReadK8sEvents reads one file (gzip or not) of `kubectl get events -A -o json` output.
 func ReadK8sEvents(name string) ([]K8sRollout, error) {
-	f, err := open(Input{Name: name}, nil)
+	f, err := open(Input{Name: name}, nil, openLimits{})
 	if err != nil {
 		return nil, fmt.Errorf("read kubernetes events: %w", err)
 	}

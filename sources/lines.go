@@ -8,20 +8,28 @@ import (
 )
 
 // DefaultMaxLineBytes bounds one line. Vault lines of several megabytes are normal (numbers in
-// a KV secret are not HMAC'd); a longer line is skipped and counted, not fatal.
+// a KV secret are not HMAC'd); a longer line is skipped and counted, not fatal. It is also the
+// most memory one line can take while it is read.
 const DefaultMaxLineBytes = 64 << 20
 
-// lineFunc receives one line without its line ending. tooLong lines arrive with a nil line.
+// lineFunc receives one line without its line ending ("\n" or "\r\n"). Lines longer than the
+// limit arrive with a nil line and tooLong set. n is the 1-based line number.
 type lineFunc func(line []byte, n int, tooLong bool)
 
+// keepLongBuffer is the largest line buffer kept for the next long line; a bigger one is
+// released so one huge line does not pin its memory for the rest of the file.
+const keepLongBuffer = 4 << 20
+
 // forEachLine reads r line by line with bufio.Reader.ReadSlice, so a line longer than the buffer
-// is still read whole (bufio.Scanner would stop for good at 64 KiB). It returns the bytes read and
-// the first read error other than io.EOF (a truncated gzip, an I/O error): what was read before
-// it has already been delivered.
+// is still read whole (bufio.Scanner would stop for good at 64 KiB), and a line longer than
+// maxLine bytes (line ending excluded) is counted without being kept: memory stays bounded by
+// maxLine whatever the input. A last line without a newline is a line. It returns every byte
+// read (line endings included) and the first read error other than io.EOF (a truncated gzip, an
+// I/O error): the lines before it, and the partial line at the break, have been delivered.
 func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 	var (
-		long    []byte
-		inLong  bool
+		long    []byte // the current line when it spans several buffers
+		size    int    // bytes of the current line so far, line ending included
 		tooLong bool
 		n       int
 		total   int64
@@ -29,34 +37,36 @@ func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		total += int64(len(chunk))
+		size += len(chunk)
 		if errors.Is(err, bufio.ErrBufferFull) {
-			inLong = true
 			if !tooLong {
-				if len(long)+len(chunk) > maxLine {
-					tooLong, long = true, nil
+				// One byte of slack: a final '\r' belongs to the line ending, not the line.
+				if size-1 > maxLine {
+					tooLong, long = true, long[:0]
 				} else {
-					long = append(long, chunk...)
+					long = append(long, chunk...) // ReadSlice's buffer is reused by the next call
 				}
 			}
 			continue
 		}
-		line := chunk
-		if inLong && !tooLong {
-			long = append(long, chunk...)
-			line = long
-		}
-		if len(line) > 0 || tooLong {
+		if size > 0 {
 			n++
-			if tooLong || len(line) > maxLine {
+			content := size - lineEnding(chunk, long)
+			if tooLong || content > maxLine {
 				fn(nil, n, true)
 			} else {
+				line := chunk
+				if len(long) > 0 {
+					long = append(long, chunk...)
+					line = long
+				}
 				line = bytes.TrimSuffix(line, []byte{'\n'})
 				line = bytes.TrimSuffix(line, []byte{'\r'})
 				fn(line, n, false)
 			}
 		}
-		long, inLong, tooLong = long[:0], false, false
-		if cap(long) > 4<<20 { // do not keep a huge buffer alive for the rest of the file
+		size, tooLong, long = 0, false, long[:0]
+		if cap(long) > keepLongBuffer {
 			long = nil
 		}
 		if err != nil {
@@ -66,4 +76,28 @@ func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// lineEnding is the length of the line ending ("\n", "\r\n", or "\r" at the end of input) of
+// the line whose last piece is chunk and whose earlier pieces are in long.
+func lineEnding(chunk, long []byte) int {
+	last := func(i int) byte { // i-th byte from the end of long+chunk, 0 when there is none
+		if i <= len(chunk) {
+			return chunk[len(chunk)-i]
+		}
+		if i -= len(chunk); i <= len(long) {
+			return long[len(long)-i]
+		}
+		return 0
+	}
+	switch last(1) {
+	case '\n':
+		if last(2) == '\r' {
+			return 2
+		}
+		return 1
+	case '\r':
+		return 1
+	}
+	return 0
 }

@@ -28,6 +28,11 @@ type LoadOptions struct {
 	Stdin        io.Reader // for the input "-"
 	// Progress, when set, is called from reader goroutines with bytes read so far per file.
 	Progress func(file string, bytes int64)
+	// MaxDecompressedBytes stops a gzip input after this many decompressed bytes (default
+	// DefaultMaxDecompressedBytes); MaxGzipRatio after it expanded this many times (default
+	// DefaultMaxGzipRatio, negative: no ratio check). What was read before is kept.
+	MaxDecompressedBytes int64
+	MaxGzipRatio         int
 }
 
 // Loaded is every event of a run, in time order, with the statistics of each input.
@@ -110,7 +115,7 @@ func SortEvents(evs []Event) {
 // error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
 // For CloudTrail it also returns each event's eventID, for de-duplication across files.
 func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, []recKey, error) {
-	f, err := open(in, opts.Stdin)
+	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
 	if err != nil {
 		st.ReadError = err.Error()
 		return nil, nil, err
@@ -137,8 +142,9 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, []recKey, err
 		})
 		st.Bytes = n
 		if err != nil {
-			st.ReadError = fmt.Sprintf("read %s after line %d: %v (everything before it is kept)", in.Name, st.Lines, err)
+			st.ReadError = fmt.Sprintf("read %s after line %d (byte %d): %v (everything before it is kept)", in.Name, st.Lines, n, err)
 		}
+		st.Note = f.note()
 		return vr.finish(), nil, nil
 	}
 }

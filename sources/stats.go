@@ -26,6 +26,7 @@ type FileStats struct {
 	Problems   []Problem      `json:"problems,omitempty"`
 	Duplicates int            `json:"duplicates,omitempty"` // records dropped as already seen (CloudTrail eventID)
 	ReadError  string         `json:"read_error,omitempty"` // the reason reading stopped early
+	Note       string         `json:"note,omitempty"`       // how the input was read (it grew while read)
 	FirstEvent time.Time      `json:"first_event,omitzero"`
 	LastEvent  time.Time      `json:"last_event,omitzero"`
 

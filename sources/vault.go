@@ -2,8 +2,11 @@ package sources
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -444,9 +447,16 @@ func parseVaultTime(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not RFC 3339", truncate(s, 40))
+		// The value is not quoted: a forged line can put anything here, a secret included.
+		return time.Time{}, fmt.Errorf("not RFC 3339 (%d bytes)", len(s))
 	}
-	return t.UTC(), nil
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		// An offset can push a valid year out of range; such a time cannot be written back
+		// as RFC 3339 in the reports.
+		return time.Time{}, fmt.Errorf("year %d out of range in UTC", y)
+	}
+	return t, nil
 }
 
 // parseAddr parses an IP address, with or without a port or zone; invalid when it is not one.
@@ -476,24 +486,61 @@ func describeGarbage(b []byte) string {
 	return "not a JSON object"
 }
 
+// shortJSONError describes a decode error without quoting the input. sonic's messages (and
+// encoding/json's on platforms without sonic's JIT) carry a window of the line around the error,
+// and with log_raw that window can hold a token or a secret value: only the category and the
+// byte offset are kept.
 func shortJSONError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("wrong JSON type at offset %d (field %s wants %s)", te.Offset, valueFree(te.Field), te.Type)
+	}
 	s := err.Error()
-	// sonic's syntax errors quote a window of the input; keep the message short and value-free.
+	// Only the header is ours; from the first line break on, sonic quotes the input (escaped
+	// as \n by its %q, or a real newline), which must not steer the description either.
+	if i := strings.Index(s, `\n`); i >= 0 {
+		s = s[:i]
+	}
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if strings.Contains(s, "Syntax error") || strings.Contains(s, "syntax error") {
-		if strings.Contains(s, "EOF") || strings.Contains(s, "eof") {
+	off := ""
+	if m := sonicIndex.FindStringSubmatch(s); m != nil {
+		off = " at offset " + m[1]
+	}
+	switch {
+	case strings.Contains(s, "recursion exceeded max depth"), strings.Contains(s, "nesting too deep"):
+		return "JSON nested too deeply" + off
+	case strings.HasPrefix(s, "Mismatch type"), strings.Contains(s, "mismatched type"):
+		return "wrong JSON type for a field" + off
+	case strings.Contains(s, "Syntax error") || strings.Contains(s, "syntax error"):
+		if strings.Contains(s, ": eof") || strings.Contains(s, "EOF") {
 			return "truncated entry (unexpected end of line)"
 		}
-		return "syntax error"
+		if m := sonicMsg.FindStringSubmatch(s); m != nil {
+			return "syntax error" + off + ": " + m[1]
+		}
+		return "syntax error" + off
 	}
-	return truncate(s, 120)
+	return "invalid JSON" + off
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+var (
+	sonicIndex = regexp.MustCompile(`at index (\d{1,12}):`)
+	// sonicMsg is sonic's fixed description of the error (lower-case words), never input text.
+	sonicMsg = regexp.MustCompile(`at index \d{1,12}: ([a-z][a-z ]{0,40})$`)
+)
+
+// valueFree keeps a JSON field path only when it looks like one (it comes from our struct tags).
+func valueFree(s string) string {
+	for _, r := range s {
+		if !(r == '.' || r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return "?"
+		}
 	}
-	return s[:n] + "..."
+	return s
 }
