@@ -168,11 +168,33 @@ func (o *analysisOptions) loadOptions(format sources.Format) sources.LoadOptions
 		MaxDecompressedBytes: o.MaxDecompressed, MaxGzipRatio: ratio}
 }
 
+// newestPlausible is the reference time for durations on files: the newest event, ignoring
+// events dated more than a day after the wall clock. Archived logs cannot come from the future,
+// and one corrupt or planted far-future line must not push --since past every real event.
+func newestPlausible(evs []sources.Event, now time.Time) (time.Time, string) {
+	limit := now.Add(24 * time.Hour)
+	i := len(evs) - 1
+	for i >= 0 && evs[i].Time.After(limit) {
+		i--
+	}
+	future := len(evs) - 1 - i
+	if future == 0 {
+		return evs[len(evs)-1].Time, ""
+	}
+	note := fmt.Sprintf("%d events are dated after the current time (first at %s:%d, %s); durations in --since/--until/--learn-until count back from the newest event before them",
+		future, evs[i+1].Pos.File, evs[i+1].Pos.Line, evs[i+1].Time.UTC().Format(time.RFC3339))
+	if i < 0 {
+		return evs[len(evs)-1].Time, note
+	}
+	return evs[i].Time, note
+}
+
 func (p *pipeline) run(ctx context.Context) error {
 	o := p.opts
 	evs := p.loaded.Events
+	var futureNote string
 	if p.timeRef.IsZero() && len(evs) > 0 {
-		p.timeRef = evs[len(evs)-1].Time
+		p.timeRef, futureNote = newestPlausible(evs, time.Now())
 	}
 	since, until := resolveTime(o.Since, p.timeRef), resolveTime(o.Until, p.timeRef)
 	if p.liveSince {
@@ -222,6 +244,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		}
 	}
 	rr.Notes = analyze.Notes(evs, &cfg)
+	if futureNote != "" {
+		rr.Notes = append(rr.Notes, futureNote)
+	}
 	worst := analyze.Info
 	anyFinding := false
 	for _, f := range res.Findings {
