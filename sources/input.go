@@ -114,12 +114,27 @@ type openedInput struct {
 	r          *bufio.Reader
 	compressed bool
 	close      func() error
+	raw        *countingReader // bytes read from the file as stored, for progress
+	size       int64           // the file's size; 0 when unknown
+}
+
+// countingReader counts the bytes read through it. Only the reading goroutine uses it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // open opens in and, when its first bytes are the gzip magic, decompresses it. The format is
 // sniffed, never taken from the file name: rotated logs are not always named .gz.
 func open(in Input, stdin io.Reader) (*openedInput, error) {
 	var rc io.ReadCloser
+	var size int64
 	if in.Name == "-" {
 		rc = io.NopCloser(stdin)
 	} else {
@@ -127,9 +142,13 @@ func open(in Input, stdin io.Reader) (*openedInput, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", in.Name, errNotFound(err))
 		}
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 		rc = f
 	}
-	br := bufio.NewReaderSize(rc, 256<<10)
+	raw := &countingReader{r: rc}
+	br := bufio.NewReaderSize(raw, 256<<10)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -141,7 +160,9 @@ func open(in Input, stdin io.Reader) (*openedInput, error) {
 			r:          bufio.NewReaderSize(zr, 1<<20),
 			compressed: true,
 			close:      func() error { zr.Close(); return rc.Close() },
+			raw:        raw,
+			size:       size,
 		}, nil
 	}
-	return &openedInput{r: br, close: rc.Close}, nil
+	return &openedInput{r: br, close: rc.Close, raw: raw, size: size}, nil
 }

@@ -26,9 +26,22 @@ type LoadOptions struct {
 	Format       Format
 	MaxLineBytes int       // default DefaultMaxLineBytes
 	Stdin        io.Reader // for the input "-"
-	// Progress, when set, is called from reader goroutines with bytes read so far per file.
-	Progress func(file string, bytes int64)
+	// Progress, when set, is called from reader goroutines as each file is read (every few
+	// thousand lines, and once with Done when the file ends). It must be safe for concurrent use.
+	Progress func(Progress)
 }
+
+// Progress is how far the reading of one input has got.
+type Progress struct {
+	File  string
+	Read  int64 // bytes read from the file as stored (compressed bytes for gzip)
+	Size  int64 // the file's size as stored; 0 when unknown (standard input)
+	Lines int
+	Done  bool
+}
+
+// progressEvery is how many lines pass between two Progress calls.
+const progressEvery = 8192
 
 // Loaded is every event of a run, in time order, with the statistics of each input.
 type Loaded struct {
@@ -104,6 +117,11 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, error) {
 		return nil, err
 	}
 	defer f.close()
+	if opts.Progress != nil {
+		defer func() {
+			opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: st.Lines, Done: true})
+		}()
+	}
 	st.Compressed = f.compressed
 	st.Format = string(opts.Format)
 	switch opts.Format {
@@ -114,6 +132,9 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, error) {
 		vr := newVaultReader(in.Name, st, newInterner())
 		n, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, n int, tooLong bool) {
 			st.Lines++
+			if opts.Progress != nil && n%progressEvery == 0 {
+				opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: n})
+			}
 			if tooLong {
 				st.Skip("too-long")
 				if len(st.Problems) < MaxProblemsListed {
