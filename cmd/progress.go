@@ -115,7 +115,7 @@ func (p *progress) status(now time.Time) string {
 		s += " · ETA " + eta.Round(time.Second).String()
 	}
 	if p.current != "" {
-		s += " · " + report.Cut(report.Sanitize(p.current), 40)
+		s += " · " + cutLeft(report.Sanitize(p.current), 40)
 	}
 	return s
 }
@@ -155,4 +155,13 @@ func (o *analysisOptions) logConfig(cfg *loadedConfig) {
 	} else {
 		fmt.Fprintf(o.IO.Err, "config: %s (%d overrides, %d ignore entries)\n", report.Sanitize(cfg.Path), len(cfg.Analyze.Overrides), len(cfg.ignore))
 	}
+}
+
+// cutLeft keeps the end of s (a path's file name matters most) within n runes.
+func cutLeft(s string, n int) string {
+	rs := []rune(s)
+	if len(rs) <= n {
+		return s
+	}
+	return "…" + string(rs[len(rs)-n+1:])
 }
