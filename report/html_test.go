@@ -24,7 +24,7 @@ func TestHTMLEscapesAndSelfContained(t *testing.T) {
 	for _, want := range []string{
 		`<meta http-equiv="Content-Security-Policy" content="default-src 'none';`,
 		"&lt;script&gt;alert(1)&lt;/script&gt;", // the hostile display name, shown as text
-		`\u000a::warning::owned\x1b[31m`,         // controls made visible, as on the terminal
+		`\u000a::warning::owned\x1b[31m`,        // controls made visible, as on the terminal
 		`id="chart-timeline"`, "<polyline", "Reads per identity", "Distinct secrets per window",
 		"known &lt;nightly&gt; job", "Suppressed by the ignore list (1)", "Already in the previous report",
 		"T1555.006 Credentials from Password Stores: Cloud Secrets Management Stores",
