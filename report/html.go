@@ -144,7 +144,7 @@ func buildHTMLView(r *Result) *htmlView {
 	}
 	if !r.First.IsZero() {
 		v.First, v.Last = r.humanTime(r.First), r.humanTime(r.Last)
-		v.Duration = r.Last.Sub(r.First).Round(time.Second).String()
+		v.Duration = humanSpan(r.Last.Sub(r.First))
 	}
 	if !r.LearnUntil.IsZero() {
 		v.LearnUntil = r.humanTime(r.LearnUntil)
@@ -273,4 +273,15 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// humanSpan writes long durations with days: "65d 19h18m" rather than "1579h18m22s".
+func humanSpan(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d < 48*time.Hour {
+		return d.String()
+	}
+	days := d / (24 * time.Hour)
+	rest := (d - days*24*time.Hour).Round(time.Minute)
+	return fmt.Sprintf("%dd %dh%02dm", days, rest/time.Hour, (rest%time.Hour)/time.Minute)
 }

@@ -184,9 +184,13 @@ func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []analyz
 			fmt.Fprint(bw, "  dynamic credentials: revoke the leases of each path (vault lease revoke -prefix PATH)")
 		}
 		fmt.Fprintln(bw)
+		noun := "change"
+		if read {
+			noun = "read"
+		}
 		for _, s := range g.Secrets {
-			fmt.Fprintf(tw, "    %s\t%d times\t%s\t%s\tfrom %s\n", cell(s.Resource, 100), s.Count, r.when(s.First), r.when(s.Last),
-				cell(strings.Join(s.Addresses, ", "), 60))
+			fmt.Fprintf(tw, "    %s\t%d %s%s\t%s\t%s\tfrom %s\n", cell(s.Resource, 100), s.Count, noun, plural(s.Count),
+				r.when(s.First), r.when(s.Last), cell(strings.Join(s.Addresses, ", "), 60))
 		}
 		tw.Flush()
 	}
