@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -28,6 +30,7 @@ type progress struct {
 	done    int
 	current string
 	width   int // of the last status line, to clear it
+	cols    int // terminal width; a longer line would wrap and break the redraw
 }
 
 type fileProgress struct {
@@ -48,6 +51,12 @@ func newProgress(s Streams, quiet, verbose bool, inputs []sources.Input) *progre
 	}
 	p := &progress{w: s.Err, live: live, verbose: verbose, start: time.Now(), now: time.Now,
 		files: map[string]*fileProgress{}, nfiles: len(inputs)}
+	p.cols = 100
+	if f, ok := s.Err.(*os.File); ok && live {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 {
+			p.cols = w
+		}
+	}
 	for _, in := range inputs {
 		if in.Name == "-" {
 			continue
@@ -114,8 +123,9 @@ func (p *progress) status(now time.Time) string {
 		eta := time.Duration(float64(p.total-read) / rate * float64(time.Second))
 		s += " · ETA " + eta.Round(time.Second).String()
 	}
-	if p.current != "" {
-		s += " · " + cutLeft(report.Sanitize(p.current), 40)
+	// The file name takes what room is left on the line, its end first.
+	if room := min(40, p.cols-1-len([]rune(s))-3); p.current != "" && room >= 12 {
+		s += " · " + cutLeft(report.Sanitize(p.current), room)
 	}
 	return s
 }
@@ -123,6 +133,9 @@ func (p *progress) status(now time.Time) string {
 func (p *progress) draw(now time.Time) {
 	p.drawn = now
 	line := p.status(now)
+	if rs := []rune(line); len(rs) >= p.cols {
+		line = string(rs[:p.cols-1])
+	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 	p.width = len(line)
 }

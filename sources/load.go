@@ -40,8 +40,11 @@ type Progress struct {
 	Done  bool
 }
 
-// progressEvery is how many lines pass between two Progress calls.
-const progressEvery = 8192
+// Progress is reported every progressEvery lines or progressBytes bytes, whichever comes first.
+const (
+	progressEvery = 8192
+	progressBytes = 4 << 20
+)
 
 // Loaded is every event of a run, in time order, with the statistics of each input.
 type Loaded struct {
@@ -130,9 +133,11 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, error) {
 	default:
 		st.Format = string(FormatVault)
 		vr := newVaultReader(in.Name, st, newInterner())
+		var lastProgress int64
 		n, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, n int, tooLong bool) {
 			st.Lines++
-			if opts.Progress != nil && n%progressEvery == 0 {
+			if opts.Progress != nil && (n%progressEvery == 0 || f.raw.n-lastProgress >= progressBytes) {
+				lastProgress = f.raw.n
 				opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: n})
 			}
 			if tooLong {
