@@ -3,6 +3,8 @@ package analyze
 import (
 	"testing"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 func TestOverrideHelpers(t *testing.T) {
@@ -29,5 +31,24 @@ func TestOverrideHelpers(t *testing.T) {
 	}
 	if got := c.WindowFor("dual-source-ip", time.Hour, "vpn-roamer-2", ""); got != time.Hour {
 		t.Errorf("WindowFor near miss = %s, want the default", got)
+	}
+}
+
+// TestDualSourceIPOverride: a per-identity window (a VPN user whose laptop is sometimes outside)
+// shortens the window for that identity only.
+func TestDualSourceIPOverride(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Overrides = []Override{{Identity: "roamer", Rule: "dual-source-ip", Window: 5 * time.Minute}}
+	evs := func(who string) []sources.Event {
+		return []sources.Event{
+			vev(0, who, sources.OpRead, "kv/data/a", from("10.8.1.1")),
+			vev(20*time.Minute, who, sources.OpRead, "kv/data/a", from("198.51.100.7")),
+		}
+	}
+	if got := runDetector(t, NewDualSourceIP, cfg, evs("roamer")); len(got) != 0 {
+		t.Errorf("20 minutes apart is outside roamer's 5-minute window: %d findings", len(got))
+	}
+	if got := runDetector(t, NewDualSourceIP, cfg, evs("other")); len(got) != 1 {
+		t.Errorf("another identity keeps the 1-hour window: %d findings", len(got))
 	}
 }
