@@ -44,6 +44,8 @@ type analysisOptions struct {
 	PreviousReport string
 	Verbose        bool
 	now            func() time.Time // wall clock for ignore expiry; tests pin it
+	previous       map[string]bool  // fingerprints of --previous-report
+	previousFound  bool
 
 	minSev, failOn analyze.Severity
 	loc            *time.Location
@@ -103,6 +105,11 @@ func (o *analysisOptions) validate() error {
 	if o.BaselineMaxAge != "" {
 		if _, err := parseDuration(o.BaselineMaxAge); err != nil {
 			return usagef("give a duration such as 90d", "--baseline-max-age: %v", err)
+		}
+	}
+	if o.PreviousReport != "" { // read now: a bad file should fail before a long load
+		if o.previous, o.previousFound, err = previousFingerprints(o.PreviousReport); err != nil {
+			return err
 		}
 	}
 	if o.Quiet && o.Verbose {
@@ -189,10 +196,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err := p.saveBaseline(bl, evs); err != nil {
 		return err
 	}
-	findings, leftOut, err := p.leaveOut(res.Findings)
-	if err != nil {
-		return err
-	}
+	findings, leftOut := p.leaveOut(res.Findings)
 
 	rr := &report.Result{
 		Tool: "vaultsentry", Version: version, Command: p.command, Rules: res.Rules,

@@ -218,7 +218,7 @@ type leftOutSummary struct {
 }
 
 // leaveOut applies the ignore list and --previous-report to the findings of a run.
-func (p *pipeline) leaveOut(fs []analyze.Finding) ([]analyze.Finding, leftOutSummary, error) {
+func (p *pipeline) leaveOut(fs []analyze.Finding) ([]analyze.Finding, leftOutSummary) {
 	o := p.opts
 	var lo leftOutSummary
 	now := time.Now
@@ -242,18 +242,10 @@ func (p *pipeline) leaveOut(fs []analyze.Finding) ([]analyze.Finding, leftOutSum
 		}
 	}
 	if o.PreviousReport != "" {
-		prev, found, err := p.previous()
-		if err != nil {
-			return nil, lo, err
-		}
-		if !found && !o.Quiet {
+		if !o.previousFound && !o.Quiet {
 			fmt.Fprintf(o.IO.Err, "warning: no previous report at %s: every finding counts as new\n", report.Sanitize(o.PreviousReport))
 		}
-		kept, lo.previous = dropPrevious(kept, prev)
+		kept, lo.previous = dropPrevious(kept, o.previous)
 	}
-	return kept, lo, nil
-}
-
-func (p *pipeline) previous() (map[string]bool, bool, error) {
-	return previousFingerprints(p.opts.PreviousReport)
+	return kept, lo
 }
