@@ -94,3 +94,18 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+func BenchmarkNewTrace(b *testing.B) {
+	cfg := DefaultConfig()
+	var evs []sources.Event
+	for i := range 100000 {
+		who := "app" + string(rune('a'+i%20))
+		evs = append(evs, vev(time.Duration(i)*time.Second, who, sources.OpRead, "kv/data/prod/s"+string(rune('a'+i%26)), kv))
+	}
+	q := TraceQuery{Identity: "appc"}
+	b.ReportAllocs()
+	for b.Loop() {
+		NewTrace(evs, q, &cfg)
+	}
+	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
