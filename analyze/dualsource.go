@@ -44,6 +44,7 @@ type DualSourceIP struct {
 }
 
 type dualState struct {
+	window           time.Duration // the rule's window, or this identity's override
 	lastInt, lastExt time.Time
 	intAddr, extAddr netip.Addr
 	intEvid, extEvid Evidence
@@ -73,10 +74,11 @@ func (d *DualSourceIP) Observe(ev *sources.Event) {
 	}
 	st := d.state[ev.Credential]
 	if st == nil {
-		st = &dualState{}
+		c := d.env.Config
+		st = &dualState{window: c.WindowFor(d.rule.ID, c.DualSourceIP.Window, ev.Actor(), ev.DisplayName)}
 		d.state[ev.Credential] = st
 	}
-	w := d.env.Config.DualSourceIP.Window
+	w := st.window
 	if d.env.Config.IsInternal(ev.RemoteAddr) {
 		if !st.lastExt.IsZero() && ev.Time.Sub(st.lastExt) <= w {
 			d.report(ev, st.extAddr, ev.RemoteAddr, st.extEvid, st.lastExt)

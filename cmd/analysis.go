@@ -42,6 +42,14 @@ type analysisOptions struct {
 	UpdateBaseline bool
 	BaselineMaxAge string
 
+	// Reports (issue 9).
+	ShowSuppressed bool
+	PreviousReport string
+	Verbose        bool
+	now            func() time.Time // wall clock for ignore expiry; tests pin it
+	previous       map[string]bool  // fingerprints of --previous-report
+	previousFound  bool
+
 	minSev, failOn analyze.Severity
 	loc            *time.Location
 	// discard: run the analysis for its side effects (baseline learn) and print no report.
@@ -68,6 +76,9 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.BaselinePath, "baseline", "", "load the learned baseline from `FILE` (missing file: empty baseline)")
 	f.BoolVar(&o.UpdateBaseline, "update-baseline", false, "write the baseline back to --baseline after the run")
 	f.StringVar(&o.BaselineMaxAge, "baseline-max-age", "", "when updating the baseline, drop what was last seen longer ago than `DURATION` (e.g. 90d)")
+	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "list the findings the config's ignore list suppressed (they are always counted)")
+	f.StringVar(&o.PreviousReport, "previous-report", "", "report only findings whose fingerprint is not in this earlier JSON report `FILE` (a missing file counts as empty)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail on standard error: config used, each file as it is read, suppressed findings")
 }
 
 func (o *analysisOptions) validate() error {
@@ -102,6 +113,14 @@ func (o *analysisOptions) validate() error {
 		if _, err := parseDuration(o.BaselineMaxAge); err != nil {
 			return usagef("give a duration such as 90d", "--baseline-max-age: %v", err)
 		}
+	}
+	if o.PreviousReport != "" { // read now: a bad file should fail before a long load
+		if o.previous, o.previousFound, err = previousFingerprints(o.PreviousReport); err != nil {
+			return err
+		}
+	}
+	if o.Quiet && o.Verbose {
+		return usagef("pass one of them", "--quiet and --verbose exclude each other")
 	}
 	if o.MaxLine <= 0 {
 		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
@@ -228,11 +247,17 @@ func (p *pipeline) run(ctx context.Context) error {
 	if err := p.saveBaseline(bl, evs); err != nil {
 		return err
 	}
+	findings, leftOut := p.leaveOut(res.Findings)
 
 	rr := &report.Result{
 		Tool: "vaultsentry", Version: version, Command: p.command, Rules: res.Rules,
 		Files: p.loaded.Files, Events: len(evs), Filtered: filtered, Training: res.Training,
 		Location: o.loc, Generated: time.Now().UTC(),
+		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous,
+		Color: o.IO.Color && (o.Output == "" || o.Output == "-"),
+	}
+	if o.ShowSuppressed {
+		rr.Suppressed = leftOut.suppressed
 	}
 	rr.First, rr.Last = sources.Span(evs)
 	for _, e := range p.inErrs {
@@ -243,13 +268,13 @@ func (p *pipeline) run(ctx context.Context) error {
 			rr.Errors = append(rr.Errors, e.Error())
 		}
 	}
-	rr.Notes = analyze.Notes(evs, &cfg)
+	rr.Notes = append(analyze.Notes(evs, &cfg), leftOut.notes...)
 	if futureNote != "" {
 		rr.Notes = append(rr.Notes, futureNote)
 	}
 	worst := analyze.Info
 	anyFinding := false
-	for _, f := range res.Findings {
+	for _, f := range findings {
 		if !anyFinding || f.Severity > worst {
 			worst, anyFinding = f.Severity, true
 		}
@@ -264,6 +289,13 @@ func (p *pipeline) run(ctx context.Context) error {
 			report.Sanitize(o.BaselinePath), len(bl.Principals))
 		return nil
 	}
+	if o.Format == "html" {
+		from := rr.First
+		if !cfg.LearnUntil.IsZero() && cfg.LearnUntil.After(from) && cfg.LearnUntil.Before(rr.Last) {
+			from = cfg.LearnUntil // chart the reporting period, not the history
+		}
+		rr.Charts = report.BuildCharts(evs, rr.Findings, from, rr.Last)
+	}
 	if err := p.render(rr); err != nil {
 		return err
 	}
@@ -277,6 +309,9 @@ func (p *pipeline) run(ctx context.Context) error {
 	if o.Strict && malformed > 0 {
 		return runtimef("fix or remove the malformed lines listed above, or run without --strict",
 			fmt.Errorf("--strict: %d malformed input lines", malformed))
+	}
+	if leftOut.expiredErr != nil {
+		return leftOut.expiredErr
 	}
 	if anyFinding && worst >= o.failOn {
 		return ErrFindings

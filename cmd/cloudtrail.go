@@ -157,7 +157,7 @@ func runCloudTrailLive(ctx context.Context, o *cloudtrailOptions, cfg *loadedCon
 		}
 		defer save.Close()
 	}
-	prog := newProgress(o.IO)
+	prog := newFetchProgress(o.IO)
 	lo.Progress = prog.update
 	streams, err := sources.FetchLookupEvents(ctx, lo)
 	prog.done()
@@ -203,9 +203,9 @@ func writeRecords(f *os.File, streams []sources.RecordStream) error {
 	return w.Flush()
 }
 
-// progress prints one self-overwriting line on standard error while pages arrive, only when
+// fetchProgress prints one self-overwriting line on standard error while pages arrive, only when
 // standard error is a terminal.
-type progress struct {
+type fetchProgress struct {
 	io      Streams
 	mu      sync.Mutex
 	regions map[string]string
@@ -214,9 +214,11 @@ type progress struct {
 	shown   bool
 }
 
-func newProgress(s Streams) *progress { return &progress{io: s, regions: map[string]string{}} }
+func newFetchProgress(s Streams) *fetchProgress {
+	return &fetchProgress{io: s, regions: map[string]string{}}
+}
 
-func (p *progress) update(region, source string, pages, records int) {
+func (p *fetchProgress) update(region, source string, pages, records int) {
 	if !p.io.ErrTTY {
 		return
 	}
@@ -238,7 +240,7 @@ func (p *progress) update(region, source string, pages, records int) {
 	p.shown = true
 }
 
-func (p *progress) done() {
+func (p *fetchProgress) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shown {

@@ -91,6 +91,7 @@ type loadedConfig struct {
 	Analyze   analyze.Config
 	K8sEvents []string // resolved relative to the config file
 	Ignore    []fileIgnore
+	ignore    []ignoreEntry // Ignore, validated
 }
 
 // loadConfig reads path (or ./vaultsentry.yaml when path is empty and the file exists) on top
@@ -206,6 +207,9 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 		if o.Identity == "" || o.Rule == "" {
 			return fmt.Errorf("overrides[%d]: identity and rule are required", i)
 		}
+		if err := validateOverride(o); err != nil {
+			return fmt.Errorf("overrides[%d]: %w", i, err)
+		}
 		ov := analyze.Override{Identity: o.Identity, Rule: o.Rule, Count: o.Count, Distinct: o.Distinct}
 		if o.Window != "" {
 			d, err := parseDuration(o.Window)
@@ -216,17 +220,11 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 		}
 		c.Overrides = append(c.Overrides, ov)
 	}
-	for i, ig := range fc.Ignore {
-		if ig.Rule == "" {
-			return fmt.Errorf("ignore[%d]: rule is required", i)
-		}
-		if ig.Expires != "" {
-			if _, err := time.Parse("2006-01-02", ig.Expires); err != nil {
-				return fmt.Errorf("ignore[%d].expires: %q is not a date (YYYY-MM-DD)", i, ig.Expires)
-			}
-		}
+	entries, err := validateIgnore(fc.Ignore)
+	if err != nil {
+		return err
 	}
-	lc.Ignore = fc.Ignore
+	lc.Ignore, lc.ignore = fc.Ignore, entries
 	return nil
 }
 

@@ -65,7 +65,12 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return runtimef("check the paths; directories are read recursively and globs must be quoted for the shell not to expand them",
 			fmt.Errorf("scan: %w", sources.ErrNothingRead))
 	}
-	loaded, err := sources.Load(ctx, ins, o.loadOptions(sources.FormatVault))
+	o.logConfig(cfg)
+	prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
+	lo := o.loadOptions(sources.FormatVault)
+	lo.Progress = prog.hook()
+	loaded, err := sources.Load(ctx, ins, lo)
+	prog.finish()
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))

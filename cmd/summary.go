@@ -88,6 +88,12 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
 	if r.Training > 0 {
 		fmt.Fprintf(w, "; %d in the learning period", r.Training)
 	}
+	if r.SuppressedCount > 0 {
+		fmt.Fprintf(w, "; %d suppressed by the ignore list", r.SuppressedCount)
+	}
+	if r.Previous > 0 {
+		fmt.Fprintf(w, "; %d already in the previous report", r.Previous)
+	}
 	fmt.Fprintln(w)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "Note:              %s\n", report.Sanitize(n))

@@ -24,6 +24,14 @@ type jsonReport struct {
 	Command  string        `json:"command"`
 	Stats    jsonStats     `json:"stats"`
 	Findings []jsonFinding `json:"findings"`
+	// Suppressed lists the findings the ignore list suppressed (only with --show-suppressed).
+	Suppressed []jsonSuppressed `json:"suppressed"`
+}
+
+type jsonSuppressed struct {
+	jsonFinding
+	Reason  string `json:"suppressed_reason"`
+	Expires string `json:"suppressed_until,omitempty"`
 }
 
 type jsonStats struct {
@@ -42,6 +50,9 @@ type jsonStats struct {
 	Training   int                 `json:"findings_in_learning_period"`
 	Hidden     int                 `json:"findings_below_min_severity"`
 	Duplicates int                 `json:"duplicates"`
+	Suppressed int                 `json:"findings_suppressed"`
+	Previous   int                 `json:"findings_in_previous_report"`
+	LearnUntil string              `json:"learn_until,omitempty"`
 }
 
 type jsonEvidence struct {
@@ -102,23 +113,32 @@ func (JSON) Render(w io.Writer, r *Result) error {
 	for sev, n := range BySeverity(r.Findings) {
 		st.Findings[sev.String()] = n
 	}
+	st.Suppressed, st.Previous, st.LearnUntil = r.SuppressedCount, r.Previous, utc(r.LearnUntil)
 	for _, f := range r.Findings {
-		jf := jsonFinding{
-			Rule: f.Rule, Severity: f.Severity.String(), Title: validUTF8(f.Title), Message: validUTF8(f.Message),
-			Source: f.Source, Identity: validUTF8(f.Identity), DisplayName: validUTF8(f.DisplayName),
-			Credential: validUTF8(f.Credential), Resources: validAll(f.Resources), SourceIPs: nonNil(f.SourceIPs),
-			FirstSeen: utc(f.FirstSeen), LastSeen: utc(f.LastSeen), Count: f.Count,
-			Evidence: make([]jsonEvidence, 0, len(f.Evidence)), Remediation: validUTF8(f.Remediation),
-			Fingerprint: f.Fingerprint(),
-		}
-		for _, e := range f.Evidence {
-			jf.Evidence = append(jf.Evidence, jsonEvidence{File: validUTF8(e.File), Line: e.Line, Time: utc(e.Time)})
-		}
-		doc.Findings = append(doc.Findings, jf)
+		doc.Findings = append(doc.Findings, newJSONFinding(f))
+	}
+	doc.Suppressed = make([]jsonSuppressed, 0, len(r.Suppressed))
+	for _, s := range r.Suppressed {
+		doc.Suppressed = append(doc.Suppressed, jsonSuppressed{jsonFinding: newJSONFinding(s.Finding), Reason: validUTF8(s.Reason), Expires: s.Expires})
 	}
 	enc := sonic.ConfigStd.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+func newJSONFinding(f analyze.Finding) jsonFinding {
+	jf := jsonFinding{
+		Rule: f.Rule, Severity: f.Severity.String(), Title: validUTF8(f.Title), Message: validUTF8(f.Message),
+		Source: f.Source, Identity: validUTF8(f.Identity), DisplayName: validUTF8(f.DisplayName),
+		Credential: validUTF8(f.Credential), Resources: validAll(f.Resources), SourceIPs: nonNil(f.SourceIPs),
+		FirstSeen: utc(f.FirstSeen), LastSeen: utc(f.LastSeen), Count: f.Count,
+		Evidence: make([]jsonEvidence, 0, len(f.Evidence)), Remediation: validUTF8(f.Remediation),
+		Fingerprint: f.Fingerprint(),
+	}
+	for _, e := range f.Evidence {
+		jf.Evidence = append(jf.Evidence, jsonEvidence{File: validUTF8(e.File), Line: e.Line, Time: utc(e.Time)})
+	}
+	return jf
 }
 
 func nonNil(s []string) []string {

@@ -35,6 +35,26 @@ type Result struct {
 	Last      time.Time
 	Location  *time.Location // for human formats; nil means UTC
 	Generated time.Time
+
+	// Suppressed are findings an ignore entry matched; listed only with --show-suppressed, but
+	// always counted in SuppressedCount.
+	Suppressed      []SuppressedFinding
+	SuppressedCount int
+	// Previous counts findings left out because --previous-report already had them.
+	Previous int
+	// LearnUntil is the end of the learning period, when one was set.
+	LearnUntil time.Time
+	// Charts are the HTML report's chart data; nil when the format does not draw charts.
+	Charts *Charts
+	// Color: severities may be coloured (a terminal, NO_COLOR unset).
+	Color bool
+}
+
+// SuppressedFinding is a finding an ignore entry matched, with that entry's reason.
+type SuppressedFinding struct {
+	Finding analyze.Finding
+	Reason  string
+	Expires string // YYYY-MM-DD, empty when the entry never expires
 }
 
 // Renderer writes a Result in one format.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/vaultsentry/vaultsentry/analyze"
+
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -45,7 +47,7 @@ func (Table) Render(w io.Writer, r *Result) error {
 			what += "]"
 		}
 		if err := t.Append([]string{
-			strings.ToUpper(f.Severity.String()), f.Rule, cell(who, 40), cell(what, 100),
+			r.severityCell(f.Severity), f.Rule, cell(who, 40), cell(what, 100),
 			r.humanTime(f.FirstSeen), r.humanTime(f.LastSeen), fmt.Sprint(f.Count),
 		}); err != nil {
 			return fmt.Errorf("render table: %w", err)
@@ -55,3 +57,16 @@ func (Table) Render(w io.Writer, r *Result) error {
 }
 
 func cell(s string, n int) string { return Cut(Sanitize(s), n) }
+
+// ansiSeverity colours the severity column on terminals (Result.Color: a TTY, NO_COLOR unset).
+var ansiSeverity = map[analyze.Severity]string{
+	analyze.Critical: "\x1b[1;97;41m", analyze.High: "\x1b[1;31m", analyze.Medium: "\x1b[33m", analyze.Low: "\x1b[36m", analyze.Info: "\x1b[2m",
+}
+
+func (r *Result) severityCell(s analyze.Severity) string {
+	name := strings.ToUpper(s.String())
+	if !r.Color {
+		return name
+	}
+	return ansiSeverity[s] + name + "\x1b[0m"
+}

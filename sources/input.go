@@ -195,6 +195,8 @@ type openedInput struct {
 	// note, after reading, says what the reader should know about how the file was read
 	// (it grew while read); empty when there is nothing to say.
 	note func() string
+	raw  *countingReader // bytes read from the file as stored, for progress
+	size int64           // the file's size; 0 when unknown
 }
 
 // open opens in and, when its first bytes are the gzip magic, decompresses it. The format is
@@ -226,9 +228,10 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 	}
 	counted := &countingReader{r: raw}
 	br := bufio.NewReaderSize(counted, 256<<10)
-	oi := &openedInput{r: br, close: close, note: func() string { return "" }}
+	oi := &openedInput{r: br, close: close, note: func() string { return "" }, raw: counted}
 	if snap != nil {
 		oi.note = snap.note
+		oi.size = snap.size
 	}
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {

@@ -26,14 +26,30 @@ type LoadOptions struct {
 	Format       Format
 	MaxLineBytes int       // default DefaultMaxLineBytes
 	Stdin        io.Reader // for the input "-"
-	// Progress, when set, is called from reader goroutines with bytes read so far per file.
-	Progress func(file string, bytes int64)
 	// MaxDecompressedBytes stops a gzip input after this many decompressed bytes (default
 	// DefaultMaxDecompressedBytes); MaxGzipRatio after it expanded this many times (default
 	// DefaultMaxGzipRatio, negative: no ratio check). What was read before is kept.
 	MaxDecompressedBytes int64
 	MaxGzipRatio         int
+	// Progress, when set, is called from reader goroutines as each file is read (every few
+	// thousand lines, and once with Done when the file ends). It must be safe for concurrent use.
+	Progress func(Progress)
 }
+
+// Progress is how far the reading of one input has got.
+type Progress struct {
+	File  string
+	Read  int64 // bytes read from the file as stored (compressed bytes for gzip)
+	Size  int64 // the file's size as stored; 0 when unknown (standard input)
+	Lines int
+	Done  bool
+}
+
+// Progress is reported every progressEvery lines or progressBytes bytes, whichever comes first.
+const (
+	progressEvery = 8192
+	progressBytes = 4 << 20
+)
 
 // Loaded is every event of a run, in time order, with the statistics of each input.
 type Loaded struct {
@@ -121,6 +137,11 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, []recKey, err
 		return nil, nil, err
 	}
 	defer f.close()
+	if opts.Progress != nil {
+		defer func() {
+			opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: st.Lines, Done: true})
+		}()
+	}
 	st.Compressed = f.compressed
 	st.Format = string(opts.Format)
 	switch opts.Format {
@@ -129,8 +150,13 @@ func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, []recKey, err
 	default:
 		st.Format = string(FormatVault)
 		vr := newVaultReader(in.Name, st, newInterner())
+		var lastProgress int64
 		n, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, n int, tooLong bool) {
 			st.Lines++
+			if opts.Progress != nil && (n%progressEvery == 0 || f.raw.n-lastProgress >= progressBytes) {
+				lastProgress = f.raw.n
+				opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: n})
+			}
 			if tooLong {
 				st.Skip("too-long")
 				if len(st.Problems) < MaxProblemsListed {

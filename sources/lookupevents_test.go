@@ -82,8 +82,10 @@ func TestFetchLookupEvents(t *testing.T) {
 				t.Fatalf("streams: %d, records %d/%d", len(streams), len(streams[0].Records), len(streams[1].Records))
 			}
 			// 3 pages of Secrets Manager and 1 of CloudTrail per region (one empty for eu-central-1)
-			if stub.Pages != 8 || progress.Load() != 8 {
-				t.Errorf("%d pages served, %d progress calls; want 8", stub.Pages, progress.Load())
+			// A page the client gave up on (a timeout on a loaded machine) may be served twice;
+			// the records above prove nothing was lost or doubled.
+			if stub.Pages < 8 || progress.Load() != 8 {
+				t.Errorf("%d pages served (want >= 8), %d progress calls (want 8)", stub.Pages, progress.Load())
 			}
 			l := LoadRecords(streams)
 			if len(l.Events) != 241 || l.Files[0].Parsed != 121 {

@@ -1,0 +1,320 @@
+package analyze
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// TraceQuery selects the events of one identity, credential or address for `vaultsentry trace`.
+// Every selector that is set must match (they combine with AND).
+type TraceQuery struct {
+	// Identity matches the principal (Vault entity id, AWS ARN) or the display name, exactly or,
+	// when it holds * ? or [, as a glob where * also crosses "/". An identity found by its display
+	// name brings every event of the same principal: the entity's other tokens and logins too.
+	Identity string
+	// Credential matches the token accessor (as logged, usually hmac-sha256:...) or access key id,
+	// exactly or as a glob.
+	Credential string
+	// Addr matches the remote address: a single address or every address of a prefix.
+	Addr netip.Prefix
+	// Since and Until bound the timeline (Until exclusive); zero means open.
+	Since, Until time.Time
+}
+
+// Empty reports whether no selector is set.
+func (q TraceQuery) Empty() bool {
+	return q.Identity == "" && q.Credential == "" && !q.Addr.IsValid()
+}
+
+// Trace is what one principal, token or address did: its timeline and the secrets it read (the
+// list to rotate) and changed. It never holds a secret value: events carry none.
+type Trace struct {
+	Query  TraceQuery
+	Events []sources.Event // in time order
+	// Identities, Credentials and Addresses are everything the matched events involve.
+	Identities  []TraceIdentity
+	Credentials []TraceCount
+	Addresses   []TraceAddress
+	// Read are the secrets read successfully, grouped by mount (the list to rotate).
+	Read []SecretGroup
+	// Changed are the secrets written or deleted successfully (check their integrity).
+	Changed []SecretGroup
+	// Denied counts matched requests that were refused; Errors those that failed otherwise.
+	Denied, Errors int
+	First, Last    time.Time
+}
+
+// TraceIdentity is one principal seen in a trace, with its display names.
+type TraceIdentity struct {
+	Principal    string
+	DisplayNames []string
+	Events       int
+}
+
+// TraceCount is a value with how often it was seen and when.
+type TraceCount struct {
+	Value       string
+	Events      int
+	First, Last time.Time
+}
+
+// TraceAddress is a remote address seen in a trace.
+type TraceAddress struct {
+	TraceCount
+	// Internal: inside the configured internal networks.
+	Internal bool
+}
+
+// SecretGroup is the secrets of one mount (Vault) or one name prefix (AWS).
+type SecretGroup struct {
+	Group string
+	// Dynamic: the mount issues short-lived credentials (database, aws, ...): revoke the leases
+	// rather than rotate a value.
+	Dynamic bool
+	Secrets []SecretUse
+}
+
+// SecretUse is one secret with how often it was touched and when.
+type SecretUse struct {
+	Resource    string
+	Count       int
+	First, Last time.Time
+	Addresses   []string
+}
+
+// NewTrace selects the events matching q (evs in time order) and summarises them. Linear in
+// len(evs): one pass to resolve the identity's principals, one to select.
+func NewTrace(evs []sources.Event, q TraceQuery, c *Config) *Trace {
+	t := &Trace{Query: q}
+	principals := map[string]bool{}
+	if q.Identity != "" {
+		for i := range evs {
+			ev := &evs[i]
+			if ev.Principal != "" && !principals[ev.Principal] && (matchValue(q.Identity, ev.Principal) || matchValue(q.Identity, ev.DisplayName)) {
+				principals[ev.Principal] = true
+			}
+		}
+	}
+	ids := map[string]*TraceIdentity{}
+	creds := map[string]*TraceCount{}
+	addrs := map[netip.Addr]*TraceAddress{}
+	read := map[string]map[string]*SecretUse{}
+	changed := map[string]map[string]*SecretUse{}
+	dynamic := map[string]bool{}
+	for i := range evs {
+		ev := &evs[i]
+		if !q.Since.IsZero() && ev.Time.Before(q.Since) || !q.Until.IsZero() && !ev.Time.Before(q.Until) {
+			continue
+		}
+		if !q.matches(ev, principals) {
+			continue
+		}
+		t.Events = append(t.Events, *ev)
+		if t.First.IsZero() {
+			t.First = ev.Time
+		}
+		t.Last = ev.Time
+		switch ev.Outcome {
+		case sources.OutcomeDenied:
+			t.Denied++
+		case sources.OutcomeError:
+			t.Errors++
+		}
+		id := ev.Actor()
+		ti := ids[id]
+		if ti == nil {
+			ti = &TraceIdentity{Principal: id}
+			ids[id] = ti
+		}
+		ti.Events++
+		if ev.DisplayName != "" && !slices.Contains(ti.DisplayNames, ev.DisplayName) && len(ti.DisplayNames) < MaxResources {
+			ti.DisplayNames = append(ti.DisplayNames, ev.DisplayName)
+		}
+		if ev.Credential != "" {
+			countInto(creds, ev.Credential, ev.Time)
+		}
+		if ev.RemoteAddr.IsValid() {
+			a := addrs[ev.RemoteAddr]
+			if a == nil {
+				a = &TraceAddress{TraceCount: TraceCount{Value: ev.RemoteAddr.String(), First: ev.Time}, Internal: c.IsInternal(ev.RemoteAddr)}
+				addrs[ev.RemoteAddr] = a
+			}
+			a.Events++
+			a.Last = ev.Time
+		}
+		if ev.Outcome != sources.OutcomeOK || ev.Resource == "" {
+			continue
+		}
+		g := secretGroup(ev)
+		switch {
+		case ValueRead(ev):
+			useInto(read, g, ev)
+			if isDynamicMount(ev.MountType) {
+				dynamic[g] = true
+			}
+		case ev.Op == sources.OpWrite || ev.Op == sources.OpDelete:
+			if isSecretMount(ev) {
+				useInto(changed, g, ev)
+			}
+		}
+	}
+	for _, ti := range ids {
+		slices.Sort(ti.DisplayNames)
+		t.Identities = append(t.Identities, *ti)
+	}
+	slices.SortFunc(t.Identities, func(a, b TraceIdentity) int {
+		return cmp.Or(cmp.Compare(b.Events, a.Events), cmp.Compare(a.Principal, b.Principal))
+	})
+	for _, tc := range creds {
+		t.Credentials = append(t.Credentials, *tc)
+	}
+	slices.SortFunc(t.Credentials, func(a, b TraceCount) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
+	for _, a := range addrs {
+		t.Addresses = append(t.Addresses, *a)
+	}
+	slices.SortFunc(t.Addresses, func(a, b TraceAddress) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
+	t.Read = groups(read, dynamic)
+	t.Changed = groups(changed, nil)
+	return t
+}
+
+func (q TraceQuery) matches(ev *sources.Event, principals map[string]bool) bool {
+	if q.Identity != "" {
+		ok := ev.Principal != "" && principals[ev.Principal]
+		if !ok && ev.Principal == "" {
+			ok = matchValue(q.Identity, ev.DisplayName) || matchValue(q.Identity, ev.Credential)
+		}
+		if !ok {
+			return false
+		}
+	}
+	if q.Credential != "" && !matchValue(q.Credential, ev.Credential) {
+		return false
+	}
+	if q.Addr.IsValid() && (!ev.RemoteAddr.IsValid() || !q.Addr.Contains(ev.RemoteAddr.Unmap())) {
+		return false
+	}
+	return true
+}
+
+// matchValue: exact, or a glob when pattern has glob characters. An empty value never matches.
+func matchValue(pattern, v string) bool {
+	return v != "" && globMatch(pattern, v)
+}
+
+func countInto(m map[string]*TraceCount, v string, t time.Time) {
+	c := m[v]
+	if c == nil {
+		c = &TraceCount{Value: v, First: t}
+		m[v] = c
+	}
+	c.Events++
+	c.Last = t
+}
+
+func useInto(m map[string]map[string]*SecretUse, g string, ev *sources.Event) {
+	sm := m[g]
+	if sm == nil {
+		sm = map[string]*SecretUse{}
+		m[g] = sm
+	}
+	u := sm[ev.Resource]
+	if u == nil {
+		u = &SecretUse{Resource: ev.Resource, First: ev.Time}
+		sm[ev.Resource] = u
+	}
+	u.Count++
+	u.Last = ev.Time
+	if ev.RemoteAddr.IsValid() && len(u.Addresses) < MaxResources {
+		if a := ev.RemoteAddr.String(); !slices.Contains(u.Addresses, a) {
+			u.Addresses = append(u.Addresses, a)
+		}
+	}
+}
+
+func groups(m map[string]map[string]*SecretUse, dynamic map[string]bool) []SecretGroup {
+	out := make([]SecretGroup, 0, len(m))
+	for g, sm := range m {
+		sg := SecretGroup{Group: g, Dynamic: dynamic[g]}
+		for _, u := range sm {
+			sg.Secrets = append(sg.Secrets, *u)
+		}
+		slices.SortFunc(sg.Secrets, func(a, b SecretUse) int { return cmp.Compare(a.Resource, b.Resource) })
+		out = append(out, sg)
+	}
+	slices.SortFunc(out, func(a, b SecretGroup) int { return cmp.Compare(a.Group, b.Group) })
+	return out
+}
+
+// secretGroup is the mount of a Vault secret (with its namespace), or for AWS the account and
+// the first segment of the secret's name ("prod/db/main" -> "prod/").
+func secretGroup(ev *sources.Event) string {
+	if ev.Mount != "" {
+		if ev.Namespace != "" && ev.Kind == sources.KindVault && !strings.HasPrefix(ev.Mount, ev.Namespace) {
+			return ev.Namespace + ev.Mount
+		}
+		return ev.Mount
+	}
+	r := ev.Resource
+	if i := strings.Index(r, ":secret:"); i >= 0 { // an ARN: keep the name after it
+		r = r[i+len(":secret:"):]
+	}
+	g := r
+	if i := strings.IndexByte(r, '/'); i > 0 {
+		g = r[:i+1]
+	}
+	if ev.Kind == sources.KindCloudTrail && ev.Namespace != "" {
+		return ev.Namespace + ":" + g
+	}
+	return g
+}
+
+// nonSecretMounts are Vault mount types whose reads return no secret value.
+var nonSecretMounts = map[string]bool{"system": true, "token": true, "identity": true, "ns_system": true, "ns_token": true, "ns_identity": true}
+
+// dynamicMounts issue short-lived credentials on read.
+var dynamicMounts = map[string]bool{"database": true, "aws": true, "azure": true, "gcp": true, "consul": true,
+	"nomad": true, "rabbitmq": true, "mongodbatlas": true, "ldap": true, "kubernetes": true, "alicloud": true, "terraform": true}
+
+func isDynamicMount(t string) bool { return dynamicMounts[t] }
+
+func isSecretMount(ev *sources.Event) bool {
+	if ev.Kind != sources.KindVault {
+		return true
+	}
+	if nonSecretMounts[ev.MountType] || strings.HasPrefix(ev.MountType, "auth") {
+		return false
+	}
+	rel := strings.TrimPrefix(ev.Path, ev.Namespace)
+	return !strings.HasPrefix(rel, "sys/") && !strings.HasPrefix(rel, "auth/") && !strings.HasPrefix(rel, "identity/")
+}
+
+// ValueRead reports whether ev is a successful read that returned a secret value: a Vault read
+// on a secrets engine other than KV v2 metadata/subkeys, or an AWS GetSecretValue. Such secrets
+// must be rotated when the reader is compromised.
+func ValueRead(ev *sources.Event) bool {
+	if ev.Op != sources.OpRead || ev.Outcome != sources.OutcomeOK || ev.Resource == "" {
+		return false
+	}
+	switch ev.Kind {
+	case sources.KindCloudTrail:
+		return ev.Action == "GetSecretValue" || ev.Action == "BatchGetSecretValue"
+	case sources.KindVault:
+		if !isSecretMount(ev) {
+			return false
+		}
+		if ev.Mount != "" && (ev.MountType == "kv" || ev.MountType == "generic") {
+			rest := strings.TrimPrefix(strings.TrimPrefix(ev.Path, ev.Namespace), strings.TrimPrefix(ev.Mount, ev.Namespace))
+			if strings.HasPrefix(rest, "metadata/") || strings.HasPrefix(rest, "subkeys/") {
+				return false
+			}
+		}
+		return true
+	}
+	return true
+}

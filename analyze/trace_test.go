@@ -1,0 +1,111 @@
+package analyze
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+func kv(e *sources.Event) {
+	e.Mount, e.MountType = "kv/", "kv"
+}
+
+func TestTrace(t *testing.T) {
+	cfg := DefaultConfig()
+	evs := []sources.Event{
+		vev(0, "fraud", sources.OpRead, "kv/data/prod/a", kv),
+		vev(time.Second, "fraud", sources.OpRead, "kv/metadata/prod/b", kv),                            // metadata: no value
+		vev(2*time.Second, "fraud", sources.OpRead, "kv/data/prod/c", kv, from("203.0.113.9"), denied), // refused
+		vev(3*time.Second, "fraud", sources.OpRead, "database/creds/ro", func(e *sources.Event) { e.Mount, e.MountType = "database/", "database" }),
+		vev(4*time.Second, "fraud", sources.OpWrite, "kv/data/prod/d", kv, from("203.0.113.9")),
+		vev(5*time.Second, "other", sources.OpRead, "kv/data/prod/e", kv, from("203.0.113.9")),
+		vev(6*time.Second, "fraud", sources.OpRead, "sys/mounts", func(e *sources.Event) { e.Mount, e.MountType = "sys/", "system" }),
+		// the same entity under another token and display name (a token it created)
+		vev(7*time.Second, "fraud", sources.OpRead, "kv/data/prod/f", kv, withCred("hmac-sha256:child"), func(e *sources.Event) { e.DisplayName = "token-backup" }),
+	}
+	for i := range evs {
+		evs[i].Resource = sources.NormalizeVaultPath(evs[i].Path, evs[i].Mount, evs[i].MountType)
+	}
+	resources := func(gs []SecretGroup) []string {
+		var out []string
+		for _, g := range gs {
+			for _, s := range g.Secrets {
+				out = append(out, g.Group+"|"+s.Resource)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		q        TraceQuery
+		events   int
+		read     []string
+		changed  []string
+		internal map[string]bool
+	}{
+		{"display name brings the whole entity", TraceQuery{Identity: "fraud"}, 7,
+			[]string{"database/|database/creds/ro", "kv/|kv/prod/a", "kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"},
+			map[string]bool{"10.0.0.1": true, "203.0.113.9": false}},
+		{"exact name is not a substring", TraceQuery{Identity: "frau"}, 0, nil, nil, nil},
+		{"glob", TraceQuery{Identity: "*raud*"}, 7, []string{"database/|database/creds/ro", "kv/|kv/prod/a", "kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"}, nil},
+		{"credential only", TraceQuery{Credential: "hmac-sha256:child"}, 1, []string{"kv/|kv/prod/f"}, nil, nil},
+		{"address across identities", TraceQuery{Addr: netip.MustParsePrefix("203.0.113.0/24")}, 3, []string{"kv/|kv/prod/e"}, []string{"kv/|kv/prod/d"}, nil},
+		{"identity and address", TraceQuery{Identity: "fraud", Addr: netip.MustParsePrefix("203.0.113.9/32")}, 2, nil, []string{"kv/|kv/prod/d"}, nil},
+		{"since bounds the timeline", TraceQuery{Identity: "fraud", Since: t0.Add(4 * time.Second)}, 3, []string{"kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := NewTrace(evs, tt.q, &cfg)
+			if len(tr.Events) != tt.events {
+				t.Fatalf("events = %d, want %d", len(tr.Events), tt.events)
+			}
+			if got := resources(tr.Read); !equalStrings(got, tt.read) {
+				t.Errorf("read = %v, want %v", got, tt.read)
+			}
+			if got := resources(tr.Changed); !equalStrings(got, tt.changed) {
+				t.Errorf("changed = %v, want %v", got, tt.changed)
+			}
+			for _, a := range tr.Addresses {
+				if want, ok := tt.internal[a.Value]; ok && a.Internal != want {
+					t.Errorf("address %s internal = %v, want %v", a.Value, a.Internal, want)
+				}
+			}
+		})
+	}
+	tr := NewTrace(evs, TraceQuery{Identity: "fraud"}, &cfg)
+	if tr.Denied != 1 || !tr.Read[0].Dynamic || tr.Read[1].Dynamic {
+		t.Errorf("denied = %d, dynamic = %v/%v", tr.Denied, tr.Read[0].Dynamic, tr.Read[1].Dynamic)
+	}
+	if len(tr.Identities) != 1 || len(tr.Identities[0].DisplayNames) != 2 || len(tr.Credentials) != 2 {
+		t.Errorf("identities = %+v, credentials = %+v", tr.Identities, tr.Credentials)
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func BenchmarkNewTrace(b *testing.B) {
+	cfg := DefaultConfig()
+	var evs []sources.Event
+	for i := range 100000 {
+		who := "app" + string(rune('a'+i%20))
+		evs = append(evs, vev(time.Duration(i)*time.Second, who, sources.OpRead, "kv/data/prod/s"+string(rune('a'+i%26)), kv))
+	}
+	q := TraceQuery{Identity: "appc"}
+	b.ReportAllocs()
+	for b.Loop() {
+		NewTrace(evs, q, &cfg)
+	}
+	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,251 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/report"
+)
+
+// What a report leaves out on purpose: findings an ignore entry accepts (config "ignore", in the
+// manner of trivy's and gitleaks' ignore files), and findings an earlier report already had
+// (--previous-report, gitleaks' report-as-baseline habit).
+
+// ignoreEntry is one validated entry of the ignore list.
+type ignoreEntry struct {
+	Index    int
+	Rule     string // rule id or glob
+	Identity string // glob on the identity or display name; empty matches any
+	Resource string // glob every resource of the finding must match; empty matches any
+	Reason   string
+	Expires  string    // YYYY-MM-DD as written
+	Until    time.Time // the end of the expiry day (UTC); zero never expires
+}
+
+// validateIgnore checks the ignore list of the configuration file. Every entry names a rule, says
+// what it accepts (identity and/or resource) and why.
+func validateIgnore(list []fileIgnore) ([]ignoreEntry, error) {
+	known := map[string]bool{}
+	for _, r := range analyze.Rules() {
+		known[r.ID] = true
+	}
+	var out []ignoreEntry
+	for i, ig := range list {
+		e := ignoreEntry{Index: i, Rule: strings.TrimSpace(ig.Rule), Identity: ig.Identity, Resource: ig.Resource,
+			Reason: strings.TrimSpace(ig.Reason), Expires: strings.TrimSpace(ig.Expires)}
+		switch {
+		case e.Rule == "":
+			return nil, fmt.Errorf("ignore[%d]: rule is required", i)
+		case strings.ContainsAny(e.Rule, "*?["):
+			if err := analyze.ValidateGlob(e.Rule); err != nil {
+				return nil, fmt.Errorf("ignore[%d].rule: %w", i, err)
+			}
+		case !known[e.Rule]:
+			return nil, fmt.Errorf("ignore[%d].rule: unknown rule id %q (vaultsentry rules lists them)", i, e.Rule)
+		}
+		if e.Identity == "" && e.Resource == "" {
+			return nil, fmt.Errorf("ignore[%d]: give identity or resource (use identity: \"*\" to silence the rule for everyone)", i)
+		}
+		for _, g := range []struct{ key, v string }{{"identity", e.Identity}, {"resource", e.Resource}} {
+			if g.v == "" {
+				continue
+			}
+			if err := analyze.ValidateGlob(g.v); err != nil {
+				return nil, fmt.Errorf("ignore[%d].%s: %w", i, g.key, err)
+			}
+		}
+		if e.Reason == "" {
+			return nil, fmt.Errorf("ignore[%d]: reason is required (say why the finding is accepted, for whoever reads the report)", i)
+		}
+		if e.Expires != "" {
+			d, err := time.Parse("2006-01-02", e.Expires)
+			if err != nil {
+				return nil, fmt.Errorf("ignore[%d].expires: %q is not a date (YYYY-MM-DD)", i, e.Expires)
+			}
+			e.Until = d.Add(24 * time.Hour)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// expired reports whether the entry no longer applies at now (wall clock: an expiry is an
+// administrative date, not a log time).
+func (e ignoreEntry) expired(now time.Time) bool { return !e.Until.IsZero() && !now.Before(e.Until) }
+
+func (e ignoreEntry) describe() string {
+	var parts []string
+	parts = append(parts, "rule "+e.Rule)
+	if e.Identity != "" {
+		parts = append(parts, "identity "+e.Identity)
+	}
+	if e.Resource != "" {
+		parts = append(parts, "resource "+e.Resource)
+	}
+	return fmt.Sprintf("ignore[%d] (%s)", e.Index, strings.Join(parts, ", "))
+}
+
+// matches: the rule matches, the identity glob matches the identity or the display name, and the
+// resource glob matches every resource of the finding (a burst that strays outside the accepted
+// paths is still reported).
+func (e ignoreEntry) matches(f *analyze.Finding) bool {
+	if !analyze.GlobMatch(e.Rule, f.Rule) {
+		return false
+	}
+	if e.Identity != "" && !analyze.GlobMatch(e.Identity, f.Identity) && !analyze.GlobMatch(e.Identity, f.DisplayName) {
+		return false
+	}
+	if e.Resource != "" {
+		if len(f.Resources) == 0 {
+			return false
+		}
+		for _, r := range f.Resources {
+			if !analyze.GlobMatch(e.Resource, r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// applyIgnore splits findings into those reported and those an unexpired entry suppresses.
+// Expired entries suppress nothing; they are returned so the run can say so.
+func applyIgnore(fs []analyze.Finding, entries []ignoreEntry, now time.Time) (kept []analyze.Finding, sup []report.SuppressedFinding, expired []ignoreEntry) {
+	var active []ignoreEntry
+	for _, e := range entries {
+		if e.expired(now) {
+			expired = append(expired, e)
+		} else {
+			active = append(active, e)
+		}
+	}
+	if len(active) == 0 {
+		return fs, nil, expired
+	}
+	for _, f := range fs {
+		suppressed := false
+		for _, e := range active {
+			if e.matches(&f) {
+				sup = append(sup, report.SuppressedFinding{Finding: f, Reason: e.Reason, Expires: e.Expires})
+				suppressed = true
+				break
+			}
+		}
+		if !suppressed {
+			kept = append(kept, f)
+		}
+	}
+	return kept, sup, expired
+}
+
+// expiredNote is the run note (stderr, JSON notes) for an expired entry.
+func expiredNote(e ignoreEntry) string {
+	return fmt.Sprintf("%s expired on %s and no longer suppresses anything; renew its expires date or remove it (reason was: %s)",
+		e.describe(), e.Expires, e.Reason)
+}
+
+// previousFingerprints reads the fingerprints of an earlier JSON report. A missing file is not an
+// error (the first run of a daily job has no previous report): it returns nil, false.
+func previousFingerprints(path string) (map[string]bool, bool, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, runtimef("", fmt.Errorf("read previous report %s: %w", path, err))
+	}
+	var doc struct {
+		Tool     string `json:"tool"`
+		Findings []struct {
+			Fingerprint string `json:"fingerprint"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Tool != "vaultsentry" {
+		return nil, false, usagef("pass a report written earlier with --format json",
+			"--previous-report %s: not a vaultsentry JSON report", path)
+	}
+	fps := make(map[string]bool, len(doc.Findings))
+	for _, f := range doc.Findings {
+		fps[f.Fingerprint] = true
+	}
+	return fps, true, nil
+}
+
+// dropPrevious removes findings whose fingerprint the previous report had.
+func dropPrevious(fs []analyze.Finding, prev map[string]bool) (kept []analyze.Finding, dropped int) {
+	if len(prev) == 0 {
+		return fs, 0
+	}
+	for _, f := range fs {
+		if prev[f.Fingerprint()] {
+			dropped++
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept, dropped
+}
+
+// validateOverride checks a per-identity threshold: a known rule and a well-formed glob.
+func validateOverride(o fileOverride) error {
+	if err := analyze.ValidateGlob(o.Identity); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	for _, r := range analyze.Rules() {
+		if r.ID == o.Rule {
+			if o.Count < 0 || o.Distinct < 0 {
+				return fmt.Errorf("count and distinct must not be negative")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("rule: unknown rule id %q (vaultsentry rules lists them)", o.Rule)
+}
+
+// leftOutSummary is what leaveOut kept out of the report, and what the run must say about it.
+type leftOutSummary struct {
+	suppressed []report.SuppressedFinding
+	previous   int
+	notes      []string
+	// expiredErr is returned after the report is written: an expired ignore entry is a
+	// configuration error (exit 2) the report still shows, its findings reported again.
+	expiredErr error
+}
+
+// leaveOut applies the ignore list and --previous-report to the findings of a run.
+func (p *pipeline) leaveOut(fs []analyze.Finding) ([]analyze.Finding, leftOutSummary) {
+	o := p.opts
+	var lo leftOutSummary
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
+	kept, sup, expired := applyIgnore(fs, p.cfg.ignore, now())
+	lo.suppressed = sup
+	for _, e := range expired {
+		note := expiredNote(e)
+		lo.notes = append(lo.notes, note)
+		fmt.Fprintf(o.IO.Err, "warning: config %s: %s\n", report.Sanitize(p.cfg.Path), report.Sanitize(note))
+	}
+	if len(expired) > 0 {
+		lo.expiredErr = usagef("renew the expires date of the entry if the exception still holds, or delete it; its findings are in this report again",
+			"config %s: %d ignore entries expired (%s)", p.cfg.Path, len(expired), expired[0].describe())
+	}
+	if o.Verbose {
+		for _, s := range sup {
+			fmt.Fprintf(o.IO.Err, "suppressed: %s %s (%s)\n", s.Finding.Rule, report.Sanitize(s.Finding.Identity), report.Sanitize(s.Reason))
+		}
+	}
+	if o.PreviousReport != "" {
+		if !o.previousFound && !o.Quiet {
+			fmt.Fprintf(o.IO.Err, "warning: no previous report at %s: every finding counts as new\n", report.Sanitize(o.PreviousReport))
+		}
+		kept, lo.previous = dropPrevious(kept, o.previous)
+	}
+	return kept, lo
+}

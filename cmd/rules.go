@@ -1,0 +1,192 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/report"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(s Streams) *cobra.Command { return newRulesCmd(s, nil) })
+}
+
+type rulesOptions struct {
+	IO      Streams
+	Format  string // text or json
+	Explain string
+}
+
+// newRulesCmd builds `vaultsentry rules` and `vaultsentry rules explain ID`. The text is the
+// rules' own (analyze.Rule): the same that feeds SARIF help and the HTML report.
+func newRulesCmd(s Streams, runF func(context.Context, *rulesOptions) error) *cobra.Command {
+	opts := &rulesOptions{IO: s}
+	run := func(cc *cobra.Command) error {
+		if opts.Format != "text" && opts.Format != "json" {
+			return usagef("pass --format text|json", "--format: unknown format %q for rules (want text or json)", opts.Format)
+		}
+		if runF == nil {
+			runF = runRules
+		}
+		return runF(cc.Context(), opts)
+	}
+	c := &cobra.Command{
+		Use:   "rules",
+		Short: "List every detection rule: severity, what it detects, defaults, known false positives, MITRE ATT&CK",
+		Example: "  vaultsentry rules\n" +
+			"  vaultsentry rules explain bulk-read\n" +
+			"  vaultsentry rules --format json",
+		Args: cobra.NoArgs,
+		RunE: func(cc *cobra.Command, _ []string) error { return run(cc) },
+	}
+	c.PersistentFlags().StringVarP(&opts.Format, "format", "f", "text", "output format: text, json")
+	explain := &cobra.Command{
+		Use:   "explain RULE-ID",
+		Short: "Print a rule's investigation guide: what to check, what to run",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("name one rule, e.g. vaultsentry rules explain bulk-read; vaultsentry rules lists them",
+					"rules explain: give exactly one rule id")
+			}
+			return nil
+		},
+		RunE: func(cc *cobra.Command, args []string) error {
+			opts.Explain = args[0]
+			return run(cc)
+		},
+	}
+	c.AddCommand(explain)
+	return c
+}
+
+// ruleJSON is the machine-readable form of a rule.
+type ruleJSON struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Severity string   `json:"severity"`
+	Summary  string   `json:"summary"`
+	Help     string   `json:"help"`
+	Guide    string   `json:"guide"`
+	MITRE    []string `json:"mitre"`
+}
+
+func runRules(_ context.Context, o *rulesOptions) error {
+	rules := analyze.Rules()
+	if o.Explain != "" {
+		i := slices.IndexFunc(rules, func(r analyze.Rule) bool { return r.ID == o.Explain })
+		if i < 0 {
+			ids := make([]string, len(rules))
+			for k, r := range rules {
+				ids[k] = r.ID
+			}
+			return usagef("the rule ids are: "+strings.Join(ids, ", "), "rules explain: unknown rule id %q", o.Explain)
+		}
+		rules = rules[i : i+1]
+	}
+	if o.Format == "json" {
+		out := make([]ruleJSON, 0, len(rules))
+		for _, r := range rules {
+			out = append(out, ruleJSON{ID: r.ID, Name: r.Name, Severity: r.Severity.String(), Summary: r.Summary,
+				Help: r.Help, Guide: r.Guide, MITRE: append([]string{}, r.MITRE...)})
+		}
+		enc := json.NewEncoder(o.IO.Out)
+		enc.SetIndent("", "  ")
+		if o.Explain != "" {
+			return enc.Encode(out[0])
+		}
+		return enc.Encode(out)
+	}
+	if o.Explain != "" {
+		return explainRule(o.IO.Out, rules[0])
+	}
+	for i, r := range rules {
+		if i > 0 {
+			fmt.Fprintln(o.IO.Out)
+		}
+		fmt.Fprintf(o.IO.Out, "%s  [%s]  %s\n", r.ID, r.Severity, r.Name)
+		writeWrapped(o.IO.Out, "  ", sentence(r.Summary))
+		writeWrapped(o.IO.Out, "  ", r.Help)
+		if len(r.MITRE) > 0 {
+			writeWrapped(o.IO.Out, "  ", "MITRE ATT&CK: "+mitreText(r.MITRE))
+		}
+	}
+	fmt.Fprintf(o.IO.Out, "\n%d rules. 'vaultsentry rules explain ID' prints a rule's investigation guide.\n", len(rules))
+	return nil
+}
+
+func explainRule(w io.Writer, r analyze.Rule) error {
+	fmt.Fprintf(w, "%s: %s\n", r.ID, r.Name)
+	fmt.Fprintf(w, "Default severity: %s\n", r.Severity)
+	if len(r.MITRE) > 0 {
+		fmt.Fprintf(w, "MITRE ATT&CK: %s\n", mitreText(r.MITRE))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "What it detects")
+	writeWrapped(w, "  ", sentence(r.Summary))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Why, defaults, known false positives")
+	writeWrapped(w, "  ", r.Help)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Investigation guide")
+	guide := r.Guide
+	if guide == "" {
+		guide = "No guide yet: trace the identity (vaultsentry trace --identity ...), revoke its credential and rotate what it read."
+	}
+	writeWrapped(w, "  ", guide)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Tuning")
+	writeWrapped(w, "  ", fmt.Sprintf("thresholds.%s in the configuration file changes the defaults for everyone; an overrides entry "+
+		"(identity glob + rule) gives one known identity its own limits; an ignore entry (rule + identity/resource glob + reason + expires) "+
+		"accepts a known finding. See vaultsentry.example.yaml.", r.ID))
+	return nil
+}
+
+func mitreText(ids []string) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = report.MITREName(id)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// wrapWidth is the width rules text is wrapped to.
+const wrapWidth = 100
+
+// writeWrapped writes text wrapped at wrapWidth, each line indented.
+func writeWrapped(w io.Writer, indent, text string) {
+	words := strings.Fields(text)
+	line := indent
+	for _, word := range words {
+		if len(line) > len(indent) && len(line)+1+len(word) > wrapWidth {
+			fmt.Fprintln(w, line)
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += word
+	}
+	if len(line) > len(indent) {
+		fmt.Fprintln(w, line)
+	}
+}
+
+// sentence capitalises s and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}

@@ -1,0 +1,273 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(s Streams) *cobra.Command { return newTraceCmd(s, nil) })
+}
+
+// traceOptions are the flags of `vaultsentry trace`.
+type traceOptions struct {
+	IO         Streams
+	Paths      []string
+	Identity   string
+	Credential string
+	IP         string
+	Source     string
+	Format     string
+	Output     string
+	Since      string
+	Until      string
+	Timezone   string
+	ConfigPath string
+	Quiet      bool
+	Verbose    bool
+	MaxLine    int
+
+	query analyze.TraceQuery
+	loc   *time.Location
+}
+
+// traceLoaders read the inputs of one source for trace. The Vault loader reads files; the
+// CloudTrail branch adds its own (S3 exports, record files) under "cloudtrail".
+var traceLoaders = map[string]func(ctx context.Context, o *traceOptions) (*sources.Loaded, error){
+	"vault":      loadTraceFiles(sources.FormatVault),
+	"cloudtrail": loadTraceFiles(sources.FormatCloudTrail),
+}
+
+func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *cobra.Command {
+	opts := &traceOptions{IO: s}
+	c := &cobra.Command{
+		Use:   "trace (--identity X | --credential X | --ip X) [flags] FILE|DIR|GLOB|- ...",
+		Short: "Blast radius: everything one identity, token or address did, and the secrets to rotate",
+		Long: "trace reads the same inputs as scan and prints the timeline of everything the selected identity, credential\n" +
+			"or address did (time, operation, path, from where, outcome), then the secrets it read successfully,\n" +
+			"grouped by mount: the list to rotate. Secret values are never shown; audit logs hold none.\n\n" +
+			"--identity matches the principal (Vault entity id, AWS ARN) or the display name exactly; use a glob\n" +
+			"('*liam*', where * also crosses /) for a part of a name. A display name brings every event of the\n" +
+			"principal behind it, under any token. --credential matches the accessor as logged (hmac-sha256:... unless\n" +
+			"the audit device has hmac_accessor=false) or an AWS access key id. --ip takes an address or a CIDR.\n" +
+			"Selectors given together must all match.",
+		Example: "  vaultsentry trace --identity k8s-eu1-risk-fraud-model /var/log/vault/\n" +
+			"  vaultsentry trace --credential hmac-sha256:1b3c... --format csv -o timeline.csv audit.log*\n" +
+			"  vaultsentry trace --ip 203.0.113.0/24 --since 2026-09-23T00:00:00Z --format json audit.log",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("name the audit logs to search, as for scan (e.g. vaultsentry trace --identity alice /var/log/vault/)",
+					"trace: no input given")
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.Identity, "identity", "", "principal or display name (exact, or a glob such as '*alice*')")
+	f.StringVar(&opts.Credential, "credential", "", "token accessor as logged, or AWS access key id (exact or glob)")
+	f.StringVar(&opts.IP, "ip", "", "remote address or CIDR")
+	f.StringVar(&opts.Source, "source", "vault", "input kind: vault, cloudtrail")
+	f.StringVarP(&opts.Format, "format", "f", "table", "output format: "+strings.Join(report.TraceFormats(), ", "))
+	f.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` instead of standard output")
+	f.StringVar(&opts.Since, "since", "", "only events at or after `TIME` (RFC 3339, or a duration back from the newest event)")
+	f.StringVar(&opts.Until, "until", "", "only events before `TIME` (RFC 3339, or a duration back from the newest event)")
+	f.StringVar(&opts.Timezone, "timezone", "UTC", "IANA time zone for times in table output (JSON and CSV stay UTC)")
+	f.StringVarP(&opts.ConfigPath, "config", "c", "", "configuration `FILE` for internal_cidrs (default ./"+DefaultConfigFile+" when it exists)")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary or progress on standard error")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
+	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
+	c.RunE = func(cc *cobra.Command, args []string) error {
+		opts.Paths = args
+		if err := opts.validate(); err != nil {
+			return err
+		}
+		if runF == nil {
+			runF = runTrace
+		}
+		return runF(cc.Context(), opts)
+	}
+	return c
+}
+
+func (o *traceOptions) validate() error {
+	o.query = analyze.TraceQuery{Identity: strings.TrimSpace(o.Identity), Credential: strings.TrimSpace(o.Credential)}
+	if o.IP != "" {
+		p, err := parseAddrOrPrefix(o.IP)
+		if err != nil {
+			return usagef("give an address (203.0.113.9, 2001:db8::1) or a CIDR (203.0.113.0/24)", "--ip: %v", err)
+		}
+		o.query.Addr = p
+	}
+	if o.query.Empty() {
+		return usagef("say whose activity to trace, e.g. --identity alice, --credential hmac-sha256:..., --ip 203.0.113.9",
+			"trace: give --identity, --credential or --ip")
+	}
+	for _, g := range []struct{ flag, v string }{{"--identity", o.query.Identity}, {"--credential", o.query.Credential}} {
+		if g.v != "" {
+			if err := analyze.ValidateGlob(g.v); err != nil {
+				return usagef("quote the pattern for the shell; * ? and [ ] are glob characters", "%s: %v", g.flag, err)
+			}
+		}
+	}
+	if _, ok := traceLoaders[o.Source]; !ok {
+		return usagef("pass --source vault or --source cloudtrail", "--source: unknown source %q", o.Source)
+	}
+	valid := false
+	for _, f := range report.TraceFormats() {
+		valid = valid || f == o.Format
+	}
+	if !valid {
+		return usagef("pass --format "+strings.Join(report.TraceFormats(), "|"), "unknown format %q for trace (want one of %s)",
+			o.Format, strings.Join(report.TraceFormats(), ", "))
+	}
+	var err error
+	if o.loc, err = time.LoadLocation(o.Timezone); err != nil {
+		return usagef("use an IANA zone name such as UTC, Europe/Dublin or America/New_York", "--timezone: unknown time zone %q", o.Timezone)
+	}
+	for _, tv := range []struct{ name, v string }{{"--since", o.Since}, {"--until", o.Until}} {
+		if tv.v == "" {
+			continue
+		}
+		if _, _, err := parseTimeArg(tv.v); err != nil {
+			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90m, 24h, 7d)", "%s: %v", tv.name, err)
+		}
+	}
+	if o.Quiet && o.Verbose {
+		return usagef("pass one of them", "--quiet and --verbose exclude each other")
+	}
+	if o.MaxLine <= 0 {
+		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
+	}
+	return nil
+}
+
+// parseAddrOrPrefix reads an address (as a single-address prefix) or a CIDR.
+func parseAddrOrPrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR", s)
+		}
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked(), nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// unmapBits is what an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) loses on Unmap.
+func unmapBits(a netip.Addr) int {
+	if a.Is4In6() {
+		return 96
+	}
+	return 0
+}
+
+func loadTraceFiles(format sources.Format) func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
+	return func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
+		ins, inErrs := sources.Expand(o.Paths)
+		for _, e := range inErrs {
+			fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
+		}
+		if len(ins) == 0 {
+			return nil, runtimef("check the paths; directories are read recursively and globs must be quoted",
+				fmt.Errorf("trace: %w", sources.ErrNothingRead))
+		}
+		prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
+		loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Format: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In, Progress: prog.hook()})
+		prog.finish()
+		if loaded != nil {
+			for _, e := range loaded.Errors {
+				fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
+			}
+		}
+		if errors.Is(err, sources.ErrNothingRead) {
+			return nil, runtimef("check the paths and their permissions", fmt.Errorf("trace: %w", err))
+		}
+		if err != nil {
+			return nil, runtimef("", fmt.Errorf("trace: %w", err))
+		}
+		return loaded, nil
+	}
+}
+
+func runTrace(ctx context.Context, o *traceOptions) error {
+	start := time.Now()
+	cfg, err := loadConfig(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	loaded, err := traceLoaders[o.Source](ctx, o)
+	if err != nil {
+		return err
+	}
+	var ref time.Time
+	if n := len(loaded.Events); n > 0 {
+		ref = loaded.Events[n-1].Time
+	}
+	q := o.query
+	q.Since, q.Until = resolveTime(o.Since, ref), resolveTime(o.Until, ref)
+	tr := analyze.NewTrace(loaded.Events, q, &cfg.Analyze)
+	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: version, Location: o.loc, Internal: cfg.Analyze.IsInternal}
+
+	var w io.Writer = o.IO.Out
+	var out *os.File
+	if o.Output != "" && o.Output != "-" {
+		if st, err := os.Stat(filepath.Dir(o.Output)); err != nil || !st.IsDir() {
+			return runtimef("check that the directory of --output exists", fmt.Errorf("write trace %s: directory does not exist", o.Output))
+		}
+		if out, err = os.Create(o.Output); err != nil {
+			return runtimef("check the path and permissions of --output", fmt.Errorf("write trace: %w", err))
+		}
+		w = out
+	}
+	err = report.RenderTrace(w, o.Format, res)
+	if out != nil {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return runtimef("", fmt.Errorf("write trace: %w", err))
+	}
+	if !o.Quiet {
+		n := 0
+		for _, g := range tr.Read {
+			n += len(g.Secrets)
+		}
+		fmt.Fprintf(o.IO.Err, "trace: %d of %d events matched %s; %d secrets read successfully (%s)\n",
+			len(tr.Events), len(loaded.Events), report.Sanitize(report.DescribeQuery(tr.Query)), n, time.Since(start).Round(time.Millisecond))
+		if len(tr.Events) == 0 {
+			fmt.Fprintln(o.IO.Err, "hint: "+traceHint(q))
+		}
+	}
+	return nil
+}
+
+// traceHint suggests why nothing matched.
+func traceHint(q analyze.TraceQuery) string {
+	switch {
+	case q.Identity != "" && !strings.ContainsAny(q.Identity, "*?["):
+		return fmt.Sprintf("--identity matches whole names; Vault display names carry the auth mount (oidc-, k8s-, approle-...): try --identity '*%s*'", report.Sanitize(q.Identity))
+	case q.Credential != "" && !strings.HasPrefix(q.Credential, "hmac-sha256:"):
+		return "Vault logs accessors HMAC'd: hash yours with vault write sys/audit-hash/<device> input=<accessor> and pass the hmac-sha256:... value"
+	}
+	return "check the time range (--since/--until) and that the inputs cover the period"
+}
