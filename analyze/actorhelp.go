@@ -41,33 +41,14 @@ func nsRelative(ev *sources.Event) string {
 	return strings.TrimPrefix(ev.Path, ev.Namespace)
 }
 
-// burstFor applies a per-identity override of rule to base.
+// burstFor applies a per-identity override of rule to base (see Config.BurstFor).
 func burstFor(c *Config, rule string, ev *sources.Event, base BurstConfig) BurstConfig {
-	if o, ok := c.override(rule, ev.Actor(), ev.DisplayName); ok {
-		if o.Window > 0 {
-			base.Window = o.Window
-		}
-		if o.Count > 0 {
-			base.MinCount = o.Count
-		}
-		if o.Distinct > 0 {
-			base.MinDistinct = o.Distinct
-		}
-	}
-	return base
+	return c.BurstFor(rule, base, ev.Actor(), ev.DisplayName)
 }
 
-// countFor applies a per-identity override of rule to base (Count replaces Min).
+// countFor applies a per-identity override of rule to base (see Config.CountFor).
 func countFor(c *Config, rule string, ev *sources.Event, base CountConfig) CountConfig {
-	if o, ok := c.override(rule, ev.Actor(), ev.DisplayName); ok {
-		if o.Window > 0 {
-			base.Window = o.Window
-		}
-		if o.Count > 0 {
-			base.Min = o.Count
-		}
-	}
-	return base
+	return c.CountFor(rule, base, ev.Actor(), ev.DisplayName)
 }
 
 // clientKey is how an address counts as one client: an IPv4 address by itself, an IPv6 address

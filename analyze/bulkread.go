@@ -83,18 +83,7 @@ func (d *BulkRead) Observe(ev *sources.Event) {
 	}
 	st := d.state[key]
 	if st == nil {
-		st = &bulkState{counts: map[string]int{}, cfg: d.config}
-		if o, ok := d.env.Config.override(d.rule.ID, ev.Actor(), ev.DisplayName); ok {
-			if o.Window > 0 {
-				st.cfg.Window = o.Window
-			}
-			if o.Count > 0 {
-				st.cfg.MinCount = o.Count
-			}
-			if o.Distinct > 0 {
-				st.cfg.MinDistinct = o.Distinct
-			}
-		}
+		st = &bulkState{counts: map[string]int{}, cfg: burstFor(d.env.Config, d.rule.ID, ev, d.config)}
 		d.state[key] = st
 	}
 	cfg := st.cfg

@@ -175,7 +175,7 @@ func showBaseline(w io.Writer, b *analyze.Baseline, filter string) error {
 		fmtT(b.First, nil), fmtT(b.Last, nil), fmtT(ref, nil))
 	fmt.Fprintf(w, "Inputs (%d):\n", len(b.Inputs))
 	for _, in := range b.Inputs {
-		fmt.Fprintf(w, "  %s  %s  %s  %s .. %s  learned %s\n", report.Sanitize(in.File), shortHash(in.SHA256), humanBytes(in.Bytes),
+		fmt.Fprintf(w, "  %s  %s  %s  %s .. %s  learned %s\n", report.Sanitize(in.File), shortHash(in.SHA256), report.HumanBytes(in.Bytes),
 			fmtT(in.First, nil), fmtT(in.Last, nil), fmtT(in.Learned, nil))
 	}
 	ids := make([]string, 0, len(b.Principals))

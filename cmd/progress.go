@@ -92,7 +92,7 @@ func (p *progress) update(pr sources.Progress) {
 		if p.verbose {
 			p.clear()
 			fmt.Fprintf(p.w, "read %s: %d lines, %s in %s\n", report.Sanitize(pr.File), pr.Lines,
-				humanBytes(pr.Read), now.Sub(fp.start).Round(time.Millisecond))
+				report.HumanBytes(pr.Read), now.Sub(fp.start).Round(time.Millisecond))
 		}
 	}
 	if p.live && (pr.Done || now.Sub(p.drawn) >= redrawEvery) {
@@ -113,12 +113,12 @@ func (p *progress) status(now time.Time) string {
 	if elapsed > 0 {
 		rate = float64(read) / elapsed
 	}
-	s := fmt.Sprintf("reading %d/%d files · %s", p.done, p.nfiles, humanBytes(read))
+	s := fmt.Sprintf("reading %d/%d files · %s", p.done, p.nfiles, report.HumanBytes(read))
 	if p.total > 0 {
 		pct := min(100, float64(read)*100/float64(p.total))
-		s += fmt.Sprintf(" of %s (%.0f%%)", humanBytes(p.total), pct)
+		s += fmt.Sprintf(" of %s (%.0f%%)", report.HumanBytes(p.total), pct)
 	}
-	s += fmt.Sprintf(" · %d lines · %s/s", lines, humanBytes(int64(rate)))
+	s += fmt.Sprintf(" · %d lines · %s/s", lines, report.HumanBytes(int64(rate)))
 	if p.total > 0 && rate > 0 && read < p.total {
 		eta := time.Duration(float64(p.total-read) / rate * float64(time.Second))
 		s += " · ETA " + eta.Round(time.Second).String()

@@ -27,7 +27,7 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
 	}
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "── vaultsentry run summary ──")
-	fmt.Fprintf(w, "Files read:        %d (%s)\n", len(r.Files), humanBytes(bytes))
+	fmt.Fprintf(w, "Files read:        %d (%s)\n", len(r.Files), report.HumanBytes(bytes))
 	fmt.Fprintf(w, "Lines:             %d = %d parsed + %d malformed + %d skipped\n", lines, parsed, malformed, skipped)
 	if dups > 0 {
 		fmt.Fprintf(w, "Duplicates:        %d records dropped (same eventID)\n", dups)
@@ -111,18 +111,6 @@ func fmtT(t time.Time, loc *time.Location) string {
 		loc = time.UTC
 	}
 	return t.In(loc).Format("2006-01-02T15:04:05Z07:00")
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // routineSkip are skip reasons expected in normal input (a CloudTrail export holds digests,

@@ -163,7 +163,7 @@ func buildHTMLView(r *Result) *htmlView {
 		st.Skipped += f.SkippedTotal()
 		st.Duplicates += f.Duplicates
 		bytes += f.Bytes
-		hf := htmlFile{Name: Sanitize(f.File), Format: f.Format, Compressed: f.Compressed, Bytes: humanBytes(f.Bytes),
+		hf := htmlFile{Name: Sanitize(f.File), Format: f.Format, Compressed: f.Compressed, Bytes: HumanBytes(f.Bytes),
 			Lines: f.Lines, Parsed: f.Parsed, Malformed: f.Malformed, Skipped: f.SkippedTotal(), Events: f.Events,
 			ReadError: Sanitize(f.ReadError)}
 		if !f.FirstEvent.IsZero() {
@@ -179,7 +179,7 @@ func buildHTMLView(r *Result) *htmlView {
 		hf.MoreProblems += max(0, f.Malformed+f.Skipped["too-long"]-len(f.Problems))
 		v.Files = append(v.Files, hf)
 	}
-	st.Bytes = humanBytes(bytes)
+	st.Bytes = HumanBytes(bytes)
 	st.Events, st.Filtered, st.Hidden, st.Training = r.Events, r.Filtered, r.Hidden, r.Training
 	st.Suppressed, st.Previous = r.SuppressedCount, r.Previous
 	v.Notes, v.Errors = sanitizeAll(r.Notes), sanitizeAll(r.Errors)
@@ -263,7 +263,8 @@ func mitreList(ids []string) []string {
 	return out
 }
 
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count with binary units, for people.
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
