@@ -108,30 +108,10 @@ func runCloudTrail(ctx context.Context, o *cloudtrailOptions) error {
 }
 
 func runCloudTrailFiles(ctx context.Context, o *cloudtrailOptions, cfg *loadedConfig, start time.Time) error {
-	ins, inErrs := sources.Expand(o.From)
-	for _, e := range inErrs {
-		if !o.Quiet {
-			fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
-		}
-	}
-	if len(ins) == 0 {
-		return runtimef("check the paths given to --from; directories are read recursively",
-			fmt.Errorf("cloudtrail: %w", sources.ErrNothingRead))
-	}
-	loaded, err := sources.Load(ctx, ins, o.loadOptions(sources.FormatCloudTrail))
-	if errors.Is(err, sources.ErrNothingRead) {
-		for _, e := range loaded.Errors {
-			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))
-		}
-		return runtimef("check the paths and their permissions", fmt.Errorf("cloudtrail: %w", err))
-	}
+	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "cloudtrail", o.From, sources.FormatCloudTrail,
+		"check the paths given to --from; directories are read recursively")
 	if err != nil {
-		return runtimef("", fmt.Errorf("cloudtrail: %w", err))
-	}
-	for _, e := range loaded.Errors {
-		if !o.Quiet {
-			fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
-		}
+		return err
 	}
 	p := &pipeline{opts: &o.analysisOptions, command: "cloudtrail", cfg: cfg, loaded: loaded, inErrs: inErrs, start: start}
 	return p.run(ctx)

@@ -55,19 +55,26 @@ func runScan(ctx context.Context, o *scanOptions) error {
 	if err != nil {
 		return err
 	}
-	ins, inErrs := sources.Expand(o.Paths)
-	for _, e := range inErrs {
-		if !o.Quiet {
-			fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
-		}
-	}
-	if len(ins) == 0 {
-		return runtimef("check the paths; directories are read recursively and globs must be quoted for the shell not to expand them",
-			fmt.Errorf("scan: %w", sources.ErrNothingRead))
-	}
 	o.logConfig(cfg)
+	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "scan", o.Paths, sources.FormatVault,
+		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
+	if err != nil {
+		return err
+	}
+	p := &pipeline{opts: &o.analysisOptions, command: "scan", cfg: cfg, loaded: loaded, inErrs: inErrs, start: start}
+	return p.run(ctx)
+}
+
+// loadInputs expands the command-line paths and reads them, with progress on a terminal. Paths
+// that match nothing are warnings; nothing readable at all is a runtime error (exit 3).
+func loadInputs(ctx context.Context, o *analysisOptions, command string, paths []string, format sources.Format, hint string) (*sources.Loaded, []error, error) {
+	ins, inErrs := sources.Expand(paths)
+	o.warn(inErrs)
+	if len(ins) == 0 {
+		return nil, nil, runtimef(hint, fmt.Errorf("%s: %w", command, sources.ErrNothingRead))
+	}
 	prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
-	lo := o.loadOptions(sources.FormatVault)
+	lo := o.loadOptions(format)
 	lo.Progress = prog.hook()
 	loaded, err := sources.Load(ctx, ins, lo)
 	prog.finish()
@@ -75,16 +82,21 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))
 		}
-		return runtimef("check the paths and their permissions", fmt.Errorf("scan: %w", err))
+		return nil, nil, runtimef("check the paths and their permissions", fmt.Errorf("%s: %w", command, err))
 	}
 	if err != nil {
-		return runtimef("", fmt.Errorf("scan: %w", err))
+		return nil, nil, runtimef("", fmt.Errorf("%s: %w", command, err))
 	}
-	for _, e := range loaded.Errors {
-		if !o.Quiet {
-			fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
-		}
+	o.warn(loaded.Errors)
+	return loaded, inErrs, nil
+}
+
+// warn prints non-fatal input problems on standard error unless --quiet.
+func (o *analysisOptions) warn(errs []error) {
+	if o.Quiet {
+		return
 	}
-	p := &pipeline{opts: &o.analysisOptions, command: "scan", cfg: cfg, loaded: loaded, inErrs: inErrs, start: start}
-	return p.run(ctx)
+	for _, e := range errs {
+		fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
+	}
 }
