@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 
 type scanOptions struct {
 	analysisOptions
+	profileOptions
 	Paths []string
 }
 
@@ -35,7 +37,8 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 			return nil
 		},
 	}
-	opts.addFlags(c)
+	opts.analysisOptions.addFlags(c)
+	opts.profileOptions.addFlags(c)
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
 		if err := opts.validate(); err != nil {
@@ -49,8 +52,14 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 	return c
 }
 
-func runScan(ctx context.Context, o *scanOptions) error {
+func runScan(ctx context.Context, o *scanOptions) (err error) {
 	start := time.Now()
+	stopProfiles, err := o.profileOptions.start()
+	if err != nil {
+		return err
+	}
+	var loaded *sources.Loaded
+	defer stopProfiles(func() { runtime.KeepAlive(loaded) })
 	cfg, err := loadConfig(o.ConfigPath)
 	if err != nil {
 		return err
@@ -65,7 +74,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return runtimef("check the paths; directories are read recursively and globs must be quoted for the shell not to expand them",
 			fmt.Errorf("scan: %w", sources.ErrNothingRead))
 	}
-	loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Format: sources.FormatVault, MaxLineBytes: o.MaxLine, Stdin: o.IO.In})
+	loaded, err = sources.Load(ctx, ins, sources.LoadOptions{Format: sources.FormatVault, MaxLineBytes: o.MaxLine, Stdin: o.IO.In})
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))

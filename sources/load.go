@@ -3,7 +3,6 @@ package sources
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -41,16 +40,19 @@ type Loaded struct {
 // ErrNothingRead means no input could be read at all.
 var ErrNothingRead = errors.New("no input could be read")
 
-// Load reads every input concurrently (one goroutine per file, at most GOMAXPROCS at once),
-// then orders all events by log time: rotated files are usually older than the live one, but
-// file order is never taken for time order.
+// Load reads every input concurrently (one goroutine per file, at most GOMAXPROCS at once;
+// a Vault file is itself parsed on every core, see readVault), then orders all events by log
+// time: rotated files are usually older than the live one, but file order is never taken for
+// time order.
 func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error) {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
 	res := &Loaded{Files: make([]FileStats, len(inputs))}
-	perFile := make([][]Event, len(inputs))
+	perFile := make([]eventBlocks, len(inputs))
 	errs := make([]error, len(inputs))
+	shared := newInterner()
+	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, in := range inputs {
@@ -60,7 +62,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			}
 			st := &res.Files[i]
 			st.File = in.Name
-			evs, err := readFile(in, opts, st)
+			evs, err := readFile(ctx, in, opts, st, shared)
 			perFile[i], errs[i] = evs, err
 			return nil
 		})
@@ -68,10 +70,11 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	total := 0
+	if err := parent.Err(); err != nil {
+		return nil, err // interrupted: what was read is incomplete
+	}
 	readAny := false
 	for i := range inputs {
-		total += len(perFile[i])
 		if errs[i] != nil {
 			res.Errors = append(res.Errors, errs[i])
 		}
@@ -79,15 +82,38 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			readAny = true
 		}
 	}
-	res.Events = make([]Event, 0, total)
-	for _, evs := range perFile {
-		res.Events = append(res.Events, evs...)
-	}
-	SortEvents(res.Events)
+	res.Events = mergeByTime(perFile)
 	if !readAny && len(inputs) > 0 {
 		return res, ErrNothingRead
 	}
 	return res, nil
+}
+
+// mergeByTime returns the events of every file in one slice ordered by time; ties keep input
+// order (file, then position), as SortEvents on the concatenation would. The events are copied
+// once, straight to their place, and the files' blocks are released.
+func mergeByTime(perFile []eventBlocks) []Event {
+	total := 0
+	for _, eb := range perFile {
+		total += eb.n
+	}
+	keys := make([]sortKey, 0, total)
+	for f, eb := range perFile {
+		for b, blk := range eb.blocks {
+			for j := range blk {
+				keys = append(keys, keyOf(blk[j].Time, f, b<<blockShift+j))
+			}
+		}
+	}
+	if !slices.IsSortedFunc(keys, cmpSortKey) {
+		slices.SortFunc(keys, cmpSortKey)
+	}
+	out := make([]Event, total)
+	for i, k := range keys {
+		out[i] = *perFile[k.file].at(k.idx)
+	}
+	clear(perFile)
+	return out
 }
 
 // SortEvents orders events by time; ties keep input order (file, then line).
@@ -97,37 +123,22 @@ func SortEvents(evs []Event) {
 
 // readFile reads one input. It returns an error only when the input could not be opened; a read
 // error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
-func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, error) {
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner) (eventBlocks, error) {
 	f, err := open(in, opts.Stdin)
 	if err != nil {
 		st.ReadError = err.Error()
-		return nil, err
+		return eventBlocks{}, err
 	}
 	defer f.close()
 	st.Compressed = f.compressed
 	st.Format = string(opts.Format)
 	switch opts.Format {
 	case FormatCloudTrail:
-		return readCloudTrail(in, f, opts, st)
+		evs, err := readCloudTrail(in, f, opts, st)
+		return blocksOf(evs), err
 	default:
 		st.Format = string(FormatVault)
-		vr := newVaultReader(in.Name, st, newInterner())
-		n, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, n int, tooLong bool) {
-			st.Lines++
-			if tooLong {
-				st.Skip("too-long")
-				if len(st.Problems) < MaxProblemsListed {
-					st.Problems = append(st.Problems, Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", opts.MaxLineBytes)})
-				}
-				return
-			}
-			vr.line(line, n)
-		})
-		st.Bytes = n
-		if err != nil {
-			st.ReadError = fmt.Sprintf("read %s after line %d: %v (everything before it is kept)", in.Name, st.Lines, err)
-		}
-		return vr.finish(), nil
+		return readVault(ctx, in.Name, f.r, opts, st, shared), nil
 	}
 }
 

@@ -1,0 +1,448 @@
+package sources
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reading one Vault audit file is a pipeline, so parsing runs on every core while the file is
+// read (and decompressed):
+//
+//	reader ──chunks of whole lines──▶ N decode workers ──▶ pairing, in file order
+//
+// The reader cuts the input into chunks that end at a line boundary. A worker decodes every
+// line of a chunk into a record: its base event, or why the line was skipped or malformed.
+// The pairing stage takes the chunks back in file order (however the workers finished), so it
+// numbers lines, keeps the statistics and joins each response to its request (request.id)
+// exactly as a serial reader would. A fixed set of chunks circulates, which bounds the memory
+// in flight to a few chunk buffers per file.
+
+// vaultChunkSize is how much of a file a worker takes at a time (a variable for tests, which
+// cut small chunks to put line ends everywhere).
+var vaultChunkSize = 2 << 20
+
+// vaultChunkKeep: a chunk buffer grown past this many chunk sizes for a long line is not reused.
+const vaultChunkKeep = 4
+
+type recKind uint8
+
+const (
+	recEntry recKind = iota
+	recBlank
+	recUnknownType
+	recTooLong
+	recBad
+)
+
+// vaultRec is what a worker makes of one line.
+type vaultRec struct {
+	kind   recKind
+	isResp bool
+	reason string // recBad
+	id     reqID
+	ev     Event // the base event (also for a response: it stands alone when its request is missing)
+	resp   respInfo
+}
+
+// reqID is a request.id as a pairing key: a canonical UUID packed into 16 bytes (no string is
+// kept per pending request), anything else as a copied string.
+type reqID struct {
+	kind uint8 // 0: no id, 1: u, 2: s
+	u    [16]byte
+	s    string
+}
+
+func makeReqID(id string) reqID {
+	if id == "" {
+		return reqID{}
+	}
+	if u, ok := parseUUID(id); ok {
+		return reqID{kind: 1, u: u}
+	}
+	return reqID{kind: 2, s: id} // a view; the pairing stage copies it if it keeps it
+}
+
+// parseUUID packs a lower-case canonical UUID; only that form, so that two different strings
+// never give the same key.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if s[i] == '-' {
+			i++
+			continue
+		}
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi > 15 || lo > 15 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return u, true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 255
+}
+
+type vaultChunk struct {
+	buf  []byte // backing buffer, reused
+	data []byte // whole lines; only the input's last line may lack its '\n'
+	long bool   // stands for one line longer than the limit (no data)
+	recs []vaultRec
+	done chan struct{}
+}
+
+// readVault reads one Vault audit input through the pipeline and returns its events in file
+// order. A read error part-way is recorded in st.ReadError; what came before is kept.
+func readVault(ctx context.Context, name string, r io.Reader, opts LoadOptions, st *FileStats, shared *interner) eventBlocks {
+	workers := runtime.GOMAXPROCS(0)
+	inflight := 2*workers + 2
+	free := make(chan *vaultChunk, inflight)
+	for range inflight {
+		free <- &vaultChunk{done: make(chan struct{}, 1)}
+	}
+	work := make(chan *vaultChunk, inflight)
+	ordered := make(chan *vaultChunk, inflight)
+	file := shared.s(name)
+
+	var (
+		total   int64
+		readErr error
+	)
+	go func() {
+		total, readErr = cutChunks(ctx, r, opts.MaxLineBytes, free, work, ordered)
+		close(work)
+		close(ordered)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &vaultBuilder{file: file, in: shared.local()}
+			for c := range work {
+				b.chunk(c, opts.MaxLineBytes)
+				c.done <- struct{}{}
+			}
+		}()
+	}
+	p := &vaultPairer{file: file, st: st, in: shared.local(), pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: opts.MaxLineBytes}
+	var read int64
+	for c := range ordered {
+		<-c.done
+		p.chunk(c)
+		read += int64(len(c.data))
+		if opts.Progress != nil {
+			opts.Progress(name, read)
+		}
+		c.data = nil
+		free <- c
+	}
+	wg.Wait()
+	st.Bytes = total
+	if readErr != nil {
+		st.ReadError = fmt.Sprintf("read %s after line %d: %v (everything before it is kept)", name, st.Lines, readErr)
+	}
+	return p.finish()
+}
+
+// cutChunks reads r into chunks of whole lines and hands each to the workers and, in order,
+// to the pairing stage. A line longer than maxLine is never held whole: it becomes a chunk
+// that only says so. It returns the bytes read and the first read error other than io.EOF.
+func cutChunks(ctx context.Context, r io.Reader, maxLine int, free <-chan *vaultChunk, work, ordered chan<- *vaultChunk) (int64, error) {
+	var (
+		carry []byte // the start of a line whose end is not read yet
+		total int64
+	)
+	send := func(c *vaultChunk) {
+		work <- c
+		ordered <- c
+	}
+	for {
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+		c := <-free
+		buf := c.buf
+		if cap(buf) < vaultChunkSize || cap(buf) > vaultChunkKeep*vaultChunkSize {
+			buf = make([]byte, 0, max(vaultChunkSize, 2*len(carry)))
+		}
+		buf = append(buf[:0], carry...)
+		carry = carry[:0]
+		for {
+			n, err := fill(r, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			total += int64(n)
+			if err != nil {
+				// The end (or a read error): what is left is the last line, complete or not.
+				c.buf, c.data, c.long = buf, buf, false
+				if len(buf) > 0 {
+					send(c)
+				}
+				if errors.Is(err, io.EOF) {
+					return total, nil
+				}
+				return total, err
+			}
+			if cut := bytes.LastIndexByte(buf, '\n') + 1; cut > 0 {
+				carry = append(carry, buf[cut:]...)
+				c.buf, c.data, c.long = buf, buf[:cut], false
+				send(c)
+				break
+			}
+			// A full buffer without a line end: one line longer than the buffer.
+			if len(buf) > maxLine {
+				rest, more, err := discardLine(r, buf[:cap(buf)])
+				total += more
+				carry = append(carry, rest...)
+				c.buf, c.data, c.long = buf, nil, true
+				send(c)
+				if err != nil {
+					if errors.Is(err, io.EOF) {
+						return total, nil
+					}
+					return total, err
+				}
+				break
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), maxLine+1))
+			copy(grown, buf)
+			buf = grown
+		}
+	}
+}
+
+// fill reads into p until it is full or the input ends; the error is io.EOF at a clean end.
+// (io.ReadFull is not used: it turns a short read into io.ErrUnexpectedEOF, which a truncated
+// gzip stream also returns.)
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// discardLine reads up to the end of the current line, using scratch as a buffer. It returns
+// what followed the line end in the last read, and the bytes read.
+func discardLine(r io.Reader, scratch []byte) (rest []byte, total int64, err error) {
+	for {
+		n, err := r.Read(scratch)
+		total += int64(n)
+		if i := bytes.IndexByte(scratch[:n], '\n'); i >= 0 {
+			return scratch[i+1 : n], total, nil
+		}
+		if err != nil {
+			return nil, total, err
+		}
+	}
+}
+
+// chunk decodes every line of c into c.recs.
+func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
+	c.recs = c.recs[:0]
+	if c.long {
+		c.recs = append(c.recs, vaultRec{kind: recTooLong})
+		return
+	}
+	data := c.data
+	for len(data) > 0 {
+		var line []byte
+		raw := 0 // the line's length with its '\n', as the limit counts it
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data, raw = data[:i], data[i+1:], i+1
+		} else {
+			line, data, raw = data, nil, len(data)
+		}
+		c.recs = append(c.recs, vaultRec{})
+		rec := &c.recs[len(c.recs)-1]
+		if raw > maxLine {
+			rec.kind = recTooLong
+			continue
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		b.decodeLine(line, rec)
+	}
+}
+
+// eventBlocks holds a file's events in fixed-size blocks: growing it never copies what is
+// already there (a growing slice would, and would leave the old copy to the collector).
+type eventBlocks struct {
+	blocks [][]Event
+	n      int
+}
+
+const (
+	blockShift = 12
+	blockSize  = 1 << blockShift
+)
+
+func (eb *eventBlocks) add(ev *Event) int {
+	if eb.n>>blockShift == len(eb.blocks) {
+		eb.blocks = append(eb.blocks, make([]Event, 0, blockSize))
+	}
+	blk := &eb.blocks[len(eb.blocks)-1]
+	*blk = append(*blk, *ev)
+	eb.n++
+	return eb.n - 1
+}
+
+func (eb *eventBlocks) at(i int) *Event { return &eb.blocks[i>>blockShift][i&(blockSize-1)] }
+
+// blocksOf views evs as blocks without copying.
+func blocksOf(evs []Event) eventBlocks {
+	eb := eventBlocks{n: len(evs)}
+	for i := 0; i < len(evs); i += blockSize {
+		eb.blocks = append(eb.blocks, evs[i:min(i+blockSize, len(evs)):min(i+blockSize, len(evs))])
+	}
+	return eb
+}
+
+// vaultPairer is the in-order stage: statistics, line numbers, request/response pairing.
+type vaultPairer struct {
+	file     string
+	st       *FileStats
+	in       *localInterner
+	out      eventBlocks
+	noResp   []bool // parallel to out: still waiting for a response
+	pendU    map[[16]byte]int
+	pendS    map[string]int
+	lineBase int
+	maxLine  int
+}
+
+func (p *vaultPairer) chunk(c *vaultChunk) {
+	st := p.st
+	for i := range c.recs {
+		r := &c.recs[i]
+		n := p.lineBase + i + 1
+		st.Lines++
+		switch r.kind {
+		case recTooLong:
+			st.Skip("too-long")
+			if len(st.Problems) < MaxProblemsListed {
+				st.Problems = append(st.Problems, Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", p.maxLine)})
+			}
+		case recBlank:
+			st.Skip("blank")
+		case recUnknownType:
+			st.Skip("unknown-type")
+		case recBad:
+			st.Bad(n, r.reason)
+		default:
+			p.entry(r, n)
+		}
+	}
+	p.lineBase += len(c.recs)
+}
+
+func (p *vaultPairer) entry(r *vaultRec, n int) {
+	p.st.Parsed++
+	p.st.seen(r.ev.Time)
+	r.ev.Pos.Line = n
+	if r.isResp {
+		if i, ok := p.take(r.id); ok {
+			p.noResp[i] = false
+			applyResponse(p.out.at(i), &r.resp, p.in)
+			return
+		}
+		r.ev.Flags |= FlagResponseOnly
+		applyResponse(&r.ev, &r.resp, p.in)
+		p.out.add(&r.ev)
+		p.noResp = append(p.noResp, false)
+		return
+	}
+	i := p.out.add(&r.ev)
+	p.noResp = append(p.noResp, true)
+	if r.id.kind != 0 {
+		if len(p.pendU)+len(p.pendS) >= maxPending {
+			clear(p.pendU)
+			clear(p.pendS)
+		}
+		if r.id.kind == 1 {
+			p.pendU[r.id.u] = i
+		} else {
+			p.pendS[strings.Clone(r.id.s)] = i // the id points into the read buffer
+		}
+	}
+}
+
+// take finds and forgets the pending request with id.
+func (p *vaultPairer) take(id reqID) (int, bool) {
+	switch id.kind {
+	case 1:
+		if i, ok := p.pendU[id.u]; ok {
+			delete(p.pendU, id.u)
+			return i, true
+		}
+	case 2:
+		if i, ok := p.pendS[id.s]; ok {
+			delete(p.pendS, id.s)
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// finish marks the requests that never got a response and returns the file's events.
+func (p *vaultPairer) finish() eventBlocks {
+	for i, waiting := range p.noResp {
+		if waiting {
+			p.out.at(i).Flags |= FlagRequestOnly
+		}
+	}
+	p.st.Events += p.out.n
+	out := p.out
+	p.out, p.noResp, p.pendU, p.pendS = eventBlocks{}, nil, nil, nil
+	return out
+}
+
+// sortKey orders the events of a Load: by time, then input order (file, position), which is
+// what a stable sort of the files' events concatenated in order gives.
+type sortKey struct {
+	sec  int64
+	nsec int32
+	file int32
+	idx  int
+}
+
+func cmpSortKey(a, b sortKey) int {
+	switch {
+	case a.sec != b.sec:
+		if a.sec < b.sec {
+			return -1
+		}
+		return 1
+	case a.nsec != b.nsec:
+		return int(a.nsec - b.nsec)
+	case a.file != b.file:
+		return int(a.file - b.file)
+	}
+	return a.idx - b.idx
+}
+
+func keyOf(t time.Time, file, idx int) sortKey {
+	return sortKey{sec: t.Unix(), nsec: int32(t.Nanosecond()), file: int32(file), idx: idx}
+}
