@@ -134,6 +134,21 @@ func (l *localInterner) policies(policies, tokenPolicies, identityPolicies []str
 	return l.list(l.scratch)
 }
 
+// concat interns a+b, building it only when it is not known yet.
+func (l *localInterner) concat(a, b string) string {
+	if b == "" {
+		return l.s(a)
+	}
+	if a == "" {
+		return l.s(b)
+	}
+	l.key = append(append(l.key[:0], a...), b...)
+	if w, ok := l.m[string(l.key)]; ok {
+		return w
+	}
+	return l.s(string(l.key))
+}
+
 // principal interns vaultPrincipal(entityID, ns, displayName).
 func (l *localInterner) principal(entityID, ns, displayName string) string {
 	switch {
@@ -141,8 +156,6 @@ func (l *localInterner) principal(entityID, ns, displayName string) string {
 		return l.s(entityID)
 	case displayName == "":
 		return ""
-	case ns == "":
-		return l.s(displayName)
 	}
-	return l.s(ns + displayName)
+	return l.concat(ns, displayName)
 }

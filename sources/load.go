@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -49,7 +50,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
 	res := &Loaded{Files: make([]FileStats, len(inputs))}
-	perFile := make([]eventBlocks, len(inputs))
+	perFile := make([]eventStore, len(inputs))
 	errs := make([]error, len(inputs))
 	shared := newInterner()
 	parent := ctx
@@ -90,23 +91,34 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 }
 
 // mergeByTime returns the events of every file in one slice ordered by time; ties keep input
-// order (file, then position), as SortEvents on the concatenation would. The events are copied
-// once, straight to their place, and the files' blocks are released.
-func mergeByTime(perFile []eventBlocks) []Event {
-	total := 0
-	for _, eb := range perFile {
-		total += eb.n
-	}
-	keys := make([]sortKey, 0, total)
-	for f, eb := range perFile {
-		for b, blk := range eb.blocks {
-			for j := range blk {
-				keys = append(keys, keyOf(blk[j].Time, f, b<<blockShift+j))
-			}
+// order (file, then position), as SortEvents on the concatenation would. A single file read
+// into one slice is sorted in place; otherwise the events are copied once, straight to their
+// place. Either way the events move O(n) times (SortEvents would move them O(n log n) times).
+func mergeByTime(perFile []eventStore) []Event {
+	total, nonEmpty := 0, 0
+	for _, es := range perFile {
+		total += es.n
+		if es.n > 0 {
+			nonEmpty++
 		}
 	}
-	if !slices.IsSortedFunc(keys, cmpSortKey) {
+	keys := make([]sortKey, 0, total)
+	for f := range perFile {
+		perFile[f].each(func(i int, ev *Event) { keys = append(keys, keyOf(ev.Time, f, i)) })
+	}
+	sorted := slices.IsSortedFunc(keys, cmpSortKey)
+	if !sorted {
 		slices.SortFunc(keys, cmpSortKey)
+	}
+	if nonEmpty == 1 {
+		for _, es := range perFile {
+			if es.n > 0 && es.flat != nil {
+				if !sorted {
+					permute(es.flat, keys)
+				}
+				return es.flat
+			}
+		}
 	}
 	out := make([]Event, total)
 	for i, k := range keys {
@@ -116,6 +128,33 @@ func mergeByTime(perFile []eventBlocks) []Event {
 	return out
 }
 
+// permute puts evs in the order of keys (keys[i].idx is the event that goes to position i),
+// moving each event once by following the permutation's cycles. It uses keys[i].idx = -1 as
+// the mark of a position done.
+func permute(evs []Event, keys []sortKey) {
+	for i := range keys {
+		if keys[i].idx < 0 {
+			continue
+		}
+		if keys[i].idx == i {
+			keys[i].idx = -1
+			continue
+		}
+		tmp := evs[i]
+		j := i
+		for {
+			k := keys[j].idx
+			keys[j].idx = -1
+			if k == i {
+				evs[j] = tmp
+				break
+			}
+			evs[j] = evs[k]
+			j = k
+		}
+	}
+}
+
 // SortEvents orders events by time; ties keep input order (file, then line).
 func SortEvents(evs []Event) {
 	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
@@ -123,11 +162,11 @@ func SortEvents(evs []Event) {
 
 // readFile reads one input. It returns an error only when the input could not be opened; a read
 // error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
-func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner) (eventBlocks, error) {
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner) (eventStore, error) {
 	f, err := open(in, opts.Stdin)
 	if err != nil {
 		st.ReadError = err.Error()
-		return eventBlocks{}, err
+		return eventStore{}, err
 	}
 	defer f.close()
 	st.Compressed = f.compressed
@@ -135,10 +174,14 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 	switch opts.Format {
 	case FormatCloudTrail:
 		evs, err := readCloudTrail(in, f, opts, st)
-		return blocksOf(evs), err
+		return storeOf(evs), err
 	default:
 		st.Format = string(FormatVault)
-		return readVault(ctx, in.Name, f.r, opts, st, shared), nil
+		var size int64 // lets the reader size its event store in one go
+		if fi, err := os.Stat(in.Name); err == nil && fi.Mode().IsRegular() && in.Name != "-" && !f.compressed {
+			size = fi.Size()
+		}
+		return readVault(ctx, in.Name, f.r, size, opts, st, shared), nil
 	}
 }
 

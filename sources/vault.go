@@ -101,7 +101,11 @@ type vaultBuilder struct {
 
 // decodeLine decodes one line into rec (its kind, and for an entry its base event and what its
 // response adds). It never fails the file: problems are recorded in rec.
-func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec) {
+//
+// A response entry nearly always joins its request, which already has the base event; unless
+// full is set, only the time of its base event is filled in and rec.line keeps the line, so
+// the pairing stage can decode it again in the rare case it stands alone.
+func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 {
 		rec.kind = recBlank
@@ -140,11 +144,15 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec) {
 	}
 	rec.kind = recEntry
 	rec.id = makeReqID(v.ID)
-	rec.ev = b.base(v, t)
 	rec.isResp = v.Type == "response"
 	if rec.isResp {
 		b.response(v, &rec.resp)
+		if !full {
+			rec.ev.Time, rec.line = t, line
+			return
+		}
 	}
+	rec.ev = b.base(v, t)
 }
 
 // base builds the event a request entry describes (a response entry repeats the request).
@@ -161,12 +169,12 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
 	}
 	ev.Namespace = in.s(ns)
 	rel := stripQuery(v.Path)
-	full := rel
 	if ns != "" && !strings.HasPrefix(rel, ns) {
-		full = ns + rel
+		ev.Path = in.concat(ns, rel)
+	} else {
+		ev.Path = in.s(rel)
 	}
-	ev.Path = in.s(full)
-	full = ev.Path
+	full := ev.Path
 	au := &v.Auth
 	ev.Action = in.s(v.Operation)
 	ev.Credential = in.s(firstNonEmpty(au.Accessor, v.ClientTokenAccessor))
@@ -201,7 +209,7 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
 	if ev.Has(FlagUnauthenticated) && ev.Op == OpAdmin {
 		ev.Op = OpOther // a request without a token cannot administer anything (OIDC auth_url, ...)
 	}
-	ev.Resource = in.s(NormalizeVaultPath(full, ev.Mount, ev.MountType))
+	ev.Resource = in.concat(normalizeVaultPath(full, ev.Mount, ev.MountType))
 	ev.Outcome = vaultOutcome(v.Error)
 	return ev
 }
@@ -238,7 +246,7 @@ func applyResponse(ev *Event, r *respInfo, in *localInterner) {
 	}
 	if ev.Mount == "" && r.mount != "" {
 		ev.Mount, ev.MountType = r.mount, r.mountType
-		ev.Resource = in.s(NormalizeVaultPath(ev.Path, ev.Mount, ev.MountType))
+		ev.Resource = in.concat(normalizeVaultPath(ev.Path, ev.Mount, ev.MountType))
 	}
 	if !r.hasResponse {
 		return
@@ -377,42 +385,52 @@ var kvV2Prefixes = []string{"data/", "metadata/", "delete/", "undelete/", "destr
 // whose second segment is a KV v2 verb is taken as KV v2 at its first segment. Other paths
 // (KV v1, database/creds, sys/) are returned as they are.
 func NormalizeVaultPath(path, mount, mountType string) string {
+	a, b := normalizeVaultPath(path, mount, mountType)
+	if b == "" {
+		return a
+	}
+	return a + b
+}
+
+// normalizeVaultPath is NormalizeVaultPath as two parts to join, so a caller that interns the
+// result can look it up without building it.
+func normalizeVaultPath(path, mount, mountType string) (string, string) {
 	path = stripQuery(path)
 	if mount != "" {
 		if mountType != "" && mountType != "kv" && mountType != "generic" {
-			return path
+			return path, ""
 		}
 		if !strings.HasPrefix(path, mount) {
-			return path
+			return path, ""
 		}
 		rest := path[len(mount):]
 		for _, p := range kvV2Prefixes {
 			if strings.HasPrefix(rest, p) {
-				return mount + rest[len(p):]
+				return mount, rest[len(p):]
 			}
-			if rest+"/" == p { // "kv/metadata" listed without a slash
-				return mount
+			if len(rest)+1 == len(p) && strings.HasPrefix(p, rest) { // "kv/metadata" listed without a slash
+				return mount, ""
 			}
 		}
-		return path
+		return path, ""
 	}
 	if mountType != "" && mountType != "kv" {
-		return path
+		return path, ""
 	}
 	i := strings.IndexByte(path, '/')
 	if i <= 0 {
-		return path
+		return path, ""
 	}
 	m, rest := path[:i+1], path[i+1:]
 	if m == "sys/" || m == "auth/" || m == "identity/" || m == "cubbyhole/" {
-		return path
+		return path, ""
 	}
 	for _, p := range kvV2Prefixes {
 		if strings.HasPrefix(rest, p) {
-			return m + rest[len(p):]
+			return m, rest[len(p):]
 		}
 	}
-	return path
+	return path, ""
 }
 
 func stripQuery(p string) string {

@@ -401,8 +401,15 @@ func (s *jscan) strValue(dst *string) bool {
 	switch s.b[s.i] {
 	case '"':
 		raw, esc, ok := s.str()
-		if !ok || esc {
+		if !ok {
 			return false
+		}
+		if esc {
+			// Denials log "1 error occurred:\n\t* permission denied\n\n": decode the escapes
+			// that have one meaning; \u (surrogates, invalid code points) is for sonic.
+			v, ok := unescapeSimple(raw)
+			*dst = v
+			return ok
 		}
 		*dst = view(raw)
 		return true
@@ -410,6 +417,38 @@ func (s *jscan) strValue(dst *string) bool {
 		return s.lit("null")
 	}
 	return false
+}
+
+// unescapeSimple decodes a string's content that has only single-character escapes.
+func unescapeSimple(raw []byte) (string, bool) {
+	buf := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			buf = append(buf, c)
+			continue
+		}
+		if i++; i == len(raw) {
+			return "", false
+		}
+		switch c = raw[i]; c {
+		case '"', '\\', '/':
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		default:
+			return "", false
+		}
+		buf = append(buf, c)
+	}
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), true
 }
 
 // strList reads a []string field: an array of strings (null elements become "") or null.

@@ -47,8 +47,9 @@ type vaultRec struct {
 	isResp bool
 	reason string // recBad
 	id     reqID
-	ev     Event // the base event (also for a response: it stands alone when its request is missing)
+	ev     Event // the base event of a request; of a response, only its time
 	resp   respInfo
+	line   []byte // a response's line, to build its base event if its request is missing
 }
 
 // reqID is a request.id as a pairing key: a canonical UUID packed into 16 bytes (no string is
@@ -102,6 +103,9 @@ func unhex(c byte) byte {
 	return 255
 }
 
+// chunkPool keeps chunks (their buffers and record arrays) from one file to the next.
+var chunkPool = sync.Pool{New: func() any { return &vaultChunk{done: make(chan struct{}, 1)} }}
+
 type vaultChunk struct {
 	buf  []byte // backing buffer, reused
 	data []byte // whole lines; only the input's last line may lack its '\n'
@@ -112,13 +116,23 @@ type vaultChunk struct {
 
 // readVault reads one Vault audit input through the pipeline and returns its events in file
 // order. A read error part-way is recorded in st.ReadError; what came before is kept.
-func readVault(ctx context.Context, name string, r io.Reader, opts LoadOptions, st *FileStats, shared *interner) eventBlocks {
+func readVault(ctx context.Context, name string, r io.Reader, size int64, opts LoadOptions, st *FileStats, shared *interner) eventStore {
 	workers := runtime.GOMAXPROCS(0)
 	inflight := 2*workers + 2
 	free := make(chan *vaultChunk, inflight)
 	for range inflight {
-		free <- &vaultChunk{done: make(chan struct{}, 1)}
+		free <- chunkPool.Get().(*vaultChunk)
 	}
+	defer func() { // every chunk is back in free once the pairing stage is done
+		for range inflight {
+			c := <-free
+			if cap(c.buf) > vaultChunkKeep*vaultChunkSize {
+				c.buf = nil
+			}
+			c.data, c.recs = nil, c.recs[:0]
+			chunkPool.Put(c)
+		}
+	}()
 	work := make(chan *vaultChunk, inflight)
 	ordered := make(chan *vaultChunk, inflight)
 	file := shared.s(name)
@@ -144,14 +158,13 @@ func readVault(ctx context.Context, name string, r io.Reader, opts LoadOptions, 
 			}
 		}()
 	}
-	p := &vaultPairer{file: file, st: st, in: shared.local(), pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: opts.MaxLineBytes}
-	var read int64
+	pin := shared.local()
+	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: opts.MaxLineBytes, size: size}
 	for c := range ordered {
 		<-c.done
 		p.chunk(c)
-		read += int64(len(c.data))
 		if opts.Progress != nil {
-			opts.Progress(name, read)
+			opts.Progress(name, p.read)
 		}
 		c.data = nil
 		free <- c
@@ -167,7 +180,7 @@ func readVault(ctx context.Context, name string, r io.Reader, opts LoadOptions, 
 // cutChunks reads r into chunks of whole lines and hands each to the workers and, in order,
 // to the pairing stage. A line longer than maxLine is never held whole: it becomes a chunk
 // that only says so. It returns the bytes read and the first read error other than io.EOF.
-func cutChunks(ctx context.Context, r io.Reader, maxLine int, free <-chan *vaultChunk, work, ordered chan<- *vaultChunk) (int64, error) {
+func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultChunk, work, ordered chan<- *vaultChunk) (int64, error) {
 	var (
 		carry []byte // the start of a line whose end is not read yet
 		total int64
@@ -196,6 +209,8 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free <-chan *vault
 				c.buf, c.data, c.long = buf, buf, false
 				if len(buf) > 0 {
 					send(c)
+				} else {
+					free <- c
 				}
 				if errors.Is(err, io.EOF) {
 					return total, nil
@@ -283,13 +298,17 @@ func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
 			continue
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
-		b.decodeLine(line, rec)
+		b.decodeLine(line, rec, false)
 	}
 }
 
-// eventBlocks holds a file's events in fixed-size blocks: growing it never copies what is
-// already there (a growing slice would, and would leave the old copy to the collector).
-type eventBlocks struct {
+// eventStore holds a file's events. When the input's size is known (an uncompressed file),
+// the pairing stage estimates the final count from the first chunk and keeps the events in one
+// slice of that size: no copy at the end for a single file, one large allocation instead of
+// many. Otherwise it keeps them in fixed-size blocks, so growing never copies what is there
+// (a growing slice would, and would leave the old copy to the collector).
+type eventStore struct {
+	flat   []Event
 	blocks [][]Event
 	n      int
 }
@@ -299,38 +318,84 @@ const (
 	blockSize  = 1 << blockShift
 )
 
-func (eb *eventBlocks) add(ev *Event) int {
-	if eb.n>>blockShift == len(eb.blocks) {
-		eb.blocks = append(eb.blocks, make([]Event, 0, blockSize))
+func (es *eventStore) add(ev *Event) int {
+	if es.flat != nil {
+		if len(es.flat) == cap(es.flat) { // the estimate was short: grow by a quarter
+			grown := make([]Event, len(es.flat), cap(es.flat)+cap(es.flat)/4+blockSize)
+			copy(grown, es.flat)
+			es.flat = grown
+		}
+		es.flat = append(es.flat, *ev)
+	} else {
+		if es.n>>blockShift == len(es.blocks) {
+			es.blocks = append(es.blocks, make([]Event, 0, blockSize))
+		}
+		blk := &es.blocks[len(es.blocks)-1]
+		*blk = append(*blk, *ev)
 	}
-	blk := &eb.blocks[len(eb.blocks)-1]
-	*blk = append(*blk, *ev)
-	eb.n++
-	return eb.n - 1
+	es.n++
+	return es.n - 1
 }
 
-func (eb *eventBlocks) at(i int) *Event { return &eb.blocks[i>>blockShift][i&(blockSize-1)] }
-
-// blocksOf views evs as blocks without copying.
-func blocksOf(evs []Event) eventBlocks {
-	eb := eventBlocks{n: len(evs)}
-	for i := 0; i < len(evs); i += blockSize {
-		eb.blocks = append(eb.blocks, evs[i:min(i+blockSize, len(evs)):min(i+blockSize, len(evs))])
+func (es *eventStore) at(i int) *Event {
+	if es.flat != nil {
+		return &es.flat[i]
 	}
-	return eb
+	return &es.blocks[i>>blockShift][i&(blockSize-1)]
 }
+
+// reserve switches to one slice with room for n events.
+func (es *eventStore) reserve(n int) {
+	if es.flat != nil || n <= es.n {
+		return
+	}
+	flat := make([]Event, 0, n)
+	for _, blk := range es.blocks {
+		flat = append(flat, blk...)
+	}
+	es.flat, es.blocks = flat, nil
+}
+
+// each calls fn for every event in order.
+func (es *eventStore) each(fn func(i int, ev *Event)) {
+	if es.flat != nil {
+		for i := range es.flat {
+			fn(i, &es.flat[i])
+		}
+		return
+	}
+	for b, blk := range es.blocks {
+		for j := range blk {
+			fn(b<<blockShift+j, &blk[j])
+		}
+	}
+}
+
+// storeOf views evs as a store without copying.
+func storeOf(evs []Event) eventStore {
+	if evs == nil {
+		evs = []Event{}
+	}
+	return eventStore{flat: evs, n: len(evs)}
+}
+
+// minEventBytes bounds the estimate of a file's events: no audit entry is shorter.
+const minEventBytes = 64
 
 // vaultPairer is the in-order stage: statistics, line numbers, request/response pairing.
 type vaultPairer struct {
+	b        *vaultBuilder // decodes the lines of responses without a request
 	file     string
 	st       *FileStats
 	in       *localInterner
-	out      eventBlocks
+	out      eventStore
 	noResp   []bool // parallel to out: still waiting for a response
 	pendU    map[[16]byte]int
 	pendS    map[string]int
 	lineBase int
 	maxLine  int
+	size     int64 // the input's size when known (uncompressed file), else 0
+	read     int64 // bytes of the chunks seen so far
 }
 
 func (p *vaultPairer) chunk(c *vaultChunk) {
@@ -356,6 +421,13 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 		}
 	}
 	p.lineBase += len(c.recs)
+	first := p.read == 0
+	p.read += int64(len(c.data))
+	if first && p.size > 0 && p.read > 0 && p.out.n > 0 {
+		// Events per byte so far, times the size, plus a margin: one allocation for the file.
+		est := int64(float64(p.out.n)*float64(p.size)/float64(p.read)*1.05) + 1024
+		p.out.reserve(int(min(est, p.size/minEventBytes+1024)))
+	}
 }
 
 func (p *vaultPairer) entry(r *vaultRec, n int) {
@@ -368,6 +440,11 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 			applyResponse(p.out.at(i), &r.resp, p.in)
 			return
 		}
+		// A response alone: build its event from the line (still in the chunk's buffer).
+		var full vaultRec
+		p.b.decodeLine(r.line, &full, true)
+		full.ev.Pos.Line = n
+		r.ev = full.ev
 		r.ev.Flags |= FlagResponseOnly
 		applyResponse(&r.ev, &r.resp, p.in)
 		p.out.add(&r.ev)
@@ -407,7 +484,7 @@ func (p *vaultPairer) take(id reqID) (int, bool) {
 }
 
 // finish marks the requests that never got a response and returns the file's events.
-func (p *vaultPairer) finish() eventBlocks {
+func (p *vaultPairer) finish() eventStore {
 	for i, waiting := range p.noResp {
 		if waiting {
 			p.out.at(i).Flags |= FlagRequestOnly
@@ -415,7 +492,7 @@ func (p *vaultPairer) finish() eventBlocks {
 	}
 	p.st.Events += p.out.n
 	out := p.out
-	p.out, p.noResp, p.pendU, p.pendS = eventBlocks{}, nil, nil, nil
+	p.out, p.noResp, p.pendU, p.pendS = eventStore{}, nil, nil, nil
 	return out
 }
 

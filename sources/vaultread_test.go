@@ -113,15 +113,20 @@ func testInputs(t testing.TB) map[string][]byte {
 	return ins
 }
 
-// readWithPipeline runs readVault on data with the given chunk size.
+// readWithPipeline runs readVault on data with the given chunk size; an odd chunk size reads
+// without a size hint.
 func readWithPipeline(data []byte, r io.Reader, maxLine, chunk int, st *FileStats) []Event {
 	old := vaultChunkSize
 	vaultChunkSize = chunk
 	defer func() { vaultChunkSize = old }()
+	size := int64(len(data)) // one slice sized from the first chunk
+	if chunk%2 == 1 {
+		size = 0 // blocks, as for gzip and standard input
+	}
 	if r == nil {
 		r = bytes.NewReader(data)
 	}
-	eb := readVault(context.Background(), "f.log", r, LoadOptions{MaxLineBytes: maxLine}, st, newInterner())
+	eb := readVault(context.Background(), "f.log", r, size, LoadOptions{MaxLineBytes: maxLine}, st, newInterner())
 	out := make([]Event, 0, eb.n)
 	for i := 0; i < eb.n; i++ {
 		out = append(out, *eb.at(i))
@@ -198,7 +203,7 @@ func (e *errAfter) Read(p []byte) (int, error) {
 func TestReadVaultReadError(t *testing.T) {
 	data := testInputs(t)["mix"]
 	cut := data[:len(data)/2+17] // ends inside a line
-	for _, chunk := range []int{100, 1 << 20} {
+	for _, chunk := range []int{101, 1 << 20} {
 		var want, got FileStats
 		wantEvs := refReadVault("f.log", &errAfter{bytes.NewReader(cut), io.ErrUnexpectedEOF}, DefaultMaxLineBytes, &want)
 		gotEvs := readWithPipeline(nil, &errAfter{bytes.NewReader(cut), io.ErrUnexpectedEOF}, DefaultMaxLineBytes, chunk, &got)
@@ -223,10 +228,13 @@ func TestReadVaultKeepsNoBufferReference(t *testing.T) {
 	b := &vaultBuilder{file: shared.s("f.log"), in: shared.local()}
 	b.chunk(c, DefaultMaxLineBytes)
 	var st FileStats
-	p := &vaultPairer{file: "f.log", st: &st, in: shared.local(), pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: DefaultMaxLineBytes}
+	p := &vaultPairer{b: b, file: "f.log", st: &st, in: shared.local(), pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: DefaultMaxLineBytes}
 	p.chunk(c)
 	for i := range buf {
 		buf[i] = 'X'
+	}
+	for i := range c.recs {
+		c.recs[i] = vaultRec{}
 	}
 	eb := p.finish()
 	var got []Event
