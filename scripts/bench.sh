@@ -13,9 +13,12 @@
 # gives MB/s, the time as a multiple of cat's, and peak RSS / input size.
 #
 # usage: scripts/bench.sh [SIZE ...]          SIZE like 1G (default), 256M, 4G
-#        scripts/bench.sh --linear            1G and 4G: the 4G/1G time ratio (target <= 4.4),
-#                                             also with half the requests from one token and
-#                                             with a million distinct paths
+#        scripts/bench.sh --linear            1G and 4G: the 4G/1G time ratio (target <= 4.4) of
+#                                             the realistic log, of one with half the requests
+#                                             from one token ("hot"), of one with over a million
+#                                             distinct paths ("wide", at 4G), and of one made of
+#                                             short request entries of a single token ("one":
+#                                             over 10 million events at 4G)
 # environment: BENCH_DIR (default /tmp/vaultsentry-bench; generated logs are deleted at the
 #              end unless KEEP=1), RUNS (default 3), TOOLS (default "cat sonic vaultsentry jq
 #              python"; for sizes above 1G jq and python are left out unless listed here)
@@ -123,7 +126,7 @@ tools_for() { # the tools for a size: jq and python only up to 1G unless TOOLS s
 }
 
 if [ "${1:-}" = --linear ]; then
-	for variant in "realistic:" "hot:-hot-share 0.5" "wide:-unique-paths 1000000"; do
+	for variant in "realistic:" "hot:-hot-share 0.5" "wide:-unique-share 0.9" "one:-compact -hot-share 1"; do
 		name=${variant%%:*} flags=${variant#*:}
 		declare -A T=()
 		for size in 1G 4G; do

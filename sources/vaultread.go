@@ -421,14 +421,16 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 		}
 	}
 	p.lineBase += len(c.recs)
-	first := p.read == 0
 	p.read += int64(len(c.data))
-	if first && p.size > 0 && p.read > 0 && p.out.n > 0 {
+	if p.size > 0 && p.out.flat == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.n > 0 {
 		// Events per byte so far, times the size, plus a margin: one allocation for the file.
 		est := int64(float64(p.out.n)*float64(p.size)/float64(p.read)*1.05) + 1024
 		p.out.reserve(int(min(est, p.size/minEventBytes+1024)))
 	}
 }
+
+// sizingChunks is how much of a file is read before its events are counted to size the store.
+const sizingChunks = 4
 
 func (p *vaultPairer) entry(r *vaultRec, n int) {
 	p.st.Parsed++

@@ -39,7 +39,8 @@ type Options struct {
 	Rate        float64   // mean requests per second of log time, default 40
 	Start       time.Time // log time of the first entry, default 2026-09-21T06:00:00Z
 	HotShare    float64   // fraction of requests made by one token (linearity checks)
-	UniquePaths int       // reads of never-repeated paths spread over the log
+	UniqueShare float64   // fraction of requests that read a path never read before (one backup token)
+	Compact     bool      // request entries only, with the fewest fields: the most events per byte
 	NoIncidents bool      // do not plant the incidents
 }
 
@@ -47,9 +48,9 @@ type Options struct {
 type Stats struct {
 	Bytes, Lines, Requests, BigBytes int64
 	Identities, PathsUsed            int
+	UniquePaths                      int // paths read once (UniqueShare)
 	First, Last                      time.Time
 	Planted                          []string // one line per planted incident
-	Note                             string   // a limit that was reached
 }
 
 // Write writes about size bytes of log to w.
@@ -71,15 +72,13 @@ func Write(w io.Writer, size int64, o Options) (Stats, error) {
 	}
 	g := newGen(o.Seed, o.Identities, o.Paths, o.Start, o.Rate)
 	g.hotShare = o.HotShare
-	g.uniquePaths = o.UniquePaths
+	g.uniqueShare = o.UniqueShare
+	g.compact = o.Compact
 	g.incidents = !o.NoIncidents
 	bw := bufio.NewWriterSize(w, 1<<20)
 	st := g.run(bw, size)
-	st.Identities, st.PathsUsed = len(g.ids), len(g.usedPaths)
+	st.Identities, st.PathsUsed, st.UniquePaths = len(g.ids), len(g.usedPaths)+g.uniqNext, g.uniqNext
 	st.First, st.Last = o.Start, g.now
-	if g.uniq != nil && g.uniqNext < g.uniquePaths {
-		st.Note = fmt.Sprintf("only %d of %d unique paths fit in the size", g.uniqNext, g.uniquePaths)
-	}
 	return st, bw.Flush()
 }
 
@@ -144,7 +143,8 @@ type gen struct {
 	now         time.Time
 	meanGap     float64
 	hotShare    float64
-	uniquePaths int
+	uniqueShare float64
+	compact     bool
 	incidents   bool
 	hot         *identity
 	uniq        *identity
@@ -451,6 +451,10 @@ func (g *gen) emit(rq *req) {
 	g.st.Requests++
 	reqID := g.uuid(make([]byte, 0, 36))
 	tReq := g.now
+	if g.compact {
+		g.emitCompact(rq, reqID)
+		return
+	}
 	tResp := tReq.Add(time.Duration(200+g.r.IntN(20000)) * time.Microsecond)
 	var authObj []byte
 	switch {
@@ -571,6 +575,37 @@ func (g *gen) emit(rq *req) {
 		}
 	}
 	g.held = kept
+}
+
+// emitCompact writes a request entry with only the fields vaultsentry reads, and no response:
+// the most events a byte of log can hold.
+func (g *gen) emitCompact(rq *req, reqID []byte) {
+	b := append(g.buf[:0], `{"time":"`...)
+	b = g.timestamp(b, g.now)
+	b = append(b, `","type":"request","auth":{`...)
+	if !rq.unauth {
+		acc, name, pols := rq.id.accessor, rq.id.display, rq.id.policies
+		if rq.rootAuth != nil {
+			acc, name, pols = rootAccessor, "root", `["root"]`
+		}
+		b = append(b, `"accessor":"`...)
+		b = append(b, acc...)
+		b = append(b, `","display_name":"`...)
+		b = append(b, name...)
+		b = append(b, `","policies":`...)
+		b = append(b, pols...)
+	}
+	b = append(b, `},"request":{"id":"`...)
+	b = append(b, reqID...)
+	b = append(b, `","operation":"`...)
+	b = append(b, rq.op...)
+	b = append(b, `","path":`...)
+	b = strconv.AppendQuote(b, rq.path)
+	b = append(b, `,"remote_address":"`...)
+	b = append(b, rq.addr...)
+	b = append(b, "\"}}\n"...)
+	g.buf = b
+	g.write(b, false)
 }
 
 func (g *gen) write(b []byte, big bool) {
@@ -811,7 +846,7 @@ func (g *gen) run(w *bufio.Writer, size int64) Stats {
 			g.hot.secrets = append(g.hot.secrets, g.r.IntN(len(g.secrets)))
 		}
 	}
-	if g.uniquePaths > 0 {
+	if g.uniqueShare > 0 {
 		g.uniq = &identity{kind: kindAppRole, display: "approle", entity: string(g.uuid(nil)), policies: `["backup","default"]`,
 			tokenPols: `["backup","default"]`, metadata: `{"role_name":"backup"}`, ttl: 1 << 30, addr: "10.50.0.9", ua: "restic-vault/1.2",
 			loginMount: "auth/approle/"}
@@ -835,7 +870,7 @@ func (g *gen) run(w *bufio.Writer, size int64) Stats {
 			g.ensureToken(g.hot)
 			g.emit(g.kvRead(g.hot, g.hot.secrets[g.r.IntN(len(g.hot.secrets))], g.hot.addr, g.hot.ua))
 			g.advance()
-		case g.uniq != nil && g.r.IntN(100) < 8 && g.uniqNext < g.uniquePaths:
+		case g.uniq != nil && g.r.Float64() < g.uniqueShare:
 			g.ensureToken(g.uniq)
 			g.emit(&req{id: g.uniq, op: "read", path: fmt.Sprintf("kv/data/backup/%07d/archive", g.uniqNext), mount: "kv/", mountType: "kv",
 				class: "secret", addr: g.uniq.addr, ua: g.uniq.ua, respBody: func(b []byte) []byte {

@@ -4,8 +4,9 @@
 // Usage:
 //
 //	go run ./scripts/loggen -size 1G -o /tmp/audit.log
-//	go run ./scripts/loggen -size 4G -hot-share 0.5 -o hot.log       # half the requests from one token
-//	go run ./scripts/loggen -size 4G -unique-paths 1000000 -o wide.log # a million distinct paths
+//	go run ./scripts/loggen -size 4G -hot-share 0.5 -o hot.log         # half the requests from one token
+//	go run ./scripts/loggen -size 4G -unique-share 0.9 -o wide.log     # over a million distinct paths
+//	go run ./scripts/loggen -size 4G -compact -hot-share 1 -o one.log  # 10 million events of one token
 package main
 
 import (
@@ -29,7 +30,8 @@ func main() {
 		rate        = flag.Float64("rate", 40, "mean requests per second of log time")
 		start       = flag.String("start", "2026-09-21T06:00:00Z", "log time of the first entry (RFC 3339)")
 		hotShare    = flag.Float64("hot-share", 0, "fraction of requests made by one token (linearity check)")
-		uniquePaths = flag.Int("unique-paths", 0, "spread this many reads of never-repeated paths over the log")
+		uniqueShare = flag.Float64("unique-share", 0, "fraction of requests that read a never-repeated path (one backup token)")
+		compact     = flag.Bool("compact", false, "request entries only, with the fewest fields (the most events per byte)")
 		noIncidents = flag.Bool("no-incidents", false, "do not plant incidents")
 	)
 	flag.Parse()
@@ -54,19 +56,16 @@ func main() {
 		w = f
 	}
 	st, err := loggen.Write(w, size, loggen.Options{Seed: *seed, Identities: *nIdent, Paths: *nPaths, Rate: *rate, Start: t0,
-		HotShare: *hotShare, UniquePaths: *uniquePaths, NoIncidents: *noIncidents})
+		HotShare: *hotShare, UniqueShare: *uniqueShare, Compact: *compact, NoIncidents: *noIncidents})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loggen:", err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "loggen: %d bytes, %d lines, %d requests, %d identities, %d paths used, %.1f%% of bytes in large bodies, log time %s .. %s\n",
+	fmt.Fprintf(os.Stderr, "loggen: %d bytes, %d lines, %d requests, %d identities, %d distinct paths, %.1f%% of bytes in large bodies, log time %s .. %s\n",
 		st.Bytes, st.Lines, st.Requests, st.Identities, st.PathsUsed, 100*float64(st.BigBytes)/float64(max(st.Bytes, 1)),
 		st.First.Format(time.RFC3339), st.Last.Format(time.RFC3339))
 	for _, s := range st.Planted {
 		fmt.Fprintln(os.Stderr, "loggen: planted", s)
-	}
-	if st.Note != "" {
-		fmt.Fprintln(os.Stderr, "loggen:", st.Note)
 	}
 }
 
