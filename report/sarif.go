@@ -65,7 +65,7 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 		res := sarif.NewRuleResult(f.Rule).
 			WithLevel(sarifLevel(f.Severity)).
 			WithMessage(sarif.NewTextMessage(sarifText(f))).
-			AddPartialFingerprint("vaultsentry/v1", f.Fingerprint())
+			WithPartialFingerprints(map[string]string{"vaultsentry/v1": f.Fingerprint()}) // Add* panics: the map starts nil
 		if i, ok := index[f.Rule]; ok {
 			res.WithRuleIndex(i)
 		}
