@@ -13,6 +13,8 @@
 # gives MB/s, the time as a multiple of cat's, and peak RSS / input size.
 #
 # usage: scripts/bench.sh [SIZE ...]          SIZE like 1G (default), 256M, 4G
+#        scripts/bench.sh --gzip [SIZE]       the log cut in four .gz files: vaultsentry against
+#                                             zcat to /dev/null
 #        scripts/bench.sh --linear            1G and 4G: the 4G/1G time ratio (target <= 4.4) of
 #                                             the realistic log, of one with half the requests
 #                                             from one token ("hot"), of one with over a million
@@ -98,8 +100,8 @@ table() {
 	local size
 	size=$(stat -c %s "$f")
 	cat "$f" >/dev/null # page cache
-	printf '\n%s (%s MiB, %s lines), %s, %s cores, best of %s runs\n' "$(basename "$f")" $((size >> 20)) "$(wc -l <"$f")" \
-		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(nproc)" "$RUNS"
+	printf '\n%s (%s MiB, %s lines), %s, %s cores, best of %s runs, load average %s\n' "$(basename "$f")" $((size >> 20)) \
+		"$(wc -l <"$f")" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(nproc)" "$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf '%-12s %9s %9s %9s %10s %10s\n' tool seconds MB/s "time/cat" "RSS MiB" "RSS/input"
 	local tool
 	for tool in "$@"; do
@@ -124,6 +126,43 @@ tools_for() { # the tools for a size: jq and python only up to 1G unless TOOLS s
 	if [ -n "${TOOLS:-}" ]; then echo "$TOOLS"; return; fi
 	if [ "$(bytes_of "$1")" -le $((1 << 30)) ]; then echo "cat sonic vaultsentry jq python"; else echo "cat sonic vaultsentry"; fi
 }
+
+if [ "${1:-}" = --gzip ]; then
+	# Rotated logs are gzip: the same log cut in four .gz files, read by zcat and by vaultsentry
+	# (which decompresses the files in parallel, each feeding the decode workers).
+	size=${2:-1G}
+	f="$BENCH_DIR/realistic-$size.log"
+	generate "$f" "$size"
+	rm -f "$f".part-*
+	split -n l/4 -d "$f" "$f.part-"
+	for p in "$f".part-??; do gzip -f -6 "$p" & done
+	wait
+	parts=("$f".part-??.gz)
+	GENERATED+=("${parts[@]}")
+	raw=$(stat -c %s "$f")
+	printf '\n%s in %d gzip files (%s MiB compressed), best of %s runs, load average %s\n' "$(basename "$f")" "${#parts[@]}" \
+		$(($(cat "${parts[@]}" | wc -c) >> 20)) "$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-18s %9s %9s %10s\n' tool seconds "MB/s" "RSS MiB"
+	for tool in zcat vaultsentry; do
+		best="" rss=""
+		for ((i = 0; i < RUNS; i++)); do
+			start=$(date +%s%N)
+			if [ $tool = zcat ]; then
+				$TIME -v -o "$BENCH_DIR/time.gz" zcat "${parts[@]}" >/dev/null
+			else
+				$TIME -v -o "$BENCH_DIR/time.gz" "$BENCH_DIR/vaultsentry" scan -q --format json -o "$BENCH_DIR/out.json" "${parts[@]}" || true
+			fi
+			end=$(date +%s%N)
+			wall=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+			kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time.gz")
+			if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$wall rss=$kib; fi
+		done
+		SECONDS_OF[$tool]=$best
+		awk -v t="$tool" -v s="$best" -v kib="$rss" -v size="$raw" 'BEGIN {printf "%-18s %9.2f %9.0f %10.0f\n", t, s, size / 1e6 / s, kib / 1024}'
+	done
+	awk -v z="${SECONDS_OF[zcat]}" -v v="${SECONDS_OF[vaultsentry]}" 'BEGIN {printf "vaultsentry reads the gzip files at %.0f%% of the rate of zcat to /dev/null\n", 100 * z / v}'
+	exit 0
+fi
 
 if [ "${1:-}" = --linear ]; then
 	for variant in "realistic:" "hot:-hot-share 0.5" "wide:-unique-share 0.9" "one:-compact -hot-share 1"; do

@@ -224,7 +224,7 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 				break
 			}
 			// A full buffer without a line end: one line longer than the buffer.
-			if len(buf) > maxLine {
+			if len(buf) > maxLine+1 { // too long whatever follows (a '\r' of "\r\n" included)
 				rest, more, err := discardLine(r, buf[:cap(buf)])
 				total += more
 				carry = append(carry, rest...)
@@ -238,7 +238,7 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 				}
 				break
 			}
-			grown := make([]byte, len(buf), min(2*cap(buf), maxLine+1))
+			grown := make([]byte, len(buf), min(2*cap(buf), maxLine+2))
 			copy(grown, buf)
 			buf = grown
 		}
@@ -285,22 +285,32 @@ func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
 	data := c.data
 	for len(data) > 0 {
 		var line []byte
-		raw := 0 // the line's length with its '\n', as the limit counts it
+		ending := 0
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data, raw = data[:i], data[i+1:], i+1
+			line, data, ending = data[:i], data[i+1:], 1
 		} else {
-			line, data, raw = data, nil, len(data)
+			line, data = data, nil
+		}
+		content := len(line)
+		if content > 0 && line[content-1] == '\r' {
+			line = line[:content-1] // trimmed as forEachLine does, also without a '\n' after it
+			if ending == 1 {
+				content, ending = content-1, 2
+			}
 		}
 		c.recs = append(c.recs, vaultRec{})
 		rec := &c.recs[len(c.recs)-1]
-		if raw > maxLine {
+		if lineTooLong(content, ending, maxLine) {
 			rec.kind = recTooLong
 			continue
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
 		b.decodeLine(line, rec, false)
 	}
 }
+
+// lineTooLong is forEachLine's limit for a line of content bytes and a line ending of ending
+// bytes ("\n" 1, "\r\n" 2, none 0): the two readers must count lines the same way.
+func lineTooLong(content, ending, maxLine int) bool { return content+ending > maxLine }
 
 // eventStore holds a file's events. When the input's size is known (an uncompressed file),
 // the pairing stage estimates the final count from the first chunk and keeps the events in one

@@ -110,6 +110,17 @@ func testInputs(t testing.TB) map[string][]byte {
 		mix.WriteByte('\n')
 	}
 	ins["mix"] = mix.Bytes()
+	// Lines around the limit of TestReadVaultMatchesSerialReader (400), with each line ending.
+	var edge bytes.Buffer
+	for _, n := range []int{397, 398, 399, 400, 401, 402} {
+		for _, end := range []string{"\n", "\r\n", "\r\r\n"} {
+			l := `{"time":"2026-09-23T10:00:00Z","type":"request","request":{"id":"e","path":"kv/data/` // 83 bytes
+			l += strings.Repeat("a", n-len(l)-3) + `"}}`
+			edge.WriteString(l + end)
+		}
+	}
+	ins["edge"] = edge.Bytes()
+	ins["edge-last-cr"] = append(bytes.Clone(edge.Bytes()), `{"time":"2026-09-23T10:00:00Z","type":"request"}`+"\r"...)
 	return ins
 }
 
