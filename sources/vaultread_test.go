@@ -341,3 +341,19 @@ func TestParseUTCTimeFast(t *testing.T) {
 		t.Error("the common form is not on the fast path")
 	}
 }
+
+// FuzzReadVault: on any input, cut in chunks of any size, the pipeline gives what the serial
+// reader gives.
+func FuzzReadVault(f *testing.F) {
+	f.Add([]byte(strings.Join(vaultLines[:6], "\n")), uint16(64))
+	f.Add([]byte(strings.Join(vaultLines, "\r\n")), uint16(333))
+	f.Add([]byte("\n\n{}\n{\"type\":\"request\"}\r\n"+vaultLines[0]), uint16(1))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint16) {
+		const maxLine = 300
+		var want, got FileStats
+		wantEvs := refReadVault("f.log", bytes.NewReader(data), maxLine, &want)
+		gotEvs := readWithPipeline(data, nil, maxLine, int(chunk%1024)+16, &got)
+		diffStats(t, "fuzz", want, got)
+		diffEvents(t, "fuzz", wantEvs, gotEvs)
+	})
+}
