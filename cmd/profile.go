@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -10,13 +11,14 @@ import (
 )
 
 // profileOptions are hidden flags for performance work (issue 7): a CPU profile of the whole
-// run and a heap profile taken when the report is done, for `go tool pprof`.
+// run and a heap profile written when it ends (its alloc_space view shows what the run
+// allocated), for `go tool pprof`.
 type profileOptions struct {
 	CPUProfile string
 	MemProfile string
 }
 
-func (o *profileOptions) addFlags(c *cobra.Command) {
+func (o *profileOptions) addProfileFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	f.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile to `FILE` at the end of the run")
@@ -24,34 +26,30 @@ func (o *profileOptions) addFlags(c *cobra.Command) {
 	_ = f.MarkHidden("memprofile")
 }
 
-// start begins the CPU profile; the returned function ends it and writes the heap profile.
-// keep is called just before the heap profile is written, so what the run holds is still live.
-func (o *profileOptions) start() (stop func(keep func()), err error) {
-	var cpu *os.File
+// profile runs run under the profiles that were asked for.
+func (o *profileOptions) profile(run func() error) error {
 	if o.CPUProfile != "" {
-		if cpu, err = os.Create(o.CPUProfile); err != nil {
-			return nil, runtimef("", fmt.Errorf("write CPU profile: %w", err))
-		}
-		if err := pprof.StartCPUProfile(cpu); err != nil {
-			cpu.Close()
-			return nil, runtimef("", fmt.Errorf("write CPU profile: %w", err))
-		}
-	}
-	return func(keep func()) {
-		if cpu != nil {
-			pprof.StopCPUProfile()
-			cpu.Close()
-		}
-		if o.MemProfile == "" {
-			return
-		}
-		f, err := os.Create(o.MemProfile)
+		f, err := os.Create(o.CPUProfile)
 		if err != nil {
-			return
+			return runtimef("", fmt.Errorf("write CPU profile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return runtimef("", fmt.Errorf("write CPU profile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
+	err := run()
+	if o.MemProfile != "" {
+		f, ferr := os.Create(o.MemProfile)
+		if ferr != nil {
+			return errors.Join(err, runtimef("", fmt.Errorf("write heap profile: %w", ferr)))
 		}
 		defer f.Close()
 		runtime.GC()
-		_ = pprof.Lookup("heap").WriteTo(f, 0)
-		keep()
-	}, nil
+		if werr := pprof.Lookup("heap").WriteTo(f, 0); werr != nil {
+			return errors.Join(err, runtimef("", fmt.Errorf("write heap profile: %w", werr)))
+		}
+	}
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,8 +36,8 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 			return nil
 		},
 	}
-	opts.analysisOptions.addFlags(c)
-	opts.profileOptions.addFlags(c)
+	opts.addFlags(c)
+	opts.addProfileFlags(c)
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
 		if err := opts.validate(); err != nil {
@@ -47,19 +46,13 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 		if runF == nil {
 			runF = runScan
 		}
-		return runF(cc.Context(), opts)
+		return opts.profile(func() error { return runF(cc.Context(), opts) })
 	}
 	return c
 }
 
-func runScan(ctx context.Context, o *scanOptions) (err error) {
+func runScan(ctx context.Context, o *scanOptions) error {
 	start := time.Now()
-	stopProfiles, err := o.profileOptions.start()
-	if err != nil {
-		return err
-	}
-	var loaded *sources.Loaded
-	defer stopProfiles(func() { runtime.KeepAlive(loaded) })
 	cfg, err := loadConfig(o.ConfigPath)
 	if err != nil {
 		return err
@@ -74,7 +67,7 @@ func runScan(ctx context.Context, o *scanOptions) (err error) {
 		return runtimef("check the paths; directories are read recursively and globs must be quoted for the shell not to expand them",
 			fmt.Errorf("scan: %w", sources.ErrNothingRead))
 	}
-	loaded, err = sources.Load(ctx, ins, sources.LoadOptions{Format: sources.FormatVault, MaxLineBytes: o.MaxLine, Stdin: o.IO.In})
+	loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Format: sources.FormatVault, MaxLineBytes: o.MaxLine, Stdin: o.IO.In})
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))
