@@ -167,6 +167,9 @@ func readVault(ctx context.Context, name string, r io.Reader, size int64, opts L
 			opts.Progress(name, p.read)
 		}
 		c.data = nil
+		if cap(c.buf) > vaultChunkKeep*vaultChunkSize {
+			c.buf = nil // a long line's buffer is not kept
+		}
 		free <- c
 	}
 	wg.Wait()
@@ -195,7 +198,10 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 		}
 		c := <-free
 		buf := c.buf
-		if cap(buf) < vaultChunkSize || cap(buf) > vaultChunkKeep*vaultChunkSize {
+		if cap(buf) < vaultChunkSize || cap(buf) > vaultChunkKeep*vaultChunkSize || cap(buf) < 2*len(carry) {
+			if 2*len(carry) > vaultChunkKeep*vaultChunkSize {
+				drain(free, cap(free)-1) // the start of a long line: as below
+			}
 			buf = make([]byte, 0, max(vaultChunkSize, 2*len(carry)))
 		}
 		buf = append(buf[:0], carry...)
@@ -238,10 +244,27 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 				}
 				break
 			}
+			if 2*cap(buf) > vaultChunkKeep*vaultChunkSize && cap(buf) <= vaultChunkKeep*vaultChunkSize {
+				// A long line: wait until every other chunk is back, so that at most one large
+				// buffer is in flight however many long lines follow (memory stays about one
+				// line plus the usual chunks, as with a line-by-line reader).
+				drain(free, cap(free)-1)
+			}
 			grown := make([]byte, len(buf), min(2*cap(buf), maxLine+2))
 			copy(grown, buf)
 			buf = grown
 		}
+	}
+}
+
+// drain waits until n chunks are in free, and leaves them there.
+func drain(free chan *vaultChunk, n int) {
+	held := make([]*vaultChunk, 0, n)
+	for range n {
+		held = append(held, <-free)
+	}
+	for _, c := range held {
+		free <- c
 	}
 }
 
