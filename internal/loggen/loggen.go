@@ -109,24 +109,23 @@ type secret struct {
 }
 
 type identity struct {
-	kind        int
-	display     string
-	entity      string
-	policies    string // rendered JSON array
-	tokenPols   string
-	identPols   string
-	metadata    string
-	ttl         int
-	addr        string
-	ua          string
-	loginMount  string
-	secrets     []int
-	token       string
-	accessor    string
-	issued      time.Time
-	authJSON    []byte // the "auth" object of the current token
-	nextSync    time.Time
-	weightLimit float64
+	kind       int
+	display    string
+	entity     string
+	policies   string // rendered JSON array
+	tokenPols  string
+	identPols  string
+	metadata   string
+	ttl        int
+	addr       string
+	ua         string
+	loginMount string
+	secrets    []int
+	token      string
+	accessor   string
+	issued     time.Time
+	authJSON   []byte // the "auth" object of the current token
+	nextSync   time.Time
 }
 
 type pending struct {
@@ -427,7 +426,6 @@ type req struct {
 	denied    bool
 	unauth    bool // no token: login requests
 	respAuth  []byte
-	noPolicy  bool
 	rootAuth  []byte
 	bigBody   bool
 	noRespond bool

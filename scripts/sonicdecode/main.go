@@ -75,7 +75,15 @@ func main() {
 	}
 	defer f.Close()
 	chunks := make(chan []byte, 4)
-	pool := sync.Pool{New: func() any { return make([]byte, 0, chunkSize) }}
+	free := make(chan []byte, 8) // buffers back from the workers
+	getBuf := func() []byte {
+		select {
+		case b := <-free:
+			return b[:0]
+		default:
+			return make([]byte, 0, chunkSize)
+		}
+	}
 	var lines, bad atomic.Int64
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -102,7 +110,10 @@ func main() {
 					}
 					n++
 				}
-				pool.Put(chunk[:0])
+				select {
+				case free <- chunk[:0]:
+				default:
+				}
 			}
 			lines.Add(n)
 			bad.Add(nbad)
@@ -110,7 +121,7 @@ func main() {
 	}
 	var carry []byte
 	for {
-		buf := pool.Get().([]byte)[:0]
+		buf := getBuf()
 		buf = append(buf, carry...)
 		if cap(buf) < len(buf)+chunkSize/2 {
 			buf = append(make([]byte, 0, 2*cap(buf)+chunkSize), buf...)
