@@ -14,6 +14,7 @@ import (
 
 type scanOptions struct {
 	analysisOptions
+	profileOptions
 	Paths []string
 }
 
@@ -36,6 +37,7 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 		},
 	}
 	opts.addFlags(c)
+	opts.addProfileFlags(c)
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
 		if err := opts.validate(); err != nil {
@@ -44,7 +46,7 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 		if runF == nil {
 			runF = runScan
 		}
-		return runF(cc.Context(), opts)
+		return opts.profile(func() error { return runF(cc.Context(), opts) })
 	}
 	return c
 }

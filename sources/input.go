@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -260,17 +261,20 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 	return oi, nil
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it. The count is atomic: the reading goroutine
+// writes it while progress reporting reads it from another.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
+
+func (c *countingReader) load() int64 { return c.n.Load() }
 
 // guardReader stops a gzip stream that decompresses to more than max bytes, or to more than
 // ratio times its compressed size once gzipRatioFloor bytes came out, and says where a
@@ -298,13 +302,13 @@ func (g *guardReader) Read(p []byte) (int, error) {
 	}
 	n, err := g.zr.Read(p)
 	g.out += int64(n)
-	if g.ratio > 0 && g.out > g.floor && g.out > int64(g.ratio)*max(g.compressed.n, 1) {
+	if g.ratio > 0 && g.out > g.floor && g.out > int64(g.ratio)*max(g.compressed.load(), 1) {
 		g.err = fmt.Errorf("%w: %d bytes decompressed from %d, more than %d times (a gzip bomb? --max-gzip-ratio raises the limit)",
-			ErrDecompressionLimit, g.out, g.compressed.n, g.ratio)
+			ErrDecompressionLimit, g.out, g.compressed.load(), g.ratio)
 		return n, g.err
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		err = fmt.Errorf("decompress at compressed byte %d: %w", g.compressed.n, err)
+		err = fmt.Errorf("decompress at compressed byte %d: %w", g.compressed.load(), err)
 		g.err = err
 	}
 	return n, err

@@ -1,27 +1,56 @@
 package sources
 
-import "strings"
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+)
 
-// interner keeps one copy of each repeated string (paths, accessors, names) so events share them.
+// interner keeps one copy of each repeated string (paths, accessors, names) so events share
+// them. It is safe for concurrent use: one interner serves every file and decode worker of a
+// Load, each through a localInterner that answers most look-ups without a lock.
+//
+// Memory: one copy of each distinct string plus a map entry (about 40 bytes) here, and a
+// bounded cache entry per worker; it grows with distinct identities and paths, not with events.
 type interner struct {
-	m     map[string]string
-	lists map[string][]string
+	seed   maphash.Seed
+	shards [internShards]internShard
+
+	listMu sync.Mutex
+	lists  map[string][]string
+}
+
+const internShards = 32
+
+type internShard struct {
+	mu sync.Mutex
+	m  map[string]string
+	_  [40]byte // keep shards on separate cache lines
 }
 
 func newInterner() *interner {
-	return &interner{m: map[string]string{}, lists: map[string][]string{}}
+	in := &interner{seed: maphash.MakeSeed(), lists: map[string][]string{}}
+	for i := range in.shards {
+		in.shards[i].m = map[string]string{}
+	}
+	return in
 }
 
+// s returns the interned copy of v. v may point into a buffer that is reused later: the
+// copy kept is always a fresh string.
 func (in *interner) s(v string) string {
 	if v == "" {
 		return ""
 	}
-	if w, ok := in.m[v]; ok {
-		return w
+	sh := &in.shards[maphash.String(in.seed, v)%internShards]
+	sh.mu.Lock()
+	w, ok := sh.m[v]
+	if !ok {
+		w = strings.Clone(v)
+		sh.m[w] = w
 	}
-	v = strings.Clone(v)
-	in.m[v] = v
-	return v
+	sh.mu.Unlock()
+	return w
 }
 
 // list interns a sorted list of strings as a whole.
@@ -30,6 +59,8 @@ func (in *interner) list(v []string) []string {
 		return nil
 	}
 	key := strings.Join(v, "\x00")
+	in.listMu.Lock()
+	defer in.listMu.Unlock()
 	if w, ok := in.lists[key]; ok {
 		return w
 	}
@@ -37,6 +68,94 @@ func (in *interner) list(v []string) []string {
 	for i, x := range v {
 		out[i] = in.s(x)
 	}
-	in.lists[strings.Clone(key)] = out
+	in.lists[key] = out
 	return out
+}
+
+// localCacheMax bounds a worker's cache; past it the cache starts again (the shared interner
+// still has everything), so a million distinct paths cost one copy, not one per worker.
+const localCacheMax = 1 << 16
+
+// localInterner is one goroutine's view of an interner: a lock-free cache in front of it.
+// It is not safe for concurrent use.
+type localInterner struct {
+	g       *interner
+	m       map[string]string
+	lists   map[string][]string
+	key     []byte
+	scratch []string
+}
+
+func (in *interner) local() *localInterner {
+	return &localInterner{g: in, m: map[string]string{}, lists: map[string][]string{}}
+}
+
+func (l *localInterner) s(v string) string {
+	if v == "" {
+		return ""
+	}
+	if w, ok := l.m[v]; ok {
+		return w
+	}
+	w := l.g.s(v)
+	if len(l.m) >= localCacheMax {
+		clear(l.m)
+	}
+	l.m[w] = w // keyed by the interned copy: v may point into a read buffer
+	return w
+}
+
+// list interns a sorted list of strings as a whole (its elements may point into a buffer).
+func (l *localInterner) list(v []string) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	l.key = l.key[:0]
+	for i, x := range v {
+		if i > 0 {
+			l.key = append(l.key, 0)
+		}
+		l.key = append(l.key, x...)
+	}
+	if w, ok := l.lists[string(l.key)]; ok {
+		return w
+	}
+	w := l.g.list(v)
+	if len(l.lists) >= localCacheMax {
+		clear(l.lists)
+	}
+	l.lists[string(l.key)] = w
+	return w
+}
+
+// policies interns a token's effective policies (see effectivePolicies).
+func (l *localInterner) policies(policies, tokenPolicies, identityPolicies []string) []string {
+	l.scratch = effectivePolicies(l.scratch, policies, tokenPolicies, identityPolicies)
+	return l.list(l.scratch)
+}
+
+// concat interns a+b, building it only when it is not known yet.
+func (l *localInterner) concat(a, b string) string {
+	if b == "" {
+		return l.s(a)
+	}
+	if a == "" {
+		return l.s(b)
+	}
+	l.key = append(append(l.key[:0], a...), b...)
+	if w, ok := l.m[string(l.key)]; ok {
+		return w
+	}
+	return l.s(string(l.key))
+}
+
+// principal interns vaultPrincipal(entityID, ns, displayName).
+func (l *localInterner) principal(entityID, ns, displayName string) string {
+	switch {
+	case entityID != "":
+		return l.s(entityID)
+	case displayName == "":
+		return ""
+	}
+	return l.concat(ns, displayName)
 }

@@ -3,7 +3,6 @@ package sources
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"slices"
@@ -62,17 +61,20 @@ type Loaded struct {
 // ErrNothingRead means no input could be read at all.
 var ErrNothingRead = errors.New("no input could be read")
 
-// Load reads every input concurrently (one goroutine per file, at most GOMAXPROCS at once),
-// then orders all events by log time: rotated files are usually older than the live one, but
-// file order is never taken for time order.
+// Load reads every input concurrently (one goroutine per file, at most GOMAXPROCS at once;
+// a Vault file is itself parsed on every core, see readVault), then orders all events by log
+// time: rotated files are usually older than the live one, but file order is never taken for
+// time order.
 func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error) {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
 	res := &Loaded{Files: make([]FileStats, len(inputs))}
-	perFile := make([][]Event, len(inputs))
+	perFile := make([]eventStore, len(inputs))
 	ids := make([][]recKey, len(inputs)) // CloudTrail records of the events, parallel to perFile
 	errs := make([]error, len(inputs))
+	shared := newInterner()
+	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, in := range inputs {
@@ -82,7 +84,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			}
 			st := &res.Files[i]
 			st.File = in.Name
-			evs, evIDs, err := readFile(in, opts, st)
+			evs, evIDs, err := readFile(ctx, in, opts, st, shared)
 			perFile[i], ids[i], errs[i] = evs, evIDs, err
 			return nil
 		})
@@ -90,10 +92,11 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	total := 0
+	if err := parent.Err(); err != nil {
+		return nil, err // interrupted: what was read is incomplete
+	}
 	readAny := false
 	for i := range inputs {
-		total += len(perFile[i])
 		if errs[i] != nil {
 			res.Errors = append(res.Errors, errs[i])
 		}
@@ -102,24 +105,90 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 		}
 	}
 	if opts.Format == FormatCloudTrail {
-		dropDuplicateRecords(perFile, ids, res.Files)
-		total = 0
-		for _, evs := range perFile {
-			total += len(evs)
+		// CloudTrail files are small and delivered at least once: drop records seen in an
+		// earlier file, then order, then drop the GetSecretValue echoes of batch reads.
+		flat := make([][]Event, len(perFile))
+		for i := range perFile {
+			flat[i] = perFile[i].flat
 		}
-	}
-	res.Events = make([]Event, 0, total)
-	for _, evs := range perFile {
-		res.Events = append(res.Events, evs...)
-	}
-	SortEvents(res.Events)
-	if opts.Format == FormatCloudTrail {
+		dropDuplicateRecords(flat, ids, res.Files)
+		for i := range perFile {
+			perFile[i] = storeOf(flat[i])
+		}
+		res.Events = mergeByTime(perFile)
 		res.Events = dropBatchEchoes(res.Events, res.Files)
+	} else {
+		res.Events = mergeByTime(perFile)
 	}
 	if !readAny && len(inputs) > 0 {
 		return res, ErrNothingRead
 	}
 	return res, nil
+}
+
+// mergeByTime returns the events of every file in one slice ordered by time; ties keep input
+// order (file, then position), as SortEvents on the concatenation would. A single file read
+// into one slice is sorted in place; otherwise the events are copied once, straight to their
+// place. Either way the events move O(n) times (SortEvents would move them O(n log n) times).
+func mergeByTime(perFile []eventStore) []Event {
+	total, nonEmpty := 0, 0
+	for _, es := range perFile {
+		total += es.n
+		if es.n > 0 {
+			nonEmpty++
+		}
+	}
+	keys := make([]sortKey, 0, total)
+	for f := range perFile {
+		perFile[f].each(func(i int, ev *Event) { keys = append(keys, keyOf(ev.Time, f, i)) })
+	}
+	sorted := slices.IsSortedFunc(keys, cmpSortKey)
+	if !sorted {
+		slices.SortFunc(keys, cmpSortKey)
+	}
+	if nonEmpty == 1 {
+		for _, es := range perFile {
+			if es.n > 0 && es.flat != nil {
+				if !sorted {
+					permute(es.flat, keys)
+				}
+				return es.flat
+			}
+		}
+	}
+	out := make([]Event, total)
+	for i, k := range keys {
+		out[i] = *perFile[k.file].at(k.idx)
+	}
+	clear(perFile)
+	return out
+}
+
+// permute puts evs in the order of keys (keys[i].idx is the event that goes to position i),
+// moving each event once by following the permutation's cycles. It uses keys[i].idx = -1 as
+// the mark of a position done.
+func permute(evs []Event, keys []sortKey) {
+	for i := range keys {
+		if keys[i].idx < 0 {
+			continue
+		}
+		if keys[i].idx == i {
+			keys[i].idx = -1
+			continue
+		}
+		tmp := evs[i]
+		j := i
+		for {
+			k := keys[j].idx
+			keys[j].idx = -1
+			if k == i {
+				evs[j] = tmp
+				break
+			}
+			evs[j] = evs[k]
+			j = k
+		}
+	}
 }
 
 // SortEvents orders events by time; ties keep input order (file, then line).
@@ -130,48 +199,39 @@ func SortEvents(evs []Event) {
 // readFile reads one input. It returns an error only when the input could not be opened; a read
 // error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
 // For CloudTrail it also returns each event's eventID, for de-duplication across files.
-func readFile(in Input, opts LoadOptions, st *FileStats) ([]Event, []recKey, error) {
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner) (eventStore, []recKey, error) {
 	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
 	if err != nil {
 		st.ReadError = err.Error()
-		return nil, nil, err
+		return eventStore{}, nil, err
 	}
 	defer f.close()
 	if opts.Progress != nil {
 		defer func() {
-			opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: st.Lines, Done: true})
+			opts.Progress(Progress{File: in.Name, Read: f.raw.load(), Size: f.size, Lines: st.Lines, Done: true})
 		}()
 	}
 	st.Compressed = f.compressed
 	st.Format = string(opts.Format)
 	switch opts.Format {
 	case FormatCloudTrail:
-		return readCloudTrail(in, f, opts, st)
+		evs, keys, err := readCloudTrail(in, f, opts, st)
+		return storeOf(evs), keys, err
 	default:
 		st.Format = string(FormatVault)
-		vr := newVaultReader(in.Name, st, newInterner())
-		var lastProgress int64
-		n, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, n int, tooLong bool) {
-			st.Lines++
-			if opts.Progress != nil && (n%progressEvery == 0 || f.raw.n-lastProgress >= progressBytes) {
-				lastProgress = f.raw.n
-				opts.Progress(Progress{File: in.Name, Read: f.raw.n, Size: f.size, Lines: n})
-			}
-			if tooLong {
-				st.Skip("too-long")
-				if len(st.Problems) < MaxProblemsListed {
-					st.Problems = append(st.Problems, Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", opts.MaxLineBytes)})
-				}
-				return
-			}
-			vr.line(line, n)
-		})
-		st.Bytes = n
-		if err != nil {
-			st.ReadError = fmt.Sprintf("read %s after line %d (byte %d): %v (everything before it is kept)", in.Name, st.Lines, n, err)
+		var sizeHint int64 // lets the reader size its event store in one go
+		if !f.compressed {
+			sizeHint = f.size
 		}
+		var progress func(lines int)
+		if opts.Progress != nil {
+			progress = func(lines int) {
+				opts.Progress(Progress{File: in.Name, Read: f.raw.load(), Size: f.size, Lines: lines})
+			}
+		}
+		evs := readVault(ctx, in.Name, f.r, sizeHint, opts, st, shared, progress)
 		st.Note = f.note()
-		return vr.finish(), nil, nil
+		return evs, nil, nil
 	}
 }
 

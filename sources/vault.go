@@ -94,127 +94,96 @@ func (b *lenientPresent) UnmarshalJSON(p []byte) error {
 // are emitted alone, so a log of requests without responses cannot grow memory without bound.
 const maxPending = 1 << 18
 
-// vaultReader turns the entries of one audit file into events, joining each request entry with
-// its response entry (same request.id) so a request counts once.
-type vaultReader struct {
-	file    string
-	st      *FileStats
-	in      *interner
-	pending map[string]int // request id -> index into out
-	out     []Event
-	noResp  []bool // parallel to out: still waiting for a response
+// vaultBuilder turns decoded entries into events. Each decode worker has its own (the
+// interner behind it is shared).
+type vaultBuilder struct {
+	file string
+	in   *localInterner
+	v    vaultLine
 }
 
-func newVaultReader(file string, st *FileStats, in *interner) *vaultReader {
-	return &vaultReader{file: file, st: st, in: in, pending: map[string]int{}}
-}
-
-// line decodes one line. It never fails the file: problems are counted in the statistics.
-func (vr *vaultReader) line(line []byte, n int) {
+// decodeLine decodes one line into rec (its kind, and for an entry its base event and what its
+// response adds). It never fails the file: problems are recorded in rec.
+//
+// A response entry nearly always joins its request, which already has the base event; unless
+// full is set, only the time of its base event is filled in and rec.line keeps the line, so
+// the pairing stage can decode it again in the rare case it stands alone.
+func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) == 0 {
-		vr.st.Skip("blank")
+		rec.kind = recBlank
 		return
 	}
 	if trimmed[0] != '{' {
 		// The device option "prefix" puts free text before the JSON object.
 		i := bytes.IndexByte(trimmed, '{')
 		if i < 0 || i > 1024 {
-			vr.st.Bad(n, describeGarbage(trimmed))
+			rec.kind, rec.reason = recBad, describeGarbage(trimmed)
 			return
 		}
 		trimmed = trimmed[i:]
 	}
-	var e vaultEntry
-	if err := sonic.Unmarshal(trimmed, &e); err != nil {
-		vr.st.Bad(n, "invalid JSON: "+shortJSONError(err))
-		return
-	}
-	if e.Type != "request" && e.Type != "response" {
-		if e.Type == "" {
-			vr.st.Bad(n, "not a Vault audit entry: no \"type\"")
-		} else {
-			vr.st.Skip("unknown-type")
-		}
-		return
-	}
-	t, err := parseVaultTime(e.Time)
-	if err != nil {
-		vr.st.Bad(n, "invalid time: "+err.Error())
-		return
-	}
-	if e.Request == nil {
-		e.Request = &vaultRequest{}
-	}
-	if e.Auth == nil {
-		e.Auth = &vaultAuth{}
-	}
-	vr.st.Parsed++
-	vr.st.seen(t)
-
-	id := e.Request.ID
-	if e.Type == "response" {
-		if i, ok := vr.pending[id]; ok && id != "" {
-			delete(vr.pending, id)
-			vr.noResp[i] = false
-			vr.applyResponse(&vr.out[i], &e)
+	v := &b.v
+	if !decodeVaultFast(trimmed, v) {
+		var e vaultEntry
+		if err := sonic.Unmarshal(trimmed, &e); err != nil {
+			rec.kind, rec.reason = recBad, "invalid JSON: "+shortJSONError(err)
 			return
 		}
-		ev := vr.base(&e, t, n)
-		ev.Flags |= FlagResponseOnly
-		vr.applyResponse(&ev, &e)
-		vr.out = append(vr.out, ev)
-		vr.noResp = append(vr.noResp, false)
+		v.fromEntry(&e)
+	}
+	if v.Type != "request" && v.Type != "response" {
+		if v.Type == "" {
+			rec.kind, rec.reason = recBad, "not a Vault audit entry: no \"type\""
+		} else {
+			rec.kind = recUnknownType
+		}
 		return
 	}
-	ev := vr.base(&e, t, n)
-	vr.out = append(vr.out, ev)
-	vr.noResp = append(vr.noResp, true)
-	if id != "" {
-		if len(vr.pending) >= maxPending {
-			vr.pending = map[string]int{}
-		}
-		vr.pending[id] = len(vr.out) - 1
+	t, err := parseVaultTime(v.Time)
+	if err != nil {
+		rec.kind, rec.reason = recBad, "invalid time: "+err.Error()
+		return
 	}
-}
-
-// finish marks the requests that never got a response and returns the file's events.
-func (vr *vaultReader) finish() []Event {
-	for i, waiting := range vr.noResp {
-		if waiting {
-			vr.out[i].Flags |= FlagRequestOnly
+	rec.kind = recEntry
+	rec.id = makeReqID(v.ID)
+	rec.isResp = v.Type == "response"
+	if rec.isResp {
+		b.response(v, &rec.resp)
+		if !full {
+			rec.ev.Time, rec.line = t, line
+			return
 		}
 	}
-	vr.st.Events += len(vr.out)
-	out := vr.out
-	vr.out, vr.noResp, vr.pending = nil, nil, nil
-	return out
+	rec.ev = b.base(v, t)
 }
 
 // base builds the event a request entry describes (a response entry repeats the request).
-func (vr *vaultReader) base(e *vaultEntry, t time.Time, n int) Event {
-	rq, au := e.Request, e.Auth
-	in := vr.in
-	ev := Event{Time: t, Pos: Pos{File: vr.file, Line: n}, Kind: KindVault}
+// Every string it keeps is interned: v's strings may point into the read buffer.
+func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
+	in := b.in
+	ev := Event{Time: t, Pos: Pos{File: b.file}, Kind: KindVault}
 	ns := ""
-	if rq.Namespace != nil && rq.Namespace.Path != "" {
-		ns = rq.Namespace.Path
+	if v.NSPath != "" {
+		ns = v.NSPath
 		if !strings.HasSuffix(ns, "/") {
 			ns += "/"
 		}
 	}
 	ev.Namespace = in.s(ns)
-	rel := stripQuery(rq.Path)
-	full := rel
+	rel := stripQuery(v.Path)
 	if ns != "" && !strings.HasPrefix(rel, ns) {
-		full = ns + rel
+		ev.Path = in.concat(ns, rel)
+	} else {
+		ev.Path = in.s(rel)
 	}
-	ev.Path = in.s(full)
-	ev.Action = in.s(rq.Operation)
-	ev.Credential = in.s(firstNonEmpty(au.Accessor, rq.ClientTokenAccessor))
+	full := ev.Path
+	au := &v.Auth
+	ev.Action = in.s(v.Operation)
+	ev.Credential = in.s(firstNonEmpty(au.Accessor, v.ClientTokenAccessor))
 	ev.DisplayName = in.s(au.DisplayName)
-	ev.Principal = in.s(vaultPrincipal(au, ns))
-	ev.Policies = in.list(effectivePolicies(au))
+	ev.Principal = in.principal(au.EntityID, ns, au.DisplayName)
+	ev.Policies = in.policies(au.Policies, au.TokenPolicies, au.IdentityPolicies)
 	if slices.Contains(ev.Policies, "root") {
 		ev.Flags |= FlagRootToken
 	}
@@ -224,18 +193,17 @@ func (vr *vaultReader) base(e *vaultEntry, t time.Time, n int) Event {
 	if au.Accessor == "" && au.DisplayName == "" && au.EntityID == "" {
 		ev.Flags |= FlagUnauthenticated
 	}
-	if rq.RemoteAddress != "" {
-		ev.RemoteAddr = parseAddr(rq.RemoteAddress)
+	if v.RemoteAddress != "" {
+		ev.RemoteAddr = parseAddr(v.RemoteAddress)
 	}
-	if rq.Headers != nil && len(rq.Headers.UserAgent) > 0 {
-		ev.UserAgent = in.s(rq.Headers.UserAgent[0])
+	if v.HasUA {
+		ev.UserAgent = in.s(v.UserAgent)
 	}
-	if rq.Data != nil && bool(rq.Data.NoParent) {
+	if v.NoParent {
 		ev.Flags |= FlagOrphan
 	}
-	mount, mtype := rq.MountPoint, rq.MountType
-	ev.Mount, ev.MountType = in.s(mount), in.s(mtype)
-	ev.Op = vaultOp(rq.Operation, full, ns)
+	ev.Mount, ev.MountType = in.s(v.MountPoint), in.s(v.MountType)
+	ev.Op = vaultOp(v.Operation, full, ns)
 	if ev.Op == OpAdmin && strings.HasPrefix(strings.TrimPrefix(full, ns), "auth/token/create") {
 		if strings.Contains(full, "create-orphan") {
 			ev.Flags |= FlagOrphan
@@ -244,39 +212,61 @@ func (vr *vaultReader) base(e *vaultEntry, t time.Time, n int) Event {
 	if ev.Has(FlagUnauthenticated) && ev.Op == OpAdmin {
 		ev.Op = OpOther // a request without a token cannot administer anything (OIDC auth_url, ...)
 	}
-	ev.Resource = in.s(NormalizeVaultPath(full, mount, mtype))
-	ev.Outcome = vaultOutcome(e.Error)
+	ev.Resource = in.concat(normalizeVaultPath(full, ev.Mount, ev.MountType))
+	ev.Outcome = vaultOutcome(v.Error)
 	return ev
+}
+
+// respInfo is what a response entry adds to its request's event, interned.
+type respInfo struct {
+	outcome     Outcome
+	hasResponse bool
+	hasAuth     bool // response.auth with an accessor or a display name
+	dataError   bool
+	mount       string // request.mount_point as the response logs it
+	mountType   string
+	credential  string
+	displayName string
+	entityID    string
+	policies    []string
+}
+
+func (b *vaultBuilder) response(v *vaultLine, r *respInfo) {
+	*r = respInfo{outcome: vaultOutcome(v.Error), hasResponse: v.HasResponse, dataError: v.RespDataError}
+	r.mount, r.mountType = b.in.s(v.MountPoint), b.in.s(v.MountType)
+	if a := &v.RespAuth; v.HasRespAuth && (a.Accessor != "" || a.DisplayName != "") {
+		r.hasAuth = true
+		r.credential, r.displayName, r.entityID = b.in.s(a.Accessor), b.in.s(a.DisplayName), b.in.s(a.EntityID)
+		r.policies = b.in.policies(a.Policies, a.TokenPolicies, a.IdentityPolicies)
+	}
 }
 
 // applyResponse folds what only the response knows into ev: the outcome, the identity that a
 // login produced, and the policies of a token that was created.
-func (vr *vaultReader) applyResponse(ev *Event, e *vaultEntry) {
-	if o := vaultOutcome(e.Error); o > ev.Outcome {
-		ev.Outcome = o
+func applyResponse(ev *Event, r *respInfo, in *localInterner) {
+	if r.outcome > ev.Outcome {
+		ev.Outcome = r.outcome
 	}
-	if ev.Mount == "" && e.Request.MountPoint != "" {
-		ev.Mount, ev.MountType = vr.in.s(e.Request.MountPoint), vr.in.s(e.Request.MountType)
-		ev.Resource = vr.in.s(NormalizeVaultPath(ev.Path, ev.Mount, ev.MountType))
+	if ev.Mount == "" && r.mount != "" {
+		ev.Mount, ev.MountType = r.mount, r.mountType
+		ev.Resource = in.concat(normalizeVaultPath(ev.Path, ev.Mount, ev.MountType))
 	}
-	rs := e.Response
-	if rs == nil {
+	if !r.hasResponse {
 		return
 	}
-	ns := ev.Namespace
-	if rs.Auth != nil && (rs.Auth.Accessor != "" || rs.Auth.DisplayName != "") {
+	if r.hasAuth {
 		if ev.Has(FlagUnauthenticated) || ev.Op == OpLogin {
 			// A login: the response carries the identity that just authenticated.
 			ev.Op = OpLogin
 			ev.Flags &^= FlagUnauthenticated
-			ev.Credential = vr.in.s(rs.Auth.Accessor)
-			ev.DisplayName = vr.in.s(rs.Auth.DisplayName)
-			ev.Principal = vr.in.s(vaultPrincipal(rs.Auth, ns))
-			ev.Policies = vr.in.list(effectivePolicies(rs.Auth))
+			ev.Credential = r.credential
+			ev.DisplayName = r.displayName
+			ev.Principal = in.principal(r.entityID, ev.Namespace, r.displayName)
+			ev.Policies = r.policies
 		} else {
-			ev.NewPolicies = vr.in.list(effectivePolicies(rs.Auth))
+			ev.NewPolicies = r.policies
 		}
-	} else if ev.Op == OpLogin && ev.Outcome == OutcomeOK && rs.Data != nil && bool(rs.Data.Error) {
+	} else if ev.Op == OpLogin && ev.Outcome == OutcomeOK && r.dataError {
 		// OpenBao logs a login for an unknown user with no error field at all; only
 		// response.data.error and the missing response.auth show the failure.
 		ev.Outcome = OutcomeDenied
@@ -296,27 +286,30 @@ func vaultOutcome(msg string) Outcome {
 
 // vaultPrincipal is the stable identity behind a token: the entity id where there is one, else
 // the display name within its namespace (tokens created without an entity, the root token).
-func vaultPrincipal(au *vaultAuth, ns string) string {
-	if au.EntityID != "" {
-		return au.EntityID
+func vaultPrincipal(entityID, ns, displayName string) string {
+	if entityID != "" {
+		return entityID
 	}
-	if au.DisplayName != "" {
-		return ns + au.DisplayName
+	if displayName != "" {
+		return ns + displayName
 	}
 	return ""
 }
 
-func effectivePolicies(au *vaultAuth) []string {
-	ps := au.Policies
-	if len(ps) == 0 && (len(au.TokenPolicies) > 0 || len(au.IdentityPolicies) > 0) {
-		ps = append(append([]string(nil), au.TokenPolicies...), au.IdentityPolicies...)
+// effectivePolicies are a token's policies: "policies" when logged, else token_policies plus
+// identity_policies; sorted, without duplicates, appended to dst.
+func effectivePolicies(dst, policies, tokenPolicies, identityPolicies []string) []string {
+	dst = dst[:0]
+	if len(policies) == 0 && (len(tokenPolicies) > 0 || len(identityPolicies) > 0) {
+		dst = append(append(dst, tokenPolicies...), identityPolicies...)
+	} else {
+		dst = append(dst, policies...)
 	}
-	if len(ps) == 0 {
-		return nil
+	if len(dst) == 0 {
+		return dst
 	}
-	ps = slices.Clone(ps)
-	slices.Sort(ps)
-	return slices.Compact(ps)
+	slices.Sort(dst)
+	return slices.Compact(dst)
 }
 
 // vaultOp classifies a request. Path is the full path (with namespace), ns its namespace prefix.
@@ -395,42 +388,52 @@ var kvV2Prefixes = []string{"data/", "metadata/", "delete/", "undelete/", "destr
 // whose second segment is a KV v2 verb is taken as KV v2 at its first segment. Other paths
 // (KV v1, database/creds, sys/) are returned as they are.
 func NormalizeVaultPath(path, mount, mountType string) string {
+	a, b := normalizeVaultPath(path, mount, mountType)
+	if b == "" {
+		return a
+	}
+	return a + b
+}
+
+// normalizeVaultPath is NormalizeVaultPath as two parts to join, so a caller that interns the
+// result can look it up without building it.
+func normalizeVaultPath(path, mount, mountType string) (string, string) {
 	path = stripQuery(path)
 	if mount != "" {
 		if mountType != "" && mountType != "kv" && mountType != "generic" {
-			return path
+			return path, ""
 		}
 		if !strings.HasPrefix(path, mount) {
-			return path
+			return path, ""
 		}
 		rest := path[len(mount):]
 		for _, p := range kvV2Prefixes {
 			if strings.HasPrefix(rest, p) {
-				return mount + rest[len(p):]
+				return mount, rest[len(p):]
 			}
-			if rest+"/" == p { // "kv/metadata" listed without a slash
-				return mount
+			if len(rest)+1 == len(p) && strings.HasPrefix(p, rest) { // "kv/metadata" listed without a slash
+				return mount, ""
 			}
 		}
-		return path
+		return path, ""
 	}
 	if mountType != "" && mountType != "kv" {
-		return path
+		return path, ""
 	}
 	i := strings.IndexByte(path, '/')
 	if i <= 0 {
-		return path
+		return path, ""
 	}
 	m, rest := path[:i+1], path[i+1:]
 	if m == "sys/" || m == "auth/" || m == "identity/" || m == "cubbyhole/" {
-		return path
+		return path, ""
 	}
 	for _, p := range kvV2Prefixes {
 		if strings.HasPrefix(rest, p) {
-			return m + rest[len(p):]
+			return m, rest[len(p):]
 		}
 	}
-	return path
+	return path, ""
 }
 
 func stripQuery(p string) string {
@@ -442,6 +445,9 @@ func stripQuery(p string) string {
 
 // parseVaultTime parses Vault's RFC 3339 time (UTC, 1-9 fraction digits) and other offsets.
 func parseVaultTime(s string) (time.Time, error) {
+	if t, ok := parseUTCTimeFast(s); ok {
+		return t, nil
+	}
 	if s == "" {
 		return time.Time{}, fmt.Errorf("missing")
 	}
@@ -457,6 +463,60 @@ func parseVaultTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("year %d out of range in UTC", y)
 	}
 	return t, nil
+}
+
+// parseUTCTimeFast parses the form Vault writes, "2006-01-02T15:04:05[.fraction]Z" with 1-9
+// fraction digits, as time.Parse(time.RFC3339Nano) would (an invalid date is not accepted).
+// Anything else returns false and goes to time.Parse.
+func parseUTCTimeFast(s string) (time.Time, bool) {
+	n := len(s)
+	if n < 20 || n > 30 || s[n-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, j int) int {
+		v := 0
+		for ; i < j; i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				return -1
+			}
+			v = v*10 + int(c)
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	if day > daysIn(time.Month(month), year) {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if n > 20 {
+		if s[19] != '.' || n == 21 {
+			return time.Time{}, false
+		}
+		frac := num(20, n-1)
+		if frac < 0 {
+			return time.Time{}, false
+		}
+		for d := n - 21; d < 9; d++ {
+			frac *= 10
+		}
+		nsec = frac
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+func daysIn(m time.Month, year int) int {
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int((m-1)%7%2)
 }
 
 // parseAddr parses an IP address, with or without a port or zone; invalid when it is not one.

@@ -1,0 +1,55 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+
+	"github.com/spf13/cobra"
+)
+
+// profileOptions are hidden flags for performance work (issue 7): a CPU profile of the whole
+// run and a heap profile written when it ends (its alloc_space view shows what the run
+// allocated), for `go tool pprof`.
+type profileOptions struct {
+	CPUProfile string
+	MemProfile string
+}
+
+func (o *profileOptions) addProfileFlags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	f.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile to `FILE` at the end of the run")
+	_ = f.MarkHidden("cpuprofile")
+	_ = f.MarkHidden("memprofile")
+}
+
+// profile runs run under the profiles that were asked for.
+func (o *profileOptions) profile(run func() error) error {
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return runtimef("", fmt.Errorf("write CPU profile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return runtimef("", fmt.Errorf("write CPU profile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
+	err := run()
+	if o.MemProfile != "" {
+		f, ferr := os.Create(o.MemProfile)
+		if ferr != nil {
+			return errors.Join(err, runtimef("", fmt.Errorf("write heap profile: %w", ferr)))
+		}
+		defer f.Close()
+		runtime.GC()
+		if werr := pprof.Lookup("heap").WriteTo(f, 0); werr != nil {
+			return errors.Join(err, runtimef("", fmt.Errorf("write heap profile: %w", werr)))
+		}
+	}
+	return err
+}
