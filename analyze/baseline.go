@@ -21,6 +21,12 @@ type Baseline struct {
 	// ToolVersion and Written describe the last write of the file.
 	ToolVersion string
 	Written     time.Time
+
+	// addrNames caches the text of each address and of its network, which Learn needs for
+	// every event: formatting them once per distinct address keeps learning cheap.
+	addrNames map[netip.Addr][2]string
+	// families caches ClientFamily per user agent (a handful of distinct values).
+	families map[string]string
 }
 
 // BaselineInput is one input file a baseline learned from.
@@ -106,12 +112,43 @@ func (b *Baseline) Learn(ev *sources.Event) {
 		setTime(&h.Lists, ListKey(ev), ev.Time)
 	}
 	if ev.RemoteAddr.IsValid() && !ev.Has(sources.FlagAWSInternal) {
-		setTime(&h.Addrs, ev.RemoteAddr.String(), ev.Time)
-		setTime(&h.Nets, netOf(ev.RemoteAddr), ev.Time)
+		names := b.names(ev.RemoteAddr)
+		setTime(&h.Addrs, names[0], ev.Time)
+		setTime(&h.Nets, names[1], ev.Time)
 	}
 	if ev.UserAgent != "" {
-		setTime(&h.Clients, ClientFamily(ev.UserAgent), ev.Time)
+		setTime(&h.Clients, b.family(ev.UserAgent), ev.Time)
 	}
+}
+
+// family is ClientFamily, cached.
+func (b *Baseline) family(ua string) string {
+	if b.families == nil {
+		b.families = map[string]string{}
+	}
+	f, ok := b.families[ua]
+	if !ok {
+		f = ClientFamily(ua)
+		if len(b.families) < 1<<16 { // user agents are caller-chosen: bound the cache
+			b.families[ua] = f
+		}
+	}
+	return f
+}
+
+// names returns the address's text and its network's.
+func (b *Baseline) names(a netip.Addr) [2]string {
+	if b.addrNames == nil {
+		b.addrNames = map[netip.Addr][2]string{}
+	}
+	n, ok := b.addrNames[a]
+	if !ok {
+		n = [2]string{a.String(), netOf(a)}
+		if len(b.addrNames) < 1<<20 {
+			b.addrNames[a] = n
+		}
+	}
+	return n
 }
 
 // Established reports whether h has enough history for "new" to mean something.

@@ -39,6 +39,29 @@ type Config struct {
 
 	// Overrides are per-identity thresholds (glob on identity or display name -> rule -> values).
 	Overrides []Override
+
+	// adminCache remembers IsAdminPolicy per interned policy list and IsAdminARN per ARN: the
+	// globs are matched once per distinct value, not once per event.
+	adminCache *adminCache
+}
+
+type adminCache struct {
+	lists map[*string]cachedList
+	arns  map[string]bool
+}
+
+// cachedList keeps the list it was computed for, so its memory (the key) cannot be reused by
+// another list while the entry exists.
+type cachedList struct {
+	list  []string
+	admin bool
+}
+
+func (c *Config) cache() *adminCache {
+	if c.adminCache == nil {
+		c.adminCache = &adminCache{lists: map[*string]cachedList{}, arns: map[string]bool{}}
+	}
+	return c.adminCache
 }
 
 // WindowConfig is a rule with a time window only.
@@ -217,8 +240,23 @@ func (c *Config) IsInternal(a netip.Addr) bool {
 	return false
 }
 
-// IsAdminPolicy reports whether any of policies matches the administrator list.
+// IsAdminPolicy reports whether any of policies matches the administrator list. Sources intern
+// policy lists, so the answer is cached per list.
 func (c *Config) IsAdminPolicy(policies []string) bool {
+	if len(policies) == 0 {
+		return false
+	}
+	key := &policies[0]
+	ac := c.cache()
+	if e, ok := ac.lists[key]; ok && len(e.list) == len(policies) {
+		return e.admin
+	}
+	admin := c.matchAdminPolicy(policies)
+	ac.lists[key] = cachedList{list: policies, admin: admin}
+	return admin
+}
+
+func (c *Config) matchAdminPolicy(policies []string) bool {
 	for _, p := range policies {
 		for _, g := range c.AdminPolicies {
 			if globMatch(g, p) {
@@ -229,8 +267,18 @@ func (c *Config) IsAdminPolicy(policies []string) bool {
 	return false
 }
 
-// IsAdminARN reports whether an AWS principal ARN is an administrator's.
+// IsAdminARN reports whether an AWS principal ARN is an administrator's (cached per ARN).
 func (c *Config) IsAdminARN(arn string) bool {
+	ac := c.cache()
+	if v, ok := ac.arns[arn]; ok {
+		return v
+	}
+	v := c.matchAdminARN(arn)
+	ac.arns[arn] = v
+	return v
+}
+
+func (c *Config) matchAdminARN(arn string) bool {
 	for _, g := range c.AdminARNs {
 		if globMatch(g, arn) {
 			return true
