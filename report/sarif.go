@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
@@ -62,7 +64,8 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(ru.Severity))).
 			WithProperties(props)
 	}
-	for _, f := range r.Findings {
+	kept, left := sarifFindings(r.Findings)
+	for _, f := range kept {
 		res := sarif.NewRuleResult(f.Rule).
 			WithLevel(sarifLevel(f.Severity)).
 			WithMessage(sarif.NewTextMessage(sarifText(f))).
@@ -94,6 +97,12 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 		run.Results = []*sarif.Result{}
 	}
 	inv := sarif.NewInvocation().WithExecutionSuccessful(true)
+	if left > 0 {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
+			sarif.NewNotification().WithLevel("warning").WithMessage(sarif.NewTextMessage(fmt.Sprintf(
+				"%d lower-severity findings are left out of this SARIF log (at most %d results are written; GitHub code scanning accepts 25,000 per run); the JSON report lists every finding",
+				left, MaxSARIFResults))))
+	}
 	for _, fs := range r.Files {
 		for _, p := range fs.Problems {
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
@@ -112,6 +121,30 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// MaxSARIFResults caps the results of one SARIF run, far below GitHub code scanning's limit of
+// 25,000 (beyond which it rejects the upload). Findings are already merged per identity and rule;
+// past the cap the most severe, then the earliest, are kept.
+const MaxSARIFResults = 5000
+
+// sarifFindings returns the findings to write, in report order, and how many were left out.
+func sarifFindings(fs []analyze.Finding) ([]analyze.Finding, int) {
+	if len(fs) <= MaxSARIFResults {
+		return fs, 0
+	}
+	idx := make([]int, len(fs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(fs[b].Severity, fs[a].Severity) })
+	idx = idx[:MaxSARIFResults]
+	slices.Sort(idx)
+	out := make([]analyze.Finding, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, fs[i])
+	}
+	return out, len(fs) - len(out)
 }
 
 // sarifText is the result message: plain text only, one line, attacker strings quoted so that
