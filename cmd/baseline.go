@@ -56,9 +56,12 @@ func (p *pipeline) saveBaseline(b *analyze.Baseline, evs []sources.Event) error 
 	if !o.UpdateBaseline {
 		return nil
 	}
+	maxAge := p.cfg.BaselineMaxAge // the flag overrides the file
 	if o.BaselineMaxAge != "" {
-		d, _ := parseDuration(o.BaselineMaxAge)
-		b.Prune(d)
+		maxAge, _ = parseDuration(o.BaselineMaxAge)
+	}
+	if maxAge > 0 {
+		b.Prune(maxAge)
 	}
 	b.ToolVersion = version
 	b.Written = time.Now().UTC()

@@ -90,6 +90,8 @@ type loadedConfig struct {
 	Path      string
 	Analyze   analyze.Config
 	K8sEvents []string // resolved relative to the config file
+	// BaselineMaxAge is baseline.max_age: pruning when --update-baseline writes (0: never).
+	BaselineMaxAge time.Duration
 	Ignore    []fileIgnore
 	ignore    []ignoreEntry // Ignore, validated
 }
@@ -225,6 +227,13 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 		return err
 	}
 	lc.Ignore, lc.ignore = fc.Ignore, entries
+	if fc.Baseline != nil && fc.Baseline.MaxAge != "" {
+		d, err := parseDuration(fc.Baseline.MaxAge)
+		if err != nil {
+			return fmt.Errorf("baseline.max_age: %w", err)
+		}
+		lc.BaselineMaxAge = d
+	}
 	return nil
 }
 

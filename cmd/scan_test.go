@@ -120,3 +120,16 @@ func TestNewestPlausibleIgnoresFutureEvents(t *testing.T) {
 		t.Errorf("no future events: ref %s, note %q", ref, note)
 	}
 }
+
+func TestConfigBaselineMaxAge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("baseline:\n  max_age: 90d\n"), 0o600)
+	lc, err := loadConfig(p)
+	if err != nil || lc.BaselineMaxAge != 90*24*time.Hour {
+		t.Fatalf("baseline.max_age: %v, %v", lc, err)
+	}
+	os.WriteFile(p, []byte("baseline:\n  max_age: forever\n"), 0o600)
+	if _, err := loadConfig(p); err == nil || !strings.Contains(err.Error(), "baseline.max_age") {
+		t.Errorf("bad max_age: %v", err)
+	}
+}
