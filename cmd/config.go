@@ -92,8 +92,8 @@ type loadedConfig struct {
 	K8sEvents []string // resolved relative to the config file
 	// BaselineMaxAge is baseline.max_age: pruning when --update-baseline writes (0: never).
 	BaselineMaxAge time.Duration
-	Ignore    []fileIgnore
-	ignore    []ignoreEntry // Ignore, validated
+	Ignore         []fileIgnore
+	ignore         []ignoreEntry // Ignore, validated
 }
 
 // loadConfig reads path (or ./vaultsentry.yaml when path is empty and the file exists) on top
