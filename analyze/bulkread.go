@@ -1,7 +1,10 @@
 package analyze
 
 import (
+	"cmp"
+	"container/heap"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -15,8 +18,11 @@ import (
 // whole input.
 //
 // Thresholds: 30 reads over 10 distinct secrets in 5 minutes (the seed's dashboard rule).
-// Overlapping windows merge into one finding per burst. Linear: each event enters and leaves
-// its credential's window once.
+// Overlapping windows merge into one finding per burst. A burst ends when a whole window passes
+// without the threshold being met again, in log time, whichever credential the next event
+// carries: a sync that logs in for every cycle (External Secrets) uses a new token each time, and
+// each cycle must end, and be learned, before the next one is judged. Each event enters and
+// leaves its credential's window once; open bursts wait in a heap by deadline (O(log n)).
 //
 // Known false positives: operators that sync a fixed set of secrets periodically (External
 // Secrets, Vault Secrets Operator). Once the baseline has seen the same set in earlier bursts,
@@ -28,6 +34,28 @@ type BulkRead struct {
 	found  []Finding
 	rule   Rule
 	config BurstConfig
+	due    burstHeap // open bursts by the time their window runs out
+}
+
+// burstDue is an open burst and the time its window ran out when it was queued; the burst may
+// have been extended since (it is queued again then) or closed (the entry is dropped).
+type burstDue struct {
+	at time.Time
+	st *bulkState
+	b  *bulkBurst
+}
+
+type burstHeap []burstDue
+
+func (h burstHeap) Len() int           { return len(h) }
+func (h burstHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h burstHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *burstHeap) Push(x any)        { *h = append(*h, x.(burstDue)) }
+func (h *burstHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 type readRef struct {
@@ -74,6 +102,7 @@ func (d *BulkRead) Observe(ev *sources.Event) {
 	if ev.Op != sources.OpRead && ev.Op != sources.OpList {
 		return
 	}
+	d.expire(ev.Time)
 	if ev.Resource == "" || ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
 		return
 	}
@@ -113,6 +142,7 @@ func (d *BulkRead) Observe(ev *sources.Event) {
 				b.add(r)
 			}
 			st.burst = b
+			heap.Push(&d.due, burstDue{at: ev.Time.Add(cfg.Window), st: st, b: b})
 		} else {
 			st.burst.add(st.win[len(st.win)-1])
 		}
@@ -122,6 +152,21 @@ func (d *BulkRead) Observe(ev *sources.Event) {
 	} else if st.burst != nil {
 		st.burst.add(st.win[len(st.win)-1])
 		st.burst.f.LastSeen = ev.Time
+	}
+}
+
+// expire closes the bursts whose window has run out before now.
+func (d *BulkRead) expire(now time.Time) {
+	for len(d.due) > 0 && now.After(d.due[0].at) {
+		e := heap.Pop(&d.due).(burstDue)
+		if e.st.burst != e.b {
+			continue // closed already by its own credential's next read
+		}
+		if end := e.b.lastTrig.Add(e.st.cfg.Window); now.After(end) {
+			d.close(e.st)
+		} else {
+			heap.Push(&d.due, burstDue{at: end, st: e.st, b: e.b}) // extended since it was queued
+		}
 	}
 }
 
@@ -168,12 +213,20 @@ func knownPeriodicSet(h *History, paths []string) bool {
 	return true
 }
 
-// Finish closes the open bursts.
+// Finish closes the open bursts, oldest first: each is judged against the ones before it.
 func (d *BulkRead) Finish() []Finding {
+	var open []*bulkState
 	for _, st := range d.state {
 		if st.burst != nil {
-			d.close(st)
+			open = append(open, st)
 		}
+	}
+	slices.SortFunc(open, func(a, b *bulkState) int {
+		x, y := &a.burst.f, &b.burst.f
+		return cmp.Or(x.FirstSeen.Compare(y.FirstSeen), cmp.Compare(x.Credential, y.Credential), cmp.Compare(x.Identity, y.Identity))
+	})
+	for _, st := range open {
+		d.close(st)
 	}
 	return d.found
 }

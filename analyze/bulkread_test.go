@@ -91,3 +91,27 @@ func TestBulkReadPeriodicSetLearned(t *testing.T) {
 		t.Fatalf("a burst outside the known set must be reported: got %d findings", len(got))
 	}
 }
+
+// A sync that logs in for every cycle (External Secrets' default) reads with a new token each
+// time: each cycle's burst must end when its window does, not at the end of the input, so the
+// set is learned from the first cycles and the later ones stay quiet, whatever the order of the
+// credentials.
+func TestBulkReadPeriodicSetNewTokenEachCycle(t *testing.T) {
+	var evs []sources.Event
+	for c := range 8 {
+		evs = append(evs, every(31, func(i int) sources.Event {
+			return vev(time.Duration(c)*3*time.Hour+time.Duration(i)*100*time.Millisecond, "eso", sources.OpRead,
+				fmt.Sprintf("kv/data/prod/app%02d", (i+7*c)%31), withCred(fmt.Sprintf("hmac-sha256:login-%d", c)))
+		})...)
+	}
+	for range 5 { // the order of the open bursts once came from map iteration
+		got := runDetector(t, NewBulkRead, DefaultConfig(), slices.Clone(evs))
+		if len(got) != 2 || !got[0].FirstSeen.Equal(t0) || !got[1].FirstSeen.Equal(t0.Add(3*time.Hour)) {
+			var when []time.Time
+			for _, f := range got {
+				when = append(when, f.FirstSeen)
+			}
+			t.Fatalf("got findings at %v, want the first two cycles only (%s, %s)", when, t0, t0.Add(3*time.Hour))
+		}
+	}
+}
