@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -115,16 +114,6 @@ func (s *slidingKeys) expire(cutoff time.Time) {
 func (s *slidingKeys) events() []timedKey { return s.q[s.head:] }
 func (s *slidingKeys) len() int           { return len(s.q) - s.head }
 func (s *slidingKeys) distinct() int      { return len(s.counts) }
-
-// keysOf returns the distinct keys of the window, sorted.
-func (s *slidingKeys) keysOf() []string {
-	out := make([]string, 0, len(s.counts))
-	for k := range s.counts {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // credentialHint says briefly how to revoke the credential behind a finding, for remediations
 // that are not about stolen secret values.

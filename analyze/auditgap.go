@@ -134,7 +134,6 @@ type gapStream struct {
 	files []*gapFile
 }
 
-func (s *gapStream) first() int64 { return s.files[0].times[0] }
 func (s *gapStream) last() int64 {
 	f := s.files[len(s.files)-1]
 	return f.times[len(f.times)-1]

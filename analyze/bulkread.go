@@ -76,7 +76,6 @@ type bulkBurst struct {
 	f        Finding
 	paths    set
 	lastTrig time.Time
-	ev       sources.Event // identity fields of the first event
 }
 
 // NewBulkRead builds the bulk-read detector.

@@ -15,9 +15,6 @@ import (
 // log strings can hold escape sequences, newlines and bidi overrides.
 type Table struct{}
 
-// cellMax is the widest a cell may get before it is cut with a visible marker.
-const cellMax = 60
-
 // Render writes the table.
 func (Table) Render(w io.Writer, r *Result) error {
 	if len(r.Findings) == 0 {

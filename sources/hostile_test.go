@@ -97,7 +97,7 @@ func TestTruncatedGzip(t *testing.T) {
 		t.Errorf("a damaged file is not unreadable: %v", l.Errors)
 	}
 	// Trailing garbage after a complete member is reported too, with the lines kept.
-	l, st = loadVaultBytes(t, "trailing.gz", append(full, "garbage"...), LoadOptions{})
+	_, st = loadVaultBytes(t, "trailing.gz", append(full, "garbage"...), LoadOptions{})
 	if st.Parsed != 2000 || st.ReadError == "" {
 		t.Errorf("gzip + garbage: parsed %d, read error %q", st.Parsed, st.ReadError)
 	}

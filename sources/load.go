@@ -44,11 +44,6 @@ type Progress struct {
 	Done  bool
 }
 
-// Progress is reported every progressEvery lines or progressBytes bytes, whichever comes first.
-const (
-	progressEvery = 8192
-	progressBytes = 4 << 20
-)
 
 // Loaded is every event of a run, in time order, with the statistics of each input.
 type Loaded struct {
