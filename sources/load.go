@@ -44,7 +44,6 @@ type Progress struct {
 	Done  bool
 }
 
-
 // Loaded is every event of a run, in time order, with the statistics of each input.
 type Loaded struct {
 	Events []Event
