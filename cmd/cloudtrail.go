@@ -24,6 +24,7 @@ func init() {
 
 type cloudtrailOptions struct {
 	analysisOptions
+	profileOptions
 	From    []string
 	Regions []string
 	Profile string
@@ -53,6 +54,7 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 			"  vaultsentry cloudtrail --from sm-events.ndjson --config vaultsentry.yaml",
 	}
 	opts.addFlags(c)
+	opts.addProfileFlags(c)
 	f := c.Flags()
 	f.StringArrayVar(&opts.From, "from", nil, "read CloudTrail records from `PATH` (file, directory, glob; repeatable) instead of the API")
 	f.StringArrayVar(&opts.Regions, "region", nil, "AWS `REGION` to query (repeatable; default: the SDK's configured region)")
@@ -72,7 +74,7 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 		if runF == nil {
 			runF = runCloudTrail
 		}
-		return runF(cc.Context(), opts)
+		return opts.profile(func() error { return runF(cc.Context(), opts) })
 	}
 	return c
 }

@@ -15,6 +15,14 @@
 # usage: scripts/bench.sh [SIZE ...]          SIZE like 1G (default), 256M, 4G
 #        scripts/bench.sh --gzip [SIZE]       the log cut in four .gz files: vaultsentry against
 #                                             zcat to /dev/null
+#        scripts/bench.sh --cloudtrail [SIZE] a CloudTrail S3 export tree (scripts/ctgen; SIZE of
+#                                             decompressed log files, default 1G): vaultsentry
+#                                             cloudtrail --from DIR against zcat of every .json.gz
+#                                             to /dev/null, one zcat at a time and two in parallel
+#        scripts/bench.sh --lookup [EVENTS]   LookupEvents through the loopback stub with its
+#                                             throttling (scripts/lookupbench; default 20000
+#                                             events over two regions): wall time against the
+#                                             time the 2 requests/s rate limit implies
 #        scripts/bench.sh --linear            1G and 4G: the 4G/1G time ratio (target <= 4.4) of
 #                                             the realistic log, of one with half the requests
 #                                             from one token ("hot"), of one with over a million
@@ -45,6 +53,8 @@ echo "bench: building" >&2
 go build -o "$BENCH_DIR/vaultsentry" .
 go build -o "$BENCH_DIR/loggen" ./scripts/loggen
 go build -o "$BENCH_DIR/sonicdecode" ./scripts/sonicdecode
+go build -o "$BENCH_DIR/ctgen" ./scripts/ctgen
+go build -o "$BENCH_DIR/lookupbench" ./scripts/lookupbench
 
 bytes_of() { # 1G -> bytes
 	local s=$1 n=${1%[KMG]}
@@ -64,9 +74,9 @@ generate() {
 }
 cleanup() {
 	if [ "${KEEP:-0}" != 1 ]; then
-		for f in "${GENERATED[@]}"; do rm -f "$f"; done
+		for f in "${GENERATED[@]}"; do rm -rf "$f"; done
 	fi
-	rm -f "$BENCH_DIR"/out.* "$BENCH_DIR"/time.*
+	rm -f "$BENCH_DIR"/out.* "$BENCH_DIR"/time.* "$BENCH_DIR"/ct-files
 }
 trap cleanup EXIT
 
@@ -161,6 +171,56 @@ if [ "${1:-}" = --gzip ]; then
 		awk -v t="$tool" -v s="$best" -v kib="$rss" -v size="$raw" 'BEGIN {printf "%-18s %9.2f %9.0f %10.0f\n", t, s, size / 1e6 / s, kib / 1024}'
 	done
 	awk -v z="${SECONDS_OF[zcat]}" -v v="${SECONDS_OF[vaultsentry]}" 'BEGIN {printf "vaultsentry reads the gzip files at %.0f%% of the rate of zcat to /dev/null\n", 100 * z / v}'
+	exit 0
+fi
+
+if [ "${1:-}" = --cloudtrail ]; then
+	# A CloudTrail S3 export tree (two accounts, three regions, a log file per region every five
+	# minutes, digests): vaultsentry against zcat of the same files to /dev/null.
+	size=${2:-1G}
+	d="$BENCH_DIR/cloudtrail-$size"
+	GENERATED+=("$d")
+	if [ ! -d "$d/AWSLogs" ]; then
+		echo "bench: generating $d" >&2
+		rm -rf "$d"
+		"$BENCH_DIR/ctgen" -size "$size" -o "$d"
+	fi
+	list="$BENCH_DIR/ct-files"
+	find "$d" -name '*.json.gz' -print0 | sort -z >"$list"
+	nfiles=$(tr -cd '\0' <"$list" | wc -c)
+	stored=$(xargs -0 cat <"$list" | wc -c) # also puts the files in the page cache
+	raw=$(xargs -0 zcat <"$list" | wc -c)
+	printf '\n%s: %d .json.gz files (%d MiB stored, %d MiB decompressed), %s, %s cores, best of %s runs, load average %s\n' \
+		"$(basename "$d")" "$nfiles" $((stored >> 20)) $((raw >> 20)) "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
+		"$(nproc)" "$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-12s %9s %9s %10s\n' tool seconds "MB/s" "RSS MiB"
+	for tool in zcat zcat-P2 vaultsentry; do
+		best="" rss=""
+		for ((i = 0; i < RUNS; i++)); do
+			start=$(date +%s%N)
+			case $tool in
+			zcat) $TIME -v -o "$BENCH_DIR/time.ct" sh -c 'find "$1" -name "*.json.gz" -print0 | xargs -0 zcat >/dev/null' sh "$d" ;;
+			zcat-P2) $TIME -v -o "$BENCH_DIR/time.ct" sh -c 'find "$1" -name "*.json.gz" -print0 | xargs -0 -P2 -n 64 zcat >/dev/null' sh "$d" ;;
+			vaultsentry) $TIME -v -o "$BENCH_DIR/time.ct" "$BENCH_DIR/vaultsentry" cloudtrail -q --from "$d" --format json -o "$BENCH_DIR/out.json" || true ;;
+			esac
+			end=$(date +%s%N)
+			wall=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+			kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time.ct")
+			if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN {exit !(a < b)}'; then best=$wall rss=$kib; fi
+		done
+		SECONDS_OF[$tool]=$best
+		awk -v t="$tool" -v s="$best" -v kib="$rss" -v size="$raw" 'BEGIN {printf "%-12s %9.2f %9.0f %10.0f\n", t, s, size / 1e6 / s, kib / 1024}'
+	done
+	awk -v z="${SECONDS_OF[zcat]}" -v z2="${SECONDS_OF[zcat-P2]}" -v v="${SECONDS_OF[vaultsentry]}" 'BEGIN {
+		printf "vaultsentry reads the tree at %.0f%% of the rate of zcat to /dev/null (target >= 80%%)\n", 100 * z / v
+		printf "vaultsentry reads the tree at %.0f%% of the rate of two zcat in parallel\n", 100 * z2 / v }'
+	exit 0
+fi
+
+if [ "${1:-}" = --lookup ]; then
+	# LookupEvents against the loopback stub (internal/lookupstub) with its throttling: the real
+	# binary, two regions in parallel, 2 requests a second per region.
+	"$BENCH_DIR/lookupbench" -events "${2:-20000}" -vaultsentry "$BENCH_DIR/vaultsentry"
 	exit 0
 fi
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,18 +175,27 @@ func (b *lenientTrue) UnmarshalJSON(p []byte) error {
 	return nil
 }
 
+// ctFastPath enables ctFast; the tests turn it off to compare with the sonic path.
+var ctFastPath = true
+
 // ctReader turns the records of one input into events.
 type ctReader struct {
 	file string
 	st   *FileStats
-	in   *interner
+	in   *localInterner
 	out  []Event
 	ids  []recKey // the record of each event in out (a batch record's events share it)
 	recs int32
+	fast ctFast
+	keep arena // the eventIDs in ids
 }
 
-func newCTReader(file string, st *FileStats) *ctReader {
-	return &ctReader{file: file, st: st, in: newInterner()}
+// newCTReader reads into st, interning through in (nil: an interner of its own).
+func newCTReader(file string, st *FileStats, in *localInterner) *ctReader {
+	if in == nil {
+		in = newInterner().local()
+	}
+	return &ctReader{file: file, st: st, in: in}
 }
 
 // isDigestPath reports whether a path names a CloudTrail digest file.
@@ -194,8 +205,8 @@ func isDigestPath(p string) bool {
 }
 
 // readCloudTrail reads one CloudTrail input in whichever framing it has.
-func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats) ([]Event, []recKey, error) {
-	cr := newCTReader(in.Name, st)
+func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, li *localInterner) ([]Event, []recKey, error) {
+	cr := newCTReader(in.Name, st, li)
 	if isDigestPath(in.Name) {
 		// Digests list log files and their hashes; they hold no event. Count without reading.
 		st.Lines++
@@ -263,6 +274,12 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats) (
 			return
 		}
 		if mode == 0 {
+			// A delivered log file is one line: decoded here in one pass when it can be (a
+			// document fastDocument accepts is valid JSON, so this is the line mode).
+			if ctFastPath && trimmed[0] == '{' && cr.fastDocument(trimmed, ln) {
+				mode = 1
+				return
+			}
 			if sonic.Valid(trimmed) {
 				mode = 1
 			} else {
@@ -307,6 +324,9 @@ func firstByte(r interface{ Peek(int) ([]byte, error) }) (byte, error) {
 // EventBridge event, or a record. at is the line the document starts on.
 func (cr *ctReader) document(data []byte, at int) {
 	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
+	if ctFastPath && len(data) > 0 && data[0] == '{' && cr.fastDocument(data, at) {
+		return
+	}
 	if len(data) > 0 && data[0] == '[' {
 		var arr []json.RawMessage
 		if err := sonic.Unmarshal(data, &arr); err != nil {
@@ -372,11 +392,26 @@ func recordPos(at, i, n int) int {
 
 // record decodes one record and appends its events.
 func (cr *ctReader) record(raw []byte, pos int) {
+	if ctFastPath && cr.fast.decodeRecord(raw, false) {
+		cr.use(&cr.fast.rec, &cr.fast, pos)
+		return
+	}
+	cr.sonicRecord(raw, pos)
+}
+
+// sonicRecord is record without the fast path.
+func (cr *ctReader) sonicRecord(raw []byte, pos int) {
 	var r ctRecord
 	if err := sonic.Unmarshal(raw, &r); err != nil {
 		cr.st.Bad(pos, "invalid CloudTrail record: "+shortJSONError(err))
 		return
 	}
+	cr.use(&r, nil, pos)
+}
+
+// use appends the events of a decoded record. fast, when the record came from the fast path,
+// may hold its decoded parameters.
+func (cr *ctReader) use(r *ctRecord, fast *ctFast, pos int) {
 	if r.EventType == "AwsCloudTrailInsight" {
 		cr.st.Skip("insight")
 		return
@@ -392,13 +427,163 @@ func (cr *ctReader) record(raw []byte, pos int) {
 	}
 	cr.st.Parsed++
 	cr.st.seen(t)
-	evs := normalizeRecord(&r, t, Pos{File: cr.file, Line: pos}, cr.in)
-	cr.recs++
-	for range evs {
-		cr.ids = append(cr.ids, recKey{ID: r.EventID, Rec: cr.recs})
+	var params *ctParams
+	if fast != nil && fast.paramsOK {
+		params = &fast.params
 	}
-	cr.out = append(cr.out, evs...)
-	cr.st.Events += len(evs)
+	n := len(cr.out)
+	cr.out = appendRecordEvents(cr.out, r, t, Pos{File: cr.file, Line: pos}, cr.in, params)
+	cr.recs++
+	id := cr.keep.keep(r.EventID)
+	for range cr.out[n:] {
+		cr.ids = append(cr.ids, recKey{ID: id, Rec: cr.recs})
+	}
+	cr.st.Events += len(cr.out) - n
+}
+
+// fastDocument reads a delivered log file, {"Records":[...]}, or a document that is one record,
+// in one pass with ctFast. It returns false, with nothing counted, for anything else and for
+// anything the sonic path (document) would read differently: a document that turns out to be
+// invalid part-way is undone.
+func (cr *ctReader) fastDocument(data []byte, at int) bool {
+	f := &cr.fast
+	if !firstKeyIsRecords(data) {
+		if !f.decodeRecord(data, true) {
+			return false
+		}
+		if !f.envelope {
+			if !f.hasTime && f.rec.EventName == "" && f.rec.EventType == "" {
+				return false // not CloudTrail
+			}
+			cr.st.Lines++
+			cr.use(&f.rec, f, at)
+			return true
+		}
+	}
+	snap := cr.snapshot()
+	if cr.fastRecords(data, at) {
+		return true
+	}
+	cr.restore(snap)
+	return false
+}
+
+// fastRecords reads {"Records":[...]}; on false the caller undoes what was counted.
+func (cr *ctReader) fastRecords(data []byte, at int) bool {
+	f := &cr.fast
+	s := &f.s
+	*s = jscan{b: data}
+	empty, _, ok := s.objectStart()
+	if !ok || empty {
+		return false
+	}
+	outStart, probStart := len(cr.out), len(cr.st.Problems)
+	n := -1 // records; -1 until "Records" is seen
+	for {
+		k, plain, ok := s.key()
+		if !ok || !plain {
+			return false
+		}
+		switch {
+		case ctField(k, ctEnvelopeOnly[:1]) == 0:
+			if n >= 0 || s.i >= len(s.b) || s.b[s.i] != '[' {
+				return false // twice, or not an array (null): for the sonic path
+			}
+			s.i++
+			s.ws()
+			n = 0
+			// Room for the events at once (a record is 1 to 2 KB; a batch read makes several).
+			cr.out = slices.Grow(cr.out, len(data)/1024+8)
+			if s.i < len(s.b) && s.b[s.i] == ']' {
+				s.i++
+				break
+			}
+			for {
+				cr.st.Lines++
+				start := s.i
+				if start < len(s.b) && s.b[start] == '{' && f.record(false) {
+					cr.use(&f.rec, f, n+1)
+				} else {
+					s.i = start
+					if !s.skip(1) {
+						return false
+					}
+					saved := *s
+					cr.sonicRecord(data[start:s.i], n+1)
+					*s = saved
+				}
+				n++
+				done, ok := s.next(']')
+				if !ok {
+					return false
+				}
+				if done {
+					break
+				}
+			}
+		case ctField(k, ctEnvelopeOnly) >= 0 || ctField(k, ctEnvelopeRecord) >= 0:
+			return false // another framing: for the sonic path
+		default:
+			if !s.skip(1) {
+				return false
+			}
+		}
+		done, ok := s.next('}')
+		if !ok {
+			return false
+		}
+		if done {
+			break
+		}
+	}
+	s.ws()
+	if s.i != len(s.b) || n < 0 {
+		return false
+	}
+	if n == 1 && at != 1 { // a document with one record reports the document's line
+		for i := outStart; i < len(cr.out); i++ {
+			cr.out[i].Pos.Line = at
+		}
+		for i := probStart; i < len(cr.st.Problems); i++ {
+			cr.st.Problems[i].Line = at
+		}
+	}
+	return true
+}
+
+// firstKeyIsRecords reports whether data is an object whose first key is "Records".
+func firstKeyIsRecords(data []byte) bool {
+	s := jscan{b: data}
+	empty, _, ok := s.objectStart()
+	if !ok || empty {
+		return false
+	}
+	k, plain, ok := s.key()
+	return ok && plain && ctField(k, ctEnvelopeOnly[:1]) == 0
+}
+
+// ctEnvelopeRecord are the keys of ctEnvelope that records have.
+var ctEnvelopeRecord = []string{"eventTime", "eventType", "eventName"}
+
+// ctSnap is what fastRecords may have changed.
+type ctSnap struct {
+	st      FileStats
+	skipped map[string]int
+	out     int
+	recs    int32
+}
+
+func (cr *ctReader) snapshot() ctSnap {
+	return ctSnap{st: *cr.st, skipped: maps.Clone(cr.st.Skipped), out: len(cr.out), recs: cr.recs}
+}
+
+func (cr *ctReader) restore(s ctSnap) {
+	*cr.st = s.st
+	cr.st.Skipped = s.skipped
+	clear(cr.out[s.out:])
+	cr.out = cr.out[:s.out]
+	cr.ids = cr.ids[:s.out]
+	cr.recs = s.recs
 }
 
 // parseCTTime reads CloudTrail's eventTime (RFC 3339, whole seconds, UTC) and the forms that
@@ -406,6 +591,9 @@ func (cr *ctReader) record(raw []byte, pos int) {
 func parseCTTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("missing")
+	}
+	if t, ok := parseCTTimeFast(s); ok {
+		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
@@ -416,4 +604,30 @@ func parseCTTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("not an RFC 3339 time (%d bytes)", len(s))
+}
+
+// parseCTTimeFast reads CloudTrail's own form, "2006-01-02T15:04:05Z", as time.Parse would;
+// false for anything else (time.Parse then decides).
+func parseCTTimeFast(s string) (time.Time, bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	if d > 28 && time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC).Day() != d {
+		return time.Time{}, false // no such day in that month
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), true
 }

@@ -24,7 +24,11 @@ func dropDuplicateRecords(perFile [][]Event, keys [][]recKey, files []FileStats)
 		file int
 		rec  int32
 	}
-	seen := map[string]ref{}
+	n := 0
+	for _, k := range keys {
+		n += len(k)
+	}
+	seen := make(map[string]ref, n)
 	for i := range perFile {
 		if len(keys[i]) != len(perFile[i]) {
 			continue

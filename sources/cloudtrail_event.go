@@ -28,7 +28,13 @@ const maxDetail = 240
 
 // normalizeRecord turns one CloudTrail record into events: one, or one per secret for a
 // BatchGetSecretValue by id list.
-func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *interner) []Event {
+func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *localInterner) []Event {
+	return appendRecordEvents(nil, r, t, pos, in, nil)
+}
+
+// appendRecordEvents appends the events of one record to dst. params, when not nil, are the
+// record's decoded requestParameters; otherwise they are decoded here.
+func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *localInterner, params *ctParams) []Event {
 	ev := Event{Time: t, Pos: pos, Kind: KindCloudTrail}
 	ev.Action = in.s(r.EventName)
 	ev.Region = in.s(r.AWSRegion)
@@ -58,7 +64,9 @@ func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *interner) []Event {
 
 	var p ctParams
 	paramsOK := true
-	if len(r.RequestParameters) > 0 && r.RequestParameters[0] == '{' {
+	if params != nil {
+		p = *params
+	} else if len(r.RequestParameters) > 0 && r.RequestParameters[0] == '{' {
 		// Lenient: a parameter of an unexpected type loses the parameters, not the record.
 		if err := sonic.Unmarshal(r.RequestParameters, &p); err != nil {
 			p, paramsOK = ctParams{}, false
@@ -77,15 +85,16 @@ func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *interner) []Event {
 				ev.Path = in.s(r.AdditionalEventData.SecretID)
 				ev.Resource = in.s(NormalizeSecretID(r.AdditionalEventData.SecretID))
 			}
-			return []Event{ev}
+			return append(dst, ev)
 		}
-		evs := secretsManagerEvents(ev, r, &p, in)
+		n := len(dst)
+		dst = secretsManagerEvents(dst, ev, r, &p, in)
 		if !paramsOK {
-			for i := range evs {
-				evs[i].Detail = "request parameters unreadable"
+			for i := n; i < len(dst); i++ {
+				dst[i].Detail = "request parameters unreadable"
 			}
 		}
-		return evs
+		return dst
 	case srcCloudTrail:
 		trailEvent(&ev, r, &p, in)
 	case srcSTS:
@@ -101,11 +110,11 @@ func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *interner) []Event {
 	if !paramsOK && ev.Detail == "" {
 		ev.Detail = "request parameters unreadable"
 	}
-	return []Event{ev}
+	return append(dst, ev)
 }
 
-// secretsManagerEvents classifies a Secrets Manager API call.
-func secretsManagerEvents(ev Event, r *ctRecord, p *ctParams, in *interner) []Event {
+// secretsManagerEvents classifies a Secrets Manager API call and appends its events to dst.
+func secretsManagerEvents(dst []Event, ev Event, r *ctRecord, p *ctParams, in *localInterner) []Event {
 	setSecret := func(id string) {
 		ev.Path = in.s(id)
 		ev.Resource = in.s(r.secretName(id))
@@ -118,16 +127,15 @@ func secretsManagerEvents(ev Event, r *ctRecord, p *ctParams, in *interner) []Ev
 		if len(p.SecretIDList) > 0 {
 			// One read per secret. CloudTrail also writes a GetSecretValue record for each secret
 			// the batch returns; Load drops the expanded read that such a record repeats.
-			out := make([]Event, 0, len(p.SecretIDList))
 			ev.Op = OpRead
 			ev.Detail = in.s(fmt.Sprintf("batch of %d", len(p.SecretIDList)))
 			for _, id := range p.SecretIDList {
 				e := ev
 				e.Path = in.s(id)
 				e.Resource = in.s(NormalizeSecretID(id))
-				out = append(out, e)
+				dst = append(dst, e)
 			}
-			return out
+			return dst
 		}
 		// A filter instead of ids: the caller asks "everything that matches", which is a
 		// listing (enumeration), the values arrive as GetSecretValue records.
@@ -190,7 +198,7 @@ func secretsManagerEvents(ev Event, r *ctRecord, p *ctParams, in *interner) []Ev
 			setSecret(p.SecretID)
 		}
 	}
-	return []Event{ev}
+	return append(dst, ev)
 }
 
 // secretName is the canonical name of the secret a single-secret call touched: taken from
@@ -383,7 +391,7 @@ func isDigits(s string) bool {
 
 // trailEvent classifies CloudTrail's own API: what switches the audit trail off or narrows it
 // is OpAudit, with the trail as Resource and a value-free Detail.
-func trailEvent(ev *Event, r *ctRecord, p *ctParams, in *interner) {
+func trailEvent(ev *Event, r *ctRecord, p *ctParams, in *localInterner) {
 	trail := trailName(firstNonEmpty(p.Name, p.TrailName))
 	switch r.EventName {
 	case "StopLogging":
@@ -548,7 +556,7 @@ func describeSelectors(p *ctParams) (bool, string) {
 
 // stsEvent makes credential issuance a login of the identity the credentials belong to: the
 // role an AssumeRole* call enters, or the federated user GetFederationToken creates.
-func stsEvent(ev *Event, r *ctRecord, p *ctParams, in *interner, account string) {
+func stsEvent(ev *Event, r *ctRecord, p *ctParams, in *localInterner, account string) {
 	switch r.EventName {
 	case "AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML":
 		ev.Op = OpLogin
@@ -657,11 +665,15 @@ func stsResource(arn string) string {
 	if !strings.HasPrefix(arn, "arn:") {
 		return ""
 	}
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
+	rest := arn
+	for range 5 { // past arn:partition:service:region:account:
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i+1:]
 	}
-	return parts[5]
+	return rest
 }
 
 func lastSegment(arn string) string {

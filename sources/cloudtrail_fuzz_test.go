@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// FuzzDecodeCloudTrail: any input is read without panic, and every line is accounted for.
+// FuzzDecodeCloudTrail: any input is read without panic, every line is accounted for, and the
+// fast path (ctFast) reads it as the sonic path does.
 func FuzzDecodeCloudTrail(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(ctData, "*.json"))
 	logs, _ := filepath.Glob(filepath.Join(ctData, "*.log"))
@@ -19,10 +20,18 @@ func FuzzDecodeCloudTrail(f *testing.F) {
 	}
 	f.Add([]byte(`{"Records":[{"eventTime":"x","eventName":"GetSecretValue"}]}`))
 	f.Add([]byte("[1,2,{\"eventName\":\"a\"}]\n"))
+	for _, r := range ctTestRecords()[:20] {
+		f.Add(r)
+	}
+	f.Add([]byte(`{"Records":[{"eventTime":"2026-09-21T00:00:00Z","eventName":"GetSecretValue","requestParameters":{"secretId":"a"}},1]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 0 && data[0] == '{' {
+			checkCTFastMatchesSonic(t, data)
+		}
+		checkCTDocument(t, data)
 		st := &FileStats{}
 		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
-		evs, keys, _ := readCloudTrail(Input{Name: "fuzz.json"}, in, LoadOptions{MaxLineBytes: 1 << 20}, st)
+		evs, keys, _ := readCloudTrail(Input{Name: "fuzz.json"}, in, LoadOptions{MaxLineBytes: 1 << 20}, st, nil)
 		if !st.Balanced() {
 			t.Fatalf("lines %d != parsed %d + malformed %d + skipped %v", st.Lines, st.Parsed, st.Malformed, st.Skipped)
 		}
@@ -48,7 +57,7 @@ func BenchmarkDecodeCloudTrail(b *testing.B) {
 	for b.Loop() {
 		st := &FileStats{}
 		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
-		evs, _, _ := readCloudTrail(Input{Name: "bench.json"}, in, LoadOptions{MaxLineBytes: DefaultMaxLineBytes}, st)
+		evs, _, _ := readCloudTrail(Input{Name: "bench.json"}, in, LoadOptions{MaxLineBytes: DefaultMaxLineBytes}, st, nil)
 		events += len(evs)
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")

@@ -453,7 +453,7 @@ func TestCloudTrailFramings(t *testing.T) {
 // TestCloudTrailNormalize covers the mapping rules on the scenario's record shapes.
 func TestCloudTrailNormalize(t *testing.T) {
 	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
-	in := newInterner()
+	in := newInterner().local()
 	norm := func(r map[string]any) []Event {
 		t.Helper()
 		data, _ := json.Marshal(r)
@@ -548,7 +548,7 @@ func TestDecodeDifferential(t *testing.T) {
 			if err := json.Unmarshal(raw, &a); err != nil {
 				t.Fatal(err)
 			}
-			cr := newCTReader("x", &FileStats{})
+			cr := newCTReader("x", &FileStats{}, nil)
 			cr.record(raw, 1)
 			if err := sonicUnmarshal(raw, &b); err != nil {
 				t.Fatal(err)

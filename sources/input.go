@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -228,7 +229,9 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 		}
 	}
 	counted := &countingReader{r: raw}
-	br := bufio.NewReaderSize(counted, 256<<10)
+	br := getReader(&rawReaders, counted, 256<<10)
+	fileClose := close
+	close = func() error { putReader(&rawReaders, br); return fileClose() }
 	oi := &openedInput{r: br, close: close, note: func() string { return "" }, raw: counted}
 	if snap != nil {
 		oi.note = snap.note
@@ -239,7 +242,7 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 		if snap != nil {
 			snap.extend = false // a gzip member has no lines to complete
 		}
-		zr, err := gzip.NewReader(br)
+		zr, err := getGzip(br)
 		if err != nil {
 			close()
 			return nil, fmt.Errorf("open gzip %s: %w", in.Name, err)
@@ -254,11 +257,49 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 		if g.floor <= 0 {
 			g.floor = gzipRatioFloor
 		}
-		oi.r = bufio.NewReaderSize(g, 1<<20)
+		zbr := getReader(&gzipReaders, g, 1<<20)
+		oi.r = zbr
 		oi.compressed = true
-		oi.close = func() error { zr.Close(); return close() }
+		oi.close = func() error {
+			zr.Close()
+			putReader(&gzipReaders, zbr)
+			gzips.Put(zr)
+			return close()
+		}
 	}
 	return oi, nil
+}
+
+// Readers are reused from file to file: a CloudTrail export is thousands of small gzip files,
+// and fresh buffers and inflaters for each (1.3 MB) cost more than reading them. An opened
+// input's close returns them; nothing may use them after.
+var (
+	rawReaders, gzipReaders sync.Pool // *bufio.Reader (256 KiB, 1 MiB)
+	gzips                   sync.Pool // *gzip.Reader
+)
+
+func getReader(p *sync.Pool, r io.Reader, size int) *bufio.Reader {
+	if br, ok := p.Get().(*bufio.Reader); ok && br.Size() == size {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, size)
+}
+
+func putReader(p *sync.Pool, br *bufio.Reader) {
+	br.Reset(nil) // drop the reference to the file
+	p.Put(br)
+}
+
+func getGzip(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzips.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzips.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
 }
 
 // countingReader counts the bytes read through it. The count is atomic: the reading goroutine

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -68,6 +69,9 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	ids := make([][]recKey, len(inputs)) // CloudTrail records of the events, parallel to perFile
 	errs := make([]error, len(inputs))
 	shared := newInterner()
+	// CloudTrail files are many and small: each reader goroutine keeps its interner cache from
+	// file to file.
+	locals := &sync.Pool{New: func() any { return shared.local() }}
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -78,7 +82,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			}
 			st := &res.Files[i]
 			st.File = in.Name
-			evs, evIDs, err := readFile(ctx, in, opts, st, shared)
+			evs, evIDs, err := readFile(ctx, in, opts, st, shared, locals)
 			perFile[i], ids[i], errs[i] = evs, evIDs, err
 			return nil
 		})
@@ -106,7 +110,11 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			flat[i] = perFile[i].flat
 		}
 		dropDuplicateRecords(flat, ids, res.Files)
+		var keys []sortKey
 		for i := range perFile {
+			// A delivered file holds its records in no particular order: ordered here, where the
+			// file's events are in the cache, the merge reads each file front to back.
+			keys = sortFlat(flat[i], keys)
 			perFile[i] = storeOf(flat[i])
 		}
 		res.Events = mergeByTime(perFile)
@@ -153,9 +161,28 @@ func mergeByTime(perFile []eventStore) []Event {
 	out := make([]Event, total)
 	for i, k := range keys {
 		out[i] = *perFile[k.file].at(k.idx)
+		if i&(1<<12-1) == 0 {
+			// Copying events is mostly the runtime's write barrier, where the goroutine cannot
+			// be preempted: let a garbage collection that waits to scan its stack do so.
+			runtime.Gosched()
+		}
 	}
 	clear(perFile)
 	return out
+}
+
+// sortFlat orders evs by time in place, ties in their order; keys is scratch space, returned
+// for the next call.
+func sortFlat(evs []Event, keys []sortKey) []sortKey {
+	keys = keys[:0]
+	for i := range evs {
+		keys = append(keys, keyOf(evs[i].Time, 0, i))
+	}
+	if !slices.IsSortedFunc(keys, cmpSortKey) {
+		slices.SortFunc(keys, cmpSortKey)
+		permute(evs, keys)
+	}
+	return keys
 }
 
 // permute puts evs in the order of keys (keys[i].idx is the event that goes to position i),
@@ -193,7 +220,7 @@ func SortEvents(evs []Event) {
 // readFile reads one input. It returns an error only when the input could not be opened; a read
 // error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
 // For CloudTrail it also returns each event's eventID, for de-duplication across files.
-func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner) (eventStore, []recKey, error) {
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner, locals *sync.Pool) (eventStore, []recKey, error) {
 	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
 	if err != nil {
 		st.ReadError = err.Error()
@@ -209,7 +236,9 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 	st.Format = string(opts.Format)
 	switch opts.Format {
 	case FormatCloudTrail:
-		evs, keys, err := readCloudTrail(in, f, opts, st)
+		li := locals.Get().(*localInterner)
+		defer locals.Put(li)
+		evs, keys, err := readCloudTrail(in, f, opts, st, li)
 		return storeOf(evs), keys, err
 	default:
 		st.Format = string(FormatVault)

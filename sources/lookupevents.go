@@ -194,10 +194,11 @@ func LoadRecords(streams []RecordStream) *Loaded {
 	res := &Loaded{Files: make([]FileStats, len(streams))}
 	perFile := make([][]Event, len(streams))
 	keys := make([][]recKey, len(streams))
+	in := newInterner().local()
 	for i, s := range streams {
 		st := &res.Files[i]
 		st.File, st.Format = s.Name, string(FormatCloudTrail)
-		cr := newCTReader(s.Name, st)
+		cr := newCTReader(s.Name, st, in)
 		for j, raw := range s.Records {
 			st.Lines++
 			st.Bytes += int64(len(raw))
