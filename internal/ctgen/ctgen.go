@@ -235,7 +235,6 @@ type job struct {
 	sum    [32]byte
 	oldest time.Time
 	newest time.Time
-	err    error
 }
 
 func (j *job) write(dir string) error {
