@@ -220,7 +220,7 @@ fi
 if [ "${1:-}" = --lookup ]; then
 	# LookupEvents against the loopback stub (internal/lookupstub) with its throttling: the real
 	# binary, two regions in parallel, 2 requests a second per region.
-	"$BENCH_DIR/lookupbench" -events "${2:-20000}" -vaultsentry "$BENCH_DIR/vaultsentry"
+	"$BENCH_DIR/lookupbench" -events "${2:-20000}" -runs "$RUNS" -vaultsentry "$BENCH_DIR/vaultsentry"
 	exit 0
 fi
 

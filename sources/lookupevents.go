@@ -59,9 +59,11 @@ type RecordStream struct {
 
 // FetchLookupEvents fetches Secrets Manager and CloudTrail events through the CloudTrail
 // LookupEvents API, regions concurrently, with the SDK's configuration chain (profiles,
-// credentials, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_CLOUDTRAIL). Throttling is never fatal: the
-// SDK's retryer retries it without a retry quota, and a page still throttled after the SDK's
-// attempts is asked for again after a pause, until ctx ends.
+// credentials, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_CLOUDTRAIL). Each region's requests are
+// spaced by a rate limiter at o.RPS (lowered a little after a throttle, see limiterMiddleware).
+// Throttling is never fatal: the SDK's retryer retries it without a retry quota (the first
+// retry at the limiter's next slot, see lookupRetryer), and a page still throttled after the
+// SDK's attempts is asked for again after a pause, until ctx ends.
 func FetchLookupEvents(ctx context.Context, o LookupOptions) ([]RecordStream, error) {
 	var loadOpts []func(*config.LoadOptions) error
 	if o.Profile != "" {
@@ -72,11 +74,11 @@ func FetchLookupEvents(ctx context.Context, o LookupOptions) ([]RecordStream, er
 		maxBackoff = o.backoff
 	}
 	loadOpts = append(loadOpts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(so *retry.StandardOptions) {
+		return lookupRetryer{retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 8
 			so.MaxBackoff = maxBackoff
 			so.RateLimiter = ratelimit.None // throttles must not exhaust a retry budget
-		})
+		})}
 	}))
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
@@ -103,7 +105,7 @@ func FetchLookupEvents(ctx context.Context, o LookupOptions) ([]RecordStream, er
 				co.Region = region
 				co.APIOptions = append(co.APIOptions, func(st *middleware.Stack) error {
 					// After the retry middleware: every attempt, retries included, waits its turn.
-					return st.Finalize.Insert(limiterMiddleware{lim}, "Retry", middleware.After)
+					return st.Finalize.Insert(limiterMiddleware{l: lim, max: rate.Limit(rps)}, "Retry", middleware.After)
 				})
 			})
 			out[i].Name = "lookup-events:" + region
@@ -171,12 +173,40 @@ func fetchSource(ctx context.Context, client *cloudtrail.Client, region, source 
 	return recs, nil
 }
 
+// lookupRetryer is the SDK's standard retryer, except that a request throttled once is sent
+// again as soon as the region's rate limiter allows (half a second at the quota): the limiter
+// already spaces requests at the quota, and the SDK's own delay (up to a second, drawn at
+// random) on top of it would make each sporadic throttle cost two or three requests' time.
+// A request throttled again backs off as the SDK does.
+type lookupRetryer struct{ *retry.Standard }
+
+func (r lookupRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if attempt <= 1 && isThrottle(err) {
+		return 0, nil
+	}
+	return r.Standard.RetryDelay(attempt, err)
+}
+
 func isThrottle(err error) bool {
 	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }
 
-// limiterMiddleware waits for the region's rate limiter before each attempt.
-type limiterMiddleware struct{ l *rate.Limiter }
+// limiterMiddleware waits for the region's rate limiter before each attempt, and adapts the
+// rate to the service's answers: a throttle lowers it a little (to adaptDown of what it was, not
+// below adaptFloor of the configured rate), each page answered raises it back by adaptStep of
+// the configured rate. At exactly the quota, requests whose arrival the network delays a little
+// less than the one before reach a strict service faster than it allows; the small slowdown a
+// throttle causes takes them out of that edge, and sporadic throttles cost almost nothing.
+type limiterMiddleware struct {
+	l   *rate.Limiter
+	max rate.Limit
+}
+
+const (
+	adaptDown  = 0.97
+	adaptFloor = 0.5
+	adaptStep  = 0.005
+)
 
 func (limiterMiddleware) ID() string { return "VaultsentryLookupRateLimit" }
 
@@ -185,7 +215,14 @@ func (m limiterMiddleware) HandleFinalize(ctx context.Context, in middleware.Fin
 	if err := m.l.Wait(ctx); err != nil {
 		return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 	}
-	return next.HandleFinalize(ctx, in)
+	out, md, err := next.HandleFinalize(ctx, in)
+	switch lim := m.l.Limit(); {
+	case err == nil && lim < m.max:
+		m.l.SetLimit(min(m.max, lim+m.max*adaptStep))
+	case err != nil && isThrottle(err):
+		m.l.SetLimit(max(m.max*adaptFloor, lim*adaptDown))
+	}
+	return out, md, err
 }
 
 // LoadRecords decodes fetched records the way Load decodes files: statistics per stream,

@@ -3,11 +3,16 @@ package sources
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/vaultsentry/vaultsentry/internal/lookupstub"
 )
@@ -130,5 +135,46 @@ func TestFetchLookupEventsNoRegion(t *testing.T) {
 	stubAWSEnv(t, stub.URL)
 	if _, err := FetchLookupEvents(context.Background(), LookupOptions{}); err != ErrNoRegion {
 		t.Fatalf("err %v, want ErrNoRegion", err)
+	}
+}
+
+// TestLimiterAdapts: a throttle lowers the region's rate a little, never below the floor, and
+// answered pages bring it back to the configured rate, never above.
+func TestLimiterAdapts(t *testing.T) {
+	lim := rate.NewLimiter(1e6, 1)
+	m := limiterMiddleware{l: lim, max: 1e6}
+	throttle := &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+	call := func(err error) {
+		t.Helper()
+		next := middleware.FinalizeHandlerFunc(func(context.Context, middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		})
+		if _, _, got := m.HandleFinalize(context.Background(), middleware.FinalizeInput{}, next); got != err {
+			t.Fatalf("error %v passed on as %v", err, got)
+		}
+	}
+	call(nil)
+	if lim.Limit() != 1e6 {
+		t.Fatalf("limit %v above the configured rate", lim.Limit())
+	}
+	call(throttle)
+	if l := lim.Limit(); l >= 1e6 || l < 9e5 {
+		t.Fatalf("limit %v after one throttle, want a little under 1e6", l)
+	}
+	call(errors.New("connection reset")) // not a throttle: no change
+	if l := lim.Limit(); l != rate.Limit(1e6*adaptDown) {
+		t.Fatalf("limit %v after a non-throttle error", l)
+	}
+	for range 200 {
+		call(throttle)
+	}
+	if l := lim.Limit(); l != 1e6*adaptFloor {
+		t.Fatalf("limit %v after many throttles, want the floor %v", l, 1e6*adaptFloor)
+	}
+	for range 200 {
+		call(nil)
+	}
+	if lim.Limit() != 1e6 {
+		t.Fatalf("limit %v after answered pages, want 1e6 again", lim.Limit())
 	}
 }

@@ -50,6 +50,11 @@ type Server struct {
 	ThrottleEvery int
 	// ThrottleFirst answers the first n requests with a ThrottlingException.
 	ThrottleFirst int
+	// RateLimit, when positive, is the quota in requests a second per region: a request that
+	// finds its region's token bucket (Burst requests, default 1) empty gets a
+	// ThrottlingException, as the service answers a client that exceeds its quota. Throttled
+	// requests take no token.
+	RateLimit, Burst float64
 
 	records []record
 	mu      sync.Mutex
@@ -57,8 +62,33 @@ type Server struct {
 	// Throttled counts ThrottlingException answers; Pages counts pages served; Rejected
 	// counts requests refused for a protocol mistake (several attributes, a bad token, ...).
 	Throttled, Pages, Rejected int
+	// OverQuota counts the throttles of RateLimit (they are in Throttled too).
+	OverQuota int
 	// times holds the request times per region, to check a client's rate.
-	times map[string][]time.Time
+	times   map[string][]time.Time
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take reports whether region's bucket has a token for a request at now, and takes it.
+func (s *Server) take(region string, now time.Time) bool {
+	burst := max(s.Burst, 1)
+	b := s.buckets[region]
+	if b == nil {
+		b = &bucket{tokens: burst, last: now}
+		s.buckets[region] = b
+	}
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*s.RateLimit)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // ReadNDJSON reads one CloudTrail record per line.
@@ -81,7 +111,7 @@ func ReadNDJSON(path string) ([][]byte, error) {
 
 // New starts a server on 127.0.0.1 that serves recs (CloudTrail records as JSON documents).
 func New(recs [][]byte) (*Server, error) {
-	s := &Server{times: map[string][]time.Time{}}
+	s := &Server{times: map[string][]time.Time{}, buckets: map[string]*bucket{}}
 	for _, raw := range recs {
 		var r struct {
 			EventTime    string `json:"eventTime"`
@@ -193,8 +223,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls++
 	n := s.calls
-	s.times[region] = append(s.times[region], time.Now())
+	now := time.Now()
+	s.times[region] = append(s.times[region], now)
 	throttle := s.ThrottleEvery > 0 && n%s.ThrottleEvery == 0 || n <= s.ThrottleFirst
+	if !throttle && s.RateLimit > 0 && !s.take(region, now) {
+		throttle = true
+		s.OverQuota++
+	}
 	if throttle {
 		s.Throttled++
 	}
