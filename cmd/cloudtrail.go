@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -109,9 +110,21 @@ func runCloudTrail(ctx context.Context, o *cloudtrailOptions) error {
 	return runCloudTrailLive(ctx, o, cfg, start)
 }
 
+// loadGCPercent is the collector's target while a CloudTrail tree loads (unless GOGC is set):
+// loading builds the events, which all stay, and makes little garbage, so collecting each time
+// the heap doubles (GOGC=100) only scans the growing event store again, on the cores that are
+// decoding. On a 1 GiB tree: 12 % less time for 14 % more peak memory (docs/PERFORMANCE.md).
+const loadGCPercent = 400
+
 func runCloudTrailFiles(ctx context.Context, o *cloudtrailOptions, cfg *loadedConfig, start time.Time) error {
+	restore := func() {}
+	if os.Getenv("GOGC") == "" {
+		prev := debug.SetGCPercent(loadGCPercent)
+		restore = func() { debug.SetGCPercent(prev) }
+	}
 	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "cloudtrail", o.From, sources.FormatCloudTrail,
 		"check the paths given to --from; directories are read recursively")
+	restore()
 	if err != nil {
 		return err
 	}

@@ -62,14 +62,15 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 	}
 	ev.RemoteAddr, ev.Flags = ctAddr(r.SourceIPAddress, ev.Flags)
 
-	var p ctParams
+	p := params
 	paramsOK := true
-	if params != nil {
-		p = *params
-	} else if len(r.RequestParameters) > 0 && r.RequestParameters[0] == '{' {
-		// Lenient: a parameter of an unexpected type loses the parameters, not the record.
-		if err := sonic.Unmarshal(r.RequestParameters, &p); err != nil {
-			p, paramsOK = ctParams{}, false
+	if p == nil {
+		p = new(ctParams)
+		if len(r.RequestParameters) > 0 && r.RequestParameters[0] == '{' {
+			// Lenient: a parameter of an unexpected type loses the parameters, not the record.
+			if err := sonic.Unmarshal(r.RequestParameters, p); err != nil {
+				*p, paramsOK = ctParams{}, false
+			}
 		}
 	}
 
@@ -88,7 +89,7 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 			return append(dst, ev)
 		}
 		n := len(dst)
-		dst = secretsManagerEvents(dst, ev, r, &p, in)
+		dst = secretsManagerEvents(dst, ev, r, p, in)
 		if !paramsOK {
 			for i := n; i < len(dst); i++ {
 				dst[i].Detail = "request parameters unreadable"
@@ -96,9 +97,9 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 		}
 		return dst
 	case srcCloudTrail:
-		trailEvent(&ev, r, &p, in)
+		trailEvent(&ev, r, p, in)
 	case srcSTS:
-		stsEvent(&ev, r, &p, in, account)
+		stsEvent(&ev, r, p, in, account)
 	case srcSignin:
 		if r.EventName == "ConsoleLogin" {
 			ev.Op = OpLogin

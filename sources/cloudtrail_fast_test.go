@@ -127,7 +127,11 @@ var ctTestRecords = sync.OnceValue(func() [][]byte {
 			}
 		}
 	}
-	return append(out, ctgen.Records(3000, ctgen.Options{}, nil)...)
+	n := 3000
+	if raceEnabled {
+		n = 300
+	}
+	return append(out, ctgen.Records(n, ctgen.Options{}, nil)...)
 })
 
 func TestCTFastMatchesSonic(t *testing.T) {
@@ -136,7 +140,7 @@ func TestCTFastMatchesSonic(t *testing.T) {
 	fast, total := 0, 0
 	for i, raw := range recs {
 		variants := [][]byte{raw}
-		if i%10 == 0 || i < 60 {
+		if raceEnabled && i%50 == 0 || !raceEnabled && (i%10 == 0 || i < 60) {
 			variants = append(variants, mutations(r, raw)...)
 			variants = append(variants,
 				bytes.Replace(raw, []byte(`"eventName"`), []byte(`"EVENTNAME"`), 1),
@@ -254,7 +258,11 @@ func TestCTFastDocuments(t *testing.T) {
 		}
 	}
 	// One record mutated inside a log file: that record (or the file) goes to sonic.
-	for range 200 {
+	rounds := 200
+	if raceEnabled {
+		rounds = 40
+	}
+	for range rounds {
 		i := r.IntN(40)
 		rs := append([][]byte(nil), recs[:40]...)
 		ms := mutations(r, rs[i])
