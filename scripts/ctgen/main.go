@@ -10,11 +10,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/internal/ctgen"
+	"github.com/vaultsentry/vaultsentry/internal/loggen"
 )
 
 func main() {
@@ -35,7 +35,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ctgen: -o DIR is required")
 		os.Exit(2)
 	}
-	size, err := parseSize(*sizeArg)
+	size, err := loggen.ParseSize(*sizeArg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctgen:", err)
 		os.Exit(2)
@@ -57,21 +57,4 @@ func main() {
 	for _, s := range st.Planted {
 		fmt.Fprintln(os.Stderr, "ctgen: planted", s)
 	}
-}
-
-func parseSize(s string) (int64, error) {
-	mul := int64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mul, s = 1<<10, strings.TrimSuffix(s, "K")
-	case strings.HasSuffix(s, "M"):
-		mul, s = 1<<20, strings.TrimSuffix(s, "M")
-	case strings.HasSuffix(s, "G"):
-		mul, s = 1<<30, strings.TrimSuffix(s, "G")
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("-size %q: want a positive number with an optional K, M or G suffix", s)
-	}
-	return int64(f * float64(mul)), nil
 }

@@ -13,8 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/internal/loggen"
@@ -35,7 +33,7 @@ func main() {
 		noIncidents = flag.Bool("no-incidents", false, "do not plant incidents")
 	)
 	flag.Parse()
-	size, err := parseSize(*sizeArg)
+	size, err := loggen.ParseSize(*sizeArg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loggen:", err)
 		os.Exit(2)
@@ -67,21 +65,4 @@ func main() {
 	for _, s := range st.Planted {
 		fmt.Fprintln(os.Stderr, "loggen: planted", s)
 	}
-}
-
-func parseSize(s string) (int64, error) {
-	mul := int64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mul, s = 1<<10, strings.TrimSuffix(s, "K")
-	case strings.HasSuffix(s, "M"):
-		mul, s = 1<<20, strings.TrimSuffix(s, "M")
-	case strings.HasSuffix(s, "G"):
-		mul, s = 1<<30, strings.TrimSuffix(s, "G")
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("-size %q: want a positive number with an optional K, M or G suffix", s)
-	}
-	return int64(f * float64(mul)), nil
 }
