@@ -5,29 +5,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // actorIsAdmin reports whether ev was made by an administrator: a Vault token with the root
 // policy or one of the configured administrator policies, or an AWS principal matching the
 // configured administrator ARNs.
-func actorIsAdmin(c *Config, ev *sources.Event) bool {
+func actorIsAdmin(c *Config, ev *event.Event) bool {
 	switch ev.Kind {
-	case sources.KindCloudTrail:
+	case event.KindCloudTrail:
 		return c.IsAdminARN(ev.Principal)
 	default:
-		return ev.Has(sources.FlagRootToken) || c.IsAdminPolicy(ev.Policies)
+		return ev.Has(event.FlagRootToken) || c.IsAdminPolicy(ev.Policies)
 	}
 }
 
 // isServicePrincipal reports whether ev was made by a cloud service rather than by an actor of
 // its own: an AWS service acting on a caller's behalf (invokedBy), or a service-linked role
 // such as AWS Config's AWSServiceRoleForConfig.
-func isServicePrincipal(ev *sources.Event) bool {
-	if ev.Has(sources.FlagServiceActor) {
+func isServicePrincipal(ev *event.Event) bool {
+	if ev.Has(event.FlagServiceActor) {
 		return true
 	}
-	if ev.Kind != sources.KindCloudTrail {
+	if ev.Kind != event.KindCloudTrail {
 		return false
 	}
 	p := ev.Principal
@@ -36,17 +36,17 @@ func isServicePrincipal(ev *sources.Event) bool {
 
 // nsRelative is a Vault event's path without its namespace prefix ("ns1/sys/auth/x" in
 // namespace "ns1/" is "sys/auth/x"), so control-plane paths compare the same in every namespace.
-func nsRelative(ev *sources.Event) string {
+func nsRelative(ev *event.Event) string {
 	return strings.TrimPrefix(ev.Path, ev.Namespace)
 }
 
 // burstFor applies a per-identity override of rule to base (see Config.BurstFor).
-func burstFor(c *Config, rule string, ev *sources.Event, base BurstConfig) BurstConfig {
+func burstFor(c *Config, rule string, ev *event.Event, base BurstConfig) BurstConfig {
 	return c.BurstFor(rule, base, ev.Actor(), ev.DisplayName)
 }
 
 // countFor applies a per-identity override of rule to base (see Config.CountFor).
-func countFor(c *Config, rule string, ev *sources.Event, base CountConfig) CountConfig {
+func countFor(c *Config, rule string, ev *event.Event, base CountConfig) CountConfig {
 	return c.CountFor(rule, base, ev.Actor(), ev.DisplayName)
 }
 
@@ -67,14 +67,14 @@ func clientKey(a netip.Addr) string {
 // timedKey is one event in a sliding window: when, which key it counts under, and where.
 type timedKey struct {
 	t      time.Time
-	pos    sources.Pos
+	pos    event.Pos
 	key    string
 	denied bool
 	mark   bool // a detector's own fact about the event
 }
 
-func newTimedKey(ev *sources.Event, key string) timedKey {
-	return timedKey{t: ev.Time, pos: ev.Pos, key: key, denied: ev.Outcome == sources.OutcomeDenied}
+func newTimedKey(ev *event.Event, key string) timedKey {
+	return timedKey{t: ev.Time, pos: ev.Pos, key: key, denied: ev.Outcome == event.OutcomeDenied}
 }
 
 func (k timedKey) evidence() Evidence { return Evidence{File: k.pos.File, Line: k.pos.Line, Time: k.t} }

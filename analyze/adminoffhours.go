@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // AdminOffHours reports a privileged identity acting outside the maintenance windows.
@@ -80,7 +80,7 @@ func NewAdminOffHours(env Env) Detector {
 func (d *AdminOffHours) Rule() Rule { return d.rule }
 
 // Observe adds a privileged request outside the windows to its identity's session.
-func (d *AdminOffHours) Observe(ev *sources.Event) {
+func (d *AdminOffHours) Observe(ev *event.Event) {
 	if !d.privileged(ev) || !countsAsActivity(ev) {
 		return
 	}
@@ -108,7 +108,7 @@ func (d *AdminOffHours) Observe(ev *sources.Event) {
 	if p := ev.Path; p != "" {
 		s.paths.add(p)
 	}
-	if ev.Has(sources.FlagRootToken) {
+	if ev.Has(event.FlagRootToken) {
 		s.root = true
 	}
 	for _, p := range ev.Policies {
@@ -119,20 +119,20 @@ func (d *AdminOffHours) Observe(ev *sources.Event) {
 }
 
 // privileged reports whether ev was made by an administrator.
-func (d *AdminOffHours) privileged(ev *sources.Event) bool {
-	if ev.Kind == sources.KindCloudTrail {
+func (d *AdminOffHours) privileged(ev *event.Event) bool {
+	if ev.Kind == event.KindCloudTrail {
 		return ev.Principal != "" && d.env.Config.IsAdminARN(ev.Principal)
 	}
-	return ev.Has(sources.FlagRootToken) || d.env.Config.IsAdminPolicy(ev.Policies)
+	return ev.Has(event.FlagRootToken) || d.env.Config.IsAdminPolicy(ev.Policies)
 }
 
 // countsAsActivity reports whether ev is work done by its identity, as opposed to requests
 // without an identity or the renewals that keep a token alive.
-func countsAsActivity(ev *sources.Event) bool {
-	if ev.Has(sources.FlagUnauthenticated) || ev.Has(sources.FlagServiceActor) || ev.Actor() == "" {
+func countsAsActivity(ev *event.Event) bool {
+	if ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagServiceActor) || ev.Actor() == "" {
 		return false
 	}
-	if ev.Kind != sources.KindVault {
+	if ev.Kind != event.KindVault {
 		return true
 	}
 	p := pathInNamespace(ev)
@@ -148,7 +148,7 @@ func (d *AdminOffHours) close(key string, s *offSession) {
 	switch {
 	case s.root:
 		why = "root token"
-	case f.Source == sources.KindCloudTrail.String():
+	case f.Source == event.KindCloudTrail.String():
 		why = "administrator principal"
 	}
 	loc := d.env.Config.Maintenance.Location
@@ -166,7 +166,7 @@ func (d *AdminOffHours) close(key string, s *offSession) {
 	}
 	f.Message = fmt.Sprintf("%d request(s) %s %s, outside the maintenance windows (%s), by a privileged identity (%s); paths: %s",
 		f.Count, span, d.zone, d.windows, why, summarizeList(f.Resources, 8))
-	if f.Source == sources.KindCloudTrail.String() {
+	if f.Source == event.KindCloudTrail.String() {
 		f.Remediation = revokeHint(f)
 	} else {
 		f.Remediation = "confirm with the administrator; if the session was not theirs, revoke the token (" + revokeHint(f) +

@@ -7,22 +7,22 @@ import (
 	"time"
 	_ "time/tzdata" // the zone tests must not depend on the machine's zoneinfo
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // at moves an event to an absolute time.
-func atTime(t time.Time) func(*sources.Event) { return func(e *sources.Event) { e.Time = t } }
+func atTime(t time.Time) func(*event.Event) { return func(e *event.Event) { e.Time = t } }
 
-func noToken(e *sources.Event) {
-	e.Flags |= sources.FlagUnauthenticated
+func noToken(e *event.Event) {
+	e.Flags |= event.FlagUnauthenticated
 	e.Principal, e.DisplayName, e.Credential, e.Policies = "", "", "", nil
 }
 
-func withRootToken(e *sources.Event) { e.Flags |= sources.FlagRootToken; e.Policies = []string{"root"} }
+func withRootToken(e *event.Event) { e.Flags |= event.FlagRootToken; e.Policies = []string{"root"} }
 
-func asCloudTrail(principal, session string) func(*sources.Event) {
-	return func(e *sources.Event) {
-		e.Kind, e.Principal, e.DisplayName, e.Credential = sources.KindCloudTrail, principal, session, "ASIAEXAMPLE"
+func asCloudTrail(principal, session string) func(*event.Event) {
+	return func(e *event.Event) {
+		e.Kind, e.Principal, e.DisplayName, e.Credential = event.KindCloudTrail, principal, session, "ASIAEXAMPLE"
 		e.Policies, e.Resource = nil, e.Path
 	}
 }
@@ -51,45 +51,45 @@ func TestAdminOffHours(t *testing.T) {
 	tests := []struct {
 		name   string
 		cfg    func(*Config)
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
-		{"admin policy at 03:00", nil, seqOf(vev(0, "ops", sources.OpAdmin, "sys/policies/acl/app", admin, atTime(wed3))), 1},
-		{"same admin at 10:00 is inside the window", nil, seqOf(vev(0, "ops", sources.OpAdmin, "sys/policies/acl/app", admin)), 0},
-		{"non-admin at 03:00", nil, seqOf(vev(0, "app", sources.OpRead, "kv/data/app/db", withPolicies("default", "app"), atTime(wed3))), 0},
+		{"admin policy at 03:00", nil, seqOf(vev(0, "ops", event.OpAdmin, "sys/policies/acl/app", admin, atTime(wed3))), 1},
+		{"same admin at 10:00 is inside the window", nil, seqOf(vev(0, "ops", event.OpAdmin, "sys/policies/acl/app", admin)), 0},
+		{"non-admin at 03:00", nil, seqOf(vev(0, "app", event.OpRead, "kv/data/app/db", withPolicies("default", "app"), atTime(wed3))), 0},
 		{"policy root-readonly is not root", func(c *Config) { c.AdminPolicies = []string{"root"} },
-			seqOf(vev(0, "ro", sources.OpRead, "sys/mounts", withPolicies("root-readonly"), atTime(wed3))), 0},
-		{"root token at 03:00", nil, seqOf(vev(0, "root", sources.OpAdmin, "sys/mounts/x", withRootToken, atTime(wed3))), 1},
-		{"admin on Saturday morning", nil, seqOf(vev(0, "ops", sources.OpList, "sys/policies/acl", admin, atTime(sat10))), 1},
+			seqOf(vev(0, "ro", event.OpRead, "sys/mounts", withPolicies("root-readonly"), atTime(wed3))), 0},
+		{"root token at 03:00", nil, seqOf(vev(0, "root", event.OpAdmin, "sys/mounts/x", withRootToken, atTime(wed3))), 1},
+		{"admin on Saturday morning", nil, seqOf(vev(0, "ops", event.OpList, "sys/policies/acl", admin, atTime(sat10))), 1},
 		{"admin login at night counts", nil,
-			seqOf(vev(0, "ops", sources.OpLogin, "auth/oidc/oidc/callback", admin, atTime(wed3))), 1},
+			seqOf(vev(0, "ops", event.OpLogin, "auth/oidc/oidc/callback", admin, atTime(wed3))), 1},
 		{"renewals of an admin token at night do not count", nil, seqOf(
-			vev(0, "agent", sources.OpOther, "auth/token/renew-self", admin, atTime(wed3)),
-			vev(0, "agent", sources.OpOther, "sys/leases/renew", admin, atTime(wed3.Add(30*time.Minute))),
-			vev(0, "agent", sources.OpOther, "ns1/auth/token/renew-self", admin, atTime(wed3.Add(time.Hour)),
-				func(e *sources.Event) { e.Namespace = "ns1/" }),
+			vev(0, "agent", event.OpOther, "auth/token/renew-self", admin, atTime(wed3)),
+			vev(0, "agent", event.OpOther, "sys/leases/renew", admin, atTime(wed3.Add(30*time.Minute))),
+			vev(0, "agent", event.OpOther, "ns1/auth/token/renew-self", admin, atTime(wed3.Add(time.Hour)),
+				func(e *event.Event) { e.Namespace = "ns1/" }),
 		), 0},
 		{"noToken request at night", nil,
-			seqOf(vev(0, "x", sources.OpOther, "auth/oidc/oidc/auth_url", noToken, atTime(wed3))), 0},
+			seqOf(vev(0, "x", event.OpOther, "auth/oidc/oidc/auth_url", noToken, atTime(wed3))), 0},
 		{"configured policy and zone: 21:45 Dublin is off-hours though inside the UTC default",
 			func(c *Config) { c.AdminPolicies, c.Maintenance = []string{"vault-operators"}, dublin },
-			seqOf(vev(0, "liam", sources.OpAdmin, "sys/audit/siem", withPolicies("default", "vault-operators"),
+			seqOf(vev(0, "liam", event.OpAdmin, "sys/audit/siem", withPolicies("default", "vault-operators"),
 				atTime(time.Date(2026, 9, 23, 20, 45, 0, 0, time.UTC)))), 1},
 		{"change window crossing midnight: Wed 23:14 and Thu 00:39 Dublin are inside",
 			func(c *Config) { c.AdminPolicies, c.Maintenance = []string{"vault-operators"}, dublin },
-			seqOf(vev(0, "maria", sources.OpRead, "sys/storage/raft/configuration", withPolicies("vault-operators"),
+			seqOf(vev(0, "maria", event.OpRead, "sys/storage/raft/configuration", withPolicies("vault-operators"),
 				atTime(time.Date(2026, 9, 23, 22, 14, 0, 0, time.UTC))),
-				vev(0, "maria", sources.OpRead, "sys/storage/raft/snapshot", withPolicies("vault-operators"),
+				vev(0, "maria", event.OpRead, "sys/storage/raft/snapshot", withPolicies("vault-operators"),
 					atTime(time.Date(2026, 9, 23, 23, 39, 0, 0, time.UTC)))), 0},
 		{"change window ends: Thu 01:30 Dublin is outside",
 			func(c *Config) { c.AdminPolicies, c.Maintenance = []string{"vault-operators"}, dublin },
-			seqOf(vev(0, "maria", sources.OpRead, "sys/storage/raft/snapshot", withPolicies("vault-operators"),
+			seqOf(vev(0, "maria", event.OpRead, "sys/storage/raft/snapshot", withPolicies("vault-operators"),
 				atTime(time.Date(2026, 9, 24, 0, 30, 0, 0, time.UTC)))), 1},
 		{"AWS admin role on Saturday", nil,
-			seqOf(vev(0, "x", sources.OpRead, "prod/db", atTime(sat10),
+			seqOf(vev(0, "x", event.OpRead, "prod/db", atTime(sat10),
 				asCloudTrail("arn:aws:iam::111122223333:role/PlatformAdmin", "ciaran"))), 1},
 		{"AWS workload role on Saturday", nil,
-			seqOf(vev(0, "x", sources.OpRead, "prod/db", atTime(sat10),
+			seqOf(vev(0, "x", event.OpRead, "prod/db", atTime(sat10),
 				asCloudTrail("arn:aws:iam::111122223333:role/ledger-api", "i-0abc"))), 0},
 	}
 	for _, tt := range tests {
@@ -114,9 +114,9 @@ func TestAdminOffHours(t *testing.T) {
 func TestAdminOffHoursSessions(t *testing.T) {
 	night := time.Date(2026, 9, 23, 1, 0, 0, 0, time.UTC)
 	admin := withPolicies("admin")
-	var in []sources.Event
+	var in []event.Event
 	for i := range 5 { // one session: five requests in ten minutes
-		in = append(in, vev(0, "ops", sources.OpAdmin, "sys/mounts/m"+string(rune('a'+i)), admin, atTime(night.Add(time.Duration(i)*2*time.Minute))))
+		in = append(in, vev(0, "ops", event.OpAdmin, "sys/mounts/m"+string(rune('a'+i)), admin, atTime(night.Add(time.Duration(i)*2*time.Minute))))
 	}
 	got := runDetector(t, NewAdminOffHours, DefaultConfig(), slices.Clone(in))
 	if len(got) != 1 || got[0].Count != 5 || len(got[0].Resources) != 5 {
@@ -127,13 +127,13 @@ func TestAdminOffHoursSessions(t *testing.T) {
 	}
 	// A second session three hours later is a second finding; work inside a window in between
 	// ends the first session as well.
-	later := append(slices.Clone(in), vev(0, "ops", sources.OpAdmin, "sys/mounts/z", admin, atTime(night.Add(3*time.Hour))))
+	later := append(slices.Clone(in), vev(0, "ops", event.OpAdmin, "sys/mounts/z", admin, atTime(night.Add(3*time.Hour))))
 	if got := runDetector(t, NewAdminOffHours, DefaultConfig(), later); len(got) != 2 {
 		t.Fatalf("two sessions: got %d findings, want 2", len(got))
 	}
 	split := append(slices.Clone(in[:2]),
-		vev(0, "ops", sources.OpAdmin, "sys/mounts/day", admin, atTime(time.Date(2026, 9, 23, 6, 0, 0, 0, time.UTC))),
-		vev(0, "ops", sources.OpAdmin, "sys/mounts/eve", admin, atTime(time.Date(2026, 9, 23, 22, 5, 0, 0, time.UTC))))
+		vev(0, "ops", event.OpAdmin, "sys/mounts/day", admin, atTime(time.Date(2026, 9, 23, 6, 0, 0, 0, time.UTC))),
+		vev(0, "ops", event.OpAdmin, "sys/mounts/eve", admin, atTime(time.Date(2026, 9, 23, 22, 5, 0, 0, time.UTC))))
 	if got := runDetector(t, NewAdminOffHours, DefaultConfig(), split); len(got) != 2 {
 		t.Fatalf("sessions split by in-window work: got %d findings, want 2", len(got))
 	}
@@ -156,7 +156,7 @@ func TestAdminOffHoursDST(t *testing.T) {
 		{time.Date(2026, 3, 30, 6, 30, 0, 0, time.UTC), 0},   // Monday, IST: 07:30
 	}
 	for _, c := range cases {
-		ev := vev(0, "ops", sources.OpAdmin, "sys/policies/acl/x", withPolicies("admin"), atTime(c.at))
+		ev := vev(0, "ops", event.OpAdmin, "sys/policies/acl/x", withPolicies("admin"), atTime(c.at))
 		if got := runDetector(t, NewAdminOffHours, cfg, seqOf(ev)); len(got) != c.want {
 			t.Errorf("%s (%s Dublin): got %d findings, want %d", c.at.Format(time.RFC3339),
 				c.at.In(cfg.Maintenance.Location).Format("Mon 15:04 MST"), len(got), c.want)
@@ -175,7 +175,7 @@ func TestAdminOffHoursDST(t *testing.T) {
 		{time.Date(2026, 10, 30, 13, 30, 0, 0, time.UTC), 0}, // Friday 09:30 EDT
 		{time.Date(2026, 11, 2, 13, 30, 0, 0, time.UTC), 1},  // Monday 08:30 EST
 	} {
-		ev := vev(0, "ops", sources.OpAdmin, "sys/policies/acl/x", withPolicies("admin"), atTime(c.at))
+		ev := vev(0, "ops", event.OpAdmin, "sys/policies/acl/x", withPolicies("admin"), atTime(c.at))
 		if got := runDetector(t, NewAdminOffHours, cfg, seqOf(ev)); len(got) != c.want {
 			t.Errorf("%s New York: got %d findings, want %d", c.at.Format(time.RFC3339), len(got), c.want)
 		}
@@ -191,4 +191,4 @@ func TestDescribeWindows(t *testing.T) {
 	}
 }
 
-func seqOf(e ...sources.Event) []sources.Event { return e }
+func seqOf(e ...event.Event) []event.Event { return e }

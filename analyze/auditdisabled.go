@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // AuditDisabled reports changes to the audit trail itself: a Vault / OpenBao audit device
@@ -54,21 +54,21 @@ func NewAuditDisabled(env Env) Detector {
 func (d *AuditDisabled) Rule() Rule { return d.rule }
 
 // Observe reports each change to the audit configuration.
-func (d *AuditDisabled) Observe(ev *sources.Event) {
-	if ev.Has(sources.FlagUnauthenticated) || ev.Has(sources.FlagServiceActor) {
+func (d *AuditDisabled) Observe(ev *event.Event) {
+	if ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagServiceActor) {
 		return
 	}
 	switch ev.Kind {
-	case sources.KindVault:
+	case event.KindVault:
 		d.vault(ev)
 	default:
-		if ev.Op == sources.OpAudit {
+		if ev.Op == event.OpAudit {
 			d.trail(ev)
 		}
 	}
 }
 
-func (d *AuditDisabled) vault(ev *sources.Event) {
+func (d *AuditDisabled) vault(ev *event.Event) {
 	p := pathInNamespace(ev)
 	switch {
 	case strings.HasPrefix(p, "sys/audit/"):
@@ -82,7 +82,7 @@ func (d *AuditDisabled) vault(ev *sources.Event) {
 		}
 		switch ev.Action {
 		case "delete":
-			if ev.Outcome != sources.OutcomeOK {
+			if ev.Outcome != event.OutcomeOK {
 				d.report(ev, High, "Attempt to disable an audit device",
 					fmt.Sprintf("attempt to disable audit device %q%s", name, where),
 					fmt.Sprintf("the request failed (%s), but the caller tried to stop the audit trail", ev.Outcome))
@@ -94,7 +94,7 @@ func (d *AuditDisabled) vault(ev *sources.Event) {
 					"the HMAC'd values it logs (tokens, accessors, secret values) will not match those it logged before")
 		case "create", "update":
 			what := fmt.Sprintf("audit device %q%s enabled or changed over the API", name, where)
-			if ev.Outcome != sources.OutcomeOK {
+			if ev.Outcome != event.OutcomeOK {
 				what = fmt.Sprintf("attempt (%s) to enable or change audit device %q%s over the API", ev.Outcome, name, where)
 			}
 			d.report(ev, High, "Audit device enabled or changed over the API", what,
@@ -114,7 +114,7 @@ var trailEnabling = map[string]bool{
 	"StartLogging": true, "CreateTrail": true, "CreateEventDataStore": true, "StartEventDataStoreIngestion": true,
 }
 
-func (d *AuditDisabled) trail(ev *sources.Event) {
+func (d *AuditDisabled) trail(ev *event.Event) {
 	what := ev.Action
 	if ev.Resource != "" {
 		what += " on " + ev.Resource
@@ -124,10 +124,10 @@ func (d *AuditDisabled) trail(ev *sources.Event) {
 	}
 	switch {
 	case trailEnabling[ev.Action]:
-		if ev.Outcome == sources.OutcomeOK {
+		if ev.Outcome == event.OutcomeOK {
 			d.report(ev, Low, "Audit trail started or created", what, "logging (re)started; check what the silence before it hid")
 		}
-	case ev.Outcome != sources.OutcomeOK:
+	case ev.Outcome != event.OutcomeOK:
 		d.report(ev, High, "Attempt to stop or narrow an audit trail", what,
 			fmt.Sprintf("the call failed (%s), but the caller tried to stop or narrow the audit trail", ev.Outcome))
 	default:
@@ -137,7 +137,7 @@ func (d *AuditDisabled) trail(ev *sources.Event) {
 }
 
 // report adds a finding: what happened (by whom and from where is added) and what it means.
-func (d *AuditDisabled) report(ev *sources.Event, sev Severity, title, what, meaning string) {
+func (d *AuditDisabled) report(ev *event.Event, sev Severity, title, what, meaning string) {
 	f := newFinding(d.rule, ev)
 	f.Severity, f.Title = sev, title
 	f.Count = 1
@@ -147,7 +147,7 @@ func (d *AuditDisabled) report(ev *sources.Event, sev Severity, title, what, mea
 	}
 	f.Message += ": " + meaning
 	res := ev.Path
-	if ev.Kind != sources.KindVault && ev.Resource != "" {
+	if ev.Kind != event.KindVault && ev.Resource != "" {
 		res = ev.Resource
 	}
 	if res != "" {
@@ -162,7 +162,7 @@ func (d *AuditDisabled) report(ev *sources.Event, sev Severity, title, what, mea
 }
 
 // displayOf names an event's actor for a message.
-func displayOf(ev *sources.Event) string {
+func displayOf(ev *event.Event) string {
 	if ev.DisplayName != "" {
 		return ev.DisplayName
 	}

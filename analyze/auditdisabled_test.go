@@ -5,20 +5,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
-func withAction(a string) func(*sources.Event) { return func(e *sources.Event) { e.Action = a } }
+func withAction(a string) func(*event.Event) { return func(e *event.Event) { e.Action = a } }
 
-func inNamespace(ns string) func(*sources.Event) {
-	return func(e *sources.Event) { e.Namespace = ns }
+func inNamespace(ns string) func(*event.Event) {
+	return func(e *event.Event) { e.Namespace = ns }
 }
 
-func trailCall(action string, opts ...func(*sources.Event)) sources.Event {
-	ev := vev(0, "x", sources.OpAudit, "", append([]func(*sources.Event){
+func trailCall(action string, opts ...func(*event.Event)) event.Event {
+	ev := vev(0, "x", event.OpAudit, "", append([]func(*event.Event){
 		asCloudTrail("arn:aws:iam::111122223333:role/AWSReservedSSO_PlatformAdmin_0123", "ciaran.walsh"),
 		withAction(action),
-		func(e *sources.Event) {
+		func(e *event.Event) {
 			e.Resource, e.Detail = "kp-prod-sm-data-events", "trail kp-prod-sm-data-events"
 		},
 	}, opts...)...)
@@ -29,29 +29,29 @@ func TestAuditDisabled(t *testing.T) {
 	ops := withPolicies("default", "vault-operators")
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   []Severity
 		say    string // the message must contain it
 	}{
-		{"device disabled", seqOf(vev(0, "liam", sources.OpAdmin, "sys/audit/siem-socket", ops, withAction("delete"))),
+		{"device disabled", seqOf(vev(0, "liam", event.OpAdmin, "sys/audit/siem-socket", ops, withAction("delete"))),
 			[]Severity{Critical}, "HMAC salt"},
-		{"device disabled inside a namespace", seqOf(vev(0, "ops", sources.OpAdmin, "ns1/sys/audit/file", ops, withAction("delete"), inNamespace("ns1/"))),
+		{"device disabled inside a namespace", seqOf(vev(0, "ops", event.OpAdmin, "ns1/sys/audit/file", ops, withAction("delete"), inNamespace("ns1/"))),
 			[]Severity{Critical}, `"file" in namespace ns1/`},
-		{"disable attempt denied", seqOf(vev(0, "app", sources.OpAdmin, "sys/audit/file", withAction("delete"), denied)),
+		{"disable attempt denied", seqOf(vev(0, "app", event.OpAdmin, "sys/audit/file", withAction("delete"), denied)),
 			[]Severity{High}, "tried"},
-		{"device enabled over the API", seqOf(vev(0, "ops", sources.OpAdmin, "sys/audit/file2", ops, withAction("update"))),
+		{"device enabled over the API", seqOf(vev(0, "ops", event.OpAdmin, "sys/audit/file2", ops, withAction("update"))),
 			[]Severity{High}, "CVE-2025-6000"},
-		{"the probe of a new device carries no token", seqOf(vev(0, "", sources.OpOther, "sys/audit/test", noToken, withAction("update"))),
+		{"the probe of a new device carries no token", seqOf(vev(0, "", event.OpOther, "sys/audit/test", noToken, withAction("update"))),
 			nil, ""},
-		{"listing the devices is not a change", seqOf(vev(0, "ops", sources.OpAdmin, "sys/audit", ops, withAction("read"))), nil, ""},
-		{"request headers config is not a device", seqOf(vev(0, "ops", sources.OpAdmin, "sys/config/auditing/request-headers/x-forwarded-for", ops)), nil, ""},
-		{"audit-hash probe is context", seqOf(vev(0, "ops", sources.OpAdmin, "sys/audit-hash/file", ops, withAction("update"))),
+		{"listing the devices is not a change", seqOf(vev(0, "ops", event.OpAdmin, "sys/audit", ops, withAction("read"))), nil, ""},
+		{"request headers config is not a device", seqOf(vev(0, "ops", event.OpAdmin, "sys/config/auditing/request-headers/x-forwarded-for", ops)), nil, ""},
+		{"audit-hash probe is context", seqOf(vev(0, "ops", event.OpAdmin, "sys/audit-hash/file", ops, withAction("update"))),
 			[]Severity{Low}, "salt"},
 		{"CloudTrail DeleteTrail", seqOf(trailCall("DeleteTrail")), []Severity{Critical}, "kp-prod-sm-data-events"},
 		{"CloudTrail StopLogging", seqOf(trailCall("StopLogging")), []Severity{Critical}, "StopLogging"},
 		{"CloudTrail PutEventSelectors denied", seqOf(trailCall("PutEventSelectors", denied)), []Severity{High}, "failed"},
 		{"CloudTrail StartLogging is context", seqOf(trailCall("StartLogging")), []Severity{Low}, "started"},
-		{"a CloudTrail control-plane call that is not about the trail", seqOf(vev(0, "x", sources.OpAdmin, "prod/db",
+		{"a CloudTrail control-plane call that is not about the trail", seqOf(vev(0, "x", event.OpAdmin, "prod/db",
 			asCloudTrail("arn:aws:iam::111122223333:role/Admin", "a"), withAction("PutResourcePolicy"))), nil, ""},
 	}
 	for _, tt := range tests {
@@ -72,7 +72,7 @@ func TestAuditDisabled(t *testing.T) {
 }
 
 func TestAuditDisabledNamesTheActor(t *testing.T) {
-	got := runDetector(t, NewAuditDisabled, DefaultConfig(), seqOf(vev(0, "liam", sources.OpAdmin, "sys/audit/siem-socket",
+	got := runDetector(t, NewAuditDisabled, DefaultConfig(), seqOf(vev(0, "liam", event.OpAdmin, "sys/audit/siem-socket",
 		withPolicies("vault-operators"), withAction("delete"), from("193.233.48.71"))))
 	if len(got) != 1 {
 		t.Fatalf("got %d findings, want 1", len(got))

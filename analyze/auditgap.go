@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // AuditGap reports a silence in an audit stream that is both longer than a floor and far longer
@@ -62,11 +62,11 @@ type gapFile struct {
 type gapEvent struct {
 	at  int64
 	ev  gapActor
-	pos sources.Pos
+	pos event.Pos
 }
 
 type gapActor struct {
-	kind                              sources.Kind
+	kind                              event.Kind
 	identity, display, cred, path, op string
 	addr                              string
 }
@@ -93,8 +93,8 @@ func NewAuditGap(env Env) Detector {
 func (d *AuditGap) Rule() Rule { return d.rule }
 
 // Observe appends the event's time to its file's stream.
-func (d *AuditGap) Observe(ev *sources.Event) {
-	if ev.Kind != sources.KindVault {
+func (d *AuditGap) Observe(ev *event.Event) {
+	if ev.Kind != event.KindVault {
 		// CloudTrail delivers many small files per account, region and hour, out of order: a
 		// file is not a stream. Trail tampering is audit-disabled's; delivery holes need the
 		// digest files.
@@ -122,7 +122,7 @@ func (d *AuditGap) Observe(ev *sources.Event) {
 	g.times = append(g.times, t)
 }
 
-func addrString(ev *sources.Event) string {
+func addrString(ev *event.Event) string {
 	if ev.RemoteAddr.IsValid() {
 		return ev.RemoteAddr.String()
 	}

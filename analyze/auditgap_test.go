@@ -9,19 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // inFile puts an event in an input file.
-func inFile(name string) func(*sources.Event) {
-	return func(e *sources.Event) { e.Pos.File = name }
+func inFile(name string) func(*event.Event) {
+	return func(e *event.Event) { e.Pos.File = name }
 }
 
 // cadence produces events of one stream from start to end, one every step plus jitter in
 // [0, jitter), skipping the holes.
-func cadence(file, actor string, start, end time.Time, step, jitter time.Duration, seed uint64, holes ...[2]time.Time) []sources.Event {
+func cadence(file, actor string, start, end time.Time, step, jitter time.Duration, seed uint64, holes ...[2]time.Time) []event.Event {
 	r := rand.New(rand.NewPCG(seed, 7))
-	var out []sources.Event
+	var out []event.Event
 	for t := start; t.Before(end); {
 		inHole := false
 		for _, h := range holes {
@@ -30,7 +30,7 @@ func cadence(file, actor string, start, end time.Time, step, jitter time.Duratio
 			}
 		}
 		if !inHole {
-			out = append(out, vev(0, actor, sources.OpWrite, "transit/encrypt/k", atTime(t), inFile(file)))
+			out = append(out, vev(0, actor, event.OpWrite, "transit/encrypt/k", atTime(t), inFile(file)))
 		}
 		d := step
 		if jitter > 0 {
@@ -44,12 +44,12 @@ func cadence(file, actor string, start, end time.Time, step, jitter time.Duratio
 func TestAuditGap(t *testing.T) {
 	day := time.Date(2026, 9, 23, 0, 0, 0, 0, time.UTC)
 	hole := [2]time.Time{day.Add(21*time.Hour + 32*time.Minute), day.Add(22*time.Hour + 2*time.Minute)}
-	busy := func(holes ...[2]time.Time) []sources.Event {
+	busy := func(holes ...[2]time.Time) []event.Event {
 		return cadence("bao/audit.log", "tokenizer", day, day.Add(24*time.Hour), 37*time.Second, 16*time.Second, 1, holes...)
 	}
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   []Severity
 	}{
 		{"30-minute hole in a stream that never pauses for a minute", busy(hole), []Severity{High}},
@@ -88,11 +88,11 @@ func TestAuditGap(t *testing.T) {
 
 // lattice is a cluster of periodic clients (every 5, 15, 20 and 30 minutes, a few every
 // 37.5 s in bursts): its gaps reach 226 s without anything missing.
-func lattice(file string, start, end time.Time) []sources.Event {
-	var out []sources.Event
+func lattice(file string, start, end time.Time) []event.Event {
+	var out []event.Event
 	for i, p := range []time.Duration{5 * time.Minute, 15 * time.Minute, 20 * time.Minute, 30 * time.Minute, 225 * time.Second} {
 		for t := start.Add(time.Duration(i) * 7 * time.Second); t.Before(end); t = t.Add(p) {
-			out = append(out, vev(0, fmt.Sprintf("client%d", i), sources.OpRead, "kv/data/x", atTime(t), inFile(file)))
+			out = append(out, vev(0, fmt.Sprintf("client%d", i), event.OpRead, "kv/data/x", atTime(t), inFile(file)))
 		}
 	}
 	return out
@@ -100,9 +100,9 @@ func lattice(file string, start, end time.Time) []sources.Event {
 
 // officeHours is a back-office cluster: web-UI sessions (minS plus up to spanS a day, up to
 // perS requests each) on weekdays between 08:00 and 18:00, nothing at night or at the weekend.
-func officeHours(file string, start time.Time, days, minS, spanS, perS int) []sources.Event {
+func officeHours(file string, start time.Time, days, minS, spanS, perS int) []event.Event {
 	r := rand.New(rand.NewPCG(11, 13))
-	var out []sources.Event
+	var out []event.Event
 	for d := range days {
 		day := start.Add(time.Duration(d) * 24 * time.Hour)
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
@@ -111,7 +111,7 @@ func officeHours(file string, start time.Time, days, minS, spanS, perS int) []so
 		for s := range minS + r.IntN(spanS) { // sessions
 			t := day.Add(8*time.Hour + time.Duration(r.Int64N(int64(10*time.Hour))))
 			for range 4 + r.IntN(perS) {
-				out = append(out, vev(0, fmt.Sprintf("staff%d", s), sources.OpRead, "bo/data/x", atTime(t), inFile(file)))
+				out = append(out, vev(0, fmt.Sprintf("staff%d", s), event.OpRead, "bo/data/x", atTime(t), inFile(file)))
 				t = t.Add(time.Duration(5+r.IntN(90)) * time.Second)
 			}
 		}

@@ -4,16 +4,16 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 const testAccount = "111122223333"
 
 // aev builds a CloudTrail event of role (an assumed-role session named session) in the shape
 // the CloudTrail source produces.
-func aev(at time.Duration, role, session, action string, op sources.Op, secret string, opts ...func(*sources.Event)) sources.Event {
-	ev := sources.Event{
-		Time: t0.Add(at), Kind: sources.KindCloudTrail, Op: op, Action: action,
+func aev(at time.Duration, role, session, action string, op event.Op, secret string, opts ...func(*event.Event)) event.Event {
+	ev := event.Event{
+		Time: t0.Add(at), Kind: event.KindCloudTrail, Op: op, Action: action,
 		Path: secret, Resource: secret,
 		Principal:   "arn:aws:iam::" + testAccount + ":role/" + role,
 		DisplayName: session,
@@ -22,7 +22,7 @@ func aev(at time.Duration, role, session, action string, op sources.Op, secret s
 		Region:      "eu-west-1",
 		RemoteAddr:  netip.MustParseAddr("10.42.0.1"),
 		UserAgent:   "aws-sdk-java/2.25.61 Linux/5.10 OpenJDK_64-Bit_Server_VM/21.0.4",
-		Pos:         sources.Pos{File: "AWSLogs/x.json.gz", Line: int(at/time.Second) + 1},
+		Pos:         event.Pos{File: "AWSLogs/x.json.gz", Line: int(at/time.Second) + 1},
 	}
 	for _, o := range opts {
 		o(&ev)
@@ -30,10 +30,10 @@ func aev(at time.Duration, role, session, action string, op sources.Op, secret s
 	return ev
 }
 
-func withUA(ua string) func(*sources.Event) { return func(e *sources.Event) { e.UserAgent = ua } }
+func withUA(ua string) func(*event.Event) { return func(e *event.Event) { e.UserAgent = ua } }
 
-func withFlags(f sources.Flags) func(*sources.Event) { return func(e *sources.Event) { e.Flags |= f } }
+func withFlags(f event.Flags) func(*event.Event) { return func(e *event.Event) { e.Flags |= f } }
 
-func withDetail(d string) func(*sources.Event) { return func(e *sources.Event) { e.Detail = d } }
+func withDetail(d string) func(*event.Event) { return func(e *event.Event) { e.Detail = d } }
 
-func noAddr(e *sources.Event) { e.RemoteAddr = netip.Addr{} }
+func noAddr(e *event.Event) { e.RemoteAddr = netip.Addr{} }

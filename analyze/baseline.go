@@ -5,14 +5,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Baseline is what is known about each principal from earlier events: loaded from a baseline
 // file, then learned from every event of the run as it streams past. Detectors consult it
 // before the runner lets it learn the current event, so "new" means "not seen before this event".
 type Baseline struct {
-	// Principals by stable principal (sources.Event.Actor).
+	// Principals by stable principal (event.Event.Actor).
 	Principals map[string]*History
 	// First and Last bound the log time the baseline has learned from.
 	First, Last time.Time
@@ -75,8 +75,8 @@ func (b *Baseline) Get(principal string) *History {
 }
 
 // Learn adds one event to the baseline.
-func (b *Baseline) Learn(ev *sources.Event) {
-	if ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+func (b *Baseline) Learn(ev *event.Event) {
+	if ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return
 	}
 	id := ev.Actor()
@@ -105,13 +105,13 @@ func (b *Baseline) Learn(ev *sources.Event) {
 	}
 	h.Events++
 	h.Hours[hourOfWeek(ev.Time)]++
-	if ev.Resource != "" && ev.Outcome == sources.OutcomeOK && touchesSecret(ev) {
+	if ev.Resource != "" && ev.Outcome == event.OutcomeOK && touchesSecret(ev) {
 		setTime(&h.Resources, ev.Resource, ev.Time)
 	}
-	if isListing(ev) && ev.Outcome == sources.OutcomeOK {
+	if isListing(ev) && ev.Outcome == event.OutcomeOK {
 		setTime(&h.Lists, ListKey(ev), ev.Time)
 	}
-	if ev.RemoteAddr.IsValid() && !ev.Has(sources.FlagAWSInternal) {
+	if ev.RemoteAddr.IsValid() && !ev.Has(event.FlagAWSInternal) {
 		names := b.names(ev.RemoteAddr)
 		setTime(&h.Addrs, names[0], ev.Time)
 		setTime(&h.Nets, names[1], ev.Time)
@@ -208,9 +208,9 @@ func netOf(a netip.Addr) string {
 }
 
 // touchesSecret reports whether ev reads, lists or writes a secret (not a login or sys/ call).
-func touchesSecret(ev *sources.Event) bool {
+func touchesSecret(ev *event.Event) bool {
 	switch ev.Op {
-	case sources.OpRead, sources.OpList, sources.OpWrite, sources.OpDelete:
+	case event.OpRead, event.OpList, event.OpWrite, event.OpDelete:
 		return true
 	}
 	return false

@@ -14,14 +14,14 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func learnedBaseline(t testing.TB, n int) *Baseline {
 	t.Helper()
 	b := NewBaseline()
 	for i := range n {
-		ev := vev(time.Duration(i)*time.Minute, fmt.Sprintf("app%d", i%7), sources.OpRead,
+		ev := vev(time.Duration(i)*time.Minute, fmt.Sprintf("app%d", i%7), event.OpRead,
 			fmt.Sprintf("kv/data/prod/app%d/secret%d", i%7, i%13), from(fmt.Sprintf("198.51.100.%d", i%5)))
 		ev.UserAgent = "Go-http-client/1.1"
 		b.Learn(&ev)
@@ -147,9 +147,9 @@ func TestBaselineLock(t *testing.T) {
 
 func TestBaselinePrune(t *testing.T) {
 	b := NewBaseline()
-	old := vev(0, "old", sources.OpRead, "kv/data/a")
+	old := vev(0, "old", event.OpRead, "kv/data/a")
 	b.Learn(&old)
-	recent := vev(40*24*time.Hour, "recent", sources.OpRead, "kv/data/b")
+	recent := vev(40*24*time.Hour, "recent", event.OpRead, "kv/data/b")
 	b.Learn(&recent)
 	if n := b.Prune(0); n != 0 || len(b.Principals) != 2 {
 		t.Fatal("no max age must prune nothing")
@@ -169,7 +169,7 @@ func TestBaselineCrashDuringWrite(t *testing.T) {
 			fmt.Println("child:", err)
 			os.Exit(2)
 		}
-		b.Learn(&sources.Event{Time: t0, Principal: "new-principal", Op: sources.OpRead, Resource: "kv/x"})
+		b.Learn(&event.Event{Time: t0, Principal: "new-principal", Op: event.OpRead, Resource: "kv/x"})
 		_ = st.save(b, func(w io.Writer, p []byte) error {
 			w.Write(p[:len(p)/2])
 			time.Sleep(time.Minute) // the parent kills us here

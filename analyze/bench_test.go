@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/internal/loggen"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -17,7 +18,7 @@ import (
 // benchEvents are the events of a realistic generated log (internal/loggen), repeated with
 // shifted times until there are n: every detector of the registry sees the same stream, so a
 // new detector is measured without touching this file.
-func benchEvents(b *testing.B, n int) []sources.Event {
+func benchEvents(b *testing.B, n int) []event.Event {
 	b.Helper()
 	base := benchBase()
 	if len(base) == 0 {
@@ -25,7 +26,7 @@ func benchEvents(b *testing.B, n int) []sources.Event {
 	}
 	first, last := sources.Span(base)
 	span := last.Sub(first) + time.Second
-	out := make([]sources.Event, 0, n)
+	out := make([]event.Event, 0, n)
 	for k := 0; len(out) < n; k++ {
 		for _, ev := range base {
 			if len(out) == n {
@@ -38,7 +39,7 @@ func benchEvents(b *testing.B, n int) []sources.Event {
 	return out
 }
 
-var benchBase = sync.OnceValue(func() []sources.Event {
+var benchBase = sync.OnceValue(func() []event.Event {
 	data := loggen.Generate(8<<20, loggen.Options{})
 	res, err := sources.Load(context.Background(), []sources.Input{{Name: "-"}}, sources.LoadOptions{Format: sources.FormatVault, Stdin: bytes.NewReader(data)})
 	if err != nil {
@@ -101,9 +102,9 @@ func BenchmarkRunOneIdentity(b *testing.B) {
 	for _, n := range []int{benchN(20000), 10 * benchN(20000)} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			t0 := time.Date(2026, 9, 23, 0, 0, 0, 0, time.UTC)
-			evs := make([]sources.Event, n)
+			evs := make([]event.Event, n)
 			for i := range evs {
-				evs[i] = vev(time.Duration(i)*50*time.Millisecond, "hot", sources.OpRead, fmt.Sprintf("kv/data/p/%d", i%5000))
+				evs[i] = vev(time.Duration(i)*50*time.Millisecond, "hot", event.OpRead, fmt.Sprintf("kv/data/p/%d", i%5000))
 				evs[i].Time = t0.Add(time.Duration(i) * 50 * time.Millisecond)
 			}
 			cfg := DefaultConfig()

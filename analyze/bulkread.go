@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // BulkRead reports harvesting: one credential reads or lists at least MinCount times across at
@@ -61,7 +61,7 @@ func (h *burstHeap) Pop() any {
 type readRef struct {
 	t   time.Time
 	res string
-	pos sources.Pos
+	pos event.Pos
 }
 
 type bulkState struct {
@@ -97,12 +97,12 @@ func NewBulkRead(env Env) Detector {
 func (d *BulkRead) Rule() Rule { return d.rule }
 
 // Observe adds a read or list to its credential's window.
-func (d *BulkRead) Observe(ev *sources.Event) {
-	if ev.Op != sources.OpRead && ev.Op != sources.OpList {
+func (d *BulkRead) Observe(ev *event.Event) {
+	if ev.Op != event.OpRead && ev.Op != event.OpList {
 		return
 	}
 	d.expire(ev.Time)
-	if ev.Resource == "" || ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return
 	}
 	key := ev.Credential

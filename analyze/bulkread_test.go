@@ -6,39 +6,39 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func TestBulkRead(t *testing.T) {
-	harvest := every(40, func(i int) sources.Event {
-		return vev(time.Duration(i)*3*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25))
+	harvest := every(40, func(i int) event.Event {
+		return vev(time.Duration(i)*3*time.Second, "fraud", event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25))
 	})
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
 		{"40 reads of 25 secrets in 2 minutes", harvest, 1},
 		{"agent renewing one lease every 5 minutes for a day is quiet",
-			every(288, func(i int) sources.Event {
-				return vev(time.Duration(i)*5*time.Minute, "agent", sources.OpRead, "database/creds/ledger-rw")
+			every(288, func(i int) event.Event {
+				return vev(time.Duration(i)*5*time.Minute, "agent", event.OpRead, "database/creds/ledger-rw")
 			}), 0},
 		{"workload re-reading its two secrets 100 times in 5 minutes is quiet",
-			every(100, func(i int) sources.Event {
-				return vev(time.Duration(i)*3*time.Second, "app", sources.OpRead, fmt.Sprintf("kv/data/app/%d", i%2))
+			every(100, func(i int) event.Event {
+				return vev(time.Duration(i)*3*time.Second, "app", event.OpRead, fmt.Sprintf("kv/data/app/%d", i%2))
 			}), 0},
 		{"ESO reading 12 secrets hourly is quiet",
-			every(12*24, func(i int) sources.Event {
-				return vev(time.Duration(i/12)*time.Hour+time.Duration(i%12)*time.Second, "eso", sources.OpRead, fmt.Sprintf("kv/data/eso/%d", i%12))
+			every(12*24, func(i int) event.Event {
+				return vev(time.Duration(i/12)*time.Hour+time.Duration(i%12)*time.Second, "eso", event.OpRead, fmt.Sprintf("kv/data/eso/%d", i%12))
 			}), 0},
 		{"CI reading one secret per deploy is quiet",
-			every(50, func(i int) sources.Event {
-				return vev(time.Duration(i)*20*time.Minute, "ci", sources.OpRead, "kv/data/ci/deploy-key")
+			every(50, func(i int) event.Event {
+				return vev(time.Duration(i)*20*time.Minute, "ci", event.OpRead, "kv/data/ci/deploy-key")
 			}), 0},
 		{"29 reads of 29 secrets is below the count", harvest[:29], 0},
 		{"two bursts an hour apart are two findings",
-			append(slices.Clone(harvest), every(40, func(i int) sources.Event {
-				return vev(time.Hour+time.Duration(i)*3*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25))
+			append(slices.Clone(harvest), every(40, func(i int) event.Event {
+				return vev(time.Hour+time.Duration(i)*3*time.Second, "fraud", event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25))
 			})...), 2},
 	}
 	for _, tt := range tests {
@@ -57,8 +57,8 @@ func TestBulkRead(t *testing.T) {
 }
 
 func TestBulkReadMergesOneBurst(t *testing.T) {
-	evs := every(200, func(i int) sources.Event {
-		return vev(time.Duration(i)*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/data/prod/s%03d", i))
+	evs := every(200, func(i int) event.Event {
+		return vev(time.Duration(i)*time.Second, "fraud", event.OpRead, fmt.Sprintf("kv/data/prod/s%03d", i))
 	})
 	got := runDetector(t, NewBulkRead, DefaultConfig(), evs)
 	if len(got) != 1 {
@@ -71,12 +71,12 @@ func TestBulkReadMergesOneBurst(t *testing.T) {
 }
 
 func TestBulkReadPeriodicSetLearned(t *testing.T) {
-	cycle := func(start time.Duration, n int) []sources.Event {
-		return every(n, func(i int) sources.Event {
-			return vev(start+time.Duration(i)*100*time.Millisecond, "vso", sources.OpRead, fmt.Sprintf("kv/data/prod/app%02d", i))
+	cycle := func(start time.Duration, n int) []event.Event {
+		return every(n, func(i int) event.Event {
+			return vev(start+time.Duration(i)*100*time.Millisecond, "vso", event.OpRead, fmt.Sprintf("kv/data/prod/app%02d", i))
 		})
 	}
-	var evs []sources.Event
+	var evs []event.Event
 	for c := range 4 {
 		evs = append(evs, cycle(time.Duration(c)*3*time.Hour, 31)...)
 	}
@@ -97,10 +97,10 @@ func TestBulkReadPeriodicSetLearned(t *testing.T) {
 // set is learned from the first cycles and the later ones stay quiet, whatever the order of the
 // credentials.
 func TestBulkReadPeriodicSetNewTokenEachCycle(t *testing.T) {
-	var evs []sources.Event
+	var evs []event.Event
 	for c := range 8 {
-		evs = append(evs, every(31, func(i int) sources.Event {
-			return vev(time.Duration(c)*3*time.Hour+time.Duration(i)*100*time.Millisecond, "eso", sources.OpRead,
+		evs = append(evs, every(31, func(i int) event.Event {
+			return vev(time.Duration(c)*3*time.Hour+time.Duration(i)*100*time.Millisecond, "eso", event.OpRead,
 				fmt.Sprintf("kv/data/prod/app%02d", (i+7*c)%31), withCred(fmt.Sprintf("hmac-sha256:login-%d", c)))
 		})...)
 	}

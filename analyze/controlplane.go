@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // The control-plane detectors report the Vault / OpenBao changes that peers (Elastic, Panther,
@@ -37,8 +37,8 @@ type controlChange struct {
 }
 
 // classifyControl says which control-plane rule a Vault request belongs to, if any.
-func classifyControl(c *Config, ev *sources.Event) (controlChange, bool) {
-	if ev.Kind != sources.KindVault || ev.Outcome != sources.OutcomeOK {
+func classifyControl(c *Config, ev *event.Event) (controlChange, bool) {
+	if ev.Kind != event.KindVault || ev.Outcome != event.OutcomeOK {
 		return controlChange{}, false
 	}
 	rel := nsRelative(ev)
@@ -53,15 +53,15 @@ func classifyControl(c *Config, ev *sources.Event) (controlChange, bool) {
 	}
 
 	// privileged-token
-	if strings.HasPrefix(rel, "auth/token/create") && write && !ev.Has(sources.FlagRootToken) {
+	if strings.HasPrefix(rel, "auth/token/create") && write && !ev.Has(event.FlagRootToken) {
 		switch {
 		case slices.Contains(ev.NewPolicies, "root"):
 			return controlChange{"privileged-token", Critical, "created a token with the root policy"}, true
-		case c.IsAdminPolicy(ev.NewPolicies) && ev.Has(sources.FlagOrphan):
+		case c.IsAdminPolicy(ev.NewPolicies) && ev.Has(event.FlagOrphan):
 			return controlChange{"privileged-token", High, "created an orphan token with administrator policies " + strings.Join(ev.NewPolicies, ",")}, true
 		case c.IsAdminPolicy(ev.NewPolicies):
 			return controlChange{"privileged-token", High, "created a token with administrator policies " + strings.Join(ev.NewPolicies, ",")}, true
-		case ev.Has(sources.FlagOrphan):
+		case ev.Has(event.FlagOrphan):
 			return controlChange{"privileged-token", High, "created an orphan token"}, true
 		}
 		return controlChange{}, false
@@ -215,7 +215,7 @@ func NewAuthConfigChange(env Env) Detector {
 func (d *controlPlane) Rule() Rule { return d.rule }
 
 // Observe records one change of this rule.
-func (d *controlPlane) Observe(ev *sources.Event) {
+func (d *controlPlane) Observe(ev *event.Event) {
 	ch, ok := classifyControl(d.env.Config, ev)
 	if !ok || ch.rule != d.rule.ID {
 		return

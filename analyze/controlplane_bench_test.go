@@ -5,23 +5,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // BenchmarkObserveBDetectors measures Observe of the detectors of this family over a day of mixed
 // traffic: reads, denials, lists and logins from 200 identities and many addresses.
 func BenchmarkObserveBDetectors(b *testing.B) {
-	evs := make([]sources.Event, 0, 100_000)
+	evs := make([]event.Event, 0, 100_000)
 	for i := range 100_000 {
 		actor := fmt.Sprintf("app-%03d", i%200)
-		var opts []func(*sources.Event)
-		op := sources.OpRead
+		var opts []func(*event.Event)
+		op := event.OpRead
 		path := fmt.Sprintf("kv/data/prod/%s/s%d", actor, i%7)
 		switch i % 10 {
 		case 3:
 			opts = append(opts, denied)
 		case 5:
-			op, path = sources.OpList, fmt.Sprintf("kv/metadata/prod/%s/d%d/", actor, i%9)
+			op, path = event.OpList, fmt.Sprintf("kv/metadata/prod/%s/d%d/", actor, i%9)
 		case 7:
 			opts = append(opts, from(fmt.Sprintf("203.0.%d.%d", i%50, i%200)))
 		}

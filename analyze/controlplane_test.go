@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // cpEvent is a Vault control-plane request as the reader shapes it: sys/ and auth/ writes are
 // OpAdmin, with the Vault operation as Action.
-func cpEvent(at time.Duration, actor, action, path string, opts ...func(*sources.Event)) sources.Event {
-	ev := vev(at, actor, sources.OpAdmin, path, actionIs(action))
+func cpEvent(at time.Duration, actor, action, path string, opts ...func(*event.Event)) event.Event {
+	ev := vev(at, actor, event.OpAdmin, path, actionIs(action))
 	if action == "list" {
-		ev.Op = sources.OpList
+		ev.Op = event.OpList
 	}
 	for _, o := range opts {
 		o(&ev)
@@ -22,16 +22,16 @@ func cpEvent(at time.Duration, actor, action, path string, opts ...func(*sources
 	return ev
 }
 
-func createdPolicies(ps ...string) func(*sources.Event) {
-	return func(e *sources.Event) { e.NewPolicies = ps }
+func createdPolicies(ps ...string) func(*event.Event) {
+	return func(e *event.Event) { e.NewPolicies = ps }
 }
 
-func flagsSet(f sources.Flags) func(*sources.Event) { return func(e *sources.Event) { e.Flags |= f } }
+func flagsSet(f event.Flags) func(*event.Event) { return func(e *event.Event) { e.Flags |= f } }
 
-func unauthenticated(e *sources.Event) {
+func unauthenticated(e *event.Event) {
 	e.Principal, e.DisplayName, e.Credential, e.Policies = "", "", "", nil
-	e.Flags |= sources.FlagUnauthenticated
-	e.Op = sources.OpOther
+	e.Flags |= event.FlagUnauthenticated
+	e.Op = event.OpOther
 }
 
 func TestControlPlane(t *testing.T) {
@@ -40,7 +40,7 @@ func TestControlPlane(t *testing.T) {
 	tf := "token-terraform-cards"
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   []string // rule ids, sorted
 		sev    Severity // of the first finding, when one is wanted
 	}{
@@ -55,23 +55,23 @@ func TestControlPlane(t *testing.T) {
 
 		// privileged-token
 		{"an orphan token with the operators' policy", evs1(cpEvent(0, liam, "update", "auth/token/create", ops,
-			createdPolicies("default", "vault-operators"), flagsSet(sources.FlagOrphan))), []string{"privileged-token"}, High},
+			createdPolicies("default", "vault-operators"), flagsSet(event.FlagOrphan))), []string{"privileged-token"}, High},
 		{"a token with the root policy", evs1(cpEvent(0, liam, "update", "auth/token/create", ops, createdPolicies("root"))),
 			[]string{"privileged-token"}, Critical},
 		{"an orphan token through create-orphan", evs1(cpEvent(0, "ci", "update", "auth/token/create-orphan",
-			createdPolicies("default", "deploy"), flagsSet(sources.FlagOrphan))), []string{"privileged-token"}, High},
+			createdPolicies("default", "deploy"), flagsSet(event.FlagOrphan))), []string{"privileged-token"}, High},
 		{"an ordinary child token is not privileged", evs1(cpEvent(0, "ci", "update", "auth/token/create",
 			createdPolicies("default", "deploy"))), nil, 0},
 		{"a policy named like an admin's only in part is not privileged", evs1(cpEvent(0, "ci", "update", "auth/token/create",
 			createdPolicies("default", "vault-operators-readonly"))), nil, 0},
 		{"the root token bootstrapping is not reported here", evs1(cpEvent(0, "root", "update", "auth/token/create",
-			withPolicies("root"), flagsSet(sources.FlagRootToken), createdPolicies("vault-operators"))), nil, 0},
+			withPolicies("root"), flagsSet(event.FlagRootToken), createdPolicies("vault-operators"))), nil, 0},
 		{"root generation started", evs1(cpEvent(0, "", "update", "sys/generate-root/attempt", unauthenticated)),
 			[]string{"privileged-token"}, Critical},
 		{"reading root generation's progress is not a change", evs1(cpEvent(0, "", "read", "sys/generate-root/attempt", unauthenticated)), nil, 0},
 
 		// auth-config-change
-		{"Terraform replaces an auth method in a namespace (one finding)", []sources.Event{
+		{"Terraform replaces an auth method in a namespace (one finding)", []event.Event{
 			cpEvent(0, tf, "read", "sys/auth", namespaced("ns1/")),
 			cpEvent(4*time.Second, tf, "delete", "sys/auth/approle-legacy", namespaced("ns1/")),
 			cpEvent(7*time.Second, tf, "update", "sys/auth/jwt-gha", namespaced("ns1/")),
@@ -85,7 +85,7 @@ func TestControlPlane(t *testing.T) {
 		{"an unseal key submitted", evs1(cpEvent(0, "", "update", "sys/unseal", unauthenticated)), []string{"auth-config-change"}, Medium},
 		{"a namespace deleted", evs1(cpEvent(0, liam, "delete", "sys/namespaces/ns2", ops)), []string{"auth-config-change"}, High},
 		{"replication demoted", evs1(cpEvent(0, liam, "update", "sys/replication/performance/primary/demote", ops)), []string{"auth-config-change"}, High},
-		{"reading mounts and auth methods is not a change", []sources.Event{
+		{"reading mounts and auth methods is not a change", []event.Event{
 			cpEvent(0, "oidc-maria", "read", "sys/mounts", ops),
 			cpEvent(time.Second, "oidc-maria", "read", "sys/auth", ops),
 			cpEvent(2*time.Second, "oidc-maria", "read", "sys/mounts/kv/tune", ops),
@@ -115,7 +115,7 @@ func TestControlPlane(t *testing.T) {
 
 func TestControlPlaneSaysWhoWhereWhat(t *testing.T) {
 	tf := "token-terraform-cards"
-	evs := []sources.Event{
+	evs := []event.Event{
 		cpEvent(0, tf, "delete", "sys/auth/approle-legacy", namespaced("ns1/"), from("100.76.30.8")),
 		cpEvent(3*time.Second, tf, "update", "sys/auth/jwt-gha", namespaced("ns1/"), from("100.76.30.8")),
 	}

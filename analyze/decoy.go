@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // DecoyAccess reports any request that touches a configured decoy (canary) secret, whether it
@@ -72,7 +72,7 @@ func NewDecoyAccess(env Env) Detector {
 func (d *DecoyAccess) Rule() Rule { return d.rule }
 
 // Observe checks one request against the decoys.
-func (d *DecoyAccess) Observe(ev *sources.Event) {
+func (d *DecoyAccess) Observe(ev *event.Event) {
 	if d.match == nil || isServicePrincipal(ev) {
 		return
 	}
@@ -97,7 +97,7 @@ func (d *DecoyAccess) Observe(ev *sources.Event) {
 	r.f.LastSeen = ev.Time
 	r.decoys.add(decoy)
 	r.paths.add(displayTouched(ev))
-	if ev.Outcome == sources.OutcomeDenied {
+	if ev.Outcome == event.OutcomeDenied {
 		r.denied++
 	}
 	r.f.addEvidence(evidenceOf(ev))
@@ -205,10 +205,10 @@ func kvFolds(d string) []string {
 }
 
 // match returns the configured decoy that ev touches, if any.
-func (m *decoyMatcher) match(ev *sources.Event) (string, bool) {
+func (m *decoyMatcher) match(ev *event.Event) (string, bool) {
 	var buf [8]string
 	cands := decoyCandidates(ev, buf[:0])
-	vault := ev.Kind == sources.KindVault
+	vault := ev.Kind == event.KindVault
 	for _, c := range cands {
 		if c == "" {
 			continue
@@ -242,8 +242,8 @@ func (m *decoyMatcher) match(ev *sources.Event) (string, bool) {
 
 // displayTouched is how the touched decoy is named in the finding: the request path on Vault,
 // the secret name on AWS.
-func displayTouched(ev *sources.Event) string {
-	if ev.Kind == sources.KindCloudTrail {
+func displayTouched(ev *event.Event) string {
+	if ev.Kind == event.KindCloudTrail {
 		if isSecretARN(ev.Resource) {
 			return ev.Resource[strings.Index(ev.Resource, ":secret:")+len(":secret:"):] // suffix-less already
 		}
@@ -262,12 +262,12 @@ func displayTouched(ev *sources.Event) string {
 // request path and the normalised resource; on AWS also, for an ARN, the ARN without its
 // suffix, the secret name, and the name without the suffix (a name may end in six
 // alphanumerics by itself, so both are tried).
-func decoyCandidates(ev *sources.Event, out []string) []string {
+func decoyCandidates(ev *event.Event, out []string) []string {
 	out = append(out, ev.Path)
 	if ev.Resource != ev.Path {
 		out = append(out, ev.Resource)
 	}
-	if ev.Kind != sources.KindCloudTrail {
+	if ev.Kind != event.KindCloudTrail {
 		return out
 	}
 	for _, s := range []string{ev.Path, ev.Resource} {

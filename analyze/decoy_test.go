@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func decoyConfig() Config {
@@ -31,54 +31,54 @@ func TestDecoyAccess(t *testing.T) {
 	)
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
-		{"a read of the decoy", evs1(vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/"))), 1},
-		{"a metadata read of a KV v2 decoy given as data/", evs1(vev(0, fraud, sources.OpRead, "kv/metadata/prod/break-glass/db-root", mountedAt("kv/"))), 1},
-		{"a metadata read without mount_point in the log", evs1(vev(0, fraud, sources.OpRead, "kv/metadata/prod/break-glass/db-root")), 1},
-		{"a destroy of the decoy", evs1(vev(0, fraud, sources.OpWrite, "kv/destroy/prod/break-glass/db-root", mountedAt("kv/"))), 1},
-		{"an undelete of the decoy", evs1(vev(0, fraud, sources.OpWrite, "kv/undelete/prod/break-glass/db-root", mountedAt("kv/"))), 1},
-		{"a denied read of a KV v1 decoy", evs1(vev(0, "kyc", sources.OpRead, "legacy/treasury/swift-operator", mountedAt("legacy/"), denied)), 1},
-		{"a decoy in a namespace", evs1(vev(0, "issuer", sources.OpRead, "kv/metadata/issuing/canary", mountedAt("kv/"), namespaced("ns1/"))), 1},
-		{"a glob decoy", evs1(vev(0, "x", sources.OpRead, "canary/aws-root-keys", mountedAt("canary/"))), 1},
-		{"a request without a token on the decoy", evs1(vev(0, "", sources.OpRead, "legacy/treasury/swift-operator", denied,
-			func(e *sources.Event) {
+		{"a read of the decoy", evs1(vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/"))), 1},
+		{"a metadata read of a KV v2 decoy given as data/", evs1(vev(0, fraud, event.OpRead, "kv/metadata/prod/break-glass/db-root", mountedAt("kv/"))), 1},
+		{"a metadata read without mount_point in the log", evs1(vev(0, fraud, event.OpRead, "kv/metadata/prod/break-glass/db-root")), 1},
+		{"a destroy of the decoy", evs1(vev(0, fraud, event.OpWrite, "kv/destroy/prod/break-glass/db-root", mountedAt("kv/"))), 1},
+		{"an undelete of the decoy", evs1(vev(0, fraud, event.OpWrite, "kv/undelete/prod/break-glass/db-root", mountedAt("kv/"))), 1},
+		{"a denied read of a KV v1 decoy", evs1(vev(0, "kyc", event.OpRead, "legacy/treasury/swift-operator", mountedAt("legacy/"), denied)), 1},
+		{"a decoy in a namespace", evs1(vev(0, "issuer", event.OpRead, "kv/metadata/issuing/canary", mountedAt("kv/"), namespaced("ns1/"))), 1},
+		{"a glob decoy", evs1(vev(0, "x", event.OpRead, "canary/aws-root-keys", mountedAt("canary/"))), 1},
+		{"a request without a token on the decoy", evs1(vev(0, "", event.OpRead, "legacy/treasury/swift-operator", denied,
+			func(e *event.Event) {
 				e.Principal, e.DisplayName, e.Credential = "", "", ""
-				e.Flags |= sources.FlagUnauthenticated
+				e.Flags |= event.FlagUnauthenticated
 			})), 1},
 		{"a secret whose name extends the decoy's is not the decoy",
-			evs1(vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root-old", mountedAt("kv/"))), 0},
-		{"a decoy's sibling is not the decoy", evs1(vev(0, fraud, sources.OpRead, "legacy/treasury/swift-gateway", mountedAt("legacy/"))), 0},
-		{"listing the decoy's folder does not touch it", evs1(vev(0, fraud, sources.OpList, "kv/metadata/prod/break-glass/", mountedAt("kv/"))), 0},
+			evs1(vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root-old", mountedAt("kv/"))), 0},
+		{"a decoy's sibling is not the decoy", evs1(vev(0, fraud, event.OpRead, "legacy/treasury/swift-gateway", mountedAt("legacy/"))), 0},
+		{"listing the decoy's folder does not touch it", evs1(vev(0, fraud, event.OpList, "kv/metadata/prod/break-glass/", mountedAt("kv/"))), 0},
 		{"the same path in another namespace is another secret",
-			evs1(vev(0, "issuer", sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/"), namespaced("ns2/"))), 0},
-		{"AWS: the decoy by name", evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "prod/treasury/swift-break-glass")), 1},
-		{"AWS: the decoy by full ARN with its suffix", evs1(ctev(0, role, "GetSecretValue", sources.OpRead, arnPfx+"prod/treasury/swift-break-glass-Ab12Cd",
-			func(e *sources.Event) { e.Resource = arnPfx + "prod/treasury/swift-break-glass" }, denied)), 1},
-		{"AWS: the decoy by partial ARN", evs1(ctev(0, role, "GetSecretValue", sources.OpRead, arnPfx+"prod/treasury/swift-break-glass")), 1},
+			evs1(vev(0, "issuer", event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/"), namespaced("ns2/"))), 0},
+		{"AWS: the decoy by name", evs1(ctev(0, role, "GetSecretValue", event.OpRead, "prod/treasury/swift-break-glass")), 1},
+		{"AWS: the decoy by full ARN with its suffix", evs1(ctev(0, role, "GetSecretValue", event.OpRead, arnPfx+"prod/treasury/swift-break-glass-Ab12Cd",
+			func(e *event.Event) { e.Resource = arnPfx + "prod/treasury/swift-break-glass" }, denied)), 1},
+		{"AWS: the decoy by partial ARN", evs1(ctev(0, role, "GetSecretValue", event.OpRead, arnPfx+"prod/treasury/swift-break-glass")), 1},
 		{"AWS: a decoy given as an ARN matches the suffix-less ARN",
-			evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "arn:aws:secretsmanager:eu-west-1:428190375562:secret:prod/legacy/core-banking-admin")), 1},
+			evs1(ctev(0, role, "GetSecretValue", event.OpRead, "arn:aws:secretsmanager:eu-west-1:428190375562:secret:prod/legacy/core-banking-admin")), 1},
 		{"AWS: a secret whose name extends the decoy's is not the decoy",
-			evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "prod/treasury/swift-break-glass-v2")), 0},
+			evs1(ctev(0, role, "GetSecretValue", event.OpRead, "prod/treasury/swift-break-glass-v2")), 0},
 		{"AWS: a name with data/ in it is not folded like a KV v2 path",
-			evs1(ctev(0, role, "GetSecretValue", sources.OpRead, "prod/treasury/db", func(e *sources.Event) { e.Path = "prod/treasury/db" })), 0},
+			evs1(ctev(0, role, "GetSecretValue", event.OpRead, "prod/treasury/db", func(e *event.Event) { e.Path = "prod/treasury/db" })), 0},
 		{"AWS: AWS Config describing every secret is a service, not a touch",
-			evs1(ctev(0, cfgArn, "DescribeSecret", sources.OpList, arnPfx+"prod/treasury/swift-break-glass-Ab12Cd")), 0},
-		{"AWS: a service acting on the caller's behalf", evs1(ctev(0, role, "Decrypt", sources.OpRead, "prod/treasury/swift-break-glass",
-			func(e *sources.Event) { e.Flags |= sources.FlagServiceActor })), 0},
-		{"one identity touching decoys three times within the hour is one finding", []sources.Event{
-			vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
-			vev(20*time.Second, fraud, sources.OpRead, "kv/metadata/prod/break-glass/db-root", mountedAt("kv/")),
-			vev(40*time.Second, fraud, sources.OpRead, "legacy/treasury/swift-operator", mountedAt("legacy/"), denied),
+			evs1(ctev(0, cfgArn, "DescribeSecret", event.OpList, arnPfx+"prod/treasury/swift-break-glass-Ab12Cd")), 0},
+		{"AWS: a service acting on the caller's behalf", evs1(ctev(0, role, "Decrypt", event.OpRead, "prod/treasury/swift-break-glass",
+			func(e *event.Event) { e.Flags |= event.FlagServiceActor })), 0},
+		{"one identity touching decoys three times within the hour is one finding", []event.Event{
+			vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
+			vev(20*time.Second, fraud, event.OpRead, "kv/metadata/prod/break-glass/db-root", mountedAt("kv/")),
+			vev(40*time.Second, fraud, event.OpRead, "legacy/treasury/swift-operator", mountedAt("legacy/"), denied),
 		}, 1},
-		{"two identities are two findings", []sources.Event{
-			vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
-			vev(time.Minute, "kyc", sources.OpRead, "legacy/treasury/swift-operator", mountedAt("legacy/"), denied),
+		{"two identities are two findings", []event.Event{
+			vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
+			vev(time.Minute, "kyc", event.OpRead, "legacy/treasury/swift-operator", mountedAt("legacy/"), denied),
 		}, 2},
-		{"the same identity two hours apart is two findings", []sources.Event{
-			vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
-			vev(2*time.Hour, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
+		{"the same identity two hours apart is two findings", []event.Event{
+			vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
+			vev(2*time.Hour, fraud, event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
 		}, 2},
 	}
 	for _, tt := range tests {
@@ -95,15 +95,15 @@ func TestDecoyAccess(t *testing.T) {
 		})
 	}
 	t.Run("no decoys configured, nothing to report", func(t *testing.T) {
-		got := runDetector(t, NewDecoyAccess, DefaultConfig(), evs1(vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root")))
+		got := runDetector(t, NewDecoyAccess, DefaultConfig(), evs1(vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root")))
 		if len(got) != 0 {
 			t.Fatalf("got %d findings, want 0", len(got))
 		}
 	})
 	t.Run("the finding lists what was touched", func(t *testing.T) {
-		got := runDetector(t, NewDecoyAccess, decoyConfig(), []sources.Event{
-			vev(0, fraud, sources.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
-			vev(20*time.Second, fraud, sources.OpRead, "kv/metadata/prod/break-glass/db-root", mountedAt("kv/")),
+		got := runDetector(t, NewDecoyAccess, decoyConfig(), []event.Event{
+			vev(0, fraud, event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/")),
+			vev(20*time.Second, fraud, event.OpRead, "kv/metadata/prod/break-glass/db-root", mountedAt("kv/")),
 		})
 		want := []string{"kv/data/prod/break-glass/db-root", "kv/metadata/prod/break-glass/db-root"}
 		if len(got) != 1 || got[0].Count != 2 || !slices.Equal(got[0].Resources, want) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // DeniedBurst reports one identity collecting many permission-denied errors on many distinct
@@ -76,8 +76,8 @@ func NewDeniedBurst(env Env) Detector {
 func (d *DeniedBurst) Rule() Rule { return d.rule }
 
 // Observe adds a denied request to its identity's window.
-func (d *DeniedBurst) Observe(ev *sources.Event) {
-	if ev.Outcome != sources.OutcomeDenied || ev.Has(sources.FlagUnauthenticated) || isServicePrincipal(ev) {
+func (d *DeniedBurst) Observe(ev *event.Event) {
+	if ev.Outcome != event.OutcomeDenied || ev.Has(event.FlagUnauthenticated) || isServicePrincipal(ev) {
 		return
 	}
 	id := ev.Actor()

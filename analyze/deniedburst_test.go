@@ -6,63 +6,63 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // The settlement batch's Thursday run: 12 denied reads on 12 paths, one every ~6 s.
-func settlementProbe(start time.Duration, n int) []sources.Event {
-	return every(n, func(i int) sources.Event {
-		return vev(start+time.Duration(i)*6*time.Second, "k8s-eu1-treasury-settlement-batch", sources.OpRead,
+func settlementProbe(start time.Duration, n int) []event.Event {
+	return every(n, func(i int) event.Event {
+		return vev(start+time.Duration(i)*6*time.Second, "k8s-eu1-treasury-settlement-batch", event.OpRead,
 			fmt.Sprintf("kv/data/prod/treasury-v2/s%02d", i), denied, from("100.74.9.118"))
 	})
 }
 
 func TestDeniedBurst(t *testing.T) {
 	// VSO: 31 reads every 3 hours, one of them denied, for two days.
-	var vso []sources.Event
+	var vso []event.Event
 	for c := range 16 {
 		for i := range 31 {
-			opts := []func(*sources.Event){}
+			opts := []func(*event.Event){}
 			path := fmt.Sprintf("kv/data/prod/app%02d", i)
 			if i == 30 {
 				path, opts = "kv/data/prod/shared/partner-legacy-key", append(opts, denied)
 			}
-			vso = append(vso, vev(time.Duration(c)*3*time.Hour+time.Duration(i)*100*time.Millisecond, "vso", sources.OpRead, path, opts...))
+			vso = append(vso, vev(time.Duration(c)*3*time.Hour+time.Duration(i)*100*time.Millisecond, "vso", event.OpRead, path, opts...))
 		}
 	}
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
 		{"12 denied reads on 12 paths in 75 s", settlementProbe(0, 12), 1},
-		{"exactly 10 denied on 5 paths", every(10, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Second, "probe", sources.OpRead, fmt.Sprintf("kv/data/x/%d", i%5), denied)
+		{"exactly 10 denied on 5 paths", every(10, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Second, "probe", event.OpRead, fmt.Sprintf("kv/data/x/%d", i%5), denied)
 		}), 1},
 		{"9 denied on 9 paths is below the count", settlementProbe(0, 9), 0},
-		{"one identity retrying the same denied path 40 times is quiet", every(40, func(i int) sources.Event {
-			return vev(time.Duration(i)*5*time.Second, "app", sources.OpRead, "kv/data/prod/app/db", denied)
+		{"one identity retrying the same denied path 40 times is quiet", every(40, func(i int) event.Event {
+			return vev(time.Duration(i)*5*time.Second, "app", event.OpRead, "kv/data/prod/app/db", denied)
 		}), 0},
-		{"20 denied on 4 paths is below the distinct paths", every(20, func(i int) sources.Event {
-			return vev(time.Duration(i)*5*time.Second, "app", sources.OpRead, fmt.Sprintf("kv/data/prod/app/%d", i%4), denied)
+		{"20 denied on 4 paths is below the distinct paths", every(20, func(i int) event.Event {
+			return vev(time.Duration(i)*5*time.Second, "app", event.OpRead, fmt.Sprintf("kv/data/prod/app/%d", i%4), denied)
 		}), 0},
 		{"a periodic reader with one denied read per cycle is quiet", vso, 0},
-		{"12 denied paths spread over an hour are quiet", every(12, func(i int) sources.Event {
-			return vev(time.Duration(i)*5*time.Minute, "dev", sources.OpRead, fmt.Sprintf("kv/data/team/%d", i), denied)
+		{"12 denied paths spread over an hour are quiet", every(12, func(i int) event.Event {
+			return vev(time.Duration(i)*5*time.Minute, "dev", event.OpRead, fmt.Sprintf("kv/data/team/%d", i), denied)
 		}), 0},
-		{"successful reads are not denials", every(20, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Second, "app", sources.OpRead, fmt.Sprintf("kv/data/prod/%d", i))
+		{"successful reads are not denials", every(20, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Second, "app", event.OpRead, fmt.Sprintf("kv/data/prod/%d", i))
 		}), 0},
-		{"requests without an identity are not counted", every(20, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Second, "", sources.OpRead, fmt.Sprintf("kv/data/prod/%d", i), denied,
-				func(e *sources.Event) {
+		{"requests without an identity are not counted", every(20, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Second, "", event.OpRead, fmt.Sprintf("kv/data/prod/%d", i), denied,
+				func(e *event.Event) {
 					e.Principal, e.DisplayName, e.Credential = "", "", ""
-					e.Flags |= sources.FlagUnauthenticated
+					e.Flags |= event.FlagUnauthenticated
 				})
 		}), 0},
 		{"two probes of different paths an hour apart are two bursts", append(settlementProbe(0, 12),
-			every(12, func(i int) sources.Event {
-				return vev(time.Hour+time.Duration(i)*5*time.Second, "k8s-eu1-treasury-settlement-batch", sources.OpRead,
+			every(12, func(i int) event.Event {
+				return vev(time.Hour+time.Duration(i)*5*time.Second, "k8s-eu1-treasury-settlement-batch", event.OpRead,
 					fmt.Sprintf("legacy/treasury/t%02d", i), denied)
 			})...), 2},
 		{"a nightly job denied on the same paths every night is reported once", append(append(settlementProbe(0, 12),
@@ -85,8 +85,8 @@ func TestDeniedBurst(t *testing.T) {
 
 func TestDeniedBurstOneFindingPerBurst(t *testing.T) {
 	// 60 denials on 60 paths, one every 3 s: the window slides over the whole run.
-	evs := every(60, func(i int) sources.Event {
-		return vev(time.Duration(i)*3*time.Second, "probe", sources.OpRead, fmt.Sprintf("kv/data/p/%02d", i), denied)
+	evs := every(60, func(i int) event.Event {
+		return vev(time.Duration(i)*3*time.Second, "probe", event.OpRead, fmt.Sprintf("kv/data/p/%02d", i), denied)
 	})
 	got := runDetector(t, NewDeniedBurst, DefaultConfig(), evs)
 	if len(got) != 1 {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Rule describes what a detector reports. ID never changes once released: ignore files,
@@ -24,7 +24,7 @@ type Rule struct {
 type Detector interface {
 	Rule() Rule
 	// Observe sees one event. It must not keep ev; copy the fields it needs.
-	Observe(ev *sources.Event)
+	Observe(ev *event.Event)
 	// Finish returns the findings, the input being complete.
 	Finish() []Finding
 }
@@ -48,7 +48,7 @@ type Result struct {
 // Run feeds events (in time order) to every detector and returns the merged findings. Each
 // event is seen by every detector before the baseline learns it, so "never seen before" means
 // before this event.
-func Run(events []sources.Event, env Env) *Result {
+func Run(events []event.Event, env Env) *Result {
 	if env.Baseline == nil {
 		env.Baseline = NewBaseline()
 	}
@@ -156,12 +156,12 @@ func SortFindings(fs []Finding) {
 }
 
 // evidenceOf is the evidence entry for one event.
-func evidenceOf(ev *sources.Event) Evidence {
+func evidenceOf(ev *event.Event) Evidence {
 	return Evidence{File: ev.Pos.File, Line: ev.Pos.Line, Time: ev.Time}
 }
 
 // newFinding starts a finding about ev's actor.
-func newFinding(r Rule, ev *sources.Event) Finding {
+func newFinding(r Rule, ev *event.Event) Finding {
 	f := Finding{
 		Rule:        r.ID,
 		Severity:    r.Severity,

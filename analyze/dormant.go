@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // DormantIdentity reports an identity that acts again after at least Days days of silence: a
@@ -41,8 +41,8 @@ func NewDormantIdentity(env Env) Detector {
 func (d *DormantIdentity) Rule() Rule { return d.rule }
 
 // Observe compares the event with the identity's last activity.
-func (d *DormantIdentity) Observe(ev *sources.Event) {
-	if ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+func (d *DormantIdentity) Observe(ev *event.Event) {
+	if ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return
 	}
 	h := d.env.Baseline.Get(ev.Actor())

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // DualSourceIP reports one credential used from an internal and an external address within a
@@ -68,8 +68,8 @@ func NewDualSourceIP(env Env) Detector {
 func (d *DualSourceIP) Rule() Rule { return d.rule }
 
 // Observe tracks the last internal and external use of each credential.
-func (d *DualSourceIP) Observe(ev *sources.Event) {
-	if ev.Credential == "" || !ev.RemoteAddr.IsValid() || ev.Has(sources.FlagAWSInternal) || ev.Has(sources.FlagServiceActor) {
+func (d *DualSourceIP) Observe(ev *event.Event) {
+	if ev.Credential == "" || !ev.RemoteAddr.IsValid() || ev.Has(event.FlagAWSInternal) || ev.Has(event.FlagServiceActor) {
 		return
 	}
 	st := d.state[ev.Credential]
@@ -97,8 +97,8 @@ func (d *DualSourceIP) Observe(ev *sources.Event) {
 
 // instanceOutside reports EC2 instance credentials used from a public address the role has not
 // used before.
-func (d *DualSourceIP) instanceOutside(ev *sources.Event) bool {
-	if ev.Kind != sources.KindCloudTrail || !isInstanceSession(ev.DisplayName) {
+func (d *DualSourceIP) instanceOutside(ev *event.Event) bool {
+	if ev.Kind != event.KindCloudTrail || !isInstanceSession(ev.DisplayName) {
 		return false
 	}
 	a := ev.RemoteAddr
@@ -129,7 +129,7 @@ func isInstanceSession(s string) bool {
 	return true
 }
 
-func (d *DualSourceIP) report(ev *sources.Event, ext, internal netip.Addr, other Evidence, otherTime time.Time) {
+func (d *DualSourceIP) report(ev *event.Event, ext, internal netip.Addr, other Evidence, otherTime time.Time) {
 	f := d.found[ev.Credential]
 	if f == nil {
 		nf := newFinding(d.rule, ev)

@@ -5,36 +5,36 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func TestDualSourceIPAWS(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.InternalCIDRs = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2a05:d018:1f4:ab00::/56")}
 	inst := "i-0b7d3e9a1c4f25e60"
-	read := func(at time.Duration, session, addr string, opts ...func(*sources.Event)) sources.Event {
-		return aev(at, "batch-reconciler", session, "GetSecretValue", sources.OpRead, "prod/reconciler/bank-api",
-			append([]func(*sources.Event){from(addr)}, opts...)...)
+	read := func(at time.Duration, session, addr string, opts ...func(*event.Event)) event.Event {
+		return aev(at, "batch-reconciler", session, "GetSecretValue", event.OpRead, "prod/reconciler/bank-api",
+			append([]func(*event.Event){from(addr)}, opts...)...)
 	}
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
-		{"instance credentials from a public address, no internal use in the input", []sources.Event{
+		{"instance credentials from a public address, no internal use in the input", []event.Event{
 			read(0, inst, "185.220.101.47")}, 1},
-		{"instance credentials inside, then outside, within the hour", []sources.Event{
+		{"instance credentials inside, then outside, within the hour", []event.Event{
 			read(0, inst, "10.42.31.77"), read(30*time.Minute, inst, "185.220.101.47")}, 1},
-		{"dual-stack instance: IPv4 and IPv6 inside the VPC's block", []sources.Event{
+		{"dual-stack instance: IPv4 and IPv6 inside the VPC's block", []event.Event{
 			read(0, "i-07c1f4e2d9a8b3c51", "10.42.12.9"), read(40*time.Minute, "i-07c1f4e2d9a8b3c51", "2a05:d018:1f4:ab12:9c3e:4f1a:77d0:2b15"),
 			read(80*time.Minute, "i-07c1f4e2d9a8b3c51", "10.42.12.9")}, 0},
-		{"the KMS call Secrets Manager makes for the caller is not a second source", []sources.Event{
+		{"the KMS call Secrets Manager makes for the caller is not a second source", []event.Event{
 			read(0, inst, "10.42.31.77"),
-			aev(time.Second, "batch-reconciler", inst, "Decrypt", sources.OpOther, "", noAddr, withFlags(sources.FlagServiceActor|sources.FlagAWSInternal))}, 0},
+			aev(time.Second, "batch-reconciler", inst, "Decrypt", event.OpOther, "", noAddr, withFlags(event.FlagServiceActor|event.FlagAWSInternal))}, 0},
 		// only the first sighting (no history yet) is reported; the next day's key is quiet
-		{"instance credentials from a public address the role used before (a NAT gateway)", []sources.Event{
+		{"instance credentials from a public address the role used before (a NAT gateway)", []event.Event{
 			read(0, inst, "52.16.1.1", withCred("ASIAOLD")), read(24*time.Hour, inst, "52.16.1.1", withCred("ASIANEW"))}, 1},
-		{"a session not named after an instance, outside only", []sources.Event{
+		{"a session not named after an instance, outside only", []event.Event{
 			read(0, "aws-go-sdk-1789041637", "34.138.44.201")}, 0},
 	}
 	for _, tt := range tests {

@@ -4,35 +4,35 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func TestDualSourceIP(t *testing.T) {
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
-		{"pod address then external address 10 minutes later", []sources.Event{
-			vev(0, "fraud", sources.OpRead, "kv/data/a", from("100.73.2.14")),
-			vev(10*time.Minute, "fraud", sources.OpRead, "kv/data/b", from("2a0e:97c0:5c6:11::2f")),
+		{"pod address then external address 10 minutes later", []event.Event{
+			vev(0, "fraud", event.OpRead, "kv/data/a", from("100.73.2.14")),
+			vev(10*time.Minute, "fraud", event.OpRead, "kv/data/b", from("2a0e:97c0:5c6:11::2f")),
 		}, 1},
-		{"external first, then the pod", []sources.Event{
-			vev(0, "fraud", sources.OpRead, "kv/data/a", from("203.0.113.9")),
-			vev(20*time.Minute, "fraud", sources.OpRead, "kv/data/a", from("10.1.2.3")),
+		{"external first, then the pod", []event.Event{
+			vev(0, "fraud", event.OpRead, "kv/data/a", from("203.0.113.9")),
+			vev(20*time.Minute, "fraud", event.OpRead, "kv/data/a", from("10.1.2.3")),
 		}, 1},
-		{"two internal pod addresses (a rollout) are quiet", []sources.Event{
-			vev(0, "app", sources.OpRead, "kv/data/a", from("100.73.2.14")),
-			vev(time.Minute, "app", sources.OpRead, "kv/data/a", from("100.73.9.99")),
-			vev(2*time.Minute, "app", sources.OpRead, "kv/data/a", from("fd3a:9c41:7d20:21::3c")),
+		{"two internal pod addresses (a rollout) are quiet", []event.Event{
+			vev(0, "app", event.OpRead, "kv/data/a", from("100.73.2.14")),
+			vev(time.Minute, "app", event.OpRead, "kv/data/a", from("100.73.9.99")),
+			vev(2*time.Minute, "app", event.OpRead, "kv/data/a", from("fd3a:9c41:7d20:21::3c")),
 		}, 0},
-		{"internal and external three hours apart are quiet", []sources.Event{
-			vev(0, "op", sources.OpRead, "kv/data/a", from("10.8.1.1")),
-			vev(3*time.Hour, "op", sources.OpRead, "kv/data/a", from("193.233.48.71")),
+		{"internal and external three hours apart are quiet", []event.Event{
+			vev(0, "op", event.OpRead, "kv/data/a", from("10.8.1.1")),
+			vev(3*time.Hour, "op", event.OpRead, "kv/data/a", from("193.233.48.71")),
 		}, 0},
-		{"different credentials of one identity are quiet", []sources.Event{
-			vev(0, "ci", sources.OpRead, "kv/data/a", from("10.8.1.1"), withCred("a1")),
-			vev(time.Minute, "ci", sources.OpRead, "kv/data/a", from("35.1.2.3"), withCred("a2")),
+		{"different credentials of one identity are quiet", []event.Event{
+			vev(0, "ci", event.OpRead, "kv/data/a", from("10.8.1.1"), withCred("a1")),
+			vev(time.Minute, "ci", event.OpRead, "kv/data/a", from("35.1.2.3"), withCred("a2")),
 		}, 0},
 	}
 	for _, tt := range tests {

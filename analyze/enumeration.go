@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Enumeration reports a non-administrator walking the secret namespace: listing a mount's root
@@ -78,12 +78,12 @@ func NewEnumeration(env Env) Detector {
 func (d *Enumeration) Rule() Rule { return d.rule }
 
 // Observe counts the lists of non-administrators.
-func (d *Enumeration) Observe(ev *sources.Event) {
+func (d *Enumeration) Observe(ev *event.Event) {
 	root, ok := d.listOf(ev)
 	if !ok {
 		return
 	}
-	if ev.Has(sources.FlagUnauthenticated) || isServicePrincipal(ev) || actorIsAdmin(d.env.Config, ev) {
+	if ev.Has(event.FlagUnauthenticated) || isServicePrincipal(ev) || actorIsAdmin(d.env.Config, ev) {
 		return
 	}
 	id := ev.Actor()
@@ -176,9 +176,9 @@ func (d *Enumeration) Finish() []Finding {
 
 // listOf reports whether ev lists something, and whether what it lists is a root: a mount's
 // root, a control-plane catalogue, or (AWS) the whole secret store.
-func (d *Enumeration) listOf(ev *sources.Event) (root, ok bool) {
+func (d *Enumeration) listOf(ev *event.Event) (root, ok bool) {
 	switch ev.Kind {
-	case sources.KindCloudTrail:
+	case event.KindCloudTrail:
 		switch ev.Action {
 		case "ListSecrets":
 			return true, true
@@ -190,15 +190,15 @@ func (d *Enumeration) listOf(ev *sources.Event) (root, ok bool) {
 			}
 		}
 		return false, false
-	case sources.KindVault:
+	case event.KindVault:
 		rel := nsRelative(ev)
 		switch ev.Op {
-		case sources.OpList:
+		case event.OpList:
 			if strings.HasPrefix(rel, "cubbyhole/") || rel == "cubbyhole" {
 				return false, false // a token's private storage: nothing to discover
 			}
 			return isVaultCatalog(rel) || isMountRoot(ev, rel), true
-		case sources.OpAdmin, sources.OpRead:
+		case event.OpAdmin, event.OpRead:
 			// A GET of sys/mounts, sys/auth or sys/policy lists them too, but configuration tools
 			// (Terraform refreshing its state) make these reads before every change: they count
 			// towards the distinct paths, never alone.
@@ -245,7 +245,7 @@ func isCatalogRead(rel string) bool {
 // isMountRoot reports whether a Vault LIST names the root of a secrets mount: "kv/metadata/"
 // of a KV v2 mount or "legacy/" of a KV v1 mount (resource equal to the mount), or, when the
 // log has no mount point, a one-segment path or "<x>/metadata/".
-func isMountRoot(ev *sources.Event, rel string) bool {
+func isMountRoot(ev *event.Event, rel string) bool {
 	if ev.Mount != "" {
 		m := strings.TrimPrefix(ev.Mount, ev.Namespace)
 		if strings.HasPrefix(m, "sys/") || strings.HasPrefix(m, "auth/") || strings.HasPrefix(m, "identity/") {
@@ -264,18 +264,18 @@ func isMountRoot(ev *sources.Event, rel string) bool {
 
 // isListing reports whether ev lists what a baseline should remember as a listing habit: a list
 // request, or a read that returns a Vault control-plane catalogue.
-func isListing(ev *sources.Event) bool {
-	if ev.Op == sources.OpList {
+func isListing(ev *event.Event) bool {
+	if ev.Op == event.OpList {
 		return true
 	}
-	return ev.Kind == sources.KindVault && ev.Action == "read" && isCatalogRead(nsRelative(ev))
+	return ev.Kind == event.KindVault && ev.Action == "read" && isCatalogRead(nsRelative(ev))
 }
 
 // ListKey is the name under which a list request is remembered in the baseline: the listed
 // resource for Vault; for AWS, the resource when the source set one, else the call with its
 // (value-free) parameters, so "ListSecrets filtered on prod/treasury/" is a habit of its own.
-func ListKey(ev *sources.Event) string {
-	if ev.Resource != "" || ev.Kind != sources.KindCloudTrail {
+func ListKey(ev *event.Event) string {
+	if ev.Resource != "" || ev.Kind != event.KindCloudTrail {
 		return ev.Resource
 	}
 	if ev.Detail != "" {
@@ -286,8 +286,8 @@ func ListKey(ev *sources.Event) string {
 
 // listShown is how a listed path appears in a finding: the path as requested for Vault
 // ("kv/metadata/prod/"), the call and its parameters for AWS.
-func listShown(ev *sources.Event) string {
-	if ev.Kind == sources.KindCloudTrail {
+func listShown(ev *event.Event) string {
+	if ev.Kind == event.KindCloudTrail {
 		k := ev.Action
 		if ev.Resource != "" {
 			k += " " + ev.Resource

@@ -7,21 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // mountedAt sets the mount point the audit entry logs (request.mount_point) and recomputes the
 // resource the way the Vault reader does.
-func mountedAt(mount string) func(*sources.Event) {
-	return func(e *sources.Event) {
+func mountedAt(mount string) func(*event.Event) {
+	return func(e *event.Event) {
 		e.Mount, e.MountType = mount, "kv"
 		e.Resource = sources.NormalizeVaultPath(e.Path, mount, "kv")
 	}
 }
 
 // namespaced puts a Vault event in namespace ns (its path and mount carry the prefix).
-func namespaced(ns string) func(*sources.Event) {
-	return func(e *sources.Event) {
+func namespaced(ns string) func(*event.Event) {
+	return func(e *event.Event) {
 		e.Namespace = ns
 		e.Path = ns + e.Path
 		if e.Mount != "" {
@@ -31,16 +32,16 @@ func namespaced(ns string) func(*sources.Event) {
 	}
 }
 
-func actionIs(a string) func(*sources.Event) { return func(e *sources.Event) { e.Action = a } }
+func actionIs(a string) func(*event.Event) { return func(e *event.Event) { e.Action = a } }
 
 // ctev builds a CloudTrail event for a principal ARN.
-func ctev(at time.Duration, arn, action string, op sources.Op, resource string, opts ...func(*sources.Event)) sources.Event {
-	ev := sources.Event{
-		Time: t0.Add(at), Kind: sources.KindCloudTrail, Op: op, Action: action,
+func ctev(at time.Duration, arn, action string, op event.Op, resource string, opts ...func(*event.Event)) event.Event {
+	ev := event.Event{
+		Time: t0.Add(at), Kind: event.KindCloudTrail, Op: op, Action: action,
 		Principal: arn, DisplayName: arn[len(arn)-min(len(arn), 20):], Credential: "ASIAEXAMPLE",
 		Path: resource, Resource: resource, Namespace: "428190375562", Region: "eu-west-1",
 		RemoteAddr: netip.MustParseAddr("198.51.100.24"),
-		Pos:        sources.Pos{File: "ct.json", Line: int(at / time.Second)},
+		Pos:        event.Pos{File: "ct.json", Line: int(at / time.Second)},
 	}
 	for _, o := range opts {
 		o(&ev)
@@ -58,59 +59,59 @@ func enumConfig() Config {
 func TestEnumeration(t *testing.T) {
 	kyc := "k8s-eu1-onboarding-kyc-worker"
 	kycPolicies := withPolicies("default", "kyc-worker")
-	walk := []sources.Event{
-		vev(0, kyc, sources.OpList, "legacy/", mountedAt("legacy/"), kycPolicies),
-		vev(34*time.Second, kyc, sources.OpList, "legacy/treasury/", mountedAt("legacy/"), kycPolicies),
-		vev(61*time.Second, kyc, sources.OpList, "legacy/cards/", mountedAt("legacy/"), kycPolicies),
-		vev(88*time.Second, kyc, sources.OpList, "legacy/backoffice/", mountedAt("legacy/"), kycPolicies),
-		vev(115*time.Second, kyc, sources.OpList, "kv/metadata/prod/", mountedAt("kv/"), kycPolicies, denied),
-		vev(139*time.Second, kyc, sources.OpList, "kv/metadata/prod/treasury/", mountedAt("kv/"), kycPolicies, denied),
+	walk := []event.Event{
+		vev(0, kyc, event.OpList, "legacy/", mountedAt("legacy/"), kycPolicies),
+		vev(34*time.Second, kyc, event.OpList, "legacy/treasury/", mountedAt("legacy/"), kycPolicies),
+		vev(61*time.Second, kyc, event.OpList, "legacy/cards/", mountedAt("legacy/"), kycPolicies),
+		vev(88*time.Second, kyc, event.OpList, "legacy/backoffice/", mountedAt("legacy/"), kycPolicies),
+		vev(115*time.Second, kyc, event.OpList, "kv/metadata/prod/", mountedAt("kv/"), kycPolicies, denied),
+		vev(139*time.Second, kyc, event.OpList, "kv/metadata/prod/treasury/", mountedAt("kv/"), kycPolicies, denied),
 	}
-	subfolders := func(n int) []sources.Event {
-		return every(n, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Minute, "app", sources.OpList, fmt.Sprintf("kv/metadata/prod/team%d/", i), mountedAt("kv/"))
+	subfolders := func(n int) []event.Event {
+		return every(n, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Minute, "app", event.OpList, fmt.Sprintf("kv/metadata/prod/team%d/", i), mountedAt("kv/"))
 		})
 	}
 	// Back-office staff open the web UI on the mount root and their folder every business day.
-	var staff []sources.Event
+	var staff []event.Event
 	for d := range 10 {
 		at := time.Duration(d) * 24 * time.Hour
 		staff = append(staff,
-			vev(at, "oidc-aisling", sources.OpList, "bo/metadata/", mountedAt("bo/"), withPolicies("bo-chargebacks", "default")),
-			vev(at+9*time.Second, "oidc-aisling", sources.OpList, "bo/metadata/chargebacks/", mountedAt("bo/"), withPolicies("bo-chargebacks", "default")))
+			vev(at, "oidc-aisling", event.OpList, "bo/metadata/", mountedAt("bo/"), withPolicies("bo-chargebacks", "default")),
+			vev(at+9*time.Second, "oidc-aisling", event.OpList, "bo/metadata/chargebacks/", mountedAt("bo/"), withPolicies("bo-chargebacks", "default")))
 	}
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
 		{"a workload walking legacy/ and kv/metadata/ (one finding)", walk, 1},
 		{"LIST of a KV v1 mount root", walk[:1], 1},
-		{"LIST of kv/metadata/ (a KV v2 mount root)", evs1(vev(0, "app", sources.OpList, "kv/metadata/", mountedAt("kv/"))), 1},
-		{"LIST of a mount root without mount_point in the log", evs1(vev(0, "app", sources.OpList, "kv/metadata/")), 1},
-		{"LIST of a mount root in a namespace", evs1(vev(0, "app", sources.OpList, "kv/metadata/", mountedAt("kv/"), namespaced("ns1/"))), 1},
-		{"LIST sys/policies/acl by a non-administrator", evs1(vev(0, "app", sources.OpList, "sys/policies/acl")), 1},
-		{"LIST identity/entity/id by a non-administrator", evs1(vev(0, "app", sources.OpList, "identity/entity/id")), 1},
-		{"LIST auth/token/accessors by a non-administrator", evs1(vev(0, "app", sources.OpList, "auth/token/accessors")), 1},
+		{"LIST of kv/metadata/ (a KV v2 mount root)", evs1(vev(0, "app", event.OpList, "kv/metadata/", mountedAt("kv/"))), 1},
+		{"LIST of a mount root without mount_point in the log", evs1(vev(0, "app", event.OpList, "kv/metadata/")), 1},
+		{"LIST of a mount root in a namespace", evs1(vev(0, "app", event.OpList, "kv/metadata/", mountedAt("kv/"), namespaced("ns1/"))), 1},
+		{"LIST sys/policies/acl by a non-administrator", evs1(vev(0, "app", event.OpList, "sys/policies/acl")), 1},
+		{"LIST identity/entity/id by a non-administrator", evs1(vev(0, "app", event.OpList, "identity/entity/id")), 1},
+		{"LIST auth/token/accessors by a non-administrator", evs1(vev(0, "app", event.OpList, "auth/token/accessors")), 1},
 		{"five distinct subfolders in five minutes", subfolders(5), 1},
 		{"four distinct subfolders stay below the count", subfolders(4), 0},
-		{"five subfolders an hour apart stay quiet", every(5, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Hour, "app", sources.OpList, fmt.Sprintf("kv/metadata/prod/team%d/", i), mountedAt("kv/"))
+		{"five subfolders an hour apart stay quiet", every(5, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Hour, "app", event.OpList, fmt.Sprintf("kv/metadata/prod/team%d/", i), mountedAt("kv/"))
 		}), 0},
 		{"an operator listing sys/policies/acl is not enumeration",
-			evs1(vev(0, "oidc-maria", sources.OpList, "sys/policies/acl", withPolicies("default", "vault-operators"))), 0},
+			evs1(vev(0, "oidc-maria", event.OpList, "sys/policies/acl", withPolicies("default", "vault-operators"))), 0},
 		{"the root token listing mounts is not enumeration",
-			evs1(vev(0, "root", sources.OpList, "kv/metadata/", mountedAt("kv/"), withPolicies("root"), func(e *sources.Event) { e.Flags |= sources.FlagRootToken })), 0},
-		{"metadata reads are reads, not lists", every(10, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Second, "fraud", sources.OpRead, fmt.Sprintf("kv/metadata/prod/s%d", i), mountedAt("kv/"))
+			evs1(vev(0, "root", event.OpList, "kv/metadata/", mountedAt("kv/"), withPolicies("root"), func(e *event.Event) { e.Flags |= event.FlagRootToken })), 0},
+		{"metadata reads are reads, not lists", every(10, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Second, "fraud", event.OpRead, fmt.Sprintf("kv/metadata/prod/s%d", i), mountedAt("kv/"))
 		}), 0},
-		{"Terraform reading sys/auth and sys/mounts before a change is quiet", []sources.Event{
-			vev(0, "token-terraform-cards", sources.OpAdmin, "sys/auth", actionIs("read"), namespaced("ns1/")),
-			vev(time.Second, "token-terraform-cards", sources.OpAdmin, "sys/mounts", actionIs("read"), namespaced("ns1/")),
+		{"Terraform reading sys/auth and sys/mounts before a change is quiet", []event.Event{
+			vev(0, "token-terraform-cards", event.OpAdmin, "sys/auth", actionIs("read"), namespaced("ns1/")),
+			vev(time.Second, "token-terraform-cards", event.OpAdmin, "sys/mounts", actionIs("read"), namespaced("ns1/")),
 		}, 0},
-		{"listing one's own cubbyhole is quiet", evs1(vev(0, "app", sources.OpList, "cubbyhole/")), 0},
-		{"the same denied subfolder listed ten times is one path", every(10, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Second, "app", sources.OpList, "kv/metadata/prod/x/", mountedAt("kv/"), denied)
+		{"listing one's own cubbyhole is quiet", evs1(vev(0, "app", event.OpList, "cubbyhole/")), 0},
+		{"the same denied subfolder listed ten times is one path", every(10, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Second, "app", event.OpList, "kv/metadata/prod/x/", mountedAt("kv/"), denied)
 		}), 0},
 	}
 	for _, tt := range tests {
@@ -148,31 +149,31 @@ func TestEnumerationAWS(t *testing.T) {
 	admin := acct + "aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_PlatformAdmin_3f8a2c1d9e7b4a60"
 	analyst := acct + "aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_TreasuryAnalyst_91c0d7e4a2b35f18"
 	config := acct + "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
-	filtered := func(e *sources.Event) { e.Detail = "filters=name:prod/treasury/" }
+	filtered := func(e *event.Event) { e.Detail = "filters=name:prod/treasury/" }
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
-		{"ListSecrets then a filtered batch by a workload role (one finding)", []sources.Event{
-			ctev(0, reconciler, "ListSecrets", sources.OpList, ""),
-			ctev(2*time.Second, reconciler, "ListSecrets", sources.OpList, ""),
-			ctev(5*time.Second, reconciler, "BatchGetSecretValue", sources.OpList, "", func(e *sources.Event) { e.Detail = "filters=all:prod" }),
+		{"ListSecrets then a filtered batch by a workload role (one finding)", []event.Event{
+			ctev(0, reconciler, "ListSecrets", event.OpList, ""),
+			ctev(2*time.Second, reconciler, "ListSecrets", event.OpList, ""),
+			ctev(5*time.Second, reconciler, "BatchGetSecretValue", event.OpList, "", func(e *event.Event) { e.Detail = "filters=all:prod" }),
 		}, 1},
-		{"a filtered batch alone", evs1(ctev(0, reconciler, "BatchGetSecretValue", sources.OpList, "", func(e *sources.Event) { e.Detail = "filters=all:prod" })), 1},
+		{"a filtered batch alone", evs1(ctev(0, reconciler, "BatchGetSecretValue", event.OpList, "", func(e *event.Event) { e.Detail = "filters=all:prod" })), 1},
 		{"a batch by a list of secret ids is not enumeration",
-			evs1(ctev(0, reconciler, "BatchGetSecretValue", sources.OpRead, "", func(e *sources.Event) { e.Detail = "secretIdList=26" })), 0},
-		{"DescribeSecret is not enumeration on its own", every(10, func(i int) sources.Event {
-			return ctev(time.Duration(i)*time.Second, reconciler, "DescribeSecret", sources.OpList, fmt.Sprintf("prod/app/%d", i))
+			evs1(ctev(0, reconciler, "BatchGetSecretValue", event.OpRead, "", func(e *event.Event) { e.Detail = "secretIdList=26" })), 0},
+		{"DescribeSecret is not enumeration on its own", every(10, func(i int) event.Event {
+			return ctev(time.Duration(i)*time.Second, reconciler, "DescribeSecret", event.OpList, fmt.Sprintf("prod/app/%d", i))
 		}), 0},
-		{"an administrator's ListSecrets is quiet", evs1(ctev(0, admin, "ListSecrets", sources.OpList, "")), 0},
-		{"AWS Config's service-linked role is quiet", evs1(ctev(0, config, "ListSecrets", sources.OpList, "")), 0},
+		{"an administrator's ListSecrets is quiet", evs1(ctev(0, admin, "ListSecrets", event.OpList, "")), 0},
+		{"AWS Config's service-linked role is quiet", evs1(ctev(0, config, "ListSecrets", event.OpList, "")), 0},
 		{"a service acting on a caller's behalf is quiet",
-			evs1(ctev(0, reconciler, "ListSecrets", sources.OpList, "", func(e *sources.Event) { e.Flags |= sources.FlagServiceActor })), 0},
-		{"an analyst's filtered ListSecrets habit: only the first is new", []sources.Event{
-			ctev(0, analyst, "ListSecrets", sources.OpList, "", filtered),
-			ctev(24*time.Hour, analyst, "ListSecrets", sources.OpList, "", filtered),
-			ctev(48*time.Hour, analyst, "ListSecrets", sources.OpList, "", filtered),
+			evs1(ctev(0, reconciler, "ListSecrets", event.OpList, "", func(e *event.Event) { e.Flags |= event.FlagServiceActor })), 0},
+		{"an analyst's filtered ListSecrets habit: only the first is new", []event.Event{
+			ctev(0, analyst, "ListSecrets", event.OpList, "", filtered),
+			ctev(24*time.Hour, analyst, "ListSecrets", event.OpList, "", filtered),
+			ctev(48*time.Hour, analyst, "ListSecrets", event.OpList, "", filtered),
 		}, 1},
 	}
 	for _, tt := range tests {
@@ -185,4 +186,4 @@ func TestEnumerationAWS(t *testing.T) {
 	}
 }
 
-func evs1(e ...sources.Event) []sources.Event { return e }
+func evs1(e ...event.Event) []event.Event { return e }

@@ -1,4 +1,4 @@
-// Package analyze turns events into findings. It sees only sources.Event: never how a source
+// Package analyze turns events into findings. It sees only event.Event: never how a source
 // parses its input, never a report format, never the command line.
 package analyze
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
@@ -12,24 +13,24 @@ import (
 var t0 = time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
 
 // vev builds a Vault event. Options adjust it.
-func vev(at time.Duration, actor string, op sources.Op, path string, opts ...func(*sources.Event)) sources.Event {
-	ev := sources.Event{
-		Time: t0.Add(at), Kind: sources.KindVault, Op: op, Path: path,
+func vev(at time.Duration, actor string, op event.Op, path string, opts ...func(*event.Event)) event.Event {
+	ev := event.Event{
+		Time: t0.Add(at), Kind: event.KindVault, Op: op, Path: path,
 		Resource:    sources.NormalizeVaultPath(path, "", ""),
 		Principal:   "entity-" + actor,
 		DisplayName: actor,
 		Credential:  "hmac-sha256:acc-" + actor,
 		RemoteAddr:  netip.MustParseAddr("10.0.0.1"),
-		Pos:         sources.Pos{File: "audit.log", Line: int(at / time.Second)},
+		Pos:         event.Pos{File: "audit.log", Line: int(at / time.Second)},
 	}
 	switch op {
-	case sources.OpRead:
+	case event.OpRead:
 		ev.Action = "read"
-	case sources.OpList:
+	case event.OpList:
 		ev.Action = "list"
-	case sources.OpWrite:
+	case event.OpWrite:
 		ev.Action = "update"
-	case sources.OpDelete:
+	case event.OpDelete:
 		ev.Action = "delete"
 	default:
 		ev.Action = "update"
@@ -40,21 +41,21 @@ func vev(at time.Duration, actor string, op sources.Op, path string, opts ...fun
 	return ev
 }
 
-func from(addr string) func(*sources.Event) {
-	return func(e *sources.Event) { e.RemoteAddr = netip.MustParseAddr(addr) }
+func from(addr string) func(*event.Event) {
+	return func(e *event.Event) { e.RemoteAddr = netip.MustParseAddr(addr) }
 }
 
-func denied(e *sources.Event) { e.Outcome = sources.OutcomeDenied }
+func denied(e *event.Event) { e.Outcome = event.OutcomeDenied }
 
-func withCred(c string) func(*sources.Event) { return func(e *sources.Event) { e.Credential = c } }
+func withCred(c string) func(*event.Event) { return func(e *event.Event) { e.Credential = c } }
 
-func withPolicies(ps ...string) func(*sources.Event) {
-	return func(e *sources.Event) { e.Policies = ps }
+func withPolicies(ps ...string) func(*event.Event) {
+	return func(e *event.Event) { e.Policies = ps }
 }
 
 // runDetector feeds events to one detector the way Run does, with the baseline learning after
 // each event, and returns its findings.
-func runDetector(t *testing.T, mk func(Env) Detector, cfg Config, evs []sources.Event) []Finding {
+func runDetector(t *testing.T, mk func(Env) Detector, cfg Config, evs []event.Event) []Finding {
 	t.Helper()
 	env := Env{Config: &cfg, Baseline: NewBaseline()}
 	d := mk(env)
@@ -75,8 +76,8 @@ func rulesOf(fs []Finding) []string {
 }
 
 // every returns n events produced by mk(i) for i in [0, n).
-func every(n int, mk func(i int) sources.Event) []sources.Event {
-	out := make([]sources.Event, 0, n)
+func every(n int, mk func(i int) event.Event) []event.Event {
+	out := make([]event.Event, 0, n)
 	for i := range n {
 		out = append(out, mk(i))
 	}

@@ -3,14 +3,14 @@ package analyze
 import (
 	"strings"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // pathInNamespace is a Vault request path without its namespace prefix ("sys/audit/x" for
 // "ns1/sys/audit/x" in namespace "ns1/"), so path rules hold in every namespace. Other sources
 // return the path as it is.
-func pathInNamespace(ev *sources.Event) string {
-	if ev.Kind != sources.KindVault {
+func pathInNamespace(ev *event.Event) string {
+	if ev.Kind != event.KindVault {
 		return ev.Path
 	}
 	return strings.TrimPrefix(ev.Path, ev.Namespace)
@@ -23,8 +23,8 @@ var kvVerbs = []string{"data", "metadata", "delete", "undelete", "destroy", "sub
 // the KV v2 sub-path ("data", "metadata", ...; "" for a KV v1 path) and the rest. ok is false
 // for paths on other engines. It uses the logged mount point when there is one, else takes the
 // first path segment as the mount (logs before Vault 1.14 have no mount_point).
-func kvSplit(ev *sources.Event) (mount, verb, rest string, ok bool) {
-	if ev.Kind != sources.KindVault {
+func kvSplit(ev *event.Event) (mount, verb, rest string, ok bool) {
+	if ev.Kind != event.KindVault {
 		return "", "", "", false
 	}
 	if ev.MountType != "" && ev.MountType != "kv" && ev.MountType != "generic" {
@@ -57,6 +57,6 @@ func kvSplit(ev *sources.Event) (mount, verb, rest string, ok bool) {
 
 // isKVMount reports whether ev was made on a KV (or legacy generic) secrets engine, as far as
 // the log says.
-func isKVMount(ev *sources.Event) bool {
-	return ev.Kind == sources.KindVault && (ev.MountType == "kv" || ev.MountType == "generic")
+func isKVMount(ev *event.Event) bool {
+	return ev.Kind == event.KindVault && (ev.MountType == "kv" || ev.MountType == "generic")
 }

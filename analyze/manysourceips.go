@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // ManySourceIPs reports one identity used from many distinct external addresses within an hour:
@@ -69,8 +69,8 @@ func NewManySourceIPs(env Env) Detector {
 func (d *ManySourceIPs) Rule() Rule { return d.rule }
 
 // Observe adds an external address to its identity's window.
-func (d *ManySourceIPs) Observe(ev *sources.Event) {
-	if !ev.RemoteAddr.IsValid() || ev.Has(sources.FlagAWSInternal) || ev.Has(sources.FlagUnauthenticated) || isServicePrincipal(ev) {
+func (d *ManySourceIPs) Observe(ev *event.Event) {
+	if !ev.RemoteAddr.IsValid() || ev.Has(event.FlagAWSInternal) || ev.Has(event.FlagUnauthenticated) || isServicePrincipal(ev) {
 		return
 	}
 	c := d.env.Config

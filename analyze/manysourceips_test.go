@@ -6,54 +6,54 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func TestManySourceIPs(t *testing.T) {
 	recon := "userpass-bo-reconciliation"
-	login := func(at time.Duration, addr string) sources.Event {
-		return vev(at, recon, sources.OpLogin, "auth/userpass/login/bo-reconciliation", from(addr))
+	login := func(at time.Duration, addr string) event.Event {
+		return vev(at, recon, event.OpLogin, "auth/userpass/login/bo-reconciliation", from(addr))
 	}
-	stuffing := []sources.Event{
+	stuffing := []event.Event{
 		login(0, "89.101.34.17"),
-		vev(4*time.Second, recon, sources.OpRead, "bo/data/reconciliation/bank-portal", from("89.101.34.17")),
+		vev(4*time.Second, recon, event.OpRead, "bo/data/reconciliation/bank-portal", from("89.101.34.17")),
 		login(9*time.Minute, "37.228.251.90"),
 		login(16*time.Minute, "176.61.44.203"),
 		login(28*time.Minute, "109.255.18.66"),
 		login(36*time.Minute, "86.40.119.5"),
-		vev(36*time.Minute+8*time.Second, recon, sources.OpRead, "bo/data/treasury/bank-sftp", from("86.40.119.5"), denied),
+		vev(36*time.Minute+8*time.Second, recon, event.OpRead, "bo/data/treasury/bank-sftp", from("86.40.119.5"), denied),
 	}
-	ci := every(8, func(i int) sources.Event {
-		return vev(time.Duration(i)*70*time.Minute, "gitlab-kestrel/ledger-api", sources.OpLogin, "auth/gitlab/login",
+	ci := every(8, func(i int) event.Event {
+		return vev(time.Duration(i)*70*time.Minute, "gitlab-kestrel/ledger-api", event.OpLogin, "auth/gitlab/login",
 			from(fmt.Sprintf("34.23.%d.90", 10+i)))
 	})
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   int
 	}{
 		{"five public addresses within 43 minutes", stuffing, 1},
 		{"exactly four addresses within the hour", stuffing[:5], 1},
 		{"three addresses are not more than three", stuffing[:4], 0},
 		{"CI runs from a new cloud address each, 70 minutes apart", ci, 0},
-		{"internal addresses (pods, VPN) do not count", every(10, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Minute, "app", sources.OpRead, "kv/data/app", from(fmt.Sprintf("100.64.%d.7", i)))
+		{"internal addresses (pods, VPN) do not count", every(10, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Minute, "app", event.OpRead, "kv/data/app", from(fmt.Sprintf("100.64.%d.7", i)))
 		}), 0},
-		{"IPv6 privacy addresses inside one /64 are one client", every(6, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Minute, "aisling", sources.OpRead, "bo/data/x", from(fmt.Sprintf("2a02:8084:d1a0:4f00::%x", i+1)))
+		{"IPv6 privacy addresses inside one /64 are one client", every(6, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Minute, "aisling", event.OpRead, "bo/data/x", from(fmt.Sprintf("2a02:8084:d1a0:4f00::%x", i+1)))
 		}), 0},
-		{"IPv6 addresses in four /64s are four clients", every(4, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Minute, "x", sources.OpRead, "bo/data/x", from(fmt.Sprintf("2a02:8084:d1a0:%x::1", i+1)))
+		{"IPv6 addresses in four /64s are four clients", every(4, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Minute, "x", event.OpRead, "bo/data/x", from(fmt.Sprintf("2a02:8084:d1a0:%x::1", i+1)))
 		}), 1},
-		{"AWS-internal sources do not count", every(6, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Minute, "x", sources.OpRead, "kv/data/x", from(fmt.Sprintf("3.5.%d.1", i)),
-				func(e *sources.Event) { e.Flags |= sources.FlagAWSInternal })
+		{"AWS-internal sources do not count", every(6, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Minute, "x", event.OpRead, "kv/data/x", from(fmt.Sprintf("3.5.%d.1", i)),
+				func(e *event.Event) { e.Flags |= event.FlagAWSInternal })
 		}), 0},
-		{"requests without an identity do not count", every(6, func(i int) sources.Event {
-			return vev(time.Duration(i)*time.Minute, "", sources.OpLogin, "auth/userpass/login/x", from(fmt.Sprintf("5.188.62.%d", i)),
-				func(e *sources.Event) {
+		{"requests without an identity do not count", every(6, func(i int) event.Event {
+			return vev(time.Duration(i)*time.Minute, "", event.OpLogin, "auth/userpass/login/x", from(fmt.Sprintf("5.188.62.%d", i)),
+				func(e *event.Event) {
 					e.Principal, e.DisplayName, e.Credential = "", "", ""
-					e.Flags |= sources.FlagUnauthenticated
+					e.Flags |= event.FlagUnauthenticated
 				})
 		}), 0},
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // NewResource reports an identity with an established history touching a secret it has never
@@ -52,8 +52,8 @@ func NewNewResource(env Env) Detector {
 func (d *NewResource) Rule() Rule { return d.rule }
 
 // Observe checks the event's secret against the identity's history.
-func (d *NewResource) Observe(ev *sources.Event) {
-	if !isSecretAccess(ev) || ev.Outcome != sources.OutcomeOK {
+func (d *NewResource) Observe(ev *event.Event) {
+	if !isSecretAccess(ev) || ev.Outcome != event.OutcomeOK {
 		return
 	}
 	id := ev.Actor()
@@ -118,7 +118,7 @@ func (d *NewResource) Observe(ev *sources.Event) {
 }
 
 // mountOf is the event's mount, or its first path segment.
-func mountOf(ev *sources.Event) string {
+func mountOf(ev *event.Event) string {
 	if ev.Mount != "" {
 		return ev.Mount
 	}

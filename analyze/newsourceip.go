@@ -3,7 +3,7 @@ package analyze
 import (
 	"fmt"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // NewSourceIP reports an identity using an external address, and a network, never seen for it
@@ -42,9 +42,9 @@ func NewNewSourceIP(env Env) Detector {
 func (d *NewSourceIP) Rule() Rule { return d.rule }
 
 // Observe checks the address against the identity's history.
-func (d *NewSourceIP) Observe(ev *sources.Event) {
+func (d *NewSourceIP) Observe(ev *event.Event) {
 	a := ev.RemoteAddr
-	if !a.IsValid() || ev.Has(sources.FlagAWSInternal) || ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+	if !a.IsValid() || ev.Has(event.FlagAWSInternal) || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return
 	}
 	if d.env.Config.IsInternal(a) {

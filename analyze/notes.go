@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Notes are run-level observations that change how findings should be read: a single address
 // behind most identities means Vault sees a load balancer, not the clients.
-func Notes(evs []sources.Event, c *Config) []string {
+func Notes(evs []event.Event, c *Config) []string {
 	type agg struct {
 		n   int
 		ids map[string]struct{}
@@ -19,7 +19,7 @@ func Notes(evs []sources.Event, c *Config) []string {
 	ids := map[string]struct{}{}
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Kind != sources.KindVault || !ev.RemoteAddr.IsValid() {
+		if ev.Kind != event.KindVault || !ev.RemoteAddr.IsValid() {
 			continue
 		}
 		total++

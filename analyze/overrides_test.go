@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func TestOverrideHelpers(t *testing.T) {
@@ -39,10 +39,10 @@ func TestOverrideHelpers(t *testing.T) {
 func TestDualSourceIPOverride(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Overrides = []Override{{Identity: "roamer", Rule: "dual-source-ip", Window: 5 * time.Minute}}
-	evs := func(who string) []sources.Event {
-		return []sources.Event{
-			vev(0, who, sources.OpRead, "kv/data/a", from("10.8.1.1")),
-			vev(20*time.Minute, who, sources.OpRead, "kv/data/a", from("198.51.100.7")),
+	evs := func(who string) []event.Event {
+		return []event.Event{
+			vev(0, who, event.OpRead, "kv/data/a", from("10.8.1.1")),
+			vev(20*time.Minute, who, event.OpRead, "kv/data/a", from("198.51.100.7")),
 		}
 	}
 	if got := runDetector(t, NewDualSourceIP, cfg, evs("roamer")); len(got) != 0 {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // ResourcePolicyChange reports a Secrets Manager resource policy that lets in everyone ("*") or
@@ -47,9 +47,9 @@ func NewResourcePolicyChange(env Env) Detector {
 func (d *ResourcePolicyChange) Rule() Rule { return d.rule }
 
 // Observe looks at successful PutResourcePolicy calls.
-func (d *ResourcePolicyChange) Observe(ev *sources.Event) {
-	if ev.Kind != sources.KindCloudTrail || ev.Action != "PutResourcePolicy" || ev.Outcome != sources.OutcomeOK ||
-		ev.Has(sources.FlagServiceActor) {
+func (d *ResourcePolicyChange) Observe(ev *event.Event) {
+	if ev.Kind != event.KindCloudTrail || ev.Action != "PutResourcePolicy" || ev.Outcome != event.OutcomeOK ||
+		ev.Has(event.FlagServiceActor) {
 		return
 	}
 	pol := parsePolicySummary(ev.Detail)

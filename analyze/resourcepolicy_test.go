@@ -3,17 +3,17 @@ package analyze
 import (
 	"testing"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 func TestResourcePolicyChange(t *testing.T) {
-	put := func(detail string, opts ...func(*sources.Event)) []sources.Event {
-		return []sources.Event{aev(0, "AWSReservedSSO_PlatformAdmin_3f8a", "ciaran.walsh", "PutResourcePolicy", sources.OpAdmin,
-			"prod/payments/psp-master-key", append([]func(*sources.Event){withDetail(detail)}, opts...)...)}
+	put := func(detail string, opts ...func(*event.Event)) []event.Event {
+		return []event.Event{aev(0, "AWSReservedSSO_PlatformAdmin_3f8a", "ciaran.walsh", "PutResourcePolicy", event.OpAdmin,
+			"prod/payments/psp-master-key", append([]func(*event.Event){withDetail(detail)}, opts...)...)}
 	}
 	tests := []struct {
 		name   string
-		events []sources.Event
+		events []event.Event
 		want   []Severity
 	}{
 		{"Principal * with the public-policy check off", put("principal=* blockPublicPolicy=false"), []Severity{Critical}},
@@ -22,7 +22,7 @@ func TestResourcePolicyChange(t *testing.T) {
 		{"a role of the same account is quiet", put("principal=arn:aws:iam::" + testAccount + ":role/app"), nil},
 		{"a service principal is quiet", put("principal=service:lambda.amazonaws.com"), nil},
 		{"a denied attempt changes nothing", put("principal=* blockPublicPolicy=false", denied), nil},
-		{"DeleteResourcePolicy is not a grant", []sources.Event{aev(0, "admin", "a", "DeleteResourcePolicy", sources.OpAdmin, "prod/x")}, nil},
+		{"DeleteResourcePolicy is not a grant", []event.Event{aev(0, "admin", "a", "DeleteResourcePolicy", event.OpAdmin, "prod/x")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // RotationWithoutRead reports a secret written (rotated) and then not picked up: no identity
@@ -109,12 +109,12 @@ func NewRotationWithoutRead(env Env) Detector {
 func (d *RotationWithoutRead) Rule() Rule { return d.rule }
 
 // Observe tracks writes until a read by another identity or their deadline.
-func (d *RotationWithoutRead) Observe(ev *sources.Event) {
+func (d *RotationWithoutRead) Observe(ev *event.Event) {
 	if ev.Time.After(d.end) {
 		d.end = ev.Time
 	}
 	d.expire(ev.Time)
-	if ev.Outcome != sources.OutcomeOK || ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+	if ev.Outcome != event.OutcomeOK || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return
 	}
 	if mount, verb, _, ok := kvSplit(ev); ok && verb != "" {
@@ -134,11 +134,11 @@ func (d *RotationWithoutRead) Observe(ev *sources.Event) {
 }
 
 // writeKey returns the secret a write rotates, as consumers' reads name it.
-func (d *RotationWithoutRead) writeKey(ev *sources.Event) (string, bool) {
-	if ev.Op != sources.OpWrite || ev.Resource == "" {
+func (d *RotationWithoutRead) writeKey(ev *event.Event) (string, bool) {
+	if ev.Op != event.OpWrite || ev.Resource == "" {
 		return "", false
 	}
-	if ev.Kind != sources.KindVault {
+	if ev.Kind != event.KindVault {
 		return ev.Resource, true
 	}
 	switch ev.Action {
@@ -169,11 +169,11 @@ func (d *RotationWithoutRead) writeKey(ev *sources.Event) (string, bool) {
 }
 
 // readKey returns the secret a successful read fetches.
-func (d *RotationWithoutRead) readKey(ev *sources.Event) (string, bool) {
-	if ev.Op != sources.OpRead || ev.Resource == "" {
+func (d *RotationWithoutRead) readKey(ev *event.Event) (string, bool) {
+	if ev.Op != event.OpRead || ev.Resource == "" {
 		return "", false
 	}
-	if ev.Kind != sources.KindVault {
+	if ev.Kind != event.KindVault {
 		return ev.Resource, true
 	}
 	if _, verb, _, ok := kvSplit(ev); ok && verb != "" && verb != "data" {
@@ -186,7 +186,7 @@ func (d *RotationWithoutRead) readKey(ev *sources.Event) (string, bool) {
 	return ev.Resource, true
 }
 
-func (d *RotationWithoutRead) read(ev *sources.Event, key, actor string) {
+func (d *RotationWithoutRead) read(ev *event.Event, key, actor string) {
 	rs := d.readers[key]
 	if len(rs) < maxRotReaders && !slices.Contains(rs, actor) {
 		d.readers[key] = append(rs, actor)
@@ -206,7 +206,7 @@ func (d *RotationWithoutRead) read(ev *sources.Event, key, actor string) {
 	}
 }
 
-func (d *RotationWithoutRead) write(ev *sources.Event, key, actor string) {
+func (d *RotationWithoutRead) write(ev *event.Event, key, actor string) {
 	w := d.pending[key]
 	if w == nil {
 		w = &rotWrite{key: key, path: ev.Path, f: newFinding(d.rule, ev)}

@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // onMount sets the mount the log names (Vault >= 1.14) and normalises the resource with it.
-func onMount(mount, typ string) func(*sources.Event) {
-	return func(e *sources.Event) {
+func onMount(mount, typ string) func(*event.Event) {
+	return func(e *event.Event) {
 		e.Mount, e.MountType = mount, typ
 		e.Resource = sources.NormalizeVaultPath(e.Path, mount, typ)
 	}
@@ -36,20 +37,20 @@ func rollout(after time.Duration, ns, dep, reason string) Rollout {
 
 func TestRotationWithoutRead(t *testing.T) {
 	const w = "rotations" // the rotation pipeline
-	write := func(at time.Duration, path string, opts ...func(*sources.Event)) sources.Event {
-		return vev(at, w, sources.OpWrite, path, opts...)
+	write := func(at time.Duration, path string, opts ...func(*event.Event)) event.Event {
+		return vev(at, w, event.OpWrite, path, opts...)
 	}
-	read := func(at time.Duration, who, path string, opts ...func(*sources.Event)) sources.Event {
-		return vev(at, who, sources.OpRead, path, opts...)
+	read := func(at time.Duration, who, path string, opts ...func(*event.Event)) event.Event {
+		return vev(at, who, event.OpRead, path, opts...)
 	}
-	end := func(at time.Duration) sources.Event { // unrelated traffic that marks the end of the input
-		return vev(at, "agent", sources.OpOther, "auth/token/renew-self")
+	end := func(at time.Duration) event.Event { // unrelated traffic that marks the end of the input
+		return vev(at, "agent", event.OpOther, "auth/token/renew-self")
 	}
 	v1 := onMount("legacy/", "kv")
 	tests := []struct {
 		name     string
 		cfg      Config
-		events   []sources.Event
+		events   []event.Event
 		want     []Severity
 		resource string // the finding must list it
 	}{
@@ -131,25 +132,25 @@ func TestRotationWithoutRead(t *testing.T) {
 			write(0, "kv/data/prod/app/db", kv2), read(time.Minute, "app", "kv/data/prod/app/db", kv2),
 			write(20*time.Minute, "kv/data/prod/app/db", kv2), end(2*time.Hour)), []Severity{Medium}, "kv/data/prod/app/db"},
 		{"AWS secret updated and read by the workload", rotationConfig(), seqOf(
-			vev(0, "x", sources.OpWrite, "prod/ledger/pg", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
-			vev(28*time.Second, "x", sources.OpRead, "prod/ledger/pg", asCloudTrail("arn:aws:iam::1:role/ledger-api", "pod")),
+			vev(0, "x", event.OpWrite, "prod/ledger/pg", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(28*time.Second, "x", event.OpRead, "prod/ledger/pg", asCloudTrail("arn:aws:iam::1:role/ledger-api", "pod")),
 			end(2*time.Hour)), nil, ""},
 		{"AWS RotateSecret by an operator; the rotation function reads, then writes the new version", rotationConfig(), seqOf(
-			vev(-time.Hour, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
-			vev(0, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda-admin", "maria")),
-			vev(time.Second, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
-			vev(2*time.Second, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(-time.Hour, "x", event.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
+			vev(0, "x", event.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda-admin", "maria")),
+			vev(time.Second, "x", event.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(2*time.Second, "x", event.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
 			end(2*time.Hour)), []Severity{Medium}, "prod/cg/api"},
 		{"the same rotation, then the consumer reads", rotationConfig(), seqOf(
-			vev(0, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda-admin", "maria")),
-			vev(time.Second, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
-			vev(2*time.Second, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
-			vev(5*time.Minute, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
+			vev(0, "x", event.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda-admin", "maria")),
+			vev(time.Second, "x", event.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(2*time.Second, "x", event.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(5*time.Minute, "x", event.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
 			end(2*time.Hour)), nil, ""},
 		{"AWS secret read only by the rotation function", rotationConfig(), seqOf(
-			vev(-time.Hour, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
-			vev(0, "x", sources.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
-			vev(time.Second, "x", sources.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(-time.Hour, "x", event.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/card-gateway", "pod")),
+			vev(0, "x", event.OpWrite, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
+			vev(time.Second, "x", event.OpRead, "prod/cg/api", asCloudTrail("arn:aws:iam::1:role/rotation-lambda", "rot")),
 			end(2*time.Hour)), []Severity{Medium}, "prod/cg/api"},
 	}
 	for _, tt := range tests {
@@ -178,7 +179,7 @@ func TestRotationWithoutRead(t *testing.T) {
 // TestRotationWithoutReadTrigger: the finding becomes true when the grace window ends, so a
 // write just before the learning period ends is still reported.
 func TestRotationWithoutReadTrigger(t *testing.T) {
-	evs := seqOf(vev(0, "rot", sources.OpWrite, "kv/data/x", kv2), vev(3*time.Hour, "a", sources.OpOther, "sys/x"))
+	evs := seqOf(vev(0, "rot", event.OpWrite, "kv/data/x", kv2), vev(3*time.Hour, "a", event.OpOther, "sys/x"))
 	got := runDetector(t, NewRotationWithoutRead, rotationConfig(), evs)
 	if len(got) != 1 || !got[0].TriggerTime.Equal(t0.Add(30*time.Minute)) {
 		t.Fatalf("got %+v, want one finding triggered at the end of the grace window", got)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
@@ -118,47 +119,47 @@ func mountFor(path string) (string, string) {
 }
 
 // scenOp classifies a request as the Vault reader does (sources/vault.go, vaultOp).
-func scenOp(action, path string) sources.Op {
+func scenOp(action, path string) event.Op {
 	switch {
 	case strings.HasPrefix(path, "auth/"):
 		rest := strings.TrimPrefix(path, "auth/")
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			r := rest[i+1:]
 			if r == "login" || strings.HasPrefix(r, "login/") || strings.HasSuffix(r, "/callback") {
-				return sources.OpLogin
+				return event.OpLogin
 			}
 		}
 		switch {
 		case strings.HasPrefix(path, "auth/token/create"):
-			return sources.OpAdmin
+			return event.OpAdmin
 		case action == "list":
-			return sources.OpList
+			return event.OpList
 		case strings.HasPrefix(path, "auth/token/"), action == "read":
-			return sources.OpOther
+			return event.OpOther
 		}
-		return sources.OpAdmin
+		return event.OpAdmin
 	case strings.HasPrefix(path, "sys/"):
 		if action == "list" {
-			return sources.OpList
+			return event.OpList
 		}
 		for _, p := range []string{"sys/leases/", "sys/renew", "sys/wrapping/", "sys/capabilities", "sys/internal/"} {
 			if strings.HasPrefix(path, p) {
-				return sources.OpOther
+				return event.OpOther
 			}
 		}
-		return sources.OpAdmin
+		return event.OpAdmin
 	}
 	switch action {
 	case "read":
-		return sources.OpRead
+		return event.OpRead
 	case "list":
-		return sources.OpList
+		return event.OpList
 	case "create", "update", "patch":
-		return sources.OpWrite
+		return event.OpWrite
 	case "delete":
-		return sources.OpDelete
+		return event.OpDelete
 	}
-	return sources.OpOther
+	return event.OpOther
 }
 
 func scenFile(cluster string, t time.Time) string {
@@ -172,16 +173,16 @@ func scenFile(cluster string, t time.Time) string {
 }
 
 // req is one request of a's, authenticated by the token whose accessor is cred.
-func (a *scenActor) req(t time.Time, cred, action, path string, opts ...func(*sources.Event)) sources.Event {
+func (a *scenActor) req(t time.Time, cred, action, path string, opts ...func(*event.Event)) event.Event {
 	mount, typ := mountFor(path)
-	ev := sources.Event{
-		Time: t, Pos: sources.Pos{File: scenFile(a.cluster, t)}, Kind: sources.KindVault,
+	ev := event.Event{
+		Time: t, Pos: event.Pos{File: scenFile(a.cluster, t)}, Kind: event.KindVault,
 		Op: scenOp(action, path), Action: action, Credential: cred, Principal: a.entity, DisplayName: a.display,
 		Path: path, Mount: mount, MountType: typ, RemoteAddr: a.addr, Policies: a.policies,
 		Resource: sources.NormalizeVaultPath(path, mount, typ),
 	}
 	if slices.Contains(a.policies, "root") {
-		ev.Flags |= sources.FlagRootToken
+		ev.Flags |= event.FlagRootToken
 	}
 	for _, o := range opts {
 		o(&ev)
@@ -191,29 +192,29 @@ func (a *scenActor) req(t time.Time, cred, action, path string, opts ...func(*so
 
 // logIn is a login: the reader puts the identity of the new token on it. It returns the event
 // and the new token's accessor.
-func (a *scenActor) logIn(t time.Time, opts ...func(*sources.Event)) (sources.Event, string) {
+func (a *scenActor) logIn(t time.Time, opts ...func(*event.Event)) (event.Event, string) {
 	a.logins++
 	cred := hmacOf(fmt.Sprintf("%s/%d", a.display, a.logins))
 	return a.req(t, cred, "update", a.login, opts...), cred
 }
 
 // unauthenticated is a request without a token (the OIDC auth_url step of a web UI login).
-func noTokenReq(cluster string, t time.Time, addr netip.Addr, path string) sources.Event {
+func noTokenReq(cluster string, t time.Time, addr netip.Addr, path string) event.Event {
 	mount, typ := mountFor(path)
-	return sources.Event{Time: t, Pos: sources.Pos{File: scenFile(cluster, t)}, Kind: sources.KindVault, Op: sources.OpOther,
-		Flags: sources.FlagUnauthenticated, Action: "update", Path: path, Mount: mount, MountType: typ, RemoteAddr: addr,
+	return event.Event{Time: t, Pos: event.Pos{File: scenFile(cluster, t)}, Kind: event.KindVault, Op: event.OpOther,
+		Flags: event.FlagUnauthenticated, Action: "update", Path: path, Mount: mount, MountType: typ, RemoteAddr: addr,
 		Resource: sources.NormalizeVaultPath(path, mount, typ)}
 }
 
-func fromAddr(addr string) func(*sources.Event) {
-	return func(e *sources.Event) { e.RemoteAddr = netip.MustParseAddr(addr) }
+func fromAddr(addr string) func(*event.Event) {
+	return func(e *event.Event) { e.RemoteAddr = netip.MustParseAddr(addr) }
 }
 
-func withNewPolicies(ps ...string) func(*sources.Event) {
-	return func(e *sources.Event) { e.NewPolicies = ps }
+func withNewPolicies(ps ...string) func(*event.Event) {
+	return func(e *event.Event) { e.NewPolicies = ps }
 }
 
-func orphan(e *sources.Event) { e.Flags |= sources.FlagOrphan }
+func orphan(e *event.Event) { e.Flags |= event.FlagOrphan }
 
 // scenario is the deployment's identities and its normal traffic.
 type scenario struct {
@@ -222,7 +223,7 @@ type scenario struct {
 	alice, rotator, bob, carol, dave               *scenActor
 	// cred is each identity's token of the reported day (by display name).
 	cred map[string]string
-	evs  []sources.Event
+	evs  []event.Event
 }
 
 var (
@@ -267,7 +268,7 @@ func newScenario(t *testing.T) *scenario {
 	s.dave = newActor("dave", "userpass-dave.kelly", "backoffice", "auth/userpass/login/dave.kelly", "10.8.7.30", "bo-contractors", "default")
 
 	rng := rand.New(rand.NewPCG(2026, 923))
-	add := func(evs ...sources.Event) { s.evs = append(s.evs, evs...) }
+	add := func(evs ...event.Event) { s.evs = append(s.evs, evs...) }
 	login := func(a *scenActor, at time.Time) string {
 		ev, cred := a.logIn(at)
 		add(ev)
@@ -335,7 +336,7 @@ func newScenario(t *testing.T) *scenario {
 			rng.Shuffle(len(paths), func(i, j int) { paths[i], paths[j] = paths[j], paths[i] })
 			paths = append(paths, "kv/data/prod/shared/partner-legacy-key")
 			for i, p := range paths {
-				var opts []func(*sources.Event)
+				var opts []func(*event.Event)
 				if strings.Contains(p, "partner-legacy") {
 					opts = append(opts, denied)
 				}
@@ -443,8 +444,8 @@ func newScenario(t *testing.T) *scenario {
 
 // uiSession is a web UI session: the OIDC login, the UI's own lookups, the list of the mount
 // root and of the person's folder, two secrets.
-func uiSession(a *scenActor, at time.Time, team string, keys [2]string) []sources.Event {
-	out := []sources.Event{noTokenReq(a.cluster, at, a.addr, "auth/oidc/oidc/auth_url")}
+func uiSession(a *scenActor, at time.Time, team string, keys [2]string) []event.Event {
+	out := []event.Event{noTokenReq(a.cluster, at, a.addr, "auth/oidc/oidc/auth_url")}
 	ev, c := a.logIn(at.Add(8 * time.Second))
 	return append(out, ev,
 		a.req(at.Add(10*time.Second), c, "read", "sys/internal/ui/resultant-acl"),
@@ -457,12 +458,12 @@ func uiSession(a *scenActor, at time.Time, team string, keys [2]string) []source
 
 // finish sorts events by time and numbers the lines of each file (a request and its response
 // are two lines; the event points at the request).
-func finish(evs []sources.Event) []sources.Event {
+func finish(evs []event.Event) []event.Event {
 	sources.SortEvents(evs)
 	return numberLines(evs)
 }
 
-func numberLines(evs []sources.Event) []sources.Event {
+func numberLines(evs []event.Event) []event.Event {
 	lines := map[string]int{}
 	for i := range evs {
 		f := evs[i].Pos.File
@@ -474,10 +475,10 @@ func numberLines(evs []sources.Event) []sources.Event {
 
 // with is the normal traffic with extra events added (and, for a hole, some removed), merged
 // in time order: an added event comes after normal events of the same time.
-func (s *scenario) with(add []sources.Event, drop func(*sources.Event) bool) []sources.Event {
+func (s *scenario) with(add []event.Event, drop func(*event.Event) bool) []event.Event {
 	add = slices.Clone(add)
 	sources.SortEvents(add)
-	out := make([]sources.Event, 0, len(s.evs)+len(add))
+	out := make([]event.Event, 0, len(s.evs)+len(add))
 	j := 0
 	for i := range s.evs {
 		ev := &s.evs[i]
@@ -500,7 +501,7 @@ func about(identity string, rules ...string) []string {
 	return out
 }
 
-func runScenario(t *testing.T, evs []sources.Event) *Result {
+func runScenario(t *testing.T, evs []event.Event) *Result {
 	t.Helper()
 	cfg := scenConfig(t)
 	res := Run(evs, Env{Config: &cfg, Baseline: NewBaseline()})
@@ -553,23 +554,23 @@ func TestScenarioIncidents(t *testing.T) {
 	// audit-gap: vault-main writes nothing from 12:20 to 12:22 (two minutes, in a stream whose
 	// requests come every 2-8 s).
 	holeFrom, holeTo := at(12, 20, 0), at(12, 22, 0)
-	inHole := func(e *sources.Event) bool {
+	inHole := func(e *event.Event) bool {
 		return e.Pos.File == mainCurrent && !e.Time.Before(holeFrom) && e.Time.Before(holeTo)
 	}
 
 	type incident struct {
 		name string
-		add  func() []sources.Event
-		drop func(*sources.Event) bool
-		want func(evs []sources.Event) []string
+		add  func() []event.Event
+		drop func(*event.Event) bool
+		want func(evs []event.Event) []string
 	}
-	fixed := func(w ...[]string) func([]sources.Event) []string {
-		return func([]sources.Event) []string { return slices.Concat(w...) }
+	fixed := func(w ...[]string) func([]event.Event) []string {
+		return func([]event.Event) []string { return slices.Concat(w...) }
 	}
 	tests := []incident{
 		{name: "bulk-read: bi-exporter's token reads the metadata and data of all its 20 secrets in two minutes",
-			add: func() []sources.Event {
-				var out []sources.Event
+			add: func() []event.Event {
+				var out []event.Event
 				c := s.cred[s.bi.display]
 				for i, name := range reportingSecrets {
 					at := at(15, 31, 0).Add(time.Duration(i) * 6 * time.Second)
@@ -581,26 +582,26 @@ func TestScenarioIncidents(t *testing.T) {
 			// Only secrets it reads anyway, from its own pod: nothing else is new.
 			want: fixed(about(s.bi.entity, "bulk-read"))},
 		{name: "dual-source-ip: payments-api's token used from outside while the pod uses it",
-			add: func() []sources.Event {
-				return []sources.Event{pay.req(at(11, 20, 5), payCred, "read", "kv/data/prod/payments/db", fromAddr(attacker))}
+			add: func() []event.Event {
+				return []event.Event{pay.req(at(11, 20, 5), payCred, "read", "kv/data/prod/payments/db", fromAddr(attacker))}
 			},
 			// An identity that only ever came from its pod, seen from a public address, is
 			// necessarily also at a new address: new-source-ip is part of this incident.
 			want: fixed(about(pay.entity, "dual-source-ip", "new-source-ip"))},
 		{name: "new-resource: payments-api reads card-gateway's key",
-			add: func() []sources.Event {
-				return []sources.Event{pay.req(at(11, 30, 0), payCred, "read", "kv/data/prod/card-gateway/stripe-key")}
+			add: func() []event.Event {
+				return []event.Event{pay.req(at(11, 30, 0), payCred, "read", "kv/data/prod/card-gateway/stripe-key")}
 			},
 			want: fixed(about(pay.entity, "new-resource"))},
 		{name: "dormant-identity: the contractor is back after 61 days",
-			add: func() []sources.Event {
+			add: func() []event.Event {
 				ev, c := s.dave.logIn(at(10, 0, 0))
-				return []sources.Event{ev, s.dave.req(at(10, 0, 20), c, "read", "bo/data/contractors/vpn-config")}
+				return []event.Event{ev, s.dave.req(at(10, 0, 20), c, "read", "bo/data/contractors/vpn-config")}
 			},
 			want: fixed(about(s.dave.entity, "dormant-identity"))},
 		{name: "new-source-ip: bob's evening session from a hotel",
-			add: func() []sources.Event {
-				var out []sources.Event
+			add: func() []event.Event {
+				var out []event.Event
 				for _, ev := range uiSession(s.bob, at(19, 30, 0), "chargebacks", [2]string{"visa-disputes", "mc-disputes"}) {
 					ev.RemoteAddr = netip.MustParseAddr("81.17.24.9")
 					out = append(out, ev)
@@ -609,8 +610,8 @@ func TestScenarioIncidents(t *testing.T) {
 			},
 			want: fixed(about(s.bob.entity, "new-source-ip"))},
 		{name: "many-source-ips: the CI identity logs in from five addresses within 40 minutes",
-			add: func() []sources.Event {
-				var out []sources.Event
+			add: func() []event.Event {
+				var out []event.Event
 				for i := range 5 {
 					runner := fromAddr(fmt.Sprintf("35.%d.7.%d", 190+i, 20+i))
 					t0 := at(20, 5+10*i, 0)
@@ -623,13 +624,13 @@ func TestScenarioIncidents(t *testing.T) {
 			// each login is a new token (no dual-source-ip).
 			want: fixed(about(s.ci.entity, "many-source-ips"))},
 		{name: "enumeration: payments-api lists the KV mount root (denied)",
-			add: func() []sources.Event {
-				return []sources.Event{pay.req(at(16, 40, 0), payCred, "list", "kv/metadata/", denied)}
+			add: func() []event.Event {
+				return []event.Event{pay.req(at(16, 40, 0), payCred, "list", "kv/metadata/", denied)}
 			},
 			want: fixed(about(pay.entity, "enumeration"))},
 		{name: "enumeration: payments-api walks six folders of kv/metadata/prod/",
-			add: func() []sources.Event {
-				var out []sources.Event
+			add: func() []event.Event {
+				var out []event.Event
 				for i, p := range []string{"", "payments/", "shop/", "platform/", "reporting/", "card-gateway/"} {
 					out = append(out, pay.req(at(16, 40, 0).Add(time.Duration(i)*20*time.Second), payCred, "list", "kv/metadata/prod/"+p))
 				}
@@ -640,8 +641,8 @@ func TestScenarioIncidents(t *testing.T) {
 			// touches). The denied root list above is the isolated case.
 			want: fixed(about(pay.entity, "enumeration", "new-resource"))},
 		{name: "denied-burst: payments-api's token tried on paths its policy does not grant",
-			add: func() []sources.Event {
-				var out []sources.Event
+			add: func() []event.Event {
+				var out []event.Event
 				paths := []string{"kv/data/prod/treasury/swift", "kv/data/prod/ledger/config", "database/creds/ledger-owner",
 					"kv/data/prod/shop/orders", "kv/data/prod/treasury/fx-desk", "kv/data/prod/platform/svc-01",
 					"database/creds/billing-ro", "kv/data/prod/reporting/payouts"}
@@ -652,35 +653,35 @@ func TestScenarioIncidents(t *testing.T) {
 			},
 			want: fixed(about(pay.entity, "denied-burst"))},
 		{name: "decoy-access: payments-api tries the break-glass decoy (denied)",
-			add: func() []sources.Event {
-				return []sources.Event{pay.req(at(18, 2, 0), payCred, "read", "kv/data/prod/break-glass/db-root", denied)}
+			add: func() []event.Event {
+				return []event.Event{pay.req(at(18, 2, 0), payCred, "read", "kv/data/prod/break-glass/db-root", denied)}
 			},
 			want: fixed(about(pay.entity, "decoy-access"))},
 		{name: "admin-off-hours: the administrator at 02:30 Dublin",
-			add: func() []sources.Event {
+			add: func() []event.Event {
 				t0 := at(1, 30, 0)
 				ev, c := alice.logIn(t0)
-				return []sources.Event{noTokenReq("main", t0.Add(-10*time.Second), alice.addr, "auth/oidc/oidc/auth_url"), ev,
+				return []event.Event{noTokenReq("main", t0.Add(-10*time.Second), alice.addr, "auth/oidc/oidc/auth_url"), ev,
 					alice.req(t0.Add(20*time.Second), c, "read", "sys/mounts"),
 					alice.req(t0.Add(40*time.Second), c, "list", "sys/policies/acl"),
 					alice.req(t0.Add(60*time.Second), c, "read", "sys/policies/acl/payments")}
 			},
 			want: fixed(about(alice.entity, "admin-off-hours"))},
 		{name: "rotation-without-read: an unscheduled rotation that payments-api picks up only 47 minutes later",
-			add: func() []sources.Event {
+			add: func() []event.Event {
 				ev, c := s.rotator.logIn(at(16, 19, 55))
-				return []sources.Event{ev, s.rotator.req(at(16, 20, 0), c, "update", "kv/data/prod/payments/api-key"),
+				return []event.Event{ev, s.rotator.req(at(16, 20, 0), c, "update", "kv/data/prod/payments/api-key"),
 					s.rotator.req(at(16, 20, 3), c, "update", "auth/token/revoke-self")}
 			},
 			want: fixed(about(s.rotator.entity, "rotation-without-read"))},
 		{name: "audit-disabled: the administrator disables the SIEM socket device",
-			add: func() []sources.Event {
-				return []sources.Event{alice.req(at(11, 10, 0), s.cred[alice.display], "delete", "sys/audit/siem-socket")}
+			add: func() []event.Event {
+				return []event.Event{alice.req(at(11, 10, 0), s.cred[alice.display], "delete", "sys/audit/siem-socket")}
 			},
 			want: fixed(about(alice.entity, "audit-disabled"))},
 		{name: "audit-gap: vault-main is silent for two minutes",
 			drop: inHole,
-			want: func(evs []sources.Event) []string {
+			want: func(evs []event.Event) []string {
 				for i := range evs {
 					if evs[i].Pos.File == mainCurrent && !evs[i].Time.Before(holeTo) {
 						return about(evs[i].Actor(), "audit-gap") // the finding names the first event after the hole
@@ -689,19 +690,19 @@ func TestScenarioIncidents(t *testing.T) {
 				return nil
 			}},
 		{name: "privileged-token: the administrator creates an orphan token with her own policy",
-			add: func() []sources.Event {
-				return []sources.Event{alice.req(at(11, 40, 0), s.cred[alice.display], "update", "auth/token/create-orphan",
+			add: func() []event.Event {
+				return []event.Event{alice.req(at(11, 40, 0), s.cred[alice.display], "update", "auth/token/create-orphan",
 					orphan, withNewPolicies("default", "vault-operators"))}
 			},
 			want: fixed(about(alice.entity, "privileged-token"))},
 		{name: "policy-change: the administrator rewrites the payments policy",
-			add: func() []sources.Event {
-				return []sources.Event{alice.req(at(11, 45, 0), s.cred[alice.display], "update", "sys/policies/acl/payments")}
+			add: func() []event.Event {
+				return []event.Event{alice.req(at(11, 45, 0), s.cred[alice.display], "update", "sys/policies/acl/payments")}
 			},
 			want: fixed(about(alice.entity, "policy-change"))},
 		{name: "auth-config-change: the administrator enables a GitHub auth method",
-			add: func() []sources.Event {
-				return []sources.Event{alice.req(at(11, 50, 0), s.cred[alice.display], "update", "sys/auth/github")}
+			add: func() []event.Event {
+				return []event.Event{alice.req(at(11, 50, 0), s.cred[alice.display], "update", "sys/auth/github")}
 			},
 			want: fixed(about(alice.entity, "auth-config-change"))},
 	}
@@ -709,7 +710,7 @@ func TestScenarioIncidents(t *testing.T) {
 	for _, tt := range tests {
 		rule, _, _ := strings.Cut(tt.name, ":") // each incident is named after the rule it is for
 		covered[rule] = true
-		var add []sources.Event
+		var add []event.Event
 		if tt.add != nil {
 			add = tt.add() // here, not in the parallel subtests: it draws the actors' next tokens
 		}

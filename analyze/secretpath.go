@@ -3,7 +3,7 @@ package analyze
 import (
 	"strings"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // controlPrefixes are Vault paths that are not secrets: the system backend, auth methods,
@@ -12,16 +12,16 @@ var controlPrefixes = []string{"sys/", "auth/", "identity/", "cubbyhole/"}
 
 // isSecretAccess reports whether ev reads, lists, writes or deletes a secret (as opposed to a
 // login, a token renewal or a sys/ call).
-func isSecretAccess(ev *sources.Event) bool {
-	if ev.Resource == "" || ev.Has(sources.FlagServiceActor) || ev.Has(sources.FlagUnauthenticated) {
+func isSecretAccess(ev *event.Event) bool {
+	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return false
 	}
 	switch ev.Op {
-	case sources.OpRead, sources.OpList, sources.OpWrite, sources.OpDelete:
+	case event.OpRead, event.OpList, event.OpWrite, event.OpDelete:
 	default:
 		return false
 	}
-	if ev.Kind == sources.KindVault {
+	if ev.Kind == event.KindVault {
 		p := strings.TrimPrefix(ev.Resource, ev.Namespace)
 		for _, c := range controlPrefixes {
 			if strings.HasPrefix(p, c) {

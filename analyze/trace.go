@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // TraceQuery selects the events of one identity, credential or address for `vaultsentry trace`.
@@ -35,7 +35,7 @@ func (q TraceQuery) Empty() bool {
 // list to rotate) and changed. It never holds a secret value: events carry none.
 type Trace struct {
 	Query  TraceQuery
-	Events []sources.Event // in time order
+	Events []event.Event // in time order
 	// Identities, Credentials and Addresses are everything the matched events involve.
 	Identities  []TraceIdentity
 	Credentials []TraceCount
@@ -89,7 +89,7 @@ type SecretUse struct {
 
 // NewTrace selects the events matching q (evs in time order) and summarises them. Linear in
 // len(evs): one pass to resolve the identity's principals, one to select.
-func NewTrace(evs []sources.Event, q TraceQuery, c *Config) *Trace {
+func NewTrace(evs []event.Event, q TraceQuery, c *Config) *Trace {
 	t := &Trace{Query: q}
 	principals := map[string]bool{}
 	if q.Identity != "" {
@@ -120,9 +120,9 @@ func NewTrace(evs []sources.Event, q TraceQuery, c *Config) *Trace {
 		}
 		t.Last = ev.Time
 		switch ev.Outcome {
-		case sources.OutcomeDenied:
+		case event.OutcomeDenied:
 			t.Denied++
-		case sources.OutcomeError:
+		case event.OutcomeError:
 			t.Errors++
 		}
 		id := ev.Actor()
@@ -147,7 +147,7 @@ func NewTrace(evs []sources.Event, q TraceQuery, c *Config) *Trace {
 			a.Events++
 			a.Last = ev.Time
 		}
-		if ev.Outcome != sources.OutcomeOK || ev.Resource == "" {
+		if ev.Outcome != event.OutcomeOK || ev.Resource == "" {
 			continue
 		}
 		g := secretGroup(ev)
@@ -157,7 +157,7 @@ func NewTrace(evs []sources.Event, q TraceQuery, c *Config) *Trace {
 			if isDynamicMount(ev.MountType) {
 				dynamic[g] = true
 			}
-		case ev.Op == sources.OpWrite || ev.Op == sources.OpDelete:
+		case ev.Op == event.OpWrite || ev.Op == event.OpDelete:
 			if isSecretMount(ev) {
 				useInto(changed, g, ev)
 			}
@@ -183,7 +183,7 @@ func NewTrace(evs []sources.Event, q TraceQuery, c *Config) *Trace {
 	return t
 }
 
-func (q TraceQuery) matches(ev *sources.Event, principals map[string]bool) bool {
+func (q TraceQuery) matches(ev *event.Event, principals map[string]bool) bool {
 	if q.Identity != "" {
 		ok := ev.Principal != "" && principals[ev.Principal]
 		if !ok && ev.Principal == "" {
@@ -217,7 +217,7 @@ func countInto(m map[string]*TraceCount, v string, t time.Time) {
 	c.Last = t
 }
 
-func useInto(m map[string]map[string]*SecretUse, g string, ev *sources.Event) {
+func useInto(m map[string]map[string]*SecretUse, g string, ev *event.Event) {
 	sm := m[g]
 	if sm == nil {
 		sm = map[string]*SecretUse{}
@@ -253,9 +253,9 @@ func groups(m map[string]map[string]*SecretUse, dynamic map[string]bool) []Secre
 
 // secretGroup is the mount of a Vault secret (with its namespace), or for AWS the account and
 // the first segment of the secret's name ("prod/db/main" -> "prod/").
-func secretGroup(ev *sources.Event) string {
+func secretGroup(ev *event.Event) string {
 	if ev.Mount != "" {
-		if ev.Namespace != "" && ev.Kind == sources.KindVault && !strings.HasPrefix(ev.Mount, ev.Namespace) {
+		if ev.Namespace != "" && ev.Kind == event.KindVault && !strings.HasPrefix(ev.Mount, ev.Namespace) {
 			return ev.Namespace + ev.Mount
 		}
 		return ev.Mount
@@ -268,7 +268,7 @@ func secretGroup(ev *sources.Event) string {
 	if i := strings.IndexByte(r, '/'); i > 0 {
 		g = r[:i+1]
 	}
-	if ev.Kind == sources.KindCloudTrail && ev.Namespace != "" {
+	if ev.Kind == event.KindCloudTrail && ev.Namespace != "" {
 		return ev.Namespace + ":" + g
 	}
 	return g
@@ -283,8 +283,8 @@ var dynamicMounts = map[string]bool{"database": true, "aws": true, "azure": true
 
 func isDynamicMount(t string) bool { return dynamicMounts[t] }
 
-func isSecretMount(ev *sources.Event) bool {
-	if ev.Kind != sources.KindVault {
+func isSecretMount(ev *event.Event) bool {
+	if ev.Kind != event.KindVault {
 		return true
 	}
 	if nonSecretMounts[ev.MountType] || strings.HasPrefix(ev.MountType, "auth") {
@@ -297,14 +297,14 @@ func isSecretMount(ev *sources.Event) bool {
 // ValueRead reports whether ev is a successful read that returned a secret value: a Vault read
 // on a secrets engine other than KV v2 metadata/subkeys, or an AWS GetSecretValue. Such secrets
 // must be rotated when the reader is compromised.
-func ValueRead(ev *sources.Event) bool {
-	if ev.Op != sources.OpRead || ev.Outcome != sources.OutcomeOK || ev.Resource == "" {
+func ValueRead(ev *event.Event) bool {
+	if ev.Op != event.OpRead || ev.Outcome != event.OutcomeOK || ev.Resource == "" {
 		return false
 	}
 	switch ev.Kind {
-	case sources.KindCloudTrail:
+	case event.KindCloudTrail:
 		return ev.Action == "GetSecretValue" || ev.Action == "BatchGetSecretValue"
-	case sources.KindVault:
+	case event.KindVault:
 		if !isSecretMount(ev) {
 			return false
 		}

@@ -5,25 +5,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
-func kv(e *sources.Event) {
+func kv(e *event.Event) {
 	e.Mount, e.MountType = "kv/", "kv"
 }
 
 func TestTrace(t *testing.T) {
 	cfg := DefaultConfig()
-	evs := []sources.Event{
-		vev(0, "fraud", sources.OpRead, "kv/data/prod/a", kv),
-		vev(time.Second, "fraud", sources.OpRead, "kv/metadata/prod/b", kv),                            // metadata: no value
-		vev(2*time.Second, "fraud", sources.OpRead, "kv/data/prod/c", kv, from("203.0.113.9"), denied), // refused
-		vev(3*time.Second, "fraud", sources.OpRead, "database/creds/ro", func(e *sources.Event) { e.Mount, e.MountType = "database/", "database" }),
-		vev(4*time.Second, "fraud", sources.OpWrite, "kv/data/prod/d", kv, from("203.0.113.9")),
-		vev(5*time.Second, "other", sources.OpRead, "kv/data/prod/e", kv, from("203.0.113.9")),
-		vev(6*time.Second, "fraud", sources.OpRead, "sys/mounts", func(e *sources.Event) { e.Mount, e.MountType = "sys/", "system" }),
+	evs := []event.Event{
+		vev(0, "fraud", event.OpRead, "kv/data/prod/a", kv),
+		vev(time.Second, "fraud", event.OpRead, "kv/metadata/prod/b", kv),                            // metadata: no value
+		vev(2*time.Second, "fraud", event.OpRead, "kv/data/prod/c", kv, from("203.0.113.9"), denied), // refused
+		vev(3*time.Second, "fraud", event.OpRead, "database/creds/ro", func(e *event.Event) { e.Mount, e.MountType = "database/", "database" }),
+		vev(4*time.Second, "fraud", event.OpWrite, "kv/data/prod/d", kv, from("203.0.113.9")),
+		vev(5*time.Second, "other", event.OpRead, "kv/data/prod/e", kv, from("203.0.113.9")),
+		vev(6*time.Second, "fraud", event.OpRead, "sys/mounts", func(e *event.Event) { e.Mount, e.MountType = "sys/", "system" }),
 		// the same entity under another token and display name (a token it created)
-		vev(7*time.Second, "fraud", sources.OpRead, "kv/data/prod/f", kv, withCred("hmac-sha256:child"), func(e *sources.Event) { e.DisplayName = "token-backup" }),
+		vev(7*time.Second, "fraud", event.OpRead, "kv/data/prod/f", kv, withCred("hmac-sha256:child"), func(e *event.Event) { e.DisplayName = "token-backup" }),
 	}
 	for i := range evs {
 		evs[i].Resource = sources.NormalizeVaultPath(evs[i].Path, evs[i].Mount, evs[i].MountType)
@@ -97,10 +98,10 @@ func equalStrings(a, b []string) bool {
 
 func BenchmarkNewTrace(b *testing.B) {
 	cfg := DefaultConfig()
-	var evs []sources.Event
+	var evs []event.Event
 	for i := range 100000 {
 		who := "app" + string(rune('a'+i%20))
-		evs = append(evs, vev(time.Duration(i)*time.Second, who, sources.OpRead, "kv/data/prod/s"+string(rune('a'+i%26)), kv))
+		evs = append(evs, vev(time.Duration(i)*time.Second, who, event.OpRead, "kv/data/prod/s"+string(rune('a'+i%26)), kv))
 	}
 	q := TraceQuery{Identity: "appc"}
 	b.ReportAllocs()

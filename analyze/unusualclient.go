@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // unusualClientMinHistory is how many earlier events a principal needs before its client habit
@@ -53,8 +53,8 @@ func NewUnusualClient(env Env) Detector {
 func (d *UnusualClient) Rule() Rule { return d.rule }
 
 // Observe checks secret reads from interactive clients against the principal's history.
-func (d *UnusualClient) Observe(ev *sources.Event) {
-	if ev.Kind != sources.KindCloudTrail || ev.Op != sources.OpRead || ev.Has(sources.FlagServiceActor) {
+func (d *UnusualClient) Observe(ev *event.Event) {
+	if ev.Kind != event.KindCloudTrail || ev.Op != event.OpRead || ev.Has(event.FlagServiceActor) {
 		return
 	}
 	kind := interactiveClient(ev)
@@ -87,12 +87,12 @@ func (d *UnusualClient) Observe(ev *sources.Event) {
 func (d *UnusualClient) Finish() []Finding { return d.found }
 
 // interactiveClient names the interactive client behind ev, or "" for a programmatic one.
-func interactiveClient(ev *sources.Event) string {
+func interactiveClient(ev *event.Event) string {
 	ua := strings.ToLower(ev.UserAgent)
 	switch {
 	case strings.Contains(ua, "exec-env/cloudshell"):
 		return "AWS CloudShell"
-	case ev.Has(sources.FlagConsole):
+	case ev.Has(event.FlagConsole):
 		return "a console session"
 	case strings.HasPrefix(ua, "mozilla/"):
 		return "a browser"

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -190,7 +191,7 @@ func (o *analysisOptions) loadOptions(format sources.Format) sources.LoadOptions
 // newestPlausible is the reference time for durations on files: the newest event, ignoring
 // events dated more than a day after the wall clock. Archived logs cannot come from the future,
 // and one corrupt or planted far-future line must not push --since past every real event.
-func newestPlausible(evs []sources.Event, now time.Time) (time.Time, string) {
+func newestPlausible(evs []event.Event, now time.Time) (time.Time, string) {
 	limit := now.Add(24 * time.Hour)
 	i := len(evs) - 1
 	for i >= 0 && evs[i].Time.After(limit) {

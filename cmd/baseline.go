@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -47,7 +48,7 @@ func baselineError(err error) error {
 }
 
 // saveBaseline writes the baseline back when --update-baseline is set.
-func (p *pipeline) saveBaseline(b *analyze.Baseline, evs []sources.Event) error {
+func (p *pipeline) saveBaseline(b *analyze.Baseline, evs []event.Event) error {
 	o := p.opts
 	if p.store == nil {
 		return nil

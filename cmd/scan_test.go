@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // TestScanFlags checks flag parsing and validation alone, without running a scan.
@@ -107,10 +107,10 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestNewestPlausibleIgnoresFutureEvents(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	evs := []sources.Event{
+	evs := []event.Event{
 		{Time: now.Add(-48 * time.Hour)},
 		{Time: now.Add(-time.Hour)},
-		{Time: now.AddDate(30, 0, 0), Pos: sources.Pos{File: "audit.log", Line: 3}},
+		{Time: now.AddDate(30, 0, 0), Pos: event.Pos{File: "audit.log", Line: 3}},
 	}
 	ref, note := newestPlausible(evs, now)
 	if !ref.Equal(now.Add(-time.Hour)) || !strings.Contains(note, "audit.log:3") {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Charts is the data behind the HTML report's charts: reads per identity over time (the seed's
@@ -42,7 +42,7 @@ var bucketSizes = []time.Duration{
 // shown are those with findings first (worst severity first), then the busiest readers, at most
 // MaxSeries. Two linear passes over evs; memory is bounded by the chosen identities' distinct
 // secrets within one bucket.
-func BuildCharts(evs []sources.Event, findings []analyze.Finding, from, to time.Time) *Charts {
+func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Time) *Charts {
 	if to.Before(from) || from.IsZero() {
 		return &Charts{From: from, To: to, Bucket: time.Hour}
 	}
@@ -58,8 +58,8 @@ func BuildCharts(evs []sources.Event, findings []analyze.Finding, from, to time.
 	n := int(to.Sub(start)/bucket) + 1
 	ch := &Charts{From: start, To: start.Add(time.Duration(n) * bucket), Bucket: bucket}
 
-	isRead := func(ev *sources.Event) bool { return ev.Op == sources.OpRead || ev.Op == sources.OpList }
-	inRange := func(ev *sources.Event) bool { return !ev.Time.Before(from) && !ev.Time.After(to) }
+	isRead := func(ev *event.Event) bool { return ev.Op == event.OpRead || ev.Op == event.OpList }
+	inRange := func(ev *event.Event) bool { return !ev.Time.Before(from) && !ev.Time.After(to) }
 	reads := map[string]int{}
 	labels := map[string]string{}
 	for i := range evs {

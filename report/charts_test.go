@@ -6,16 +6,17 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 func TestBuildCharts(t *testing.T) {
 	t0 := time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
-	ev := func(at time.Duration, who, res string) sources.Event {
-		return sources.Event{Time: t0.Add(at), Kind: sources.KindVault, Op: sources.OpRead, Principal: "e-" + who,
+	ev := func(at time.Duration, who, res string) event.Event {
+		return event.Event{Time: t0.Add(at), Kind: event.KindVault, Op: event.OpRead, Principal: "e-" + who,
 			DisplayName: who, Resource: res, RemoteAddr: netip.MustParseAddr("10.0.0.1")}
 	}
-	var evs []sources.Event
+	var evs []event.Event
 	// eight busy readers, one quiet identity with a finding
 	for i := range 8 {
 		for k := range 20 + i {
@@ -26,7 +27,7 @@ func TestBuildCharts(t *testing.T) {
 		evs = append(evs, ev(2*time.Hour+time.Duration(k)*time.Second, "thief", "kv/s"+string(rune('0'+k))))
 	}
 	evs = append(evs, ev(2*time.Hour+10*time.Second, "thief", "kv/s0")) // a repeat is not a new distinct secret
-	evs = append(evs, sources.Event{Time: t0.Add(3 * time.Hour), Op: sources.OpWrite, Principal: "e-writer", Resource: "kv/x"})
+	evs = append(evs, event.Event{Time: t0.Add(3 * time.Hour), Op: event.OpWrite, Principal: "e-writer", Resource: "kv/x"})
 	sources.SortEvents(evs)
 	findings := []analyze.Finding{{Rule: "bulk-read", Severity: analyze.Critical, Identity: "e-thief", DisplayName: "thief"}}
 

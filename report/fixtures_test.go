@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
@@ -122,7 +123,7 @@ var attackerStrings = []string{
 
 // corpusAttackerEvents returns the events of the real capture with attacker strings that
 // OpenBao accepted and logged.
-func corpusAttackerEvents(t testing.TB) []sources.Event {
+func corpusAttackerEvents(t testing.TB) []event.Event {
 	t.Helper()
 	l, err := sources.Load(context.Background(), []sources.Input{{Name: "../testdata/vault/openbao-capture4-attacker-strings-audit.log"}},
 		sources.LoadOptions{Format: sources.FormatVault})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
@@ -15,7 +16,7 @@ const incidentFile = "../testdata/vault/incident.jsonl"
 
 // incidentResult runs the real pipeline (load, analyse) over the incident and fills a Result the
 // way cmd does, with one suppressed finding and a fixed generation time.
-func incidentResult(t testing.TB) (*Result, []sources.Event) {
+func incidentResult(t testing.TB) (*Result, []event.Event) {
 	t.Helper()
 	loaded, err := sources.Load(context.Background(), []sources.Input{{Name: incidentFile}}, sources.LoadOptions{Format: sources.FormatVault})
 	if err != nil {

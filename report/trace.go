@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
@@ -53,23 +54,23 @@ func (r *TraceResult) when(t time.Time) string {
 }
 
 // network names the side of an address: internal, external, aws (AWS-internal caller) or unknown.
-func (r *TraceResult) network(ev *sources.Event) string {
+func (r *TraceResult) network(ev *event.Event) string {
 	switch {
 	case ev.RemoteAddr.IsValid() && r.Internal != nil && r.Internal(ev.RemoteAddr):
 		return "internal"
 	case ev.RemoteAddr.IsValid():
 		return "external"
-	case ev.Has(sources.FlagAWSInternal):
+	case ev.Has(event.FlagAWSInternal):
 		return "aws"
 	}
 	return "unknown"
 }
 
-func from(ev *sources.Event) string {
+func from(ev *event.Event) string {
 	switch {
 	case ev.RemoteAddr.IsValid():
 		return ev.RemoteAddr.String()
-	case ev.Has(sources.FlagAWSInternal):
+	case ev.Has(event.FlagAWSInternal):
 		return "aws-internal"
 	}
 	return "-"
@@ -335,7 +336,7 @@ func traceJSON(w io.Writer, r *TraceResult) error {
 	return enc.Encode(doc)
 }
 
-func jsonEvent(r *TraceResult, ev *sources.Event) traceJSONEvent {
+func jsonEvent(r *TraceResult, ev *event.Event) traceJSONEvent {
 	addr := ""
 	if ev.RemoteAddr.IsValid() {
 		addr = ev.RemoteAddr.String()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/bytedance/sonic"
 )
 
@@ -183,7 +185,7 @@ type ctReader struct {
 	file string
 	st   *FileStats
 	in   *localInterner
-	out  []Event
+	out  []event.Event
 	ids  []recKey // the record of each event in out (a batch record's events share it)
 	recs int32
 	fast ctFast
@@ -205,7 +207,7 @@ func isDigestPath(p string) bool {
 }
 
 // readCloudTrail reads one CloudTrail input in whichever framing it has.
-func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, li *localInterner) ([]Event, []recKey, error) {
+func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, li *localInterner) ([]event.Event, []recKey, error) {
 	cr := newCTReader(in.Name, st, li)
 	if isDigestPath(in.Name) {
 		// Digests list log files and their hashes; they hold no event. Count without reading.
@@ -432,7 +434,7 @@ func (cr *ctReader) use(r *ctRecord, fast *ctFast, pos int) {
 		params = &fast.params
 	}
 	n := len(cr.out)
-	cr.out = appendRecordEvents(cr.out, r, t, Pos{File: cr.file, Line: pos}, cr.in, params)
+	cr.out = appendRecordEvents(cr.out, r, t, event.Pos{File: cr.file, Line: pos}, cr.in, params)
 	cr.recs++
 	id := cr.keep.keep(r.EventID)
 	for range cr.out[n:] {

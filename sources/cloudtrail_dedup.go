@@ -3,6 +3,8 @@ package sources
 import (
 	"slices"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // recKey names the record an event came from: its eventID and its ordinal in the file.
@@ -19,7 +21,7 @@ const batchEchoWindow = time.Second
 // dropDuplicateRecords drops records delivered more than once (at-least-once delivery: the same
 // eventID in a later file, or twice in one). The first delivery in input order is kept; each
 // later one is counted in its file as skipped "duplicate" and in Duplicates.
-func dropDuplicateRecords(perFile [][]Event, keys [][]recKey, files []FileStats) {
+func dropDuplicateRecords(perFile [][]event.Event, keys [][]recKey, files []FileStats) {
 	type ref struct {
 		file int
 		rec  int32
@@ -68,12 +70,12 @@ type echoKey struct{ principal, credential, resource string }
 // GetSecretValue record of the same principal, credential and secret repeats within
 // batchEchoWindow, and expanded reads that repeat one another (the same secret twice in one
 // batch); the GetSecretValue record stays, with its own outcome. evs must be in time order.
-func dropBatchEchoes(evs []Event, files []FileStats) []Event {
+func dropBatchEchoes(evs []event.Event, files []FileStats) []event.Event {
 	gets := map[echoKey][]time.Time{}
 	batches := 0
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Kind != KindCloudTrail || ev.Op != OpRead {
+		if ev.Kind != event.KindCloudTrail || ev.Op != event.OpRead {
 			continue
 		}
 		switch ev.Action {
@@ -94,7 +96,7 @@ func dropBatchEchoes(evs []Event, files []FileStats) []Event {
 	lastExpanded := map[echoKey]time.Time{}
 	kept := evs[:0]
 	for _, ev := range evs {
-		if ev.Kind == KindCloudTrail && ev.Op == OpRead && ev.Action == "BatchGetSecretValue" {
+		if ev.Kind == event.KindCloudTrail && ev.Op == event.OpRead && ev.Action == "BatchGetSecretValue" {
 			k := echoKey{ev.Principal, ev.Credential, ev.Resource}
 			last, seen := lastExpanded[k]
 			if near(gets[k], ev.Time) || (seen && ev.Time.Sub(last) <= batchEchoWindow) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/bytedance/sonic"
 )
 
@@ -28,20 +30,20 @@ const maxDetail = 240
 
 // normalizeRecord turns one CloudTrail record into events: one, or one per secret for a
 // BatchGetSecretValue by id list.
-func normalizeRecord(r *ctRecord, t time.Time, pos Pos, in *localInterner) []Event {
+func normalizeRecord(r *ctRecord, t time.Time, pos event.Pos, in *localInterner) []event.Event {
 	return appendRecordEvents(nil, r, t, pos, in, nil)
 }
 
 // appendRecordEvents appends the events of one record to dst. params, when not nil, are the
 // record's decoded requestParameters; otherwise they are decoded here.
-func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *localInterner, params *ctParams) []Event {
-	ev := Event{Time: t, Pos: pos, Kind: KindCloudTrail}
+func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.Pos, in *localInterner, params *ctParams) []event.Event {
+	ev := event.Event{Time: t, Pos: pos, Kind: event.KindCloudTrail}
 	ev.Action = in.s(r.EventName)
 	ev.Region = in.s(r.AWSRegion)
 	ev.UserAgent = in.s(r.UserAgent)
 	ev.Outcome = ctOutcome(r.ErrorCode)
 	if r.SessionCredentialFromConsole {
-		ev.Flags |= FlagConsole
+		ev.Flags |= event.FlagConsole
 	}
 	account := r.RecipientAccountID
 	if account == "" && r.UserIdentity != nil {
@@ -52,13 +54,13 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 	principal, display, service := ctPrincipal(r.UserIdentity, account)
 	ev.Principal, ev.DisplayName = in.s(principal), in.s(display)
 	if service {
-		ev.Flags |= FlagServiceActor
+		ev.Flags |= event.FlagServiceActor
 	}
 	if r.UserIdentity != nil {
 		ev.Credential = in.s(r.UserIdentity.AccessKeyID)
 	}
 	if principal == "" && !service {
-		ev.Flags |= FlagUnauthenticated
+		ev.Flags |= event.FlagUnauthenticated
 	}
 	ev.RemoteAddr, ev.Flags = ctAddr(r.SourceIPAddress, ev.Flags)
 
@@ -80,8 +82,8 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 			// Secrets Manager's own events (RotationStarted, RotationSucceeded, RotationFailed,
 			// StartSecretVersionDelete, ...): kept as service events naming their secret, so a
 			// rotation can be correlated, but never an actor's read or write.
-			ev.Op = OpOther
-			ev.Flags |= FlagServiceActor
+			ev.Op = event.OpOther
+			ev.Flags |= event.FlagServiceActor
 			if r.AdditionalEventData != nil && r.AdditionalEventData.SecretID != "" {
 				ev.Path = in.s(r.AdditionalEventData.SecretID)
 				ev.Resource = in.s(NormalizeSecretID(r.AdditionalEventData.SecretID))
@@ -102,11 +104,11 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 		stsEvent(&ev, r, p, in, account)
 	case srcSignin:
 		if r.EventName == "ConsoleLogin" {
-			ev.Op = OpLogin
+			ev.Op = event.OpLogin
 			ev.Credential = ""
 		}
 	default:
-		ev.Op = OpOther
+		ev.Op = event.OpOther
 	}
 	if !paramsOK && ev.Detail == "" {
 		ev.Detail = "request parameters unreadable"
@@ -115,20 +117,20 @@ func appendRecordEvents(dst []Event, r *ctRecord, t time.Time, pos Pos, in *loca
 }
 
 // secretsManagerEvents classifies a Secrets Manager API call and appends its events to dst.
-func secretsManagerEvents(dst []Event, ev Event, r *ctRecord, p *ctParams, in *localInterner) []Event {
+func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctParams, in *localInterner) []event.Event {
 	setSecret := func(id string) {
 		ev.Path = in.s(id)
 		ev.Resource = in.s(r.secretName(id))
 	}
 	switch r.EventName {
 	case "GetSecretValue":
-		ev.Op = OpRead
+		ev.Op = event.OpRead
 		setSecret(p.SecretID)
 	case "BatchGetSecretValue":
 		if len(p.SecretIDList) > 0 {
 			// One read per secret. CloudTrail also writes a GetSecretValue record for each secret
 			// the batch returns; Load drops the expanded read that such a record repeats.
-			ev.Op = OpRead
+			ev.Op = event.OpRead
 			ev.Detail = in.s(fmt.Sprintf("batch of %d", len(p.SecretIDList)))
 			for _, id := range p.SecretIDList {
 				e := ev
@@ -140,47 +142,47 @@ func secretsManagerEvents(dst []Event, ev Event, r *ctRecord, p *ctParams, in *l
 		}
 		// A filter instead of ids: the caller asks "everything that matches", which is a
 		// listing (enumeration), the values arrive as GetSecretValue records.
-		ev.Op = OpList
+		ev.Op = event.OpList
 		ev.Resource = in.s(listScope(p.Filters))
 		ev.Detail = in.s(describeFilters(p.Filters))
 	case "ListSecrets":
-		ev.Op = OpList
+		ev.Op = event.OpList
 		ev.Resource = in.s(listScope(p.Filters))
 		ev.Detail = in.s(describeFilters(p.Filters))
 	case "DescribeSecret", "ListSecretVersionIds", "GetResourcePolicy":
-		ev.Op = OpList
+		ev.Op = event.OpList
 		setSecret(p.SecretID)
 	case "PutSecretValue":
 		setSecret(p.SecretID)
 		// A value staged as AWSPENDING (a rotation function's createSecret step) is not what
 		// consumers read until a stage moves; without versionStages the new value is current.
 		if len(p.VersionStages) == 0 || slices.Contains(p.VersionStages, stageCurrent) {
-			ev.Op = OpWrite
+			ev.Op = event.OpWrite
 		} else {
-			ev.Op = OpOther
+			ev.Op = event.OpOther
 			ev.Detail = in.s("staged " + truncate(strings.Join(p.VersionStages, ","), 60))
 		}
 	case "UpdateSecret", "RotateSecret":
-		ev.Op = OpWrite
+		ev.Op = event.OpWrite
 		setSecret(p.SecretID)
 	case "UpdateSecretVersionStage":
 		setSecret(p.SecretID)
 		if p.VersionStage == stageCurrent {
-			ev.Op = OpWrite
+			ev.Op = event.OpWrite
 			ev.Detail = "version made AWSCURRENT"
 		} else {
-			ev.Op = OpOther
+			ev.Op = event.OpOther
 			ev.Detail = in.s("stage " + truncate(p.VersionStage, 60) + " moved")
 		}
 	case "CreateSecret":
-		ev.Op = OpWrite
+		ev.Op = event.OpWrite
 		setSecret(firstNonEmpty(p.Name, p.SecretID))
 	case "PutResourcePolicy":
-		ev.Op = OpAdmin
+		ev.Op = event.OpAdmin
 		setSecret(p.SecretID)
 		ev.Detail = in.s(SummarizeResourcePolicy(p.ResourcePolicy, p.BlockPublicPolicy))
 	case "ReplicateSecretToRegions":
-		ev.Op = OpAdmin
+		ev.Op = event.OpAdmin
 		setSecret(p.SecretID)
 		var regions []string
 		for _, rr := range p.AddReplicaRegions {
@@ -191,10 +193,10 @@ func secretsManagerEvents(dst []Event, ev Event, r *ctRecord, p *ctParams, in *l
 		}
 	case "DeleteSecret", "RestoreSecret", "DeleteResourcePolicy", "RemoveRegionsFromReplication",
 		"StopReplicationToReplica", "CancelRotateSecret", "TagResource", "UntagResource":
-		ev.Op = OpAdmin
+		ev.Op = event.OpAdmin
 		setSecret(p.SecretID)
 	default: // GetRandomPassword, ValidateResourcePolicy, ...
-		ev.Op = OpOther
+		ev.Op = event.OpOther
 		if p.SecretID != "" {
 			setSecret(p.SecretID)
 		}
@@ -392,35 +394,35 @@ func isDigits(s string) bool {
 
 // trailEvent classifies CloudTrail's own API: what switches the audit trail off or narrows it
 // is OpAudit, with the trail as Resource and a value-free Detail.
-func trailEvent(ev *Event, r *ctRecord, p *ctParams, in *localInterner) {
+func trailEvent(ev *event.Event, r *ctRecord, p *ctParams, in *localInterner) {
 	trail := trailName(firstNonEmpty(p.Name, p.TrailName))
 	switch r.EventName {
 	case "StopLogging":
-		ev.Op, ev.Detail = OpAudit, "logging stopped"
+		ev.Op, ev.Detail = event.OpAudit, "logging stopped"
 	case "DeleteTrail":
-		ev.Op, ev.Detail = OpAudit, "trail deleted"
+		ev.Op, ev.Detail = event.OpAudit, "trail deleted"
 	case "UpdateTrail":
-		ev.Op, ev.Detail = OpAudit, in.s(describeTrailUpdate(p))
+		ev.Op, ev.Detail = event.OpAudit, in.s(describeTrailUpdate(p))
 	case "PutEventSelectors":
 		excluded, detail := describeSelectors(p)
 		ev.Detail = in.s(detail)
 		if excluded {
-			ev.Op = OpAudit
+			ev.Op = event.OpAudit
 		} else {
-			ev.Op = OpOther
+			ev.Op = event.OpOther
 		}
 	case "DeleteEventDataStore":
-		ev.Op, ev.Detail = OpAudit, "event data store deleted"
+		ev.Op, ev.Detail = event.OpAudit, "event data store deleted"
 		trail = trailName(p.Name)
 	case "StopEventDataStoreIngestion":
-		ev.Op, ev.Detail = OpAudit, "event data store ingestion stopped"
+		ev.Op, ev.Detail = event.OpAudit, "event data store ingestion stopped"
 	case "StartLogging":
-		ev.Op, ev.Detail = OpOther, "logging started"
+		ev.Op, ev.Detail = event.OpOther, "logging started"
 	default:
-		ev.Op = OpOther
+		ev.Op = event.OpOther
 	}
 	ev.Path = in.s(firstNonEmpty(p.Name, p.TrailName))
-	if ev.Op == OpAudit {
+	if ev.Op == event.OpAudit {
 		ev.Resource = in.s(trail)
 	}
 }
@@ -557,17 +559,17 @@ func describeSelectors(p *ctParams) (bool, string) {
 
 // stsEvent makes credential issuance a login of the identity the credentials belong to: the
 // role an AssumeRole* call enters, or the federated user GetFederationToken creates.
-func stsEvent(ev *Event, r *ctRecord, p *ctParams, in *localInterner, account string) {
+func stsEvent(ev *event.Event, r *ctRecord, p *ctParams, in *localInterner, account string) {
 	switch r.EventName {
 	case "AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML":
-		ev.Op = OpLogin
+		ev.Op = event.OpLogin
 		if p.RoleARN != "" {
 			ev.Detail = in.s(truncate("requested by "+ev.Principal, maxDetail))
 			ev.Principal = in.s(p.RoleARN)
 		}
 		ev.Credential = ""
 	case "GetFederationToken":
-		ev.Op = OpLogin
+		ev.Op = event.OpLogin
 		if p.Name != "" {
 			ev.Detail = in.s(truncate("requested by "+ev.Principal, maxDetail))
 			ev.Principal = in.s(partitionOf(r.UserIdentity) + "sts::" + account + ":federated-user/" + p.Name)
@@ -575,11 +577,11 @@ func stsEvent(ev *Event, r *ctRecord, p *ctParams, in *localInterner, account st
 		}
 		ev.Credential = ""
 	case "GetSessionToken":
-		ev.Op = OpLogin
+		ev.Op = event.OpLogin
 	default:
-		ev.Op = OpOther
+		ev.Op = event.OpOther
 	}
-	ev.Flags &^= FlagUnauthenticated
+	ev.Flags &^= event.FlagUnauthenticated
 }
 
 // partitionOf is "arn:<partition>:" of an identity's ARN ("arn:aws:" when unknown).
@@ -686,7 +688,7 @@ func lastSegment(arn string) string {
 
 // ctAddr parses sourceIPAddress. CloudTrail puts "AWS Internal" or a service's host name there
 // when a service made the call; those are not client addresses.
-func ctAddr(s string, flags Flags) (netip.Addr, Flags) {
+func ctAddr(s string, flags event.Flags) (netip.Addr, event.Flags) {
 	if s == "" {
 		return netip.Addr{}, flags
 	}
@@ -694,18 +696,18 @@ func ctAddr(s string, flags Flags) (netip.Addr, Flags) {
 		return a, flags
 	}
 	if s == "AWS Internal" || strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-		flags |= FlagAWSInternal
+		flags |= event.FlagAWSInternal
 	}
 	return netip.Addr{}, flags
 }
 
 // ctOutcome maps errorCode (present only on failures) to an outcome.
-func ctOutcome(code string) Outcome {
+func ctOutcome(code string) event.Outcome {
 	switch code {
 	case "":
-		return OutcomeOK
+		return event.OutcomeOK
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation":
-		return OutcomeDenied
+		return event.OutcomeDenied
 	}
-	return OutcomeError
+	return event.OutcomeError
 }

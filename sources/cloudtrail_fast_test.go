@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/bytedance/sonic"
 
 	"github.com/vaultsentry/vaultsentry/internal/ctgen"
@@ -80,8 +82,8 @@ func checkCTFastMatchesSonic(t testing.TB, raw []byte) (fast bool) {
 	}
 	tm := time.Date(2026, 9, 21, 0, 0, 0, 0, time.UTC)
 	in := newInterner().local()
-	a := appendRecordEvents(nil, &f.rec, tm, Pos{File: "x", Line: 1}, in, params)
-	b := appendRecordEvents(nil, &want, tm, Pos{File: "x", Line: 1}, in, nil)
+	a := appendRecordEvents(nil, &f.rec, tm, event.Pos{File: "x", Line: 1}, in, params)
+	b := appendRecordEvents(nil, &want, tm, event.Pos{File: "x", Line: 1}, in, nil)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("fast path and sonic make different events of\n%q\n fast %+v\nsonic %+v", raw, a, b)
 	}
@@ -173,9 +175,9 @@ func TestCTFastMatchesSonic(t *testing.T) {
 }
 
 // readCTBoth reads data as one CloudTrail input with and without the fast path.
-func readCTBoth(t testing.TB, data []byte) (fast, slow FileStats, fe, se []Event, fk, sk []recKey) {
+func readCTBoth(t testing.TB, data []byte) (fast, slow FileStats, fe, se []event.Event, fk, sk []recKey) {
 	t.Helper()
-	read := func(on bool) (FileStats, []Event, []recKey) {
+	read := func(on bool) (FileStats, []event.Event, []recKey) {
 		ctFastPath = on
 		defer func() { ctFastPath = true }()
 		var st FileStats

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/bytedance/sonic"
 	"github.com/klauspost/compress/gzip"
 )
@@ -43,10 +45,10 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 		file                     string
 		lines, parsed, malformed int
 		skipped                  map[string]int
-		check                    func(t *testing.T, evs []Event)
+		check                    func(t *testing.T, evs []event.Event)
 	}{
-		{"awscli-lookup-events-example.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpLogin)
+		{"awscli-lookup-events-example.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpLogin)
 			want(t, evs[0].Principal, "arn:aws:iam::123456789012:role/my-role")
 			want(t, evs[0].DisplayName, "my-session-name")
 			want(t, evs[0].RemoteAddr.String(), "72.21.198.70")
@@ -55,79 +57,79 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 		{"awsdocs-ct-digest-file-example.json", 1, 0, 0, map[string]int{"digest-file": 1}, nil},
 		{"elastic-test-cloudtrail-digest-json.log", 1, 0, 0, map[string]int{"digest-file": 1}, nil},
 		{"awsdocs-ct-insight-records-example.json", 2, 0, 0, map[string]int{"insight": 2}, nil},
-		{"awsdocs-ct-records-wrapper-errorcode-example.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpAudit)
-			want(t, evs[0].Outcome, OutcomeError)
+		{"awsdocs-ct-records-wrapper-errorcode-example.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpAudit)
+			want(t, evs[0].Outcome, event.OutcomeError)
 			want(t, evs[0].Resource, "myTrail2")
 			want(t, evs[0].Principal, "arn:aws:iam::123456789012:user/Alice")
 			want(t, evs[0].Credential, "EXAMPLE_KEY_ID")
 		}},
-		{"awsdocs-sm-createsecret-root.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpWrite)
+		{"awsdocs-sm-createsecret-root.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpWrite)
 			want(t, evs[0].Principal, "arn:aws:iam::123456789012:root")
 			want(t, evs[0].DisplayName, "root")
 		}},
-		{"awsdocs-sm-deletesecret-root.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpAdmin)
+		{"awsdocs-sm-deletesecret-root.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpAdmin)
 			want(t, evs[0].Namespace, "123456789012")
 		}},
-		{"awsdocs-sm-getsecretvalue-vpce.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpRead)
+		{"awsdocs-sm-getsecretvalue-vpce.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpRead)
 			// "172.01.01.001" is a documentation placeholder, not an address; nor is it AWS's.
 			want(t, evs[0].RemoteAddr.IsValid(), false)
-			want(t, evs[0].Has(FlagAWSInternal), false)
+			want(t, evs[0].Has(event.FlagAWSInternal), false)
 		}},
-		{"awsdocs-sm-kms-decrypt-invokedby-secretsmanager.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Has(FlagServiceActor), true)
-			want(t, evs[0].Has(FlagAWSInternal), true)
-			want(t, evs[0].Op, OpOther)
+		{"awsdocs-sm-kms-decrypt-invokedby-secretsmanager.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Has(event.FlagServiceActor), true)
+			want(t, evs[0].Has(event.FlagAWSInternal), true)
+			want(t, evs[0].Op, event.OpOther)
 			want(t, evs[0].Resource, "")
 		}},
-		{"awsdocs-sm-kms-generatedatakey-invokedby-secretsmanager.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Has(FlagServiceActor), true)
+		{"awsdocs-sm-kms-generatedatakey-invokedby-secretsmanager.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Has(event.FlagServiceActor), true)
 		}},
-		{"awsdocs-sm-rotationfailed-awsserviceevent.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Has(FlagServiceActor), true)
+		{"awsdocs-sm-rotationfailed-awsserviceevent.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Has(event.FlagServiceActor), true)
 			want(t, evs[0].Principal, "secretsmanager.amazonaws.com")
-			want(t, evs[0].Op, OpOther)
+			want(t, evs[0].Op, event.OpOther)
 			want(t, evs[0].Action, "RotationFailed")
 			want(t, evs[0].Resource, "MyDatabaseSecret")
 		}},
-		{"elastic-test-get-secret-value-json.log", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
+		{"elastic-test-get-secret-value-json.log", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
 			want(t, evs[0].Resource, "MyTestSecret")
 			want(t, evs[0].Path, "arn:aws:secretsmanager:us-east-1:000000000:secret:MyTestSecret-nxYStj")
 		}},
-		{"elastic-test-batch-get-secret-value-json.log", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
+		{"elastic-test-batch-get-secret-value-json.log", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
 			if len(evs) != 2 {
 				t.Fatalf("%d events, want one read per secret id", len(evs))
 			}
-			want(t, evs[0].Op, OpRead)
+			want(t, evs[0].Op, event.OpRead)
 			want(t, evs[0].Action, "BatchGetSecretValue")
 			// The name itself contains "-xxxxxx"-like parts; only the ARN's suffix goes.
 			got := []string{evs[0].Resource, evs[1].Resource}
 			slices.Sort(got)
 			want(t, strings.Join(got, " "), "DdApiKeySecret-aUFEgO4SmSGN MyTestSecret")
 		}},
-		{"panther-getsecretvalue-accessdenied-assumedrole-sso.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
+		{"panther-getsecretvalue-accessdenied-assumedrole-sso.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
 			want(t, evs[0].Time, time.Date(2024, 10, 17, 21, 48, 45, 0, time.UTC))
-			want(t, evs[0].Outcome, OutcomeDenied)
+			want(t, evs[0].Outcome, event.OutcomeDenied)
 			want(t, evs[0].DisplayName, "evil.genius")
 			if !strings.Contains(evs[0].Principal, ":role/") || !strings.Contains(evs[0].Principal, "AWSReservedSSO_DevAdmin_635426549a280cc6") {
 				t.Errorf("principal %q, want the SSO role ARN", evs[0].Principal)
 			}
 			want(t, evs[0].Resource, "stratus-red-team-retrieve-secret-3")
 		}},
-		{"stratus-aws.credential-access.secretsmanager-batch-retrieve-secrets.json", 5, 5, 0, nil, func(t *testing.T, evs []Event) {
+		{"stratus-aws.credential-access.secretsmanager-batch-retrieve-secrets.json", 5, 5, 0, nil, func(t *testing.T, evs []event.Event) {
 			for _, ev := range evs {
-				want(t, ev.Op, OpList)
+				want(t, ev.Op, event.OpList)
 				want(t, ev.Resource, "*")
 				want(t, ev.Detail, "filters key=tag-key values=StratusRedTeam")
 			}
 		}},
-		{"stratus-aws.credential-access.secretsmanager-retrieve-secrets.json", 21, 21, 0, nil, func(t *testing.T, evs []Event) {
+		{"stratus-aws.credential-access.secretsmanager-retrieve-secrets.json", 21, 21, 0, nil, func(t *testing.T, evs []event.Event) {
 			reads := map[string]bool{}
 			for _, ev := range evs {
-				if ev.Op == OpRead {
+				if ev.Op == event.OpRead {
 					reads[ev.Resource] = true
 				}
 				want(t, ev.Principal, "arn:aws:iam::903144391865:user/christophe")
@@ -136,31 +138,31 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 				t.Errorf("%d distinct secrets read, want the detonation's breadth", len(reads))
 			}
 		}},
-		{"stratus-aws.defense-evasion.cloudtrail-delete.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpAudit)
+		{"stratus-aws.defense-evasion.cloudtrail-delete.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpAudit)
 			want(t, evs[0].Detail, "trail deleted")
 			want(t, evs[0].RemoteAddr.IsValid(), false) // "08.1.250.216" is not an IP
 		}},
-		{"stratus-aws.defense-evasion.cloudtrail-stop.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpAudit)
+		{"stratus-aws.defense-evasion.cloudtrail-stop.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpAudit)
 			want(t, evs[0].Detail, "logging stopped")
 			if !strings.HasPrefix(evs[0].Resource, "stratus-red-team-ct-stop-trail") {
 				t.Errorf("resource %q, want the trail name", evs[0].Resource)
 			}
 		}},
-		{"stratus-aws.defense-evasion.cloudtrail-event-selectors.json", 1, 1, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpAudit)
+		{"stratus-aws.defense-evasion.cloudtrail-event-selectors.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpAudit)
 			if !strings.Contains(evs[0].Detail, "management events excluded") {
 				t.Errorf("detail %q", evs[0].Detail)
 			}
 		}},
-		{"stratus-aws.defense-evasion.organizations-leave.json", 3, 3, 0, nil, func(t *testing.T, evs []Event) {
+		{"stratus-aws.defense-evasion.organizations-leave.json", 3, 3, 0, nil, func(t *testing.T, evs []event.Event) {
 			last := evs[len(evs)-1]
-			want(t, last.Outcome, OutcomeDenied)
-			want(t, last.Op, OpOther)
+			want(t, last.Outcome, event.OutcomeDenied)
+			want(t, last.Op, event.OpOther)
 		}},
-		{"stratus-aws.persistence.sts-federation-token.json", 2, 2, 0, nil, func(t *testing.T, evs []Event) {
-			want(t, evs[0].Op, OpLogin)
+		{"stratus-aws.persistence.sts-federation-token.json", 2, 2, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Op, event.OpLogin)
 			want(t, evs[0].Principal, "arn:aws:sts::742491224508:federated-user/stratus_red_team")
 			want(t, evs[1].Principal, "arn:aws:sts::742491224508:federated-user/stratus_red_team")
 			want(t, evs[1].DisplayName, "stratus_red_team")
@@ -183,7 +185,7 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 				}
 			}
 			for _, ev := range l.Events {
-				if ev.Kind != KindCloudTrail || ev.Pos.File == "" || ev.Pos.Line == 0 {
+				if ev.Kind != event.KindCloudTrail || ev.Pos.File == "" || ev.Pos.Line == 0 {
 					t.Errorf("event without kind or position: %+v", ev)
 				}
 			}
@@ -419,10 +421,10 @@ func TestCloudTrailFramings(t *testing.T) {
 				t.Fatalf("%d events, %+v", len(l.Events), l.Files[0])
 			}
 			ls := l.Events[1]
-			want(t, ls.Op, OpList)
+			want(t, ls.Op, event.OpList)
 			want(t, ls.Resource, "prod/treasury/")
-			want(t, ls.Has(FlagConsole), true)
-			want(t, ls.Has(FlagAWSInternal), true)
+			want(t, ls.Has(event.FlagConsole), true)
+			want(t, ls.Has(event.FlagAWSInternal), true)
 			want(t, ls.Detail, "filters key=name values=prod/treasury/")
 		})
 	}
@@ -454,7 +456,7 @@ func TestCloudTrailFramings(t *testing.T) {
 func TestCloudTrailNormalize(t *testing.T) {
 	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
 	in := newInterner().local()
-	norm := func(r map[string]any) []Event {
+	norm := func(r map[string]any) []event.Event {
 		t.Helper()
 		data, _ := json.Marshal(r)
 		var rec ctRecord
@@ -462,27 +464,27 @@ func TestCloudTrailNormalize(t *testing.T) {
 			t.Fatal(err)
 		}
 		tm, _ := parseCTTime(rec.EventTime)
-		return normalizeRecord(&rec, tm, Pos{File: "x", Line: 1}, in)
+		return normalizeRecord(&rec, tm, event.Pos{File: "x", Line: 1}, in)
 	}
 	t.Run("put resource policy summary is value-free", func(t *testing.T) {
 		evs := norm(ctRec("p", t0, "PutResourcePolicy", `{"secretId":"prod/payments/psp-master-key","resourcePolicy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"secretsmanager:GetSecretValue\",\"Resource\":\"*\"},{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"999988887777\",\"arn:aws:iam::111122223333:role/app\"]},\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"aws:PrincipalOrgID\":\"o-1\"}}}]}","blockPublicPolicy":false}`, ""))
-		want(t, evs[0].Op, OpAdmin)
+		want(t, evs[0].Op, event.OpAdmin)
 		want(t, evs[0].Detail, "principal=* principal=arn:aws:iam::111122223333:role/app principal=arn:aws:iam::999988887777:root condition=true blockPublicPolicy=false")
 	})
 	t.Run("staged value is not a write; promotion to AWSCURRENT is", func(t *testing.T) {
 		staged := norm(ctRec("w1", t0, "PutSecretValue", `{"secretId":"prod/x","versionStages":["AWSPENDING"]}`, ""))
-		want(t, staged[0].Op, OpOther)
+		want(t, staged[0].Op, event.OpOther)
 		put := norm(ctRec("w2", t0, "PutSecretValue", `{"secretId":"prod/x"}`, ""))
-		want(t, put[0].Op, OpWrite)
+		want(t, put[0].Op, event.OpWrite)
 		promote := norm(ctRec("w3", t0, "UpdateSecretVersionStage", `{"secretId":"prod/x","versionStage":"AWSCURRENT","moveToVersionId":"v2"}`, ""))
-		want(t, promote[0].Op, OpWrite)
+		want(t, promote[0].Op, event.OpWrite)
 		other := norm(ctRec("w4", t0, "UpdateSecretVersionStage", `{"secretId":"prod/x","versionStage":"AWSPREVIOUS"}`, ""))
-		want(t, other[0].Op, OpOther)
+		want(t, other[0].Op, event.OpOther)
 	})
 	t.Run("filter batch is a listing", func(t *testing.T) {
 		evs := norm(ctRec("b", t0, "BatchGetSecretValue", `{"filters":[{"key":"all","values":["prod"]}],"maxResults":20}`, ""))
 		want(t, len(evs), 1)
-		want(t, evs[0].Op, OpList)
+		want(t, evs[0].Op, event.OpList)
 		want(t, evs[0].Detail, "filters key=all values=prod")
 	})
 	t.Run("identity types", func(t *testing.T) {
@@ -505,9 +507,9 @@ func TestCloudTrailNormalize(t *testing.T) {
 			r := ctRec("i", t0, "GetSecretValue", `{"secretId":"prod/x"}`, "")
 			r["userIdentity"] = json.RawMessage(c.identity)
 			ev := norm(r)[0]
-			if ev.Principal != c.principal || ev.DisplayName != c.display || ev.Has(FlagServiceActor) != c.service {
+			if ev.Principal != c.principal || ev.DisplayName != c.display || ev.Has(event.FlagServiceActor) != c.service {
 				t.Errorf("%s\n got %q %q service=%v\nwant %q %q service=%v", c.identity, ev.Principal, ev.DisplayName,
-					ev.Has(FlagServiceActor), c.principal, c.display, c.service)
+					ev.Has(event.FlagServiceActor), c.principal, c.display, c.service)
 			}
 		}
 	})
@@ -521,15 +523,15 @@ func TestCloudTrailNormalize(t *testing.T) {
 			{"AWS Internal", false, true}, {"secretsmanager.amazonaws.com", false, true}, {"08.1.250.216", false, false},
 		} {
 			ev := norm(ctRec("a", t0, "GetSecretValue", `{"secretId":"x"}`, `{"sourceIPAddress":"`+c.src+`"}`))[0]
-			if ev.RemoteAddr.IsValid() != c.valid || ev.Has(FlagAWSInternal) != c.internal {
-				t.Errorf("%s: valid=%v internal=%v", c.src, ev.RemoteAddr.IsValid(), ev.Has(FlagAWSInternal))
+			if ev.RemoteAddr.IsValid() != c.valid || ev.Has(event.FlagAWSInternal) != c.internal {
+				t.Errorf("%s: valid=%v internal=%v", c.src, ev.RemoteAddr.IsValid(), ev.Has(event.FlagAWSInternal))
 			}
 		}
 	})
 	t.Run("unexpected parameter types keep the record", func(t *testing.T) {
 		evs := norm(ctRec("u", t0, "GetSecretValue", `{"secretId":["not","a","string"]}`, ""))
 		want(t, len(evs), 1)
-		want(t, evs[0].Op, OpRead)
+		want(t, evs[0].Op, event.OpRead)
 		want(t, evs[0].Detail, "request parameters unreadable")
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -55,7 +57,7 @@ func loadVaultBytes(t testing.TB, name string, data []byte, opts LoadOptions) (*
 }
 
 // eventAt returns the event whose evidence is at line n, or nil.
-func eventAt(evs []Event, n int) *Event {
+func eventAt(evs []event.Event, n int) *event.Event {
 	for i := range evs {
 		if evs[i].Pos.Line == n {
 			return &evs[i]

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // TestMalformedLines: bad lines anywhere are counted and located by line number; the rest of
@@ -363,7 +365,7 @@ func TestErrorsNeverQuoteInput(t *testing.T) {
 func TestUnknownFieldsAndTypes(t *testing.T) {
 	line := `{"time":"2026-09-23T10:00:01Z","type":"request","extra":{"a":[1,2,{"b":null}]},"auth":{"accessor":"x","metadata":{"k":1},"token_ttl":"not a number"},"request":{"id":"a","path":"kv/data/x","data":{"no_parent":"yes","x":[[[]]]},"headers":{"user-agent":["ua"]}}}`
 	l, st := loadVaultBytes(t, "u.log", []byte(line+"\n"), LoadOptions{})
-	if st.Parsed != 1 || len(l.Events) != 1 || l.Events[0].UserAgent != "ua" || l.Events[0].Has(FlagOrphan) {
+	if st.Parsed != 1 || len(l.Events) != 1 || l.Events[0].UserAgent != "ua" || l.Events[0].Has(event.FlagOrphan) {
 		t.Errorf("stats %+v events %+v", st, l.Events)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // K8sRollout is a Kubernetes event that shows a deployment picking up new configuration: a new
@@ -21,7 +23,7 @@ type K8sRollout struct {
 	// Secrets are the secret paths the deployment's annotations name, when the input holds them
 	// (vaultsentry.io/secrets: "a, b"; vault.hashicorp.com/agent-inject-secret-<file>: path).
 	Secrets []string
-	Pos     Pos
+	Pos     event.Pos
 }
 
 // k8sObject mirrors what we need of an item in `kubectl get events -A -o json` output: a core
@@ -155,7 +157,7 @@ func k8sRollouts(objs []k8sObject, name string) []K8sRollout {
 		}
 		for _, t := range o.times() {
 			out = append(out, K8sRollout{Time: t, Namespace: ns, Deployment: dep, Reason: reason,
-				Secrets: ix.secrets[ns+"/"+dep], Pos: Pos{File: name, Line: i + 1}})
+				Secrets: ix.secrets[ns+"/"+dep], Pos: event.Pos{File: name, Line: i + 1}})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b K8sRollout) int { return a.Time.Compare(b.Time) })

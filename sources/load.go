@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"golang.org/x/sync/errgroup"
 )
 
@@ -47,7 +49,7 @@ type Progress struct {
 
 // Loaded is every event of a run, in time order, with the statistics of each input.
 type Loaded struct {
-	Events []Event
+	Events []event.Event
 	Files  []FileStats
 	// Errors are inputs that could not be read at all (missing, permission denied).
 	Errors []error
@@ -105,7 +107,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	if opts.Format == FormatCloudTrail {
 		// CloudTrail files are small and delivered at least once: drop records seen in an
 		// earlier file, then order, then drop the GetSecretValue echoes of batch reads.
-		flat := make([][]Event, len(perFile))
+		flat := make([][]event.Event, len(perFile))
 		for i := range perFile {
 			flat[i] = perFile[i].flat
 		}
@@ -132,7 +134,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 // order (file, then position), as SortEvents on the concatenation would. A single file read
 // into one slice is sorted in place; otherwise the events are copied once, straight to their
 // place. Either way the events move O(n) times (SortEvents would move them O(n log n) times).
-func mergeByTime(perFile []eventStore) []Event {
+func mergeByTime(perFile []eventStore) []event.Event {
 	total, nonEmpty := 0, 0
 	for _, es := range perFile {
 		total += es.n
@@ -142,7 +144,7 @@ func mergeByTime(perFile []eventStore) []Event {
 	}
 	keys := make([]sortKey, 0, total)
 	for f := range perFile {
-		perFile[f].each(func(i int, ev *Event) { keys = append(keys, keyOf(ev.Time, f, i)) })
+		perFile[f].each(func(i int, ev *event.Event) { keys = append(keys, keyOf(ev.Time, f, i)) })
 	}
 	sorted := slices.IsSortedFunc(keys, cmpSortKey)
 	if !sorted {
@@ -158,7 +160,7 @@ func mergeByTime(perFile []eventStore) []Event {
 			}
 		}
 	}
-	out := make([]Event, total)
+	out := make([]event.Event, total)
 	for i, k := range keys {
 		out[i] = *perFile[k.file].at(k.idx)
 		if i&(1<<12-1) == 0 {
@@ -173,7 +175,7 @@ func mergeByTime(perFile []eventStore) []Event {
 
 // sortFlat orders evs by time in place, ties in their order; keys is scratch space, returned
 // for the next call.
-func sortFlat(evs []Event, keys []sortKey) []sortKey {
+func sortFlat(evs []event.Event, keys []sortKey) []sortKey {
 	keys = keys[:0]
 	for i := range evs {
 		keys = append(keys, keyOf(evs[i].Time, 0, i))
@@ -188,7 +190,7 @@ func sortFlat(evs []Event, keys []sortKey) []sortKey {
 // permute puts evs in the order of keys (keys[i].idx is the event that goes to position i),
 // moving each event once by following the permutation's cycles. It uses keys[i].idx = -1 as
 // the mark of a position done.
-func permute(evs []Event, keys []sortKey) {
+func permute(evs []event.Event, keys []sortKey) {
 	for i := range keys {
 		if keys[i].idx < 0 {
 			continue
@@ -213,8 +215,8 @@ func permute(evs []Event, keys []sortKey) {
 }
 
 // SortEvents orders events by time; ties keep input order (file, then line).
-func SortEvents(evs []Event) {
-	slices.SortStableFunc(evs, func(a, b Event) int { return a.Time.Compare(b.Time) })
+func SortEvents(evs []event.Event) {
+	slices.SortStableFunc(evs, func(a, b event.Event) int { return a.Time.Compare(b.Time) })
 }
 
 // readFile reads one input. It returns an error only when the input could not be opened; a read
@@ -259,7 +261,7 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 }
 
 // Span is the time covered by events.
-func Span(evs []Event) (first, last time.Time) {
+func Span(evs []event.Event) (first, last time.Time) {
 	if len(evs) == 0 {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -229,7 +231,7 @@ func (m limiterMiddleware) HandleFinalize(ctx context.Context, in middleware.Fin
 // duplicates dropped by eventID, events in time order, batch echoes dropped.
 func LoadRecords(streams []RecordStream) *Loaded {
 	res := &Loaded{Files: make([]FileStats, len(streams))}
-	perFile := make([][]Event, len(streams))
+	perFile := make([][]event.Event, len(streams))
 	keys := make([][]recKey, len(streams))
 	in := newInterner().local()
 	for i, s := range streams {

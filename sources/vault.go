@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/bytedance/sonic"
 )
 
@@ -160,9 +162,9 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 
 // base builds the event a request entry describes (a response entry repeats the request).
 // Every string it keeps is interned: v's strings may point into the read buffer.
-func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
+func (b *vaultBuilder) base(v *vaultLine, t time.Time) event.Event {
 	in := b.in
-	ev := Event{Time: t, Pos: Pos{File: b.file}, Kind: KindVault}
+	ev := event.Event{Time: t, Pos: event.Pos{File: b.file}, Kind: event.KindVault}
 	ns := ""
 	if v.NSPath != "" {
 		ns = v.NSPath
@@ -185,13 +187,13 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
 	ev.Principal = in.principal(au.EntityID, ns, au.DisplayName)
 	ev.Policies = in.policies(au.Policies, au.TokenPolicies, au.IdentityPolicies)
 	if slices.Contains(ev.Policies, "root") {
-		ev.Flags |= FlagRootToken
+		ev.Flags |= event.FlagRootToken
 	}
 	if au.TokenType == "batch" {
-		ev.Flags |= FlagBatchToken
+		ev.Flags |= event.FlagBatchToken
 	}
 	if au.Accessor == "" && au.DisplayName == "" && au.EntityID == "" {
-		ev.Flags |= FlagUnauthenticated
+		ev.Flags |= event.FlagUnauthenticated
 	}
 	if v.RemoteAddress != "" {
 		ev.RemoteAddr = parseAddr(v.RemoteAddress)
@@ -200,17 +202,17 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
 		ev.UserAgent = in.s(v.UserAgent)
 	}
 	if v.NoParent {
-		ev.Flags |= FlagOrphan
+		ev.Flags |= event.FlagOrphan
 	}
 	ev.Mount, ev.MountType = in.s(v.MountPoint), in.s(v.MountType)
 	ev.Op = vaultOp(v.Operation, full, ns)
-	if ev.Op == OpAdmin && strings.HasPrefix(strings.TrimPrefix(full, ns), "auth/token/create") {
+	if ev.Op == event.OpAdmin && strings.HasPrefix(strings.TrimPrefix(full, ns), "auth/token/create") {
 		if strings.Contains(full, "create-orphan") {
-			ev.Flags |= FlagOrphan
+			ev.Flags |= event.FlagOrphan
 		}
 	}
-	if ev.Has(FlagUnauthenticated) && ev.Op == OpAdmin {
-		ev.Op = OpOther // a request without a token cannot administer anything (OIDC auth_url, ...)
+	if ev.Has(event.FlagUnauthenticated) && ev.Op == event.OpAdmin {
+		ev.Op = event.OpOther // a request without a token cannot administer anything (OIDC auth_url, ...)
 	}
 	ev.Resource = in.concat(normalizeVaultPath(full, ev.Mount, ev.MountType))
 	ev.Outcome = vaultOutcome(v.Error)
@@ -219,7 +221,7 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) Event {
 
 // respInfo is what a response entry adds to its request's event, interned.
 type respInfo struct {
-	outcome     Outcome
+	outcome     event.Outcome
 	hasResponse bool
 	hasAuth     bool // response.auth with an accessor or a display name
 	dataError   bool
@@ -243,7 +245,7 @@ func (b *vaultBuilder) response(v *vaultLine, r *respInfo) {
 
 // applyResponse folds what only the response knows into ev: the outcome, the identity that a
 // login produced, and the policies of a token that was created.
-func applyResponse(ev *Event, r *respInfo, in *localInterner) {
+func applyResponse(ev *event.Event, r *respInfo, in *localInterner) {
 	if r.outcome > ev.Outcome {
 		ev.Outcome = r.outcome
 	}
@@ -255,10 +257,10 @@ func applyResponse(ev *Event, r *respInfo, in *localInterner) {
 		return
 	}
 	if r.hasAuth {
-		if ev.Has(FlagUnauthenticated) || ev.Op == OpLogin {
+		if ev.Has(event.FlagUnauthenticated) || ev.Op == event.OpLogin {
 			// A login: the response carries the identity that just authenticated.
-			ev.Op = OpLogin
-			ev.Flags &^= FlagUnauthenticated
+			ev.Op = event.OpLogin
+			ev.Flags &^= event.FlagUnauthenticated
 			ev.Credential = r.credential
 			ev.DisplayName = r.displayName
 			ev.Principal = in.principal(r.entityID, ev.Namespace, r.displayName)
@@ -266,22 +268,22 @@ func applyResponse(ev *Event, r *respInfo, in *localInterner) {
 		} else {
 			ev.NewPolicies = r.policies
 		}
-	} else if ev.Op == OpLogin && ev.Outcome == OutcomeOK && r.dataError {
+	} else if ev.Op == event.OpLogin && ev.Outcome == event.OutcomeOK && r.dataError {
 		// OpenBao logs a login for an unknown user with no error field at all; only
 		// response.data.error and the missing response.auth show the failure.
-		ev.Outcome = OutcomeDenied
+		ev.Outcome = event.OutcomeDenied
 	}
 }
 
-func vaultOutcome(msg string) Outcome {
+func vaultOutcome(msg string) event.Outcome {
 	switch {
 	case msg == "":
-		return OutcomeOK
+		return event.OutcomeOK
 	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "invalid credentials"),
 		strings.Contains(msg, "invalid token"), strings.Contains(msg, "wrapping token is not valid"):
-		return OutcomeDenied
+		return event.OutcomeDenied
 	}
-	return OutcomeError
+	return event.OutcomeError
 }
 
 // vaultPrincipal is the stable identity behind a token: the entity id where there is one, else
@@ -313,59 +315,59 @@ func effectivePolicies(dst, policies, tokenPolicies, identityPolicies []string) 
 }
 
 // vaultOp classifies a request. Path is the full path (with namespace), ns its namespace prefix.
-func vaultOp(op, path, ns string) Op {
+func vaultOp(op, path, ns string) event.Op {
 	p := strings.TrimPrefix(path, ns)
 	switch {
 	case strings.HasPrefix(p, "auth/"):
 		if isLoginPath(p) {
-			return OpLogin
+			return event.OpLogin
 		}
 		if strings.HasPrefix(p, "auth/token/create") {
-			return OpAdmin
+			return event.OpAdmin
 		}
 		if strings.HasPrefix(p, "auth/token/") {
 			if op == "list" {
-				return OpList
+				return event.OpList
 			}
-			return OpOther // renew, lookup, revoke of tokens
+			return event.OpOther // renew, lookup, revoke of tokens
 		}
 		switch op {
 		case "list":
-			return OpList
+			return event.OpList
 		case "read":
-			return OpOther
+			return event.OpOther
 		}
-		return OpAdmin
+		return event.OpAdmin
 	case strings.HasPrefix(p, "sys/"):
 		if op == "list" {
-			return OpList
+			return event.OpList
 		}
 		if strings.HasPrefix(p, "sys/leases/") || strings.HasPrefix(p, "sys/renew") ||
 			strings.HasPrefix(p, "sys/wrapping/") || strings.HasPrefix(p, "sys/capabilities") ||
 			strings.HasPrefix(p, "sys/internal/") || strings.HasPrefix(p, "sys/control-group/") {
-			return OpOther // lease renewals and UI helpers are what every client does
+			return event.OpOther // lease renewals and UI helpers are what every client does
 		}
-		return OpAdmin
+		return event.OpAdmin
 	case strings.HasPrefix(p, "identity/"):
 		switch op {
 		case "list":
-			return OpList
+			return event.OpList
 		case "read":
-			return OpRead
+			return event.OpRead
 		}
-		return OpAdmin
+		return event.OpAdmin
 	}
 	switch op {
 	case "read":
-		return OpRead
+		return event.OpRead
 	case "list":
-		return OpList
+		return event.OpList
 	case "create", "update", "patch":
-		return OpWrite
+		return event.OpWrite
 	case "delete":
-		return OpDelete
+		return event.OpDelete
 	}
-	return OpOther
+	return event.OpOther
 }
 
 func isLoginPath(p string) bool {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // TestVaultCorpusAccounting reads every copied corpus file and checks what each line became.
@@ -57,17 +59,17 @@ func TestVaultCapture1(t *testing.T) {
 	l := loadVault(t, LoadOptions{}, vaultTestdata+"openbao-capture1-audit.log")
 	evs := l.Events
 	type want struct {
-		op          Op
-		outcome     Outcome
+		op          event.Op
+		outcome     event.Outcome
 		path        string
 		resource    string
 		display     string
 		namespace   string
 		addr        string
-		flags       Flags // must be set
-		noFlags     Flags // must not be set
-		credential  bool  // a credential is known
-		principalID bool  // the principal is an entity id, not the display name
+		flags       event.Flags // must be set
+		noFlags     event.Flags // must not be set
+		credential  bool        // a credential is known
+		principalID bool        // the principal is an entity id, not the display name
 	}
 	tests := []struct {
 		name string
@@ -75,51 +77,51 @@ func TestVaultCapture1(t *testing.T) {
 		w    want
 	}{
 		{"response without its request (device creation)", 2,
-			want{op: OpAdmin, path: "sys/audit/file", resource: "sys/audit/file", display: "root", addr: "127.0.0.1", flags: FlagResponseOnly | FlagRootToken, credential: true}},
+			want{op: event.OpAdmin, path: "sys/audit/file", resource: "sys/audit/file", display: "root", addr: "127.0.0.1", flags: event.FlagResponseOnly | event.FlagRootToken, credential: true}},
 		{"probe without token or address", 1,
-			want{op: OpOther, path: "sys/audit/test", resource: "sys/audit/test", flags: FlagUnauthenticated}},
+			want{op: event.OpOther, path: "sys/audit/test", resource: "sys/audit/test", flags: event.FlagUnauthenticated}},
 		{"KV v1 path kept as is", 27,
-			want{op: OpWrite, path: "kv1/app/db", resource: "kv1/app/db", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpWrite, path: "kv1/app/db", resource: "kv1/app/db", display: "root", addr: "127.0.0.1", credential: true}},
 		{"KV v2 data path folded", 39,
-			want{op: OpRead, path: "secret/data/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpRead, path: "secret/data/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
 		{"KV v2 metadata list folded", 43,
-			want{op: OpList, path: "secret/metadata/app/", resource: "secret/app/", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpList, path: "secret/metadata/app/", resource: "secret/app/", display: "root", addr: "127.0.0.1", credential: true}},
 		{"KV v2 metadata read folded", 45,
-			want{op: OpRead, path: "secret/metadata/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpRead, path: "secret/metadata/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
 		{"KV v2 undelete folded", 192,
-			want{op: OpWrite, path: "secret/undelete/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpWrite, path: "secret/undelete/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
 		{"KV v2 destroy folded", 194,
-			want{op: OpWrite, path: "secret/destroy/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpWrite, path: "secret/destroy/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
 		{"KV v2 write that failed", 53,
-			want{op: OpWrite, outcome: OutcomeError, path: "secret/data/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpWrite, outcome: event.OutcomeError, path: "secret/data/app/config", resource: "secret/app/config", display: "root", addr: "127.0.0.1", credential: true}},
 		{"login: identity from response.auth", 61,
-			want{op: OpLogin, path: "auth/userpass/login/alice", resource: "auth/userpass/login/alice", display: "userpass-alice", addr: "203.0.113.10", noFlags: FlagUnauthenticated, credential: true, principalID: true}},
+			want{op: event.OpLogin, path: "auth/userpass/login/alice", resource: "auth/userpass/login/alice", display: "userpass-alice", addr: "203.0.113.10", noFlags: event.FlagUnauthenticated, credential: true, principalID: true}},
 		{"login with a wrong password", 63,
-			want{op: OpLogin, outcome: OutcomeDenied, path: "auth/userpass/login/bob", resource: "auth/userpass/login/bob", addr: "198.51.100.23", flags: FlagUnauthenticated}},
+			want{op: event.OpLogin, outcome: event.OutcomeDenied, path: "auth/userpass/login/bob", resource: "auth/userpass/login/bob", addr: "198.51.100.23", flags: event.FlagUnauthenticated}},
 		{"login for an unknown user: no error field, only response.data.error", 65,
-			want{op: OpLogin, outcome: OutcomeDenied, path: "auth/userpass/login/mallory", resource: "auth/userpass/login/mallory", addr: "198.51.100.23", flags: FlagUnauthenticated}},
+			want{op: event.OpLogin, outcome: event.OutcomeDenied, path: "auth/userpass/login/mallory", resource: "auth/userpass/login/mallory", addr: "198.51.100.23", flags: event.FlagUnauthenticated}},
 		{"ACL denial: multierror text", 79,
-			want{op: OpRead, outcome: OutcomeDenied, path: "secret/data/ci/deploy-key", resource: "secret/ci/deploy-key", display: "userpass-alice", addr: "192.0.2.200", credential: true, principalID: true}},
+			want{op: event.OpRead, outcome: event.OutcomeDenied, path: "secret/data/ci/deploy-key", resource: "secret/ci/deploy-key", display: "userpass-alice", addr: "192.0.2.200", credential: true, principalID: true}},
 		{"ACL denial of a sys path", 85,
-			want{op: OpAdmin, outcome: OutcomeDenied, path: "sys/audit/file", resource: "sys/audit/file", display: "userpass-alice", addr: "192.0.2.200", credential: true, principalID: true}},
+			want{op: event.OpAdmin, outcome: event.OutcomeDenied, path: "sys/audit/file", resource: "sys/audit/file", display: "userpass-alice", addr: "192.0.2.200", credential: true, principalID: true}},
 		{"IPv6 loopback", 89,
-			want{op: OpRead, path: "secret/data/app/other", resource: "secret/app/other", display: "userpass-alice", addr: "::1", credential: true, principalID: true}},
+			want{op: event.OpRead, path: "secret/data/app/other", resource: "secret/app/other", display: "userpass-alice", addr: "::1", credential: true, principalID: true}},
 		{"unknown token: plain 'permission denied', no auth", 93,
-			want{op: OpRead, outcome: OutcomeDenied, path: "secret/data/app/config", resource: "secret/app/config", addr: "192.0.2.201", flags: FlagUnauthenticated}},
+			want{op: event.OpRead, outcome: event.OutcomeDenied, path: "secret/data/app/config", resource: "secret/app/config", addr: "192.0.2.201", flags: event.FlagUnauthenticated}},
 		{"AppRole login", 105,
-			want{op: OpLogin, path: "auth/approle/login", resource: "auth/approle/login", display: "approle", addr: "10.20.30.40", credential: true, principalID: true}},
+			want{op: event.OpLogin, path: "auth/approle/login", resource: "auth/approle/login", display: "approle", addr: "10.20.30.40", credential: true, principalID: true}},
 		{"batch token: no accessor", 137,
-			want{op: OpRead, path: "secret/data/app/config", resource: "secret/app/config", display: "token", addr: "127.0.0.1", flags: FlagBatchToken}},
+			want{op: event.OpRead, path: "secret/data/app/config", resource: "secret/app/config", display: "token", addr: "127.0.0.1", flags: event.FlagBatchToken}},
 		{"orphan token creation", 139,
-			want{op: OpAdmin, path: "auth/token/create-orphan", resource: "auth/token/create-orphan", display: "root", addr: "127.0.0.1", flags: FlagOrphan | FlagRootToken, credential: true}},
+			want{op: event.OpAdmin, path: "auth/token/create-orphan", resource: "auth/token/create-orphan", display: "root", addr: "127.0.0.1", flags: event.FlagOrphan | event.FlagRootToken, credential: true}},
 		{"failed unwrap: request without response", 155,
-			want{op: OpOther, outcome: OutcomeDenied, path: "sys/wrapping/unwrap", resource: "sys/wrapping/unwrap", addr: "127.0.0.1", flags: FlagRequestOnly | FlagUnauthenticated}},
+			want{op: event.OpOther, outcome: event.OutcomeDenied, path: "sys/wrapping/unwrap", resource: "sys/wrapping/unwrap", addr: "127.0.0.1", flags: event.FlagRequestOnly | event.FlagUnauthenticated}},
 		{"namespace: path and resource carry the namespace", 162,
-			want{op: OpWrite, path: "team-a/secret/data/svc/db", resource: "team-a/secret/svc/db", display: "root", namespace: "team-a/", addr: "127.0.0.1", credential: true}},
+			want{op: event.OpWrite, path: "team-a/secret/data/svc/db", resource: "team-a/secret/svc/db", display: "root", namespace: "team-a/", addr: "127.0.0.1", credential: true}},
 		{"login inside a namespace", 172,
-			want{op: OpLogin, path: "team-a/auth/userpass/login/carol", resource: "team-a/auth/userpass/login/carol", display: "team-a-auth-userpass-carol", namespace: "team-a/", addr: "203.0.113.77", credential: true, principalID: true}},
+			want{op: event.OpLogin, path: "team-a/auth/userpass/login/carol", resource: "team-a/auth/userpass/login/carol", display: "team-a-auth-userpass-carol", namespace: "team-a/", addr: "203.0.113.77", credential: true, principalID: true}},
 		{"sys/seal: the server sealed before the response", 212,
-			want{op: OpAdmin, path: "sys/seal", resource: "sys/seal", display: "root", addr: "127.0.0.1", flags: FlagRequestOnly, credential: true}},
+			want{op: event.OpAdmin, path: "sys/seal", resource: "sys/seal", display: "root", addr: "127.0.0.1", flags: event.FlagRequestOnly, credential: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,7 +154,7 @@ func TestVaultCapture1(t *testing.T) {
 			if w.principalID && (ev.Principal == "" || ev.Principal == ev.DisplayName) {
 				t.Errorf("principal %q: want the entity id", ev.Principal)
 			}
-			if ev.Kind != KindVault || ev.Pos.File != vaultTestdata+"openbao-capture1-audit.log" {
+			if ev.Kind != event.KindVault || ev.Pos.File != vaultTestdata+"openbao-capture1-audit.log" {
 				t.Errorf("kind %s file %q", ev.Kind, ev.Pos.File)
 			}
 		})
@@ -196,7 +198,7 @@ func TestVaultKeyOrder(t *testing.T) {
 	sorted := loadVault(t, LoadOptions{}, vaultTestdata+"openbao-capture1-sorted-keys.log").Events
 	for i, line := range []int{61, 79, 93} {
 		a, b := *eventAt(orig, line), sorted[i]
-		a.Pos, b.Pos = Pos{}, Pos{}
+		a.Pos, b.Pos = event.Pos{}, event.Pos{}
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("line %d re-serialised with sorted keys:\n got %+v\nwant %+v", line, b, a)
 		}
@@ -244,7 +246,7 @@ func TestVaultMultiMegabyteLine(t *testing.T) {
 	if st.Bytes < 3_000_000 || st.Parsed != 2 || len(l.Events) != 1 {
 		t.Fatalf("bytes %d parsed %d events %d", st.Bytes, st.Parsed, len(l.Events))
 	}
-	if ev := l.Events[0]; ev.Has(FlagRequestOnly) || ev.Op != OpRead {
+	if ev := l.Events[0]; ev.Has(event.FlagRequestOnly) || ev.Op != event.OpRead {
 		t.Errorf("event %+v: want a read joined with its 3 MB response", ev)
 	}
 	// Below the line's size, the limit skips it and counts it.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Reading one Vault audit file is a pipeline, so parsing runs on every core while the file is
@@ -47,7 +49,7 @@ type vaultRec struct {
 	isResp bool
 	reason string // recBad
 	id     reqID
-	ev     Event // the base event of a request; of a response, only its time
+	ev     event.Event // the base event of a request; of a response, only its time
 	resp   respInfo
 	line   []byte // a response's line, to build its base event if its request is missing
 }
@@ -339,8 +341,8 @@ func lineTooLong(content, ending, maxLine int) bool { return content > maxLine }
 // many. Otherwise it keeps them in fixed-size blocks, so growing never copies what is there
 // (a growing slice would, and would leave the old copy to the collector).
 type eventStore struct {
-	flat   []Event
-	blocks [][]Event
+	flat   []event.Event
+	blocks [][]event.Event
 	n      int
 }
 
@@ -349,17 +351,17 @@ const (
 	blockSize  = 1 << blockShift
 )
 
-func (es *eventStore) add(ev *Event) int {
+func (es *eventStore) add(ev *event.Event) int {
 	if es.flat != nil {
 		if len(es.flat) == cap(es.flat) { // the estimate was short: grow by a quarter
-			grown := make([]Event, len(es.flat), cap(es.flat)+cap(es.flat)/4+blockSize)
+			grown := make([]event.Event, len(es.flat), cap(es.flat)+cap(es.flat)/4+blockSize)
 			copy(grown, es.flat)
 			es.flat = grown
 		}
 		es.flat = append(es.flat, *ev)
 	} else {
 		if es.n>>blockShift == len(es.blocks) {
-			es.blocks = append(es.blocks, make([]Event, 0, blockSize))
+			es.blocks = append(es.blocks, make([]event.Event, 0, blockSize))
 		}
 		blk := &es.blocks[len(es.blocks)-1]
 		*blk = append(*blk, *ev)
@@ -368,7 +370,7 @@ func (es *eventStore) add(ev *Event) int {
 	return es.n - 1
 }
 
-func (es *eventStore) at(i int) *Event {
+func (es *eventStore) at(i int) *event.Event {
 	if es.flat != nil {
 		return &es.flat[i]
 	}
@@ -380,7 +382,7 @@ func (es *eventStore) reserve(n int) {
 	if es.flat != nil || n <= es.n {
 		return
 	}
-	flat := make([]Event, 0, n)
+	flat := make([]event.Event, 0, n)
 	for _, blk := range es.blocks {
 		flat = append(flat, blk...)
 	}
@@ -388,7 +390,7 @@ func (es *eventStore) reserve(n int) {
 }
 
 // each calls fn for every event in order.
-func (es *eventStore) each(fn func(i int, ev *Event)) {
+func (es *eventStore) each(fn func(i int, ev *event.Event)) {
 	if es.flat != nil {
 		for i := range es.flat {
 			fn(i, &es.flat[i])
@@ -403,9 +405,9 @@ func (es *eventStore) each(fn func(i int, ev *Event)) {
 }
 
 // storeOf views evs as a store without copying.
-func storeOf(evs []Event) eventStore {
+func storeOf(evs []event.Event) eventStore {
 	if evs == nil {
-		evs = []Event{}
+		evs = []event.Event{}
 	}
 	return eventStore{flat: evs, n: len(evs)}
 }
@@ -478,7 +480,7 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 		p.b.decodeLine(r.line, &full, true)
 		full.ev.Pos.Line = n
 		r.ev = full.ev
-		r.ev.Flags |= FlagResponseOnly
+		r.ev.Flags |= event.FlagResponseOnly
 		applyResponse(&r.ev, &r.resp, p.in)
 		p.out.add(&r.ev)
 		p.noResp = append(p.noResp, false)
@@ -520,7 +522,7 @@ func (p *vaultPairer) take(id reqID) (int, bool) {
 func (p *vaultPairer) finish() eventStore {
 	for i, waiting := range p.noResp {
 		if waiting {
-			p.out.at(i).Flags |= FlagRequestOnly
+			p.out.at(i).Flags |= event.FlagRequestOnly
 		}
 	}
 	p.st.Events += p.out.n

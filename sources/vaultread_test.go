@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // vaultLines are hand-made lines for the cases the corpus files do not cover.
@@ -126,7 +128,7 @@ func testInputs(t testing.TB) map[string][]byte {
 
 // readWithPipeline runs readVault on data with the given chunk size; an odd chunk size reads
 // without a size hint.
-func readWithPipeline(data []byte, r io.Reader, maxLine, chunk int, st *FileStats) []Event {
+func readWithPipeline(data []byte, r io.Reader, maxLine, chunk int, st *FileStats) []event.Event {
 	old := vaultChunkSize
 	vaultChunkSize = chunk
 	defer func() { vaultChunkSize = old }()
@@ -138,14 +140,14 @@ func readWithPipeline(data []byte, r io.Reader, maxLine, chunk int, st *FileStat
 		r = bytes.NewReader(data)
 	}
 	eb := readVault(context.Background(), "f.log", r, size, LoadOptions{MaxLineBytes: maxLine}, st, newInterner(), nil)
-	out := make([]Event, 0, eb.n)
+	out := make([]event.Event, 0, eb.n)
 	for i := 0; i < eb.n; i++ {
 		out = append(out, *eb.at(i))
 	}
 	return out
 }
 
-func diffEvents(t *testing.T, what string, want, got []Event) {
+func diffEvents(t *testing.T, what string, want, got []event.Event) {
 	t.Helper()
 	if len(want) != len(got) {
 		t.Errorf("%s: %d events, want %d", what, len(got), len(want))
@@ -248,7 +250,7 @@ func TestReadVaultKeepsNoBufferReference(t *testing.T) {
 		c.recs[i] = vaultRec{}
 	}
 	eb := p.finish()
-	var got []Event
+	var got []event.Event
 	for i := 0; i < eb.n; i++ {
 		got = append(got, *eb.at(i))
 	}
@@ -261,7 +263,7 @@ func TestLoadOrdersFilesByTime(t *testing.T) {
 	dir := t.TempDir()
 	ins := testInputs(t)
 	var inputs []Input
-	var want []Event
+	var want []event.Event
 	for i, name := range []string{"mix", "lines", "lines-crlf-no-final-newline", "mix"} {
 		p := filepath.Join(dir, fmt.Sprintf("%d-%s", i, name))
 		data := ins[name]

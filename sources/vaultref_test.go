@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
+
 	"github.com/bytedance/sonic"
 )
 
 // refReadVault reads r the old way: line by line, sonic for every line.
-func refReadVault(name string, r io.Reader, maxLine int, st *FileStats) []Event {
+func refReadVault(name string, r io.Reader, maxLine int, st *FileStats) []event.Event {
 	vr := &refVaultReader{file: name, st: st, in: newInterner(), pending: map[string]int{}}
 	n, err := forEachLine(bufio.NewReaderSize(r, 256<<10), maxLine, func(line []byte, n int, tooLong bool) {
 		st.Lines++
@@ -54,7 +56,7 @@ type refVaultReader struct {
 	st      *FileStats
 	in      *interner
 	pending map[string]int // request id -> index into out
-	out     []Event
+	out     []event.Event
 	noResp  []bool // parallel to out: still waiting for a response
 }
 
@@ -110,7 +112,7 @@ func (vr *refVaultReader) line(line []byte, n int) {
 			return
 		}
 		ev := vr.base(&e, t, n)
-		ev.Flags |= FlagResponseOnly
+		ev.Flags |= event.FlagResponseOnly
 		vr.applyResponse(&ev, &e)
 		vr.out = append(vr.out, ev)
 		vr.noResp = append(vr.noResp, false)
@@ -128,10 +130,10 @@ func (vr *refVaultReader) line(line []byte, n int) {
 }
 
 // finish marks the requests that never got a response and returns the file's events.
-func (vr *refVaultReader) finish() []Event {
+func (vr *refVaultReader) finish() []event.Event {
 	for i, waiting := range vr.noResp {
 		if waiting {
-			vr.out[i].Flags |= FlagRequestOnly
+			vr.out[i].Flags |= event.FlagRequestOnly
 		}
 	}
 	vr.st.Events += len(vr.out)
@@ -141,10 +143,10 @@ func (vr *refVaultReader) finish() []Event {
 }
 
 // base builds the event a request entry describes (a response entry repeats the request).
-func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) Event {
+func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) event.Event {
 	rq, au := e.Request, e.Auth
 	in := vr.in
-	ev := Event{Time: t, Pos: Pos{File: vr.file, Line: n}, Kind: KindVault}
+	ev := event.Event{Time: t, Pos: event.Pos{File: vr.file, Line: n}, Kind: event.KindVault}
 	ns := ""
 	if rq.Namespace != nil && rq.Namespace.Path != "" {
 		ns = rq.Namespace.Path
@@ -165,13 +167,13 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) Event {
 	ev.Principal = in.s(refPrincipal(au, ns))
 	ev.Policies = in.list(refPolicies(au))
 	if slices.Contains(ev.Policies, "root") {
-		ev.Flags |= FlagRootToken
+		ev.Flags |= event.FlagRootToken
 	}
 	if au.TokenType == "batch" {
-		ev.Flags |= FlagBatchToken
+		ev.Flags |= event.FlagBatchToken
 	}
 	if au.Accessor == "" && au.DisplayName == "" && au.EntityID == "" {
-		ev.Flags |= FlagUnauthenticated
+		ev.Flags |= event.FlagUnauthenticated
 	}
 	if rq.RemoteAddress != "" {
 		ev.RemoteAddr = parseAddr(rq.RemoteAddress)
@@ -180,18 +182,18 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) Event {
 		ev.UserAgent = in.s(rq.Headers.UserAgent[0])
 	}
 	if rq.Data != nil && bool(rq.Data.NoParent) {
-		ev.Flags |= FlagOrphan
+		ev.Flags |= event.FlagOrphan
 	}
 	mount, mtype := rq.MountPoint, rq.MountType
 	ev.Mount, ev.MountType = in.s(mount), in.s(mtype)
 	ev.Op = vaultOp(rq.Operation, full, ns)
-	if ev.Op == OpAdmin && strings.HasPrefix(strings.TrimPrefix(full, ns), "auth/token/create") {
+	if ev.Op == event.OpAdmin && strings.HasPrefix(strings.TrimPrefix(full, ns), "auth/token/create") {
 		if strings.Contains(full, "create-orphan") {
-			ev.Flags |= FlagOrphan
+			ev.Flags |= event.FlagOrphan
 		}
 	}
-	if ev.Has(FlagUnauthenticated) && ev.Op == OpAdmin {
-		ev.Op = OpOther // a request without a token cannot administer anything (OIDC auth_url, ...)
+	if ev.Has(event.FlagUnauthenticated) && ev.Op == event.OpAdmin {
+		ev.Op = event.OpOther // a request without a token cannot administer anything (OIDC auth_url, ...)
 	}
 	ev.Resource = in.s(NormalizeVaultPath(full, mount, mtype))
 	ev.Outcome = vaultOutcome(e.Error)
@@ -200,7 +202,7 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) Event {
 
 // applyResponse folds what only the response knows into ev: the outcome, the identity that a
 // login produced, and the policies of a token that was created.
-func (vr *refVaultReader) applyResponse(ev *Event, e *vaultEntry) {
+func (vr *refVaultReader) applyResponse(ev *event.Event, e *vaultEntry) {
 	if o := vaultOutcome(e.Error); o > ev.Outcome {
 		ev.Outcome = o
 	}
@@ -214,10 +216,10 @@ func (vr *refVaultReader) applyResponse(ev *Event, e *vaultEntry) {
 	}
 	ns := ev.Namespace
 	if rs.Auth != nil && (rs.Auth.Accessor != "" || rs.Auth.DisplayName != "") {
-		if ev.Has(FlagUnauthenticated) || ev.Op == OpLogin {
+		if ev.Has(event.FlagUnauthenticated) || ev.Op == event.OpLogin {
 			// A login: the response carries the identity that just authenticated.
-			ev.Op = OpLogin
-			ev.Flags &^= FlagUnauthenticated
+			ev.Op = event.OpLogin
+			ev.Flags &^= event.FlagUnauthenticated
 			ev.Credential = vr.in.s(rs.Auth.Accessor)
 			ev.DisplayName = vr.in.s(rs.Auth.DisplayName)
 			ev.Principal = vr.in.s(refPrincipal(rs.Auth, ns))
@@ -225,9 +227,9 @@ func (vr *refVaultReader) applyResponse(ev *Event, e *vaultEntry) {
 		} else {
 			ev.NewPolicies = vr.in.list(refPolicies(rs.Auth))
 		}
-	} else if ev.Op == OpLogin && ev.Outcome == OutcomeOK && rs.Data != nil && bool(rs.Data.Error) {
+	} else if ev.Op == event.OpLogin && ev.Outcome == event.OutcomeOK && rs.Data != nil && bool(rs.Data.Error) {
 		// OpenBao logs a login for an unknown user with no error field at all; only
 		// response.data.error and the missing response.auth show the failure.
-		ev.Outcome = OutcomeDenied
+		ev.Outcome = event.OutcomeDenied
 	}
 }

@@ -1,7 +1,8 @@
-// Package sources reads audit logs (HashiCorp Vault / OpenBao file audit devices, AWS CloudTrail)
-// and turns each logged request into one source-neutral Event. Everything downstream (analyze,
-// report) sees only Events; how a source parses its input stays here.
-package sources
+// Package event is the source-neutral model every input format produces and every detector
+// reads: one Event per logged request, with the facts detectors need already typed, so that no
+// code downstream of a source re-parses that source's vocabulary. It imports only the standard
+// library.
+package event
 
 import (
 	"net/netip"
@@ -11,21 +12,37 @@ import (
 // Kind says which product wrote an event.
 type Kind uint8
 
-// Kinds of source.
+// Kinds of source. A format outside this list may use any other value; detectors that do not
+// declare a kind never see its events.
 const (
 	KindVault Kind = iota + 1
 	KindCloudTrail
+	KindKubernetes
 )
 
+var kindNames = [...]string{KindVault: "vault", KindCloudTrail: "cloudtrail", KindKubernetes: "kubernetes"}
+
 func (k Kind) String() string {
-	switch k {
-	case KindVault:
-		return "vault"
-	case KindCloudTrail:
-		return "cloudtrail"
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
 	}
 	return "unknown"
 }
+
+// Kinds is a set of kinds, as a Rule declares the events it understands.
+type Kinds uint64
+
+// KindsOf returns the set of ks.
+func KindsOf(ks ...Kind) Kinds {
+	var s Kinds
+	for _, k := range ks {
+		s |= 1 << (k & 63)
+	}
+	return s
+}
+
+// Has reports whether k is in the set.
+func (s Kinds) Has(k Kind) bool { return s&(1<<(k&63)) != 0 }
 
 // Op is the coarse class of an operation, shared by every source.
 type Op uint8
@@ -94,7 +111,31 @@ const (
 	FlagConsole
 	// FlagBatchToken: a Vault batch token (no accessor).
 	FlagBatchToken
+	// FlagValueRead: the request returned a secret's value (a KV read, GetSecretValue, a
+	// dynamic credential), as opposed to metadata, a listing or a write.
+	FlagValueRead
+	// FlagListAll: a listing of every secret in the store or mount, not one narrowed by a
+	// filter or a prefix.
+	FlagListAll
+	// FlagInteractive: the client is a person's tool (browser console, CLI session), not a
+	// workload.
+	FlagInteractive
+	// FlagMaintenance: routine client upkeep (token renewal or self-lookup, lease renewal),
+	// never an access to a secret.
+	FlagMaintenance
+	// FlagControl: a request on the store's control plane (Vault sys/, auth/, identity/,
+	// cubbyhole/), never a secret even when it has a Resource.
+	FlagControl
 )
+
+// Grant summarises what a resource policy written by this request allows: the principals it
+// names ("*", account ids, ARNs), whether a Condition narrows them, and the store's
+// public-policy guard when the request set it. The policy text itself is never kept.
+type Grant struct {
+	Principals  []string // sorted
+	Condition   bool
+	BlockPublic string // "true", "false", or "" when the request did not say
+}
 
 // Pos locates an event's evidence in its input.
 type Pos struct {
@@ -135,6 +176,9 @@ type Event struct {
 	// folded to mount + logical path; an AWS secret as name or suffix-less ARN. Empty when the
 	// request touched no secret or path.
 	Resource string
+	// Name is the secret's name relative to its store: a KV logical path without its mount
+	// and KV v2 verb ("prod/db"), an AWS secret or parameter name. Empty with Resource.
+	Name string
 	// Mount is the Vault mount point ("kv/", "ns1/auth/userpass/"); empty for AWS.
 	Mount string
 	// MountType is the Vault mount's type ("kv", "database", "transit", "system").
@@ -147,9 +191,12 @@ type Event struct {
 	Policies []string
 	// NewPolicies are the policies of a token this request created (auth/token/create*).
 	NewPolicies []string
-	// Detail is a short, value-free description of what changed (AWS request parameters of a
-	// control-plane call, e.g. "principal=*"); never a secret value.
+	// Detail is a short, value-free description for people (AWS request parameters of a
+	// control-plane call, "filters name=prod"); never a secret value, and never parsed by a
+	// detector: what a detector needs is a flag or a typed field.
 	Detail string
+	// Grant is set on a request that wrote a resource policy.
+	Grant *Grant
 }
 
 // Has reports whether all of f are set.
