@@ -16,7 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// End-to-end tests of issue 8 with the real binary (built once by TestMain in main_test.go).
+// End-to-end tests of hostile input with the real binary (built once by TestMain in main_test.go).
 
 // run runs the built vaultsentry with args and returns stdout, stderr and the exit code.
 func run(t *testing.T, dir string, args ...string) (stdout, stderr []byte, code int) {

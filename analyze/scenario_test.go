@@ -15,7 +15,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
-// The scenario test (issue 4, "Tests"): a generated day of normal traffic on a realistic
+// The scenario test: a generated day of normal traffic on a realistic
 // deployment produces no finding of any rule, and the same day with one incident added produces
 // exactly that incident's finding. It runs the real Run, with every registered detector, over
 // events shaped like the Vault reader's: KV v2 data/ paths normalised with their mount, logins

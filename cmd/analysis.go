@@ -34,16 +34,16 @@ type analysisOptions struct {
 	Strict      bool
 	Quiet       bool
 	MaxLine     int
-	// Gzip limits (issue 8): a gzip bomb stops with a read error, what came before is kept.
+	// Gzip limits: a gzip bomb stops with a read error, what came before is kept.
 	MaxDecompressed int64
 	MaxGzipRatio    int
 
-	// Baseline handling (issue 5).
+	// Baseline handling.
 	BaselinePath   string
 	UpdateBaseline bool
 	BaselineMaxAge string
 
-	// Reports (issue 9).
+	// Reports.
 	ShowSuppressed bool
 	PreviousReport string
 	Verbose        bool

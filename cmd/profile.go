@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// profileOptions are hidden flags for performance work (issue 7): a CPU profile of the whole
+// profileOptions are hidden flags for performance work: a CPU profile of the whole
 // run and a heap profile written when it ends (its alloc_space view shows what the run
 // allocated), for `go tool pprof`.
 type profileOptions struct {

@@ -13,7 +13,7 @@ import (
 )
 
 // TestPipelineMemoryPerEvent bounds the heap that reading and analysing takes per event when
-// every event names a distinct path (the 10-million-paths case of issue 8, at 1/100 the size and
+// every event names a distinct path (the 10-million-paths case, at 1/100 the size and
 // the same structure: one principal, distinct paths, a few source addresses). The statement in
 // docs/SECURITY-section.md rests on it: memory is linear in events, about this many bytes each.
 func TestPipelineMemoryPerEvent(t *testing.T) {

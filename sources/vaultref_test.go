@@ -1,6 +1,6 @@
 package sources
 
-// The serial Vault reader as it was before the parallel pipeline (issue 7), kept as a test
+// The serial Vault reader as it was before the parallel pipeline, kept as a test
 // oracle: readVault must produce exactly what it produces, event for event and statistic for
 // statistic, whatever the chunk size.
 

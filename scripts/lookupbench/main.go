@@ -1,5 +1,5 @@
 // Command lookupbench measures how fast `vaultsentry cloudtrail` fetches events through the
-// CloudTrail LookupEvents API (issue 7): it serves generated records (internal/ctgen) from the
+// CloudTrail LookupEvents API: it serves generated records (internal/ctgen) from the
 // loopback stand-in of the API (internal/lookupstub) with the service's quota enforced (2
 // requests a second per region: a request over it gets a ThrottlingException) and sporadic
 // throttles besides, runs the real binary against it with dummy credentials and
