@@ -15,9 +15,10 @@ func actorIsAdmin(c *Config, ev *event.Event) bool {
 	switch ev.Kind {
 	case event.KindCloudTrail:
 		return c.IsAdminARN(ev.Principal)
-	default:
+	case event.KindVault:
 		return ev.Has(event.FlagRootToken) || c.IsAdminPolicy(ev.Policies)
 	}
+	return false
 }
 
 // isServicePrincipal reports whether ev was made by a cloud service rather than by an actor of

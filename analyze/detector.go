@@ -18,6 +18,9 @@ type Rule struct {
 	Help     string   // why it matters, defaults, known false positives
 	Guide    string   // investigation guide: what to check, what to run
 	MITRE    []string // ATT&CK technique ids
+	// Kinds are the kinds of event the rule understands. Run shows a detector no other kind,
+	// so an event of a store the rule was not written for can never be read as Vault's.
+	Kinds event.Kinds
 }
 
 // Detector reads events in time order and reports findings when the input ends.
@@ -53,10 +56,16 @@ func Run(events []event.Event, env Env) *Result {
 		env.Baseline = NewBaseline()
 	}
 	ds := New(env)
+	kinds := make([]event.Kinds, len(ds))
+	for i, d := range ds {
+		kinds[i] = d.Rule().Kinds
+	}
 	for i := range events {
 		ev := &events[i]
-		for _, d := range ds {
-			d.Observe(ev)
+		for j, d := range ds {
+			if kinds[j].Has(ev.Kind) {
+				d.Observe(ev)
+			}
 		}
 		env.Baseline.Learn(ev)
 	}
