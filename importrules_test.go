@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportRules holds the layout's import directions: the event model is a leaf that needs
+// only the standard library, and analysis never depends on how a source reads its input or
+// on the AWS SDK. docs/ARCHITECTURE.md states the rules.
+func TestImportRules(t *testing.T) {
+	const mod = "github.com/vaultsentry/vaultsentry/"
+	deps := func(pkg string) []string {
+		t.Helper()
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		return strings.Fields(string(out))
+	}
+	for _, d := range deps("./event") {
+		if d != mod+"event" {
+			t.Errorf("event imports %s: it may use only the standard library", d)
+		}
+	}
+	for _, pkg := range []string{"./analyze", "./event"} {
+		for _, d := range deps(pkg) {
+			if strings.HasPrefix(d, "github.com/aws/") || strings.HasPrefix(d, mod+"sources") || strings.HasPrefix(d, mod+"cmd") {
+				t.Errorf("%s depends on %s", pkg, d)
+			}
+		}
+	}
+}
