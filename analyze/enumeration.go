@@ -184,8 +184,9 @@ func (d *Enumeration) listOf(ev *event.Event) (root, ok bool) {
 			return true, true
 		case "BatchGetSecretValue":
 			// By secretIdList it reads named secrets (what a sync operator does); with filters
-			// it selects every secret that matches: a list and a read in one call.
-			if strings.Contains(strings.ToLower(ev.Detail), "filter") {
+			// it selects every secret that matches: a list and a read in one call, which the
+			// source reports as a listing.
+			if ev.Op == event.OpList {
 				return true, true
 			}
 		}

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/vaultsentry/vaultsentry/event"
@@ -18,8 +17,7 @@ import (
 //
 // Thresholds: one successful call is enough. Critical for "*" without a Condition, high for "*"
 // restricted by a Condition (aws:PrincipalOrgID, aws:SourceVpce, ...) or for another account.
-// The source summarises the policy in Event.Detail ("principal=* condition=true
-// blockPublicPolicy=false"); the policy text itself is never kept.
+// The source reads the policy into Event.Grant; the policy text itself is never kept.
 //
 // Known false positives: deliberate cross-account sharing (a central account reading a
 // spoke's secret). Policies that grant only principals of the secret's own account, or AWS
@@ -48,13 +46,12 @@ func (d *ResourcePolicyChange) Rule() Rule { return d.rule }
 
 // Observe looks at successful PutResourcePolicy calls.
 func (d *ResourcePolicyChange) Observe(ev *event.Event) {
-	if ev.Kind != event.KindCloudTrail || ev.Action != "PutResourcePolicy" || ev.Outcome != event.OutcomeOK ||
-		ev.Has(event.FlagServiceActor) {
+	if ev.Grant == nil || ev.Outcome != event.OutcomeOK || ev.Has(event.FlagServiceActor) {
 		return
 	}
-	pol := parsePolicySummary(ev.Detail)
+	pol := ev.Grant
 	var public, foreign []string
-	for _, p := range pol.principals {
+	for _, p := range pol.Principals {
 		switch {
 		case p == "*":
 			public = append(public, p)
@@ -76,7 +73,7 @@ func (d *ResourcePolicyChange) Observe(ev *event.Event) {
 	if len(public) > 0 {
 		who = append(who, "everyone (Principal \"*\")")
 		f.Severity = Critical
-		if pol.condition {
+		if pol.Condition {
 			f.Severity = High
 		}
 	}
@@ -84,10 +81,10 @@ func (d *ResourcePolicyChange) Observe(ev *event.Event) {
 		who = append(who, "another account ("+strings.Join(foreign, ", ")+")")
 	}
 	msg := fmt.Sprintf("resource policy of %s now grants %s", ev.Resource, strings.Join(who, " and "))
-	if pol.condition {
+	if pol.Condition {
 		msg += ", narrowed by a Condition"
 	}
-	if pol.blockPublic == "false" {
+	if pol.BlockPublic == "false" {
 		msg += "; blockPublicPolicy=false switched off the public-policy check"
 	}
 	f.Message = msg
@@ -97,30 +94,6 @@ func (d *ResourcePolicyChange) Observe(ev *event.Event) {
 
 // Finish returns one finding per policy change.
 func (d *ResourcePolicyChange) Finish() []Finding { return d.found }
-
-type policySummary struct {
-	principals  []string
-	condition   bool
-	blockPublic string
-}
-
-// parsePolicySummary reads the tokens of sources.SummarizeResourcePolicy.
-func parsePolicySummary(s string) policySummary {
-	var p policySummary
-	for _, tok := range strings.Fields(s) {
-		k, v, _ := strings.Cut(tok, "=")
-		switch k {
-		case "principal":
-			p.principals = append(p.principals, v)
-		case "condition":
-			p.condition = v == "true"
-		case "blockPublicPolicy":
-			p.blockPublic = v
-		}
-	}
-	slices.Sort(p.principals)
-	return p
-}
 
 // arnAccount is the account id of an ARN ("arn:aws:iam::123456789012:root") or a bare id.
 func arnAccount(s string) string {

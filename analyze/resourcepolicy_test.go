@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vaultsentry/vaultsentry/event"
@@ -9,7 +10,7 @@ import (
 func TestResourcePolicyChange(t *testing.T) {
 	put := func(detail string, opts ...func(*event.Event)) []event.Event {
 		return []event.Event{aev(0, "AWSReservedSSO_PlatformAdmin_3f8a", "ciaran.walsh", "PutResourcePolicy", event.OpAdmin,
-			"prod/payments/psp-master-key", append([]func(*event.Event){withDetail(detail)}, opts...)...)}
+			"prod/payments/psp-master-key", append([]func(*event.Event){withGrant(detail)}, opts...)...)}
 	}
 	tests := []struct {
 		name   string
@@ -36,5 +37,35 @@ func TestResourcePolicyChange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// withGrant sets the grant a source reads from a resource policy, written as its human
+// summary ("principal=* condition=true blockPublicPolicy=false").
+func withGrant(summary string) func(*event.Event) {
+	return func(e *event.Event) {
+		g := &event.Grant{}
+		for _, tok := range strings.Fields(summary) {
+			k, v, _ := strings.Cut(tok, "=")
+			switch k {
+			case "principal":
+				g.Principals = append(g.Principals, v)
+			case "condition":
+				g.Condition = v == "true"
+			case "blockPublicPolicy":
+				g.BlockPublic = v
+			}
+		}
+		e.Grant, e.Detail = g, summary
+	}
+}
+
+// TestResourcePolicyNeedsGrant: a PutResourcePolicy whose summary names "*" but carries no
+// grant (a source that could not read the policy) is not judged from the words.
+func TestResourcePolicyNeedsGrant(t *testing.T) {
+	evs := []event.Event{aev(0, "AWSReservedSSO_PlatformAdmin_3f8a", "ciaran.walsh", "PutResourcePolicy", event.OpAdmin,
+		"prod/payments/psp-master-key", withDetail("principal=*"))}
+	if got := runDetector(t, NewResourcePolicyChange, DefaultConfig(), evs); len(got) != 0 {
+		t.Fatalf("got %+v from Detail alone", got)
 	}
 }

@@ -145,10 +145,19 @@ func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctP
 		ev.Op = event.OpList
 		ev.Resource = in.s(listScope(p.Filters))
 		ev.Detail = in.s(describeFilters(p.Filters))
+		if len(p.Filters) == 0 {
+			ev.Flags |= event.FlagListAll
+		}
 	case "ListSecrets":
 		ev.Op = event.OpList
 		ev.Resource = in.s(listScope(p.Filters))
+		if len(p.Filters) == 0 {
+			ev.Flags |= event.FlagListAll
+		}
 		ev.Detail = in.s(describeFilters(p.Filters))
+		if len(p.Filters) == 0 {
+			ev.Flags |= event.FlagListAll
+		}
 	case "DescribeSecret", "ListSecretVersionIds", "GetResourcePolicy":
 		ev.Op = event.OpList
 		setSecret(p.SecretID)
@@ -181,6 +190,7 @@ func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctP
 		ev.Op = event.OpAdmin
 		setSecret(p.SecretID)
 		ev.Detail = in.s(SummarizeResourcePolicy(p.ResourcePolicy, p.BlockPublicPolicy))
+		ev.Grant, _ = ResourcePolicyGrant(p.ResourcePolicy, p.BlockPublicPolicy)
 	case "ReplicateSecretToRegions":
 		ev.Op = event.OpAdmin
 		setSecret(p.SecretID)
@@ -285,20 +295,19 @@ func describeFilters(fs []ctFilter) string {
 	return truncate("filters "+strings.Join(parts, "; "), maxDetail)
 }
 
-// SummarizeResourcePolicy describes who a resource policy lets in, without its text:
-// "principal=* condition=true blockPublicPolicy=false". Principals of Allow statements are
-// listed as "*", ARNs, "arn:aws:iam::<account>:root" for a bare account id, "service:<name>"
-// and "federated:<provider>"; an Allow with NotPrincipal counts as "*".
-func SummarizeResourcePolicy(doc string, blockPublic *bool) string {
-	var tokens []string
+// ResourcePolicyGrant reads who a resource policy lets in, without keeping its text.
+// Principals of Allow statements are listed as "*", ARNs, "arn:aws:iam::<account>:root" for a
+// bare account id, "service:<name>" and "federated:<provider>"; an Allow with NotPrincipal
+// counts as "*". It returns nil when the request carried neither a policy nor the guard, and
+// unreadable when the policy was not JSON.
+func ResourcePolicyGrant(doc string, blockPublic *bool) (g *event.Grant, unreadable bool) {
+	g = &event.Grant{}
 	if strings.TrimSpace(doc) != "" {
 		var v any
 		if err := sonic.UnmarshalString(doc, &v); err != nil {
-			tokens = append(tokens, "policy=unreadable")
+			unreadable = true
 		} else {
 			m, _ := v.(map[string]any)
-			var principals []string
-			cond := false
 			for _, s := range asList(m["Statement"]) {
 				sm, ok := s.(map[string]any)
 				if !ok {
@@ -308,30 +317,49 @@ func SummarizeResourcePolicy(doc string, blockPublic *bool) string {
 					continue
 				}
 				if _, ok := sm["NotPrincipal"]; ok {
-					principals = append(principals, "*")
+					g.Principals = append(g.Principals, "*")
 				}
-				principals = append(principals, policyPrincipals(sm["Principal"])...)
+				g.Principals = append(g.Principals, policyPrincipals(sm["Principal"])...)
 				if sm["Condition"] != nil {
-					cond = true
+					g.Condition = true
 				}
 			}
-			slices.Sort(principals)
-			principals = slices.Compact(principals)
-			const maxListed = 8
-			for i, pr := range principals {
-				if i == maxListed {
-					tokens = append(tokens, fmt.Sprintf("principals+%d", len(principals)-maxListed))
-					break
-				}
-				tokens = append(tokens, "principal="+strings.ReplaceAll(pr, " ", ""))
-			}
-			if cond {
-				tokens = append(tokens, "condition=true")
-			}
+			slices.Sort(g.Principals)
+			g.Principals = slices.Compact(g.Principals)
 		}
 	}
 	if blockPublic != nil {
-		tokens = append(tokens, "blockPublicPolicy="+strconv.FormatBool(*blockPublic))
+		g.BlockPublic = strconv.FormatBool(*blockPublic)
+	}
+	if len(g.Principals) == 0 && !g.Condition && g.BlockPublic == "" {
+		return nil, unreadable
+	}
+	return g, unreadable
+}
+
+// SummarizeResourcePolicy describes a grant for people: "principal=* condition=true
+// blockPublicPolicy=false".
+func SummarizeResourcePolicy(doc string, blockPublic *bool) string {
+	g, unreadable := ResourcePolicyGrant(doc, blockPublic)
+	var tokens []string
+	if unreadable {
+		tokens = append(tokens, "policy=unreadable")
+	}
+	if g != nil {
+		const maxListed = 8
+		for i, pr := range g.Principals {
+			if i == maxListed {
+				tokens = append(tokens, fmt.Sprintf("principals+%d", len(g.Principals)-maxListed))
+				break
+			}
+			tokens = append(tokens, "principal="+strings.ReplaceAll(pr, " ", ""))
+		}
+		if g.Condition {
+			tokens = append(tokens, "condition=true")
+		}
+		if g.BlockPublic != "" {
+			tokens = append(tokens, "blockPublicPolicy="+g.BlockPublic)
+		}
 	}
 	return truncate(strings.Join(tokens, " "), maxDetail*2)
 }
