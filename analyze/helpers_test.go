@@ -53,15 +53,18 @@ func withPolicies(ps ...string) func(*event.Event) {
 	return func(e *event.Event) { e.Policies = ps }
 }
 
-// runDetector feeds events to one detector the way Run does, with the baseline learning after
-// each event, and returns its findings.
+// runDetector feeds events to one detector the way Run does (only the kinds its rule declares,
+// the baseline learning after each event) and returns its findings.
 func runDetector(t *testing.T, mk func(Env) Detector, cfg Config, evs []event.Event) []Finding {
 	t.Helper()
 	env := Env{Config: &cfg, Baseline: NewBaseline()}
 	d := mk(env)
 	sources.SortEvents(evs)
+	kinds := d.Rule().Kinds
 	for i := range evs {
-		d.Observe(&evs[i])
+		if kinds.Has(evs[i].Kind) {
+			d.Observe(&evs[i])
+		}
 		env.Baseline.Learn(&evs[i])
 	}
 	return d.Finish()
