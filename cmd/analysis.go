@@ -301,7 +301,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	if !o.Quiet {
-		writeSummary(o.IO.Err, rr, time.Since(p.start))
+		writeSummary(o.IO.Err, rr, time.Since(p.start), o.Verbose)
 	}
 	malformed := 0
 	for _, f := range p.loaded.Files {

@@ -122,7 +122,7 @@ func runCloudTrailFiles(ctx context.Context, o *cloudtrailOptions, cfg *loadedCo
 		prev := debug.SetGCPercent(loadGCPercent)
 		restore = func() { debug.SetGCPercent(prev) }
 	}
-	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "cloudtrail", o.From, sources.FormatCloudTrail,
+	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "cloudtrail", o.From, "",
 		"check the paths given to --from; directories are read recursively")
 	restore()
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,9 +24,12 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 	opts := &scanOptions{analysisOptions: analysisOptions{IO: s}}
 	c := &cobra.Command{
 		Use:   "scan [flags] FILE|DIR|GLOB|- ...",
-		Short: "Analyse Vault / OpenBao file audit logs",
-		Long: "scan reads Vault / OpenBao file audit device logs (NDJSON, gzip, directories, globs, - for stdin),\n" +
-			"orders all entries by log time and reports findings.",
+		Short: "Analyse Vault / OpenBao audit logs and CloudTrail records",
+		Long: "scan reads Vault / OpenBao file audit device logs and CloudTrail records (S3 export trees,\n" +
+			"lookup-events output, arrays, NDJSON), plain or gzip, from files, directories, globs or - for stdin.\n" +
+			"Each file's format is detected from its content; files that are not audit logs are skipped\n" +
+			"(--verbose lists them). All events are ordered by log time and analysed as one stream.\n" +
+			"No event at all in the inputs is an error (exit 3), never \"no findings\".",
 		Example: "  vaultsentry scan audit.log\n" +
 			"  vaultsentry scan --format sarif -o vault.sarif --fail-on high /var/log/vault/\n" +
 			"  vaultsentry scan --config vaultsentry.yaml --learn-until 24h audit.log.1.gz audit.log",
@@ -58,7 +63,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return err
 	}
 	o.logConfig(cfg)
-	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "scan", o.Paths, sources.FormatVault,
+	loaded, inErrs, err := loadInputs(ctx, &o.analysisOptions, "scan", o.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
 	if err != nil {
 		return err
@@ -90,7 +95,62 @@ func loadInputs(ctx context.Context, o *analysisOptions, command string, paths [
 		return nil, nil, runtimef("", fmt.Errorf("%s: %w", command, err))
 	}
 	o.warn(loaded.Errors)
+	if err := noEvents(o.IO, command, loaded, hint); err != nil {
+		return nil, nil, err
+	}
 	return loaded, inErrs, nil
+}
+
+// noEvents is the error for a load that produced no event, after saying what each file held.
+// A CI gate pointed at the wrong path must not pass: nothing read is not "no findings".
+func noEvents(s Streams, command string, loaded *sources.Loaded, hint string) error {
+	if len(loaded.Events) > 0 {
+		return nil
+	}
+	for _, f := range loaded.Files {
+		fmt.Fprintf(s.Err, "  %s: %s\n", report.Sanitize(f.File), report.Sanitize(describeEmpty(f)))
+	}
+	return runtimef("give Vault / OpenBao audit logs or CloudTrail records (files, directories, globs); "+hint,
+		fmt.Errorf("%s: no input produced an event (%s)", command, countFiles(len(loaded.Files))))
+}
+
+// describeEmpty says what a file that gave no event held.
+func describeEmpty(f sources.FileStats) string {
+	switch {
+	case f.NotRead != "":
+		return f.NotRead
+	case f.Lines == 0 && f.ReadError != "":
+		return f.ReadError
+	case f.Lines == 0:
+		return "read as " + f.Format + ": no line"
+	}
+	parts := []string{fmt.Sprintf("read as %s: %d lines", f.Format, f.Lines)}
+	if f.Malformed > 0 {
+		parts = append(parts, fmt.Sprintf("%d malformed", f.Malformed))
+	}
+	keys := make([]string, 0, len(f.Skipped))
+	for k := range f.Skipped {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d skipped (%s)", f.Skipped[k], k))
+	}
+	s := strings.Join(parts, ", ") + ", no event"
+	if len(f.Problems) > 0 {
+		s += fmt.Sprintf("; line %d: %s", f.Problems[0].Line, f.Problems[0].Reason)
+	}
+	if f.ReadError != "" {
+		s += "; " + f.ReadError
+	}
+	return s
+}
+
+func countFiles(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
 }
 
 // warn prints non-fatal input problems on standard error unless --quiet.

@@ -14,7 +14,7 @@ import (
 
 // writeSummary prints the run summary on standard error, in the manner of Hayabusa: what was
 // read, what could not be used and where, the time span, findings by severity, speed.
-func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
+func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration, verbose bool) {
 	var bytes int64
 	lines, parsed, malformed, skipped, dups := 0, 0, 0, 0, 0
 	for _, f := range r.Files {
@@ -27,7 +27,25 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration) {
 	}
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "── vaultsentry run summary ──")
-	fmt.Fprintf(w, "Files read:        %d (%s)\n", len(r.Files), report.HumanBytes(bytes))
+	var notRead []sources.FileStats
+	for _, f := range r.Files {
+		if f.NotRead != "" {
+			notRead = append(notRead, f)
+		}
+	}
+	fmt.Fprintf(w, "Files read:        %d (%s)\n", len(r.Files)-len(notRead), report.HumanBytes(bytes))
+	if len(notRead) > 0 {
+		fmt.Fprintf(w, "Files not read:    %d (not audit logs, or empty)", len(notRead))
+		if !verbose {
+			fmt.Fprint(w, "; --verbose lists them")
+		}
+		fmt.Fprintln(w)
+		for _, f := range notRead {
+			if verbose || !f.Found { // a file the user named is always explained
+				fmt.Fprintf(w, "  %s: %s\n", report.Sanitize(f.File), report.Sanitize(f.NotRead))
+			}
+		}
+	}
 	fmt.Fprintf(w, "Lines:             %d = %d parsed + %d malformed + %d skipped\n", lines, parsed, malformed, skipped)
 	if dups > 0 {
 		fmt.Fprintf(w, "Duplicates:        %d records dropped (same eventID)\n", dups)

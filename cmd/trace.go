@@ -44,9 +44,10 @@ type traceOptions struct {
 	loc   *time.Location
 }
 
-// traceLoaders read the inputs of one source for trace. The Vault loader reads files; the
-// CloudTrail branch adds its own (S3 exports, record files) under "cloudtrail".
+// traceLoaders read the inputs for trace: "" detects each file's format as scan does; a
+// source name reads only that format (a file of another is named and left out).
 var traceLoaders = map[string]func(ctx context.Context, o *traceOptions) (*sources.Loaded, error){
+	"":           loadTraceFiles(""),
 	"vault":      loadTraceFiles(sources.FormatVault),
 	"cloudtrail": loadTraceFiles(sources.FormatCloudTrail),
 }
@@ -79,7 +80,7 @@ func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *co
 	f.StringVar(&opts.Identity, "identity", "", "principal or display name (exact, or a glob such as '*alice*')")
 	f.StringVar(&opts.Credential, "credential", "", "token accessor as logged, or AWS access key id (exact or glob)")
 	f.StringVar(&opts.IP, "ip", "", "remote address or CIDR")
-	f.StringVar(&opts.Source, "source", "vault", "input kind: vault, cloudtrail")
+	f.StringVar(&opts.Source, "source", "", "read only this input kind: vault, cloudtrail (default: each file's kind is detected)")
 	f.StringVarP(&opts.Format, "format", "f", "table", "output format: "+strings.Join(report.TraceFormats(), ", "))
 	f.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` instead of standard output")
 	f.StringVar(&opts.Since, "since", "", "only events at or after `TIME` (RFC 3339, or a duration back from the newest event)")
@@ -203,6 +204,9 @@ func loadTraceFiles(format sources.Format) func(ctx context.Context, o *traceOpt
 		}
 		if err != nil {
 			return nil, runtimef("", fmt.Errorf("trace: %w", err))
+		}
+		if err := noEvents(o.IO, "trace", loaded, "check the paths and --source"); err != nil {
+			return nil, err
 		}
 		return loaded, nil
 	}

@@ -62,7 +62,7 @@ func BenchmarkReadVault(b *testing.B) {
 	events := 0
 	for b.Loop() {
 		var st FileStats
-		es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), LoadOptions{MaxLineBytes: DefaultMaxLineBytes}, &st, newInterner(), nil)
+		es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), DefaultMaxLineBytes, &st, NewInterner(), nil)
 		events += es.n
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -184,7 +185,7 @@ var ctFastPath = true
 type ctReader struct {
 	file string
 	st   *FileStats
-	in   *localInterner
+	in   *LocalInterner
 	out  []event.Event
 	ids  []recKey // the record of each event in out (a batch record's events share it)
 	recs int32
@@ -193,9 +194,9 @@ type ctReader struct {
 }
 
 // newCTReader reads into st, interning through in (nil: an interner of its own).
-func newCTReader(file string, st *FileStats, in *localInterner) *ctReader {
+func newCTReader(file string, st *FileStats, in *LocalInterner) *ctReader {
 	if in == nil {
-		in = newInterner().local()
+		in = NewInterner().local()
 	}
 	return &ctReader{file: file, st: st, in: in}
 }
@@ -207,17 +208,17 @@ func isDigestPath(p string) bool {
 }
 
 // readCloudTrail reads one CloudTrail input in whichever framing it has.
-func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, li *localInterner) ([]event.Event, []recKey, error) {
-	cr := newCTReader(in.Name, st, li)
-	if isDigestPath(in.Name) {
+func readCloudTrail(name string, r *bufio.Reader, maxLine int, st *FileStats, li *LocalInterner) ([]event.Event, []recKey, error) {
+	cr := newCTReader(name, st, li)
+	if isDigestPath(name) {
 		// Digests list log files and their hashes; they hold no event. Count without reading.
 		st.Lines++
 		st.Skip("digest-file")
 		return nil, nil, nil
 	}
-	first, err := firstByte(f.r)
+	first, err := firstByte(r)
 	if err != nil && err != io.EOF {
-		st.ReadError = fmt.Sprintf("read %s: %v", in.Name, err)
+		st.ReadError = fmt.Sprintf("read %s: %v", name, err)
 		return nil, nil, nil
 	}
 	switch first {
@@ -225,10 +226,10 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, l
 		return nil, nil, nil
 	case '{':
 	case '[':
-		data, err := io.ReadAll(f.r)
+		data, err := io.ReadAll(r)
 		st.Bytes = int64(len(data))
 		if err != nil {
-			st.ReadError = fmt.Sprintf("read %s: %v (the file is incomplete)", in.Name, err)
+			st.ReadError = fmt.Sprintf("read %s: %v (the file is incomplete)", name, err)
 		}
 		cr.document(data, 1)
 		return cr.out, cr.ids, nil
@@ -246,7 +247,7 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, l
 		whole   bytes.Buffer
 		wholeAt int
 	)
-	n, rerr := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, ln int, tooLong bool) {
+	n, rerr := forEachLine(r, maxLine, func(line []byte, ln int, tooLong bool) {
 		if mode == 2 {
 			if tooLong {
 				mode = 3 // broken document
@@ -263,7 +264,7 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, l
 			st.Lines++
 			st.Skip("too-long")
 			if len(st.Problems) < MaxProblemsListed {
-				st.Problems = append(st.Problems, Problem{Line: ln, Reason: fmt.Sprintf("line longer than %d bytes, skipped", opts.MaxLineBytes)})
+				st.Problems = append(st.Problems, Problem{Line: ln, Reason: fmt.Sprintf("line longer than %d bytes, skipped", maxLine)})
 			}
 			return
 		}
@@ -295,14 +296,14 @@ func readCloudTrail(in Input, f *openedInput, opts LoadOptions, st *FileStats, l
 	})
 	st.Bytes = n
 	if rerr != nil {
-		st.ReadError = fmt.Sprintf("read %s: %v (everything before it is kept)", in.Name, rerr)
+		st.ReadError = fmt.Sprintf("read %s: %v (everything before it is kept)", name, rerr)
 	}
 	switch mode {
 	case 2:
 		cr.document(whole.Bytes(), wholeAt)
 	case 3:
 		st.Lines++
-		st.Bad(wholeAt, fmt.Sprintf("a line of this JSON document is longer than %d bytes", opts.MaxLineBytes))
+		st.Bad(wholeAt, fmt.Sprintf("a line of this JSON document is longer than %d bytes", maxLine))
 	}
 	return cr.out, cr.ids, nil
 }

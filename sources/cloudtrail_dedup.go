@@ -21,7 +21,7 @@ const batchEchoWindow = time.Second
 // dropDuplicateRecords drops records delivered more than once (at-least-once delivery: the same
 // eventID in a later file, or twice in one). The first delivery in input order is kept; each
 // later one is counted in its file as skipped "duplicate" and in Duplicates.
-func dropDuplicateRecords(perFile [][]event.Event, keys [][]recKey, files []FileStats) {
+func dropDuplicateRecords(perFile [][]event.Event, keys [][]recKey, files []*FileStats) {
 	type ref struct {
 		file int
 		rec  int32
@@ -45,7 +45,7 @@ func dropDuplicateRecords(perFile [][]event.Event, keys [][]recKey, files []File
 			}
 			r := ref{i, k.Rec}
 			if first, ok := seen[k.ID]; ok && first != r {
-				st := &files[i]
+				st := files[i]
 				st.Events--
 				if dropped != k.Rec {
 					dropped = k.Rec

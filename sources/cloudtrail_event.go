@@ -30,13 +30,13 @@ const maxDetail = 240
 
 // normalizeRecord turns one CloudTrail record into events: one, or one per secret for a
 // BatchGetSecretValue by id list.
-func normalizeRecord(r *ctRecord, t time.Time, pos event.Pos, in *localInterner) []event.Event {
+func normalizeRecord(r *ctRecord, t time.Time, pos event.Pos, in *LocalInterner) []event.Event {
 	return appendRecordEvents(nil, r, t, pos, in, nil)
 }
 
 // appendRecordEvents appends the events of one record to dst. params, when not nil, are the
 // record's decoded requestParameters; otherwise they are decoded here.
-func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.Pos, in *localInterner, params *ctParams) []event.Event {
+func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.Pos, in *LocalInterner, params *ctParams) []event.Event {
 	ev := event.Event{Time: t, Pos: pos, Kind: event.KindCloudTrail}
 	ev.Action = in.s(r.EventName)
 	ev.Region = in.s(r.AWSRegion)
@@ -117,7 +117,7 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 }
 
 // secretsManagerEvents classifies a Secrets Manager API call and appends its events to dst.
-func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctParams, in *localInterner) []event.Event {
+func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctParams, in *LocalInterner) []event.Event {
 	setSecret := func(id string) {
 		ev.Path = in.s(id)
 		ev.Resource = in.s(r.secretName(id))
@@ -422,7 +422,7 @@ func isDigits(s string) bool {
 
 // trailEvent classifies CloudTrail's own API: what switches the audit trail off or narrows it
 // is OpAudit, with the trail as Resource and a value-free Detail.
-func trailEvent(ev *event.Event, r *ctRecord, p *ctParams, in *localInterner) {
+func trailEvent(ev *event.Event, r *ctRecord, p *ctParams, in *LocalInterner) {
 	trail := trailName(firstNonEmpty(p.Name, p.TrailName))
 	switch r.EventName {
 	case "StopLogging":
@@ -587,7 +587,7 @@ func describeSelectors(p *ctParams) (bool, string) {
 
 // stsEvent makes credential issuance a login of the identity the credentials belong to: the
 // role an AssumeRole* call enters, or the federated user GetFederationToken creates.
-func stsEvent(ev *event.Event, r *ctRecord, p *ctParams, in *localInterner, account string) {
+func stsEvent(ev *event.Event, r *ctRecord, p *ctParams, in *LocalInterner, account string) {
 	switch r.EventName {
 	case "AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML":
 		ev.Op = event.OpLogin

@@ -81,7 +81,7 @@ func checkCTFastMatchesSonic(t testing.TB, raw []byte) (fast bool) {
 		}
 	}
 	tm := time.Date(2026, 9, 21, 0, 0, 0, 0, time.UTC)
-	in := newInterner().local()
+	in := NewInterner().local()
 	a := appendRecordEvents(nil, &f.rec, tm, event.Pos{File: "x", Line: 1}, in, params)
 	b := appendRecordEvents(nil, &want, tm, event.Pos{File: "x", Line: 1}, in, nil)
 	if !reflect.DeepEqual(a, b) {
@@ -182,7 +182,7 @@ func readCTBoth(t testing.TB, data []byte) (fast, slow FileStats, fe, se []event
 		defer func() { ctFastPath = true }()
 		var st FileStats
 		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
-		evs, keys, _ := readCloudTrail(Input{Name: "x.json"}, in, LoadOptions{MaxLineBytes: 1 << 20}, &st, nil)
+		evs, keys, _ := readCloudTrail("x.json", in.r, 1<<20, &st, nil)
 		return st, evs, keys
 	}
 	fast, fe, fk = read(true)

@@ -31,7 +31,7 @@ func FuzzDecodeCloudTrail(f *testing.F) {
 		checkCTDocument(t, data)
 		st := &FileStats{}
 		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
-		evs, keys, _ := readCloudTrail(Input{Name: "fuzz.json"}, in, LoadOptions{MaxLineBytes: 1 << 20}, st, nil)
+		evs, keys, _ := readCloudTrail("fuzz.json", in.r, 1<<20, st, nil)
 		if !st.Balanced() {
 			t.Fatalf("lines %d != parsed %d + malformed %d + skipped %v", st.Lines, st.Parsed, st.Malformed, st.Skipped)
 		}
@@ -57,7 +57,7 @@ func BenchmarkDecodeCloudTrail(b *testing.B) {
 	for b.Loop() {
 		st := &FileStats{}
 		in := &openedInput{r: bufio.NewReader(bytes.NewReader(data)), close: func() error { return nil }}
-		evs, _, _ := readCloudTrail(Input{Name: "bench.json"}, in, LoadOptions{MaxLineBytes: DefaultMaxLineBytes}, st, nil)
+		evs, _, _ := readCloudTrail("bench.json", in.r, DefaultMaxLineBytes, st, nil)
 		events += len(evs)
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")

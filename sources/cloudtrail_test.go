@@ -455,7 +455,7 @@ func TestCloudTrailFramings(t *testing.T) {
 // TestCloudTrailNormalize covers the mapping rules on the scenario's record shapes.
 func TestCloudTrailNormalize(t *testing.T) {
 	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
-	in := newInterner().local()
+	in := NewInterner().local()
 	norm := func(r map[string]any) []event.Event {
 		t.Helper()
 		data, _ := json.Marshal(r)

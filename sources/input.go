@@ -42,6 +42,10 @@ const (
 // Input is one file to read, or standard input when Name is "-".
 type Input struct {
 	Name string
+	// Found is true for a file found by walking a directory or expanding a glob, false for one
+	// named on the command line: a found file that is not a log is skipped quietly, a named one
+	// is described.
+	Found bool
 }
 
 // Expand turns command-line arguments into inputs: files as given, directories walked (every
@@ -58,7 +62,7 @@ func Expand(args []string) ([]Input, []error) {
 	var errs []error
 	seen := map[string]bool{}
 	ids := fileIDs{}
-	add := func(p string) {
+	add := func(p string, found bool) {
 		if seen[p] {
 			return
 		}
@@ -66,7 +70,7 @@ func Expand(args []string) ([]Input, []error) {
 		if p != "-" && ids.dup(p) {
 			return
 		}
-		ins = append(ins, Input{Name: p})
+		ins = append(ins, Input{Name: p, Found: found})
 	}
 	addDir := func(dir string, explicit bool) {
 		files, werr := walkDir(dir)
@@ -75,12 +79,12 @@ func Expand(args []string) ([]Input, []error) {
 			errs = append(errs, fmt.Errorf("read directory %s: %w (it holds no regular file)", dir, ErrNoInput))
 		}
 		for _, f := range files {
-			add(f)
+			add(f, true)
 		}
 	}
 	for _, a := range args {
 		if a == "-" {
-			add(a)
+			add(a, false)
 			continue
 		}
 		st, err := os.Stat(a)
@@ -91,7 +95,7 @@ func Expand(args []string) ([]Input, []error) {
 					if fi, err := os.Stat(m); err == nil && fi.IsDir() {
 						addDir(m, false)
 					} else {
-						add(m)
+						add(m, true)
 					}
 				}
 				continue
@@ -103,7 +107,7 @@ func Expand(args []string) ([]Input, []error) {
 			addDir(a, true)
 			continue
 		}
-		add(a)
+		add(a, false)
 	}
 	return ins, errs
 }

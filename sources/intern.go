@@ -12,7 +12,7 @@ import (
 //
 // Memory: one copy of each distinct string plus a map entry (about 40 bytes) here, and a
 // bounded cache entry per worker; it grows with distinct identities and paths, not with events.
-type interner struct {
+type Interner struct {
 	seed   maphash.Seed
 	shards [internShards]internShard
 
@@ -28,8 +28,8 @@ type internShard struct {
 	_  [40]byte // keep shards on separate cache lines
 }
 
-func newInterner() *interner {
-	in := &interner{seed: maphash.MakeSeed(), lists: map[string][]string{}}
+func NewInterner() *Interner {
+	in := &Interner{seed: maphash.MakeSeed(), lists: map[string][]string{}}
 	for i := range in.shards {
 		in.shards[i].m = map[string]string{}
 	}
@@ -38,7 +38,7 @@ func newInterner() *interner {
 
 // s returns the interned copy of v. v may point into a buffer that is reused later: the
 // copy kept is always a fresh string.
-func (in *interner) s(v string) string {
+func (in *Interner) s(v string) string {
 	if v == "" {
 		return ""
 	}
@@ -54,7 +54,7 @@ func (in *interner) s(v string) string {
 }
 
 // list interns a sorted list of strings as a whole.
-func (in *interner) list(v []string) []string {
+func (in *Interner) list(v []string) []string {
 	if len(v) == 0 {
 		return nil
 	}
@@ -78,19 +78,19 @@ const localCacheMax = 1 << 16
 
 // localInterner is one goroutine's view of an interner: a lock-free cache in front of it.
 // It is not safe for concurrent use.
-type localInterner struct {
-	g       *interner
+type LocalInterner struct {
+	g       *Interner
 	m       map[string]string
 	lists   map[string][]string
 	key     []byte
 	scratch []string
 }
 
-func (in *interner) local() *localInterner {
-	return &localInterner{g: in, m: map[string]string{}, lists: map[string][]string{}}
+func (in *Interner) local() *LocalInterner {
+	return &LocalInterner{g: in, m: map[string]string{}, lists: map[string][]string{}}
 }
 
-func (l *localInterner) s(v string) string {
+func (l *LocalInterner) s(v string) string {
 	if v == "" {
 		return ""
 	}
@@ -106,7 +106,7 @@ func (l *localInterner) s(v string) string {
 }
 
 // list interns a sorted list of strings as a whole (its elements may point into a buffer).
-func (l *localInterner) list(v []string) []string {
+func (l *LocalInterner) list(v []string) []string {
 	if len(v) == 0 {
 		return nil
 	}
@@ -129,13 +129,13 @@ func (l *localInterner) list(v []string) []string {
 }
 
 // policies interns a token's effective policies (see effectivePolicies).
-func (l *localInterner) policies(policies, tokenPolicies, identityPolicies []string) []string {
+func (l *LocalInterner) policies(policies, tokenPolicies, identityPolicies []string) []string {
 	l.scratch = effectivePolicies(l.scratch, policies, tokenPolicies, identityPolicies)
 	return l.list(l.scratch)
 }
 
 // concat interns a+b, building it only when it is not known yet.
-func (l *localInterner) concat(a, b string) string {
+func (l *LocalInterner) concat(a, b string) string {
 	if b == "" {
 		return l.s(a)
 	}
@@ -150,7 +150,7 @@ func (l *localInterner) concat(a, b string) string {
 }
 
 // principal interns vaultPrincipal(entityID, ns, displayName).
-func (l *localInterner) principal(entityID, ns, displayName string) string {
+func (l *LocalInterner) principal(entityID, ns, displayName string) string {
 	switch {
 	case entityID != "":
 		return l.s(entityID)

@@ -1,11 +1,15 @@
 package sources
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +29,10 @@ const (
 
 // LoadOptions configure Load.
 type LoadOptions struct {
+	// Formats are the file formats detected, asked in order; nil: FileFormats().
+	Formats []FileFormat
+	// Format, when set, is the only format read: a file of another format is described and
+	// not read.
 	Format       Format
 	MaxLineBytes int       // default DefaultMaxLineBytes
 	Stdin        io.Reader // for the input "-"
@@ -59,18 +67,21 @@ type Loaded struct {
 var ErrNothingRead = errors.New("no input could be read")
 
 // Load reads every input concurrently (one goroutine per file, at most GOMAXPROCS at once;
-// a Vault file is itself parsed on every core, see readVault), then orders all events by log
-// time: rotated files are usually older than the live one, but file order is never taken for
-// time order.
+// a Vault file is itself parsed on every core, see readVault), each in the format its content
+// shows, then orders all events by log time: rotated files are usually older than the live
+// one, but file order is never taken for time order.
 func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error) {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
+	if opts.Formats == nil {
+		opts.Formats = FileFormats()
+	}
 	res := &Loaded{Files: make([]FileStats, len(inputs))}
-	perFile := make([]eventStore, len(inputs))
-	ids := make([][]recKey, len(inputs)) // CloudTrail records of the events, parallel to perFile
+	batches := make([]Batch, len(inputs))
+	used := make([]int, len(inputs)) // index in opts.Formats of each file's format, -1: none
 	errs := make([]error, len(inputs))
-	shared := newInterner()
+	shared := NewInterner()
 	// CloudTrail files are many and small: each reader goroutine keeps its interner cache from
 	// file to file.
 	locals := &sync.Pool{New: func() any { return shared.local() }}
@@ -83,9 +94,8 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 				return ctx.Err()
 			}
 			st := &res.Files[i]
-			st.File = in.Name
-			evs, evIDs, err := readFile(ctx, in, opts, st, shared, locals)
-			perFile[i], ids[i], errs[i] = evs, evIDs, err
+			st.File, st.Found = in.Name, in.Found
+			batches[i], used[i], errs[i] = readFile(ctx, in, opts, st, shared, locals)
 			return nil
 		})
 	}
@@ -104,25 +114,34 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			readAny = true
 		}
 	}
-	if opts.Format == FormatCloudTrail {
-		// CloudTrail files are small and delivered at least once: drop records seen in an
-		// earlier file, then order, then drop the GetSecretValue echoes of batch reads.
-		flat := make([][]event.Event, len(perFile))
-		for i := range perFile {
-			flat[i] = perFile[i].flat
+	// Formats that work across their files (CloudTrail drops records delivered twice) do so
+	// before the merge.
+	for fi, ff := range opts.Formats {
+		c, ok := ff.(Combiner)
+		if !ok {
+			continue
 		}
-		dropDuplicateRecords(flat, ids, res.Files)
-		var keys []sortKey
-		for i := range perFile {
-			// A delivered file holds its records in no particular order: ordered here, where the
-			// file's events are in the cache, the merge reads each file front to back.
-			keys = sortFlat(flat[i], keys)
-			perFile[i] = storeOf(flat[i])
+		var bs []*Batch
+		var sts []*FileStats
+		for i := range inputs {
+			if used[i] == fi {
+				bs, sts = append(bs, &batches[i]), append(sts, &res.Files[i])
+			}
 		}
-		res.Events = mergeByTime(perFile)
-		res.Events = dropBatchEchoes(res.Events, res.Files)
-	} else {
-		res.Events = mergeByTime(perFile)
+		if len(bs) > 0 {
+			c.Combine(bs, sts)
+		}
+	}
+	perFile := make([]EventStore, len(inputs))
+	for i := range batches {
+		perFile[i] = batches[i].Events
+	}
+	clear(batches)
+	res.Events = mergeByTime(perFile)
+	for fi, ff := range opts.Formats {
+		if f, ok := ff.(StreamFinisher); ok && slices.Contains(used, fi) {
+			res.Events = f.Finish(res.Events, res.Files)
+		}
 	}
 	if !readAny && len(inputs) > 0 {
 		return res, ErrNothingRead
@@ -134,7 +153,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 // order (file, then position), as SortEvents on the concatenation would. A single file read
 // into one slice is sorted in place; otherwise the events are copied once, straight to their
 // place. Either way the events move O(n) times (SortEvents would move them O(n log n) times).
-func mergeByTime(perFile []eventStore) []event.Event {
+func mergeByTime(perFile []EventStore) []event.Event {
 	total, nonEmpty := 0, 0
 	for _, es := range perFile {
 		total += es.n
@@ -219,14 +238,15 @@ func SortEvents(evs []event.Event) {
 	slices.SortStableFunc(evs, func(a, b event.Event) int { return a.Time.Compare(b.Time) })
 }
 
-// readFile reads one input. It returns an error only when the input could not be opened; a read
-// error part-way (a truncated gzip) is recorded in st.ReadError and what came before is kept.
-// For CloudTrail it also returns each event's eventID, for de-duplication across files.
-func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *interner, locals *sync.Pool) (eventStore, []recKey, error) {
+// readFile reads one input in the format its head shows. It returns an error only when the
+// input could not be opened; a read error part-way (a truncated gzip) is recorded in
+// st.ReadError and what came before is kept. A file no format recognises is described in
+// st.NotRead and not read; format is then -1.
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals *sync.Pool) (b Batch, format int, err error) {
 	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
 	if err != nil {
 		st.ReadError = err.Error()
-		return eventStore{}, nil, err
+		return Batch{}, -1, err
 	}
 	defer f.close()
 	if opts.Progress != nil {
@@ -235,29 +255,136 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 		}()
 	}
 	st.Compressed = f.compressed
-	st.Format = string(opts.Format)
-	switch opts.Format {
-	case FormatCloudTrail:
-		li := locals.Get().(*localInterner)
-		defer locals.Put(li)
-		evs, keys, err := readCloudTrail(in, f, opts, st, li)
-		return storeOf(evs), keys, err
-	default:
-		st.Format = string(FormatVault)
-		var sizeHint int64 // lets the reader size its event store in one go
-		if !f.compressed {
-			sizeHint = f.size
+	head, herr := f.r.Peek(HeadBytes)
+	h := ScanHead(head, herr != nil)
+	format = pickFormat(opts, in.Name, h)
+	if format < 0 {
+		later := describeUnread(in, f, opts, st, h)
+		if later < 0 {
+			return Batch{}, -1, nil
 		}
-		var progress func(lines int)
-		if opts.Progress != nil {
-			progress = func(lines int) {
-				opts.Progress(Progress{File: in.Name, Read: f.raw.load(), Size: f.size, Lines: lines})
+		// A line past the head is a log's: read the file again, in that format.
+		f.close()
+		if f, err = open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio}); err != nil {
+			st.ReadError = err.Error()
+			return Batch{}, -1, err
+		}
+		st.NotRead, format = "", later
+	}
+	ff := opts.Formats[format]
+	st.Format = ff.Name()
+	li := locals.Get().(*LocalInterner)
+	defer locals.Put(li)
+	file := &File{Name: in.Name, R: f.r, Size: f.size, Compressed: f.compressed, MaxLineBytes: opts.MaxLineBytes,
+		Strings: shared, Local: li}
+	if opts.Progress != nil {
+		file.Progress = func(lines int) {
+			opts.Progress(Progress{File: in.Name, Read: f.raw.load(), Size: f.size, Lines: lines})
+		}
+	}
+	b = ff.Read(ctx, file, st)
+	st.Note = f.note()
+	return b, format, nil
+}
+
+// pickFormat is the index of the format that claims the file: with LoadOptions.Format set,
+// that format if it does, or if no other format does (its reader then counts and lists the
+// lines it cannot use); otherwise the first that does. -1: none.
+func pickFormat(opts LoadOptions, name string, h *Head) int {
+	first, forced := -1, -1
+	for i, ff := range opts.Formats {
+		claims := ff.Sniff(name, h)
+		if ff.Name() == string(opts.Format) {
+			forced = i
+			if claims {
+				return i
 			}
 		}
-		evs := readVault(ctx, in.Name, f.r, sizeHint, opts, st, shared, progress)
-		st.Note = f.note()
-		return evs, nil, nil
+		if claims && first < 0 {
+			first = i
+		}
 	}
+	if opts.Format != "" {
+		if first >= 0 {
+			return -1 // another format's file: describeUnread names it
+		}
+		return forced
+	}
+	return first
+}
+
+// describeUnread says in st.NotRead what a file no format claimed holds. A file named on the
+// command line is read to the end, to count its lines and to look for a log line past the
+// head (a log whose first 64 KiB are damaged); the format of such a line is returned, and the
+// caller reads the file again in it. A file found in a directory is described from its head.
+func describeUnread(in Input, f *openedInput, opts LoadOptions, st *FileStats, h *Head) int {
+	if len(bytes.TrimSpace(h.Bytes)) == 0 && h.Complete {
+		st.NotRead = "empty file"
+		return -1
+	}
+	if opts.Format != "" {
+		for _, ff := range opts.Formats {
+			if ff.Sniff(in.Name, h) {
+				st.NotRead = "this is " + ff.Title() + ", not " + formatTitle(opts)
+				return -1
+			}
+		}
+	}
+	what := "not an audit log"
+	if !in.Found && !h.Complete {
+		lines, later := 0, -1
+		_, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, _ int, tooLong bool) {
+			lines++
+			if later >= 0 || tooLong || bytes.IndexByte(line, '{') < 0 {
+				return
+			}
+			lh := ScanHead(line, true)
+			if len(lh.Values) > 0 {
+				later = pickFormat(LoadOptions{Formats: opts.Formats}, in.Name, lh)
+			}
+		})
+		if later >= 0 && in.Name != "-" {
+			return later
+		}
+		if err != nil {
+			st.ReadError = fmt.Sprintf("read %s: %v", in.Name, err)
+		}
+		what = fmt.Sprintf("not an audit log: %s, none recognised", countOf(lines, "line"))
+	} else if !in.Found {
+		n := bytes.Count(h.Bytes, []byte("\n"))
+		if len(h.Bytes) > 0 && h.Bytes[len(h.Bytes)-1] != '\n' {
+			n++
+		}
+		what = fmt.Sprintf("not an audit log: %s, none recognised", countOf(n, "line"))
+	}
+	st.NotRead = what + " (" + h.Describe() + ")"
+	return -1
+}
+
+// formatTitle is what LoadOptions.Format reads, for messages.
+func formatTitle(opts LoadOptions) string {
+	for _, ff := range opts.Formats {
+		if ff.Name() == string(opts.Format) {
+			return "a " + ff.Title()
+		}
+	}
+	return string(opts.Format)
+}
+
+// countOf writes n with thousands separators and the noun, plural when n is not 1.
+func countOf(n int, noun string) string {
+	digits := strconv.Itoa(n)
+	var b strings.Builder
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if n != 1 {
+		noun += "s"
+	}
+	return b.String() + " " + noun
 }
 
 // Span is the time covered by events.

@@ -233,7 +233,7 @@ func LoadRecords(streams []RecordStream) *Loaded {
 	res := &Loaded{Files: make([]FileStats, len(streams))}
 	perFile := make([][]event.Event, len(streams))
 	keys := make([][]recKey, len(streams))
-	in := newInterner().local()
+	in := NewInterner().local()
 	for i, s := range streams {
 		st := &res.Files[i]
 		st.File, st.Format = s.Name, string(FormatCloudTrail)
@@ -245,7 +245,11 @@ func LoadRecords(streams []RecordStream) *Loaded {
 		}
 		perFile[i], keys[i] = cr.out, cr.ids
 	}
-	dropDuplicateRecords(perFile, keys, res.Files)
+	stats := make([]*FileStats, len(res.Files))
+	for i := range res.Files {
+		stats[i] = &res.Files[i]
+	}
+	dropDuplicateRecords(perFile, keys, stats)
 	for _, evs := range perFile {
 		res.Events = append(res.Events, evs...)
 	}

@@ -27,8 +27,13 @@ type FileStats struct {
 	Duplicates int            `json:"duplicates,omitempty"` // records dropped as already seen (CloudTrail eventID)
 	ReadError  string         `json:"read_error,omitempty"` // the reason reading stopped early
 	Note       string         `json:"note,omitempty"`       // how the input was read (it grew while read)
-	FirstEvent time.Time      `json:"first_event,omitzero"`
-	LastEvent  time.Time      `json:"last_event,omitzero"`
+	// NotRead says what the file holds when no format read it ("not an audit log (YAML)",
+	// "empty file"); Format is then empty.
+	NotRead string `json:"not_read,omitempty"`
+	// Found: the file was found in a directory or by a glob, not named on the command line.
+	Found      bool      `json:"-"`
+	FirstEvent time.Time `json:"first_event,omitzero"`
+	LastEvent  time.Time `json:"last_event,omitzero"`
 
 	// BatchEchoes are reads a BatchGetSecretValue expanded to that a GetSecretValue record of the
 	// same principal and secret repeats (CloudTrail logs both): dropped so each read counts once.

@@ -100,7 +100,7 @@ const maxPending = 1 << 18
 // interner behind it is shared).
 type vaultBuilder struct {
 	file string
-	in   *localInterner
+	in   *LocalInterner
 	v    vaultLine
 }
 
@@ -119,7 +119,7 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 	if trimmed[0] != '{' {
 		// The device option "prefix" puts free text before the JSON object.
 		i := bytes.IndexByte(trimmed, '{')
-		if i < 0 || i > 1024 {
+		if i < 0 || i > maxPrefix {
 			rec.kind, rec.reason = recBad, describeGarbage(trimmed)
 			return
 		}
@@ -245,7 +245,7 @@ func (b *vaultBuilder) response(v *vaultLine, r *respInfo) {
 
 // applyResponse folds what only the response knows into ev: the outcome, the identity that a
 // login produced, and the policies of a token that was created.
-func applyResponse(ev *event.Event, r *respInfo, in *localInterner) {
+func applyResponse(ev *event.Event, r *respInfo, in *LocalInterner) {
 	if r.outcome > ev.Outcome {
 		ev.Outcome = r.outcome
 	}

@@ -118,7 +118,7 @@ type vaultChunk struct {
 
 // readVault reads one Vault audit input through the pipeline and returns its events in file
 // order. A read error part-way is recorded in st.ReadError; what came before is kept.
-func readVault(ctx context.Context, name string, r io.Reader, size int64, opts LoadOptions, st *FileStats, shared *interner, progress func(lines int)) eventStore {
+func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLine int, st *FileStats, shared *Interner, progress func(lines int)) EventStore {
 	workers := runtime.GOMAXPROCS(0)
 	inflight := 2*workers + 2
 	free := make(chan *vaultChunk, inflight)
@@ -144,7 +144,7 @@ func readVault(ctx context.Context, name string, r io.Reader, size int64, opts L
 		readErr error
 	)
 	go func() {
-		total, readErr = cutChunks(ctx, r, opts.MaxLineBytes, free, work, ordered)
+		total, readErr = cutChunks(ctx, r, maxLine, free, work, ordered)
 		close(work)
 		close(ordered)
 	}()
@@ -155,13 +155,13 @@ func readVault(ctx context.Context, name string, r io.Reader, size int64, opts L
 			defer wg.Done()
 			b := &vaultBuilder{file: file, in: shared.local()}
 			for c := range work {
-				b.chunk(c, opts.MaxLineBytes)
+				b.chunk(c, maxLine)
 				c.done <- struct{}{}
 			}
 		}()
 	}
 	pin := shared.local()
-	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: opts.MaxLineBytes, size: size}
+	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: maxLine, size: size}
 	for c := range ordered {
 		<-c.done
 		p.chunk(c)
@@ -340,7 +340,7 @@ func lineTooLong(content, ending, maxLine int) bool { return content > maxLine }
 // slice of that size: no copy at the end for a single file, one large allocation instead of
 // many. Otherwise it keeps them in fixed-size blocks, so growing never copies what is there
 // (a growing slice would, and would leave the old copy to the collector).
-type eventStore struct {
+type EventStore struct {
 	flat   []event.Event
 	blocks [][]event.Event
 	n      int
@@ -351,7 +351,7 @@ const (
 	blockSize  = 1 << blockShift
 )
 
-func (es *eventStore) add(ev *event.Event) int {
+func (es *EventStore) add(ev *event.Event) int {
 	if es.flat != nil {
 		if len(es.flat) == cap(es.flat) { // the estimate was short: grow by a quarter
 			grown := make([]event.Event, len(es.flat), cap(es.flat)+cap(es.flat)/4+blockSize)
@@ -370,7 +370,7 @@ func (es *eventStore) add(ev *event.Event) int {
 	return es.n - 1
 }
 
-func (es *eventStore) at(i int) *event.Event {
+func (es *EventStore) at(i int) *event.Event {
 	if es.flat != nil {
 		return &es.flat[i]
 	}
@@ -378,7 +378,7 @@ func (es *eventStore) at(i int) *event.Event {
 }
 
 // reserve switches to one slice with room for n events.
-func (es *eventStore) reserve(n int) {
+func (es *EventStore) reserve(n int) {
 	if es.flat != nil || n <= es.n {
 		return
 	}
@@ -390,7 +390,7 @@ func (es *eventStore) reserve(n int) {
 }
 
 // each calls fn for every event in order.
-func (es *eventStore) each(fn func(i int, ev *event.Event)) {
+func (es *EventStore) each(fn func(i int, ev *event.Event)) {
 	if es.flat != nil {
 		for i := range es.flat {
 			fn(i, &es.flat[i])
@@ -405,11 +405,11 @@ func (es *eventStore) each(fn func(i int, ev *event.Event)) {
 }
 
 // storeOf views evs as a store without copying.
-func storeOf(evs []event.Event) eventStore {
+func StoreOf(evs []event.Event) EventStore {
 	if evs == nil {
 		evs = []event.Event{}
 	}
-	return eventStore{flat: evs, n: len(evs)}
+	return EventStore{flat: evs, n: len(evs)}
 }
 
 // minEventBytes bounds the estimate of a file's events: no audit entry is shorter.
@@ -420,8 +420,8 @@ type vaultPairer struct {
 	b        *vaultBuilder // decodes the lines of responses without a request
 	file     string
 	st       *FileStats
-	in       *localInterner
-	out      eventStore
+	in       *LocalInterner
+	out      EventStore
 	noResp   []bool // parallel to out: still waiting for a response
 	pendU    map[[16]byte]int
 	pendS    map[string]int
@@ -519,7 +519,7 @@ func (p *vaultPairer) take(id reqID) (int, bool) {
 }
 
 // finish marks the requests that never got a response and returns the file's events.
-func (p *vaultPairer) finish() eventStore {
+func (p *vaultPairer) finish() EventStore {
 	for i, waiting := range p.noResp {
 		if waiting {
 			p.out.at(i).Flags |= event.FlagRequestOnly
@@ -527,7 +527,7 @@ func (p *vaultPairer) finish() eventStore {
 	}
 	p.st.Events += p.out.n
 	out := p.out
-	p.out, p.noResp, p.pendU, p.pendS = eventStore{}, nil, nil, nil
+	p.out, p.noResp, p.pendU, p.pendS = EventStore{}, nil, nil, nil
 	return out
 }
 

@@ -139,7 +139,7 @@ func readWithPipeline(data []byte, r io.Reader, maxLine, chunk int, st *FileStat
 	if r == nil {
 		r = bytes.NewReader(data)
 	}
-	eb := readVault(context.Background(), "f.log", r, size, LoadOptions{MaxLineBytes: maxLine}, st, newInterner(), nil)
+	eb := readVault(context.Background(), "f.log", r, size, maxLine, st, NewInterner(), nil)
 	out := make([]event.Event, 0, eb.n)
 	for i := 0; i < eb.n; i++ {
 		out = append(out, *eb.at(i))
@@ -235,7 +235,7 @@ func TestReadVaultKeepsNoBufferReference(t *testing.T) {
 	var want FileStats
 	wantEvs := refReadVault("f.log", bytes.NewReader(data), DefaultMaxLineBytes, &want)
 
-	shared := newInterner()
+	shared := NewInterner()
 	buf := append([]byte(nil), data...)
 	c := &vaultChunk{buf: buf, data: buf}
 	b := &vaultBuilder{file: shared.s("f.log"), in: shared.local()}

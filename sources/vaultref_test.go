@@ -20,7 +20,7 @@ import (
 
 // refReadVault reads r the old way: line by line, sonic for every line.
 func refReadVault(name string, r io.Reader, maxLine int, st *FileStats) []event.Event {
-	vr := &refVaultReader{file: name, st: st, in: newInterner(), pending: map[string]int{}}
+	vr := &refVaultReader{file: name, st: st, in: NewInterner(), pending: map[string]int{}}
 	n, err := forEachLine(bufio.NewReaderSize(r, 256<<10), maxLine, func(line []byte, n int, tooLong bool) {
 		st.Lines++
 		if tooLong {
@@ -54,7 +54,7 @@ func refPolicies(au *vaultAuth) []string {
 type refVaultReader struct {
 	file    string
 	st      *FileStats
-	in      *interner
+	in      *Interner
 	pending map[string]int // request id -> index into out
 	out     []event.Event
 	noResp  []bool // parallel to out: still waiting for a response
