@@ -7,8 +7,8 @@ import (
 )
 
 // TestImportRules holds the layout's import directions: the event model is a leaf that needs
-// only the standard library, and analysis never depends on how a source reads its input or
-// on the AWS SDK. docs/ARCHITECTURE.md states the rules.
+// only the standard library; analysis, the baseline and trace never depend on how a source
+// reads its input, on cmd or on the AWS SDK; and the baseline does not depend on analyze. docs/ARCHITECTURE.md states the rules.
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/vaultsentry/vaultsentry/"
 	deps := func(pkg string) []string {
@@ -24,11 +24,17 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("event imports %s: it may use only the standard library", d)
 		}
 	}
-	for _, pkg := range []string{"./analyze", "./event"} {
+	for _, pkg := range []string{"./analyze", "./event", "./baseline", "./trace"} {
 		for _, d := range deps(pkg) {
 			if strings.HasPrefix(d, "github.com/aws/") || strings.HasPrefix(d, mod+"sources") || strings.HasPrefix(d, mod+"cmd") {
 				t.Errorf("%s depends on %s", pkg, d)
 			}
+		}
+	}
+	// The baseline is history only: analyze reads it, never the reverse.
+	for _, d := range deps("./baseline") {
+		if strings.HasPrefix(d, mod+"analyze") {
+			t.Errorf("baseline depends on %s: analyze imports baseline, not the reverse", d)
 		}
 	}
 }

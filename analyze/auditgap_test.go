@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -226,7 +227,7 @@ func BenchmarkAuditGap(b *testing.B) {
 	evs := cadence("a/audit.log", "a", day, day.Add(7*24*time.Hour), 2*time.Second, 60*time.Second, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		env := Env{Config: ptr(DefaultConfig()), Baseline: NewBaseline()}
+		env := Env{Config: ptr(DefaultConfig()), Baseline: baseline.New()}
 		d := NewAuditGap(env)
 		for i := range evs {
 			d.Observe(&evs[i])

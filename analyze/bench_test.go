@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/internal/loggen"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -76,7 +77,7 @@ func BenchmarkDetectors(b *testing.B) {
 	run := func(b *testing.B, pick func([]Detector) []Detector) {
 		b.ReportAllocs()
 		for b.Loop() {
-			env := Env{Config: &cfg, Baseline: NewBaseline()}
+			env := Env{Config: &cfg, Baseline: baseline.New()}
 			ds := pick(New(env))
 			for i := range evs {
 				for _, d := range ds {

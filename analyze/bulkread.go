@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -26,7 +27,9 @@ import (
 //
 // Known false positives: operators that sync a fixed set of secrets periodically (External
 // Secrets, Vault Secrets Operator). Once the baseline has seen the same set in earlier bursts,
-// a burst that stays inside it is quiet; one secret outside it is reported. Per-identity
+// a burst that stays inside it is quiet; one secret outside it is reported. The detector never
+// writes the baseline: it keeps this run's bursts itself (judging each against the baseline and
+// the ones before it) and hands them to Run, which learns them when the detector has finished. Per-identity
 // thresholds (config "overrides") give known bulk readers their own limits.
 type BulkRead struct {
 	env    Env
@@ -35,6 +38,17 @@ type BulkRead struct {
 	rule   Rule
 	config BurstConfig
 	due    burstHeap // open bursts by the time their window runs out
+	// habits are the bursts closed in this run, by principal, not yet in the baseline; learned
+	// lists them in closing order for Run (learnedBursts).
+	habits  map[string]*burstHabit
+	learned []learnedBurst
+}
+
+// burstHabit is what a principal's bursts of this run add to its baseline history: how many
+// there were and which paths they read.
+type burstHabit struct {
+	bursts int
+	paths  map[string]struct{}
 }
 
 // burstDue is an open burst and the time its window ran out when it was queued; the burst may
@@ -80,7 +94,7 @@ type bulkBurst struct {
 
 // NewBulkRead builds the bulk-read detector.
 func NewBulkRead(env Env) Detector {
-	return &BulkRead{env: env, state: map[string]*bulkState{}, config: env.Config.BulkRead, rule: Rule{
+	return &BulkRead{env: env, state: map[string]*bulkState{}, habits: map[string]*burstHabit{}, config: env.Config.BulkRead, rule: Rule{
 		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
 		Summary: "one credential reads many distinct secrets within minutes",
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
@@ -180,11 +194,11 @@ func (d *BulkRead) close(st *bulkState) {
 	st.burst = nil
 	paths := b.paths.sorted(0)
 	h := d.env.Baseline.Get(b.f.Identity)
-	known := h != nil && knownPeriodicSet(h, paths)
+	known := h != nil && knownPeriodicSet(h, d.habits[b.f.Identity], paths)
 	if h != nil {
 		// Every burst becomes part of the identity's habit, reported or not: a periodic set is
 		// learned from its repetitions.
-		h.NoteBurst(paths, b.f.LastSeen)
+		d.noteBurst(b.f.Identity, paths, b.f.LastSeen)
 	}
 	if known {
 		return
@@ -198,14 +212,43 @@ func (d *BulkRead) close(st *bulkState) {
 	d.found = append(d.found, f)
 }
 
+// noteBurst remembers a closed burst for the rest of the run and for the baseline.
+func (d *BulkRead) noteBurst(principal string, paths []string, end time.Time) {
+	hb := d.habits[principal]
+	if hb == nil {
+		hb = &burstHabit{paths: map[string]struct{}{}}
+		d.habits[principal] = hb
+	}
+	hb.bursts++
+	for _, p := range paths {
+		hb.paths[p] = struct{}{}
+	}
+	d.learned = append(d.learned, learnedBurst{principal: principal, paths: paths, end: end})
+}
+
+// learnedBursts returns the bursts closed in this run, in closing order, for Run to learn.
+func (d *BulkRead) learnedBursts() []learnedBurst { return d.learned }
+
 // knownPeriodicSet reports whether a burst only repeats what the identity has done in earlier
-// bursts: every path was part of an earlier burst, and such bursts happened at least twice.
-func knownPeriodicSet(h *History, paths []string) bool {
-	if h.Bursts < 2 || len(h.BurstPaths) == 0 {
+// bursts (those in its baseline history h and those of this run, hb, which may be nil): every
+// path was part of an earlier burst, and such bursts happened at least twice.
+func knownPeriodicSet(h *baseline.History, hb *burstHabit, paths []string) bool {
+	bursts, known := h.Bursts, len(h.BurstPaths)
+	if hb != nil {
+		bursts += hb.bursts
+		known += len(hb.paths)
+	}
+	if bursts < 2 || known == 0 {
 		return false
 	}
 	for _, p := range paths {
-		if _, ok := h.BurstPaths[p]; !ok {
+		if _, ok := h.BurstPaths[p]; ok {
+			continue
+		}
+		if hb == nil {
+			return false
+		}
+		if _, ok := hb.paths[p]; !ok {
 			return false
 		}
 	}

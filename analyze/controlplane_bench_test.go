@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -35,7 +36,7 @@ func BenchmarkObserveBDetectors(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				env := Env{Config: &cfg, Baseline: NewBaseline()}
+				env := Env{Config: &cfg, Baseline: baseline.New()}
 				d := mk(env)
 				for i := range evs {
 					d.Observe(&evs[i])

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -36,8 +37,24 @@ type Detector interface {
 type Env struct {
 	Config *Config
 	// Baseline is the history learned so far (from a baseline file and from the events already
-	// seen in this run). Never nil.
-	Baseline *Baseline
+	// seen in this run). Never nil. Detectors only read it: Run is the one place that writes it.
+	Baseline *baseline.Baseline
+}
+
+// burstTeacher is implemented by a detector whose own judgments are history too: bulk-read's
+// bursts of distinct reads, from which the baseline learns the periodic sets of sync operators.
+// Run learns what learnedBursts returns once the detector has finished; until then the detector
+// judges each burst against the baseline plus the bursts it has already seen in this run.
+type burstTeacher interface {
+	learnedBursts() []learnedBurst
+}
+
+// learnedBurst is one burst for the baseline (see baseline.Baseline.LearnBurst), in the order
+// the detector closed them.
+type learnedBurst struct {
+	principal string
+	paths     []string
+	end       time.Time
 }
 
 // Result is the outcome of a run.
@@ -50,10 +67,11 @@ type Result struct {
 
 // Run feeds events (in time order) to every detector and returns the merged findings. Each
 // event is seen by every detector before the baseline learns it, so "never seen before" means
-// before this event.
+// before this event. Learning happens here only: each event once (baseline.Baseline.Learn),
+// then, once the detectors have finished, the bursts bulk-read judged (LearnBurst).
 func Run(events []event.Event, env Env) *Result {
 	if env.Baseline == nil {
-		env.Baseline = NewBaseline()
+		env.Baseline = baseline.New()
 	}
 	ds := New(env)
 	kinds := make([]event.Kinds, len(ds))
@@ -73,7 +91,13 @@ func Run(events []event.Event, env Env) *Result {
 	var all []Finding
 	for _, d := range ds {
 		res.Rules = append(res.Rules, d.Rule())
-		for _, f := range d.Finish() {
+		fs := d.Finish()
+		if t, ok := d.(burstTeacher); ok {
+			for _, b := range t.learnedBursts() {
+				env.Baseline.LearnBurst(b.principal, b.paths, b.end)
+			}
+		}
+		for _, f := range fs {
 			if f.Rule == "" {
 				f.Rule = d.Rule().ID
 			}

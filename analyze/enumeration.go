@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -90,7 +91,7 @@ func (d *Enumeration) Observe(ev *event.Event) {
 	if id == "" {
 		return
 	}
-	key := ListKey(ev)
+	key := baseline.ListKey(ev)
 	if h := d.env.Baseline.Get(id); h != nil {
 		if _, known := h.Lists[key]; known {
 			return // a listing habit, not reconnaissance
@@ -203,7 +204,7 @@ func (d *Enumeration) listOf(ev *event.Event) (root, ok bool) {
 			// A GET of sys/mounts, sys/auth or sys/policy lists them too, but configuration tools
 			// (Terraform refreshing its state) make these reads before every change: they count
 			// towards the distinct paths, never alone.
-			if ev.Action == "read" && isCatalogRead(rel) {
+			if ev.Action == "read" && baseline.IsCatalogRead(rel) {
 				return false, true
 			}
 		}
@@ -220,22 +221,9 @@ var vaultCatalogs = []string{
 	"auth/token/accessors", "auth/token/roles",
 }
 
-// catalogReads are the catalogues Vault returns on a read (GET) rather than a LIST.
-var catalogReads = []string{"sys/mounts", "sys/auth", "sys/policy"}
-
 func isVaultCatalog(rel string) bool {
 	rel = strings.TrimSuffix(rel, "/")
 	for _, c := range vaultCatalogs {
-		if rel == c {
-			return true
-		}
-	}
-	return false
-}
-
-func isCatalogRead(rel string) bool {
-	rel = strings.TrimSuffix(rel, "/")
-	for _, c := range catalogReads {
 		if rel == c {
 			return true
 		}
@@ -261,28 +249,6 @@ func isMountRoot(ev *event.Event, rel string) bool {
 		return false
 	}
 	return rest == "" || rest == "metadata"
-}
-
-// isListing reports whether ev lists what a baseline should remember as a listing habit: a list
-// request, or a read that returns a Vault control-plane catalogue.
-func isListing(ev *event.Event) bool {
-	if ev.Op == event.OpList {
-		return true
-	}
-	return ev.Kind == event.KindVault && ev.Action == "read" && isCatalogRead(nsRelative(ev))
-}
-
-// ListKey is the name under which a list request is remembered in the baseline: the listed
-// resource for Vault; for AWS, the resource when the source set one, else the call with its
-// (value-free) parameters, so "ListSecrets filtered on prod/treasury/" is a habit of its own.
-func ListKey(ev *event.Event) string {
-	if ev.Resource != "" || ev.Kind != event.KindCloudTrail {
-		return ev.Resource
-	}
-	if ev.Detail != "" {
-		return ev.Action + " " + ev.Detail
-	}
-	return ev.Action
 }
 
 // listShown is how a listed path appears in a finding: the path as requested for Vault

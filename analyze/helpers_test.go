@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -57,7 +58,7 @@ func withPolicies(ps ...string) func(*event.Event) {
 // the baseline learning after each event) and returns its findings.
 func runDetector(t *testing.T, mk func(Env) Detector, cfg Config, evs []event.Event) []Finding {
 	t.Helper()
-	env := Env{Config: &cfg, Baseline: NewBaseline()}
+	env := Env{Config: &cfg, Baseline: baseline.New()}
 	d := mk(env)
 	sources.SortEvents(evs)
 	kinds := d.Rule().Kinds

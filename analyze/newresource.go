@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -64,7 +65,7 @@ func (d *NewResource) Observe(ev *event.Event) {
 	if _, ok := h.Resources[ev.Resource]; ok {
 		return
 	}
-	if !h.Established(d.env.Config.NewResource, ev.Time) {
+	if !established(h, d.env.Config.NewResource, ev.Time) {
 		return
 	}
 	known := d.prefixes(id, h)
@@ -131,7 +132,7 @@ func mountOf(ev *event.Event) string {
 
 // prefixes returns the identity's known prefixes, built once from its history and kept current
 // with what this detector sees (the baseline learns the same events).
-func (d *NewResource) prefixes(id string, h *History) map[string]struct{} {
+func (d *NewResource) prefixes(id string, h *baseline.History) map[string]struct{} {
 	m := d.known[id]
 	if m == nil {
 		m = map[string]struct{}{}

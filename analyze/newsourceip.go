@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -52,10 +54,10 @@ func (d *NewSourceIP) Observe(ev *event.Event) {
 	}
 	id := ev.Actor()
 	h := d.env.Baseline.Get(id)
-	if h == nil || !h.Established(d.env.Config.NewSourceIP.HistoryConfig, ev.Time) {
+	if h == nil || !established(h, d.env.Config.NewSourceIP.HistoryConfig, ev.Time) {
 		return
 	}
-	addr, network := a.String(), netOf(a)
+	addr, network := a.String(), baseline.NetOf(a)
 	if _, ok := h.Addrs[addr]; ok {
 		return
 	}
@@ -88,10 +90,10 @@ func (d *NewSourceIP) Observe(ev *event.Event) {
 }
 
 // externalNets counts the identity's known external networks.
-func (d *NewSourceIP) externalNets(h *History) int {
+func (d *NewSourceIP) externalNets(h *baseline.History) int {
 	n := 0
 	for network := range h.Nets {
-		if p, err := parsePrefix(network); err == nil && !d.env.Config.IsInternal(p.Addr()) {
+		if p, err := netip.ParsePrefix(network); err == nil && !d.env.Config.IsInternal(p.Addr()) {
 			if n++; n >= d.env.Config.NewSourceIP.MaxKnown {
 				break
 			}

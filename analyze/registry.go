@@ -1,5 +1,7 @@
 package analyze
 
+import "github.com/vaultsentry/vaultsentry/baseline"
+
 // constructors lists every detector, by hand, in the order their rules are documented.
 var constructors = []func(Env) Detector{
 	NewBulkRead,
@@ -33,7 +35,7 @@ func New(env Env) []Detector {
 
 // Rules lists the rules of every detector.
 func Rules() []Rule {
-	env := Env{Config: ptr(DefaultConfig()), Baseline: NewBaseline()}
+	env := Env{Config: ptr(DefaultConfig()), Baseline: baseline.New()}
 	var rs []Rule
 	for _, d := range New(env) {
 		rs = append(rs, d.Rule())

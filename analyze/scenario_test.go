@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -504,7 +505,7 @@ func about(identity string, rules ...string) []string {
 func runScenario(t *testing.T, evs []event.Event) *Result {
 	t.Helper()
 	cfg := scenConfig(t)
-	res := Run(evs, Env{Config: &cfg, Baseline: NewBaseline()})
+	res := Run(evs, Env{Config: &cfg, Baseline: baseline.New()})
 	if len(res.Rules) != len(constructors) {
 		t.Fatalf("%d rules ran, the registry has %d", len(res.Rules), len(constructors))
 	}

@@ -24,7 +24,7 @@ const unusualClientMinHistory = 2
 // Thresholds: GetSecretValue (or an expanded BatchGetSecretValue read) whose user agent carries
 // exec-env/CloudShell, or that belongs to a console session (sessionCredentialFromConsole, a
 // browser user agent), by a principal with at least 2 earlier events whose client families
-// (ClientFamily) are all programmatic. High.
+// (baseline.ClientFamily) are all programmatic. High.
 //
 // Known false positives: an engineer who debugs with a service's own key in CloudShell (that is
 // worth knowing too); the first console use of an identity that was recently given console
@@ -100,7 +100,7 @@ func interactiveClient(ev *event.Event) string {
 	return ""
 }
 
-// interactiveFamily reports whether a ClientFamily value is a person's client: CloudShell, the
+// interactiveFamily reports whether a baseline.ClientFamily value is a person's client: CloudShell, the
 // console ("AWS Internal" user agents of console calls reduce to "AWS"), a browser.
 func interactiveFamily(f string) bool {
 	switch strings.ToLower(f) {

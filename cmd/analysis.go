@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -173,7 +174,7 @@ type pipeline struct {
 	// timeRef is the reference for durations: the newest event for files.
 	timeRef time.Time
 	// store holds the locked baseline file while the run uses it.
-	store *analyze.BaselineStore
+	store *baseline.Store
 	// liveSince: for online sources --since was already applied by the query.
 	liveSince bool
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -22,12 +22,12 @@ import (
 func init() { extraCommands = append(extraCommands, newBaselineCmd) }
 
 // loadBaseline opens --baseline (locking it when it will be written back) or returns an empty one.
-func (p *pipeline) loadBaseline() (*analyze.Baseline, error) {
+func (p *pipeline) loadBaseline() (*baseline.Baseline, error) {
 	o := p.opts
 	if o.BaselinePath == "" {
-		return analyze.NewBaseline(), nil
+		return baseline.New(), nil
 	}
-	st, b, err := analyze.OpenBaselineStore(o.BaselinePath, o.UpdateBaseline)
+	st, b, err := baseline.Open(o.BaselinePath, o.UpdateBaseline)
 	if err != nil {
 		return nil, baselineError(err)
 	}
@@ -37,18 +37,18 @@ func (p *pipeline) loadBaseline() (*analyze.Baseline, error) {
 
 func baselineError(err error) error {
 	switch {
-	case errors.Is(err, analyze.ErrBaselineLocked):
+	case errors.Is(err, baseline.ErrLocked):
 		return runtimef("another vaultsentry run is updating this baseline; wait for it, or remove a stale .lock file if no run is active", err)
-	case errors.Is(err, analyze.ErrBaselineFuture):
+	case errors.Is(err, baseline.ErrFuture):
 		return runtimef("upgrade vaultsentry, or point --baseline at a new file", err)
-	case errors.Is(err, analyze.ErrBaselineCorrupt):
+	case errors.Is(err, baseline.ErrCorrupt):
 		return runtimef("the file was left untouched; restore it from backup or point --baseline at a new file to start over", err)
 	}
 	return runtimef("", err)
 }
 
 // saveBaseline writes the baseline back when --update-baseline is set.
-func (p *pipeline) saveBaseline(b *analyze.Baseline, evs []event.Event) error {
+func (p *pipeline) saveBaseline(b *baseline.Baseline, evs []event.Event) error {
 	o := p.opts
 	if p.store == nil {
 		return nil
@@ -75,10 +75,10 @@ func (p *pipeline) saveBaseline(b *analyze.Baseline, evs []event.Event) error {
 
 // describeInputs records what a baseline learned from, with a SHA-256 of each file's bytes as
 // stored (standard input has none).
-func describeInputs(files []sources.FileStats, now time.Time) []analyze.BaselineInput {
-	var out []analyze.BaselineInput
+func describeInputs(files []sources.FileStats, now time.Time) []baseline.Input {
+	var out []baseline.Input
 	for _, f := range files {
-		in := analyze.BaselineInput{File: f.File, Bytes: f.Bytes, First: f.FirstEvent, Last: f.LastEvent, Learned: now}
+		in := baseline.Input{File: f.File, Bytes: f.Bytes, First: f.FirstEvent, Last: f.LastEvent, Learned: now}
 		if f.File != "-" {
 			in.SHA256 = fileSHA256(f.File)
 		}
@@ -101,10 +101,10 @@ func fileSHA256(path string) string {
 }
 
 // mergeInputs keeps one entry per file content (hash), newest last.
-func mergeInputs(old, add []analyze.BaselineInput) []analyze.BaselineInput {
+func mergeInputs(old, add []baseline.Input) []baseline.Input {
 	out := slices.Clone(old)
 	for _, a := range add {
-		i := slices.IndexFunc(out, func(o analyze.BaselineInput) bool {
+		i := slices.IndexFunc(out, func(o baseline.Input) bool {
 			return o.File == a.File && o.SHA256 == a.SHA256
 		})
 		if i >= 0 {
@@ -139,7 +139,7 @@ func newBaselineShowCmd(s Streams) *cobra.Command {
 			return nil
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
-			st, b, err := analyze.OpenBaselineStore(args[0], false)
+			st, b, err := baseline.Open(args[0], false)
 			if err != nil {
 				return baselineError(err)
 			}
@@ -171,9 +171,9 @@ func age(t, ref time.Time) string {
 	return "just now"
 }
 
-func showBaseline(w io.Writer, b *analyze.Baseline, filter string) error {
+func showBaseline(w io.Writer, b *baseline.Baseline, filter string) error {
 	ref := b.Last
-	fmt.Fprintf(w, "Baseline format %s v%d, written %s by vaultsentry %s\n", analyze.BaselineFormat, analyze.BaselineFormatVersion,
+	fmt.Fprintf(w, "Baseline format %s v%d, written %s by vaultsentry %s\n", baseline.Format, baseline.FormatVersion,
 		fmtT(b.Written, nil), report.Sanitize(b.ToolVersion))
 	fmt.Fprintf(w, "Learned from log time %s .. %s; ages below are relative to %s (the newest event learned)\n",
 		fmtT(b.First, nil), fmtT(b.Last, nil), fmtT(ref, nil))

@@ -16,6 +16,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/trace"
 )
 
 func init() {
@@ -40,7 +41,7 @@ type traceOptions struct {
 	Verbose    bool
 	MaxLine    int
 
-	query analyze.TraceQuery
+	query trace.Query
 	loc   *time.Location
 }
 
@@ -104,7 +105,7 @@ func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *co
 }
 
 func (o *traceOptions) validate() error {
-	o.query = analyze.TraceQuery{Identity: strings.TrimSpace(o.Identity), Credential: strings.TrimSpace(o.Credential)}
+	o.query = trace.Query{Identity: strings.TrimSpace(o.Identity), Credential: strings.TrimSpace(o.Credential)}
 	if o.IP != "" {
 		p, err := parseAddrOrPrefix(o.IP)
 		if err != nil {
@@ -228,7 +229,7 @@ func runTrace(ctx context.Context, o *traceOptions) error {
 	}
 	q := o.query
 	q.Since, q.Until = resolveTime(o.Since, ref), resolveTime(o.Until, ref)
-	tr := analyze.NewTrace(loaded.Events, q, &cfg.Analyze)
+	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
 	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: version, Location: o.loc, Internal: cfg.Analyze.IsInternal}
 
 	var w io.Writer = o.IO.Out
@@ -266,7 +267,7 @@ func runTrace(ctx context.Context, o *traceOptions) error {
 }
 
 // traceHint suggests why nothing matched.
-func traceHint(q analyze.TraceQuery) string {
+func traceHint(q trace.Query) string {
 	switch {
 	case q.Identity != "" && !strings.ContainsAny(q.Identity, "*?["):
 		return fmt.Sprintf("--identity matches whole names; Vault display names carry the auth mount (oidc-, k8s-, approle-...): try --identity '*%s*'", report.Sanitize(q.Identity))

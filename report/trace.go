@@ -11,14 +11,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/trace"
 )
 
 // TraceResult is what `vaultsentry trace` shows: the trace and where it came from.
 type TraceResult struct {
-	Trace    *analyze.Trace
+	Trace    *trace.Trace
 	Files    []sources.FileStats
 	Version  string
 	Location *time.Location // for the table; nil means UTC
@@ -77,7 +77,7 @@ func from(ev *event.Event) string {
 }
 
 // DescribeQuery is the query in words, for headings and messages.
-func DescribeQuery(q analyze.TraceQuery) string {
+func DescribeQuery(q trace.Query) string {
 	var parts []string
 	if q.Identity != "" {
 		parts = append(parts, fmt.Sprintf("identity %q", q.Identity))
@@ -178,7 +178,7 @@ func traceTable(w io.Writer, r *TraceResult) error {
 	return bw.err
 }
 
-func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []analyze.SecretGroup, read bool) {
+func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []trace.SecretGroup, read bool) {
 	for _, g := range gs {
 		fmt.Fprintf(bw, "  %s (%d)", cell(g.Group, 80), len(g.Secrets))
 		if read && g.Dynamic {
@@ -344,10 +344,10 @@ func jsonEvent(r *TraceResult, ev *event.Event) traceJSONEvent {
 	return traceJSONEvent{Time: utc(ev.Time), Source: ev.Kind.String(), Identity: validUTF8(ev.Actor()), DisplayName: validUTF8(ev.DisplayName),
 		Credential: validUTF8(ev.Credential), Operation: validUTF8(ev.Action), Op: ev.Op.String(), Path: validUTF8(ev.Path),
 		Resource: validUTF8(ev.Resource), Mount: validUTF8(ev.Mount), RemoteAddress: addr, Network: r.network(ev),
-		Outcome: ev.Outcome.String(), ValueRead: analyze.ValueRead(ev), File: validUTF8(ev.Pos.File), Line: ev.Pos.Line}
+		Outcome: ev.Outcome.String(), ValueRead: trace.ValueRead(ev), File: validUTF8(ev.Pos.File), Line: ev.Pos.Line}
 }
 
-func jsonGroups(gs []analyze.SecretGroup) []traceJSONGroup {
+func jsonGroups(gs []trace.SecretGroup) []traceJSONGroup {
 	out := make([]traceJSONGroup, 0, len(gs))
 	for _, g := range gs {
 		jg := traceJSONGroup{Group: validUTF8(g.Group), Dynamic: g.Dynamic, Secrets: make([]traceJSONSecret, 0, len(g.Secrets))}

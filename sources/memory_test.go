@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
@@ -35,7 +36,7 @@ func TestPipelineMemoryPerEvent(t *testing.T) {
 		t.Fatalf("load: %v, %d events", err, len(l.Events))
 	}
 	cfg := analyze.DefaultConfig()
-	bl := analyze.NewBaseline() // kept alive below: what it learned is part of the cost
+	bl := baseline.New() // kept alive below: what it learned is part of the cost
 	res := analyze.Run(l.Events, analyze.Env{Config: &cfg, Baseline: bl})
 	runtime.GC()
 	runtime.ReadMemStats(&after)

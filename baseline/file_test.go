@@ -1,4 +1,4 @@
-package analyze
+package baseline
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 
 func learnedBaseline(t testing.TB, n int) *Baseline {
 	t.Helper()
-	b := NewBaseline()
+	b := New()
 	for i := range n {
 		ev := vev(time.Duration(i)*time.Minute, fmt.Sprintf("app%d", i%7), event.OpRead,
 			fmt.Sprintf("kv/data/prod/app%d/secret%d", i%7, i%13), from(fmt.Sprintf("198.51.100.%d", i%5)))
@@ -32,13 +32,13 @@ func learnedBaseline(t testing.TB, n int) *Baseline {
 func TestBaselineRoundTrip(t *testing.T) {
 	b := learnedBaseline(t, 500)
 	h := b.Get("entity-app3")
-	h.NoteBurst([]string{"kv/prod/a", "kv/prod/b"}, t0)
-	b.Inputs = []BaselineInput{{File: "audit.log", SHA256: strings.Repeat("ab", 32), Bytes: 42}}
+	b.LearnBurst("entity-app3", []string{"kv/prod/a", "kv/prod/b"}, t0)
+	b.Inputs = []Input{{File: "audit.log", SHA256: strings.Repeat("ab", 32), Bytes: 42}}
 	var buf bytes.Buffer
 	if err := b.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeBaseline(&buf)
+	got, err := Decode(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +89,11 @@ func TestBaselineRejectsCorruptAndFuture(t *testing.T) {
 		data []byte
 		want error
 	}{
-		{"truncated", good.Bytes()[:good.Len()/2], ErrBaselineCorrupt},
-		{"not gzip", []byte("hello"), ErrBaselineCorrupt},
-		{"gzip of something else", gz(`{"hello":1}`), ErrBaselineCorrupt},
-		{"gzip of garbage", gz(`{{{`), ErrBaselineCorrupt},
-		{"future version", gz(`{"format":"vaultsentry-baseline","format_version":99,"tool_version":"v9"}`), ErrBaselineFuture},
+		{"truncated", good.Bytes()[:good.Len()/2], ErrCorrupt},
+		{"not gzip", []byte("hello"), ErrCorrupt},
+		{"gzip of something else", gz(`{"hello":1}`), ErrCorrupt},
+		{"gzip of garbage", gz(`{{{`), ErrCorrupt},
+		{"future version", gz(`{"format":"vaultsentry-baseline","format_version":99,"tool_version":"v9"}`), ErrFuture},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestBaselineRejectsCorruptAndFuture(t *testing.T) {
 			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err := OpenBaselineStore(path, true)
+			_, _, err := Open(path, true)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -115,7 +115,7 @@ func TestBaselineRejectsCorruptAndFuture(t *testing.T) {
 }
 
 func TestBaselineMissingFileIsEmpty(t *testing.T) {
-	st, b, err := OpenBaselineStore(filepath.Join(t.TempDir(), "new.vsb"), true)
+	st, b, err := Open(filepath.Join(t.TempDir(), "new.vsb"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,18 +127,18 @@ func TestBaselineMissingFileIsEmpty(t *testing.T) {
 
 func TestBaselineLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.vsb")
-	st, _, err := OpenBaselineStore(path, true)
+	st, _, err := Open(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := OpenBaselineStore(path, true); !errors.Is(err, ErrBaselineLocked) {
-		t.Fatalf("second writer: err = %v, want ErrBaselineLocked", err)
+	if _, _, err := Open(path, true); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second writer: err = %v, want ErrLocked", err)
 	}
-	if _, _, err := OpenBaselineStore(path, false); err != nil {
+	if _, _, err := Open(path, false); err != nil {
 		t.Fatalf("a reader must not need the lock: %v", err)
 	}
 	st.Close()
-	st2, _, err := OpenBaselineStore(path, true)
+	st2, _, err := Open(path, true)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestBaselineLock(t *testing.T) {
 }
 
 func TestBaselinePrune(t *testing.T) {
-	b := NewBaseline()
+	b := New()
 	old := vev(0, "old", event.OpRead, "kv/data/a")
 	b.Learn(&old)
 	recent := vev(40*24*time.Hour, "recent", event.OpRead, "kv/data/b")
@@ -164,7 +164,7 @@ func TestBaselinePrune(t *testing.T) {
 // that the previous baseline is intact.
 func TestBaselineCrashDuringWrite(t *testing.T) {
 	if path := os.Getenv("VAULTSENTRY_CRASH_CHILD"); path != "" {
-		st, b, err := OpenBaselineStore(path, true)
+		st, b, err := Open(path, true)
 		if err != nil {
 			fmt.Println("child:", err)
 			os.Exit(2)
@@ -179,7 +179,7 @@ func TestBaselineCrashDuringWrite(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state.vsb")
-	st, b, err := OpenBaselineStore(path, true)
+	st, b, err := Open(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestBaselineCrashDuringWrite(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("the baseline changed although the writer was killed before finishing")
 	}
-	if _, b2, err := OpenBaselineStore(path, true); err != nil || len(b2.Principals) != len(orig.Principals) {
+	if _, b2, err := Open(path, true); err != nil || len(b2.Principals) != len(orig.Principals) {
 		t.Fatalf("old baseline unreadable after the crash: %v", err)
 	}
 }

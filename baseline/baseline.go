@@ -1,4 +1,8 @@
-package analyze
+// Package baseline is what vaultsentry knows about each identity from earlier events: the
+// history learned from every event of a run (Learn), the bursts the bulk-read detector judged
+// (LearnBurst), pruning, and the locked, atomically written baseline file that carries it from
+// one run to the next. It needs only the event model: analyze reads it, it never reads analyze.
+package baseline
 
 import (
 	"net/netip"
@@ -9,15 +13,16 @@ import (
 )
 
 // Baseline is what is known about each principal from earlier events: loaded from a baseline
-// file, then learned from every event of the run as it streams past. Detectors consult it
-// before the runner lets it learn the current event, so "new" means "not seen before this event".
+// file, then learned from every event of the run as it streams past. It is written only by
+// Learn and LearnBurst, which analyze.Run calls; detectors only read it. Run lets detectors
+// consult it before it learns the current event, so "new" means "not seen before this event".
 type Baseline struct {
 	// Principals by stable principal (event.Event.Actor).
 	Principals map[string]*History
 	// First and Last bound the log time the baseline has learned from.
 	First, Last time.Time
 	// Inputs are the files the baseline was learned from, across runs.
-	Inputs []BaselineInput
+	Inputs []Input
 	// ToolVersion and Written describe the last write of the file.
 	ToolVersion string
 	Written     time.Time
@@ -29,8 +34,8 @@ type Baseline struct {
 	families map[string]string
 }
 
-// BaselineInput is one input file a baseline learned from.
-type BaselineInput struct {
+// Input is one input file a baseline learned from.
+type Input struct {
 	File    string    `json:"file"`
 	SHA256  string    `json:"sha256,omitempty"`
 	Bytes   int64     `json:"bytes"`
@@ -63,8 +68,8 @@ type History struct {
 	BurstPaths map[string]struct{}
 }
 
-// NewBaseline returns an empty baseline.
-func NewBaseline() *Baseline { return &Baseline{Principals: map[string]*History{}} }
+// New returns an empty baseline.
+func New() *Baseline { return &Baseline{Principals: map[string]*History{}} }
 
 // Get returns the history of a principal, or nil when it was never seen.
 func (b *Baseline) Get(principal string) *History {
@@ -74,7 +79,9 @@ func (b *Baseline) Get(principal string) *History {
 	return b.Principals[principal]
 }
 
-// Learn adds one event to the baseline.
+// Learn adds one event to the baseline: everything any detector reads later (first and last
+// seen per identity, per identity and secret, per identity and address or network, listed
+// paths, clients, hours of the week). It is the one place where events become history.
 func (b *Baseline) Learn(ev *event.Event) {
 	if ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
 		return
@@ -108,7 +115,7 @@ func (b *Baseline) Learn(ev *event.Event) {
 	if ev.Resource != "" && ev.Outcome == event.OutcomeOK && touchesSecret(ev) {
 		setTime(&h.Resources, ev.Resource, ev.Time)
 	}
-	if isListing(ev) && ev.Outcome == event.OutcomeOK {
+	if IsListing(ev) && ev.Outcome == event.OutcomeOK {
 		setTime(&h.Lists, ListKey(ev), ev.Time)
 	}
 	if ev.RemoteAddr.IsValid() && !ev.Has(event.FlagAWSInternal) {
@@ -143,7 +150,7 @@ func (b *Baseline) names(a netip.Addr) [2]string {
 	}
 	n, ok := b.addrNames[a]
 	if !ok {
-		n = [2]string{a.String(), netOf(a)}
+		n = [2]string{a.String(), NetOf(a)}
 		if len(b.addrNames) < 1<<20 {
 			b.addrNames[a] = n
 		}
@@ -151,19 +158,17 @@ func (b *Baseline) names(a netip.Addr) [2]string {
 	return n
 }
 
-// Established reports whether h has enough history for "new" to mean something.
-func (h *History) Established(c HistoryConfig, now time.Time) bool {
-	if h == nil {
-		return false
+// LearnBurst records a burst of distinct reads (paths, ending at t) of principal, as the
+// bulk-read detector judged it: every burst, reported or not, becomes part of the principal's
+// habit, so a periodic set is learned from its repetitions. A principal the baseline never
+// learned an event of is left out, as it was when the detector noted bursts itself.
+func (b *Baseline) LearnBurst(principal string, paths []string, t time.Time) {
+	if h := b.Get(principal); h != nil {
+		h.noteBurst(paths, t)
 	}
-	if c.MinEvents > 0 && h.Events >= int64(c.MinEvents) {
-		return true
-	}
-	return c.MinDays > 0 && now.Sub(h.First) >= time.Duration(c.MinDays)*24*time.Hour
 }
 
-// NoteBurst records a burst of distinct reads that was judged normal or was seen while learning.
-func (h *History) NoteBurst(paths []string, t time.Time) {
+func (h *History) noteBurst(paths []string, t time.Time) {
 	if len(paths) > h.MaxBurst {
 		h.MaxBurst = len(paths)
 	}
@@ -194,8 +199,8 @@ func hourOfWeek(t time.Time) int {
 	return int(t.Weekday())*24 + t.Hour()
 }
 
-// netOf is the /24 of an IPv4 address or the /64 of an IPv6 address.
-func netOf(a netip.Addr) string {
+// NetOf is the /24 of an IPv4 address or the /64 of an IPv6 address.
+func NetOf(a netip.Addr) string {
 	bits := 64
 	if a.Is4() {
 		bits = 24
@@ -239,5 +244,3 @@ func ClientFamily(ua string) string {
 	}
 	return ua[:end]
 }
-
-func parsePrefix(s string) (netip.Prefix, error) { return netip.ParsePrefix(s) }

@@ -1,10 +1,11 @@
-package analyze
+package trace
 
 import (
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -14,7 +15,7 @@ func kv(e *event.Event) {
 }
 
 func TestTrace(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := analyze.DefaultConfig()
 	evs := []event.Event{
 		vev(0, "fraud", event.OpRead, "kv/data/prod/a", kv),
 		vev(time.Second, "fraud", event.OpRead, "kv/metadata/prod/b", kv),                            // metadata: no value
@@ -40,25 +41,25 @@ func TestTrace(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		q        TraceQuery
+		q        Query
 		events   int
 		read     []string
 		changed  []string
 		internal map[string]bool
 	}{
-		{"display name brings the whole entity", TraceQuery{Identity: "fraud"}, 7,
+		{"display name brings the whole entity", Query{Identity: "fraud"}, 7,
 			[]string{"database/|database/creds/ro", "kv/|kv/prod/a", "kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"},
 			map[string]bool{"10.0.0.1": true, "203.0.113.9": false}},
-		{"exact name is not a substring", TraceQuery{Identity: "frau"}, 0, nil, nil, nil},
-		{"glob", TraceQuery{Identity: "*raud*"}, 7, []string{"database/|database/creds/ro", "kv/|kv/prod/a", "kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"}, nil},
-		{"credential only", TraceQuery{Credential: "hmac-sha256:child"}, 1, []string{"kv/|kv/prod/f"}, nil, nil},
-		{"address across identities", TraceQuery{Addr: netip.MustParsePrefix("203.0.113.0/24")}, 3, []string{"kv/|kv/prod/e"}, []string{"kv/|kv/prod/d"}, nil},
-		{"identity and address", TraceQuery{Identity: "fraud", Addr: netip.MustParsePrefix("203.0.113.9/32")}, 2, nil, []string{"kv/|kv/prod/d"}, nil},
-		{"since bounds the timeline", TraceQuery{Identity: "fraud", Since: t0.Add(4 * time.Second)}, 3, []string{"kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"}, nil},
+		{"exact name is not a substring", Query{Identity: "frau"}, 0, nil, nil, nil},
+		{"glob", Query{Identity: "*raud*"}, 7, []string{"database/|database/creds/ro", "kv/|kv/prod/a", "kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"}, nil},
+		{"credential only", Query{Credential: "hmac-sha256:child"}, 1, []string{"kv/|kv/prod/f"}, nil, nil},
+		{"address across identities", Query{Addr: netip.MustParsePrefix("203.0.113.0/24")}, 3, []string{"kv/|kv/prod/e"}, []string{"kv/|kv/prod/d"}, nil},
+		{"identity and address", Query{Identity: "fraud", Addr: netip.MustParsePrefix("203.0.113.9/32")}, 2, nil, []string{"kv/|kv/prod/d"}, nil},
+		{"since bounds the timeline", Query{Identity: "fraud", Since: t0.Add(4 * time.Second)}, 3, []string{"kv/|kv/prod/f"}, []string{"kv/|kv/prod/d"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := NewTrace(evs, tt.q, &cfg)
+			tr := New(evs, tt.q, cfg.IsInternal)
 			if len(tr.Events) != tt.events {
 				t.Fatalf("events = %d, want %d", len(tr.Events), tt.events)
 			}
@@ -75,7 +76,7 @@ func TestTrace(t *testing.T) {
 			}
 		})
 	}
-	tr := NewTrace(evs, TraceQuery{Identity: "fraud"}, &cfg)
+	tr := New(evs, Query{Identity: "fraud"}, cfg.IsInternal)
 	if tr.Denied != 1 || !tr.Read[0].Dynamic || tr.Read[1].Dynamic {
 		t.Errorf("denied = %d, dynamic = %v/%v", tr.Denied, tr.Read[0].Dynamic, tr.Read[1].Dynamic)
 	}
@@ -97,16 +98,16 @@ func equalStrings(a, b []string) bool {
 }
 
 func BenchmarkNewTrace(b *testing.B) {
-	cfg := DefaultConfig()
+	cfg := analyze.DefaultConfig()
 	var evs []event.Event
 	for i := range 100000 {
 		who := "app" + string(rune('a'+i%20))
 		evs = append(evs, vev(time.Duration(i)*time.Second, who, event.OpRead, "kv/data/prod/s"+string(rune('a'+i%26)), kv))
 	}
-	q := TraceQuery{Identity: "appc"}
+	q := Query{Identity: "appc"}
 	b.ReportAllocs()
 	for b.Loop() {
-		NewTrace(evs, q, &cfg)
+		New(evs, q, cfg.IsInternal)
 	}
 	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
 }

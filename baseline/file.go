@@ -1,4 +1,4 @@
-package analyze
+package baseline
 
 import (
 	"bytes"
@@ -15,21 +15,21 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// BaselineFormat names the file format; BaselineFormatVersion is its version. A file with a
+// Format names the file format; FormatVersion is its version. A file with a
 // newer version is refused (never overwritten); older versions are upgraded on load.
 const (
-	BaselineFormat        = "vaultsentry-baseline"
-	BaselineFormatVersion = 1
+	Format        = "vaultsentry-baseline"
+	FormatVersion = 1
 )
 
 // Baseline file errors.
 var (
-	// ErrBaselineCorrupt: the file is not a baseline, or is truncated.
-	ErrBaselineCorrupt = errors.New("baseline file is corrupt or truncated")
-	// ErrBaselineFuture: the file was written by a newer vaultsentry.
-	ErrBaselineFuture = errors.New("baseline file was written by a newer format version")
-	// ErrBaselineLocked: another process holds the baseline's lock.
-	ErrBaselineLocked = errors.New("baseline file is locked by another vaultsentry run")
+	// ErrCorrupt: the file is not a baseline, or is truncated.
+	ErrCorrupt = errors.New("baseline file is corrupt or truncated")
+	// ErrFuture: the file was written by a newer vaultsentry.
+	ErrFuture = errors.New("baseline file was written by a newer format version")
+	// ErrLocked: another process holds the baseline's lock.
+	ErrLocked = errors.New("baseline file is locked by another vaultsentry run")
 )
 
 // The encoding is gzip-compressed JSON: evolvable (new fields are ignored by old readers and
@@ -43,7 +43,7 @@ type baselineWire struct {
 	Written       time.Time               `json:"written"`
 	First         time.Time               `json:"first,omitzero"`
 	Last          time.Time               `json:"last,omitzero"`
-	Inputs        []BaselineInput         `json:"inputs"`
+	Inputs        []Input                 `json:"inputs"`
 	Principals    map[string]*historyWire `json:"principals"`
 }
 
@@ -104,12 +104,12 @@ func timeOrZero(v int64) time.Time {
 // Encode writes b in the baseline file format.
 func (b *Baseline) Encode(w io.Writer) error {
 	wire := baselineWire{
-		Format: BaselineFormat, FormatVersion: BaselineFormatVersion, ToolVersion: b.ToolVersion,
+		Format: Format, FormatVersion: FormatVersion, ToolVersion: b.ToolVersion,
 		Written: b.Written, First: b.First, Last: b.Last, Inputs: b.Inputs,
 		Principals: make(map[string]*historyWire, len(b.Principals)),
 	}
 	if wire.Inputs == nil {
-		wire.Inputs = []BaselineInput{}
+		wire.Inputs = []Input{}
 	}
 	for id, h := range b.Principals {
 		hw := &historyWire{
@@ -137,31 +137,31 @@ func (b *Baseline) Encode(w io.Writer) error {
 	return zw.Close()
 }
 
-// DecodeBaseline reads a baseline file's content.
-func DecodeBaseline(r io.Reader) (*Baseline, error) {
+// Decode reads a baseline file's content.
+func Decode(r io.Reader) (*Baseline, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBaselineCorrupt, err)
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	data, err := io.ReadAll(zr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBaselineCorrupt, err)
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	var wire baselineWire
 	if err := sonic.Unmarshal(data, &wire); err != nil {
-		return nil, fmt.Errorf("%w: not valid JSON inside the gzip stream", ErrBaselineCorrupt)
+		return nil, fmt.Errorf("%w: not valid JSON inside the gzip stream", ErrCorrupt)
 	}
-	if wire.Format != BaselineFormat {
-		return nil, fmt.Errorf("%w: format is %q, want %q", ErrBaselineCorrupt, wire.Format, BaselineFormat)
+	if wire.Format != Format {
+		return nil, fmt.Errorf("%w: format is %q, want %q", ErrCorrupt, wire.Format, Format)
 	}
-	if wire.FormatVersion > BaselineFormatVersion {
+	if wire.FormatVersion > FormatVersion {
 		return nil, fmt.Errorf("%w: version %d, this vaultsentry reads up to %d (written by vaultsentry %s; upgrade vaultsentry)",
-			ErrBaselineFuture, wire.FormatVersion, BaselineFormatVersion, wire.ToolVersion)
+			ErrFuture, wire.FormatVersion, FormatVersion, wire.ToolVersion)
 	}
 	if wire.FormatVersion < 1 {
-		return nil, fmt.Errorf("%w: format version %d", ErrBaselineCorrupt, wire.FormatVersion)
+		return nil, fmt.Errorf("%w: format version %d", ErrCorrupt, wire.FormatVersion)
 	}
-	b := NewBaseline()
+	b := New()
 	b.First, b.Last, b.Inputs, b.ToolVersion, b.Written = wire.First, wire.Last, wire.Inputs, wire.ToolVersion, wire.Written
 	for id, hw := range wire.Principals {
 		if hw == nil {
@@ -184,17 +184,17 @@ func DecodeBaseline(r io.Reader) (*Baseline, error) {
 	return b, nil
 }
 
-// BaselineStore is a baseline file held under an advisory lock for the length of a run, so two
+// Store is a baseline file held under an advisory lock for the length of a run, so two
 // concurrent cron runs cannot interleave their updates.
-type BaselineStore struct {
+type Store struct {
 	Path string
 	lock *flock.Flock
 }
 
-// OpenBaselineStore locks path (through path + ".lock") and loads it. A missing file is an empty
+// Open locks path (through path + ".lock") and loads it. A missing file is an empty
 // baseline. A corrupt, truncated or future-version file is an error and is left untouched.
-func OpenBaselineStore(path string, write bool) (*BaselineStore, *Baseline, error) {
-	st := &BaselineStore{Path: path}
+func Open(path string, write bool) (*Store, *Baseline, error) {
+	st := &Store{Path: path}
 	if write {
 		st.lock = flock.New(path + ".lock")
 		ok, err := st.lock.TryLock()
@@ -202,19 +202,19 @@ func OpenBaselineStore(path string, write bool) (*BaselineStore, *Baseline, erro
 			return nil, nil, fmt.Errorf("lock baseline %s: %w", path, err)
 		}
 		if !ok {
-			return nil, nil, fmt.Errorf("lock baseline %s: %w", path, ErrBaselineLocked)
+			return nil, nil, fmt.Errorf("lock baseline %s: %w", path, ErrLocked)
 		}
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return st, NewBaseline(), nil
+		return st, New(), nil
 	}
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("read baseline %s: %w", path, err)
 	}
 	defer f.Close()
-	b, err := DecodeBaseline(f)
+	b, err := Decode(f)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("read baseline %s: %w", path, err)
@@ -224,12 +224,12 @@ func OpenBaselineStore(path string, write bool) (*BaselineStore, *Baseline, erro
 
 // Save writes b atomically: a temporary file in the same directory, fsync, rename over the old
 // file, fsync of the directory. A crash or a full disk leaves the previous baseline intact.
-func (st *BaselineStore) Save(b *Baseline) error {
+func (st *Store) Save(b *Baseline) error {
 	return st.save(b, func(w io.Writer, p []byte) error { _, err := w.Write(p); return err })
 }
 
 // save is Save with the final write injectable, so a test can kill a process in the middle of it.
-func (st *BaselineStore) save(b *Baseline, write func(io.Writer, []byte) error) error {
+func (st *Store) save(b *Baseline, write func(io.Writer, []byte) error) error {
 	var buf bytes.Buffer
 	if err := b.Encode(&buf); err != nil {
 		return err
@@ -264,7 +264,7 @@ func (st *BaselineStore) save(b *Baseline, write func(io.Writer, []byte) error) 
 }
 
 // Close releases the lock.
-func (st *BaselineStore) Close() {
+func (st *Store) Close() {
 	if st != nil && st.lock != nil {
 		st.lock.Unlock()
 	}

@@ -1,8 +1,12 @@
-package analyze
+// Package trace is the logic of `vaultsentry trace`: the blast radius of one identity, token or
+// address, as a timeline of its events and the lists of secrets it read (to rotate) and changed.
+// It needs only the event model.
+package trace
 
 import (
 	"cmp"
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -10,9 +14,13 @@ import (
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
-// TraceQuery selects the events of one identity, credential or address for `vaultsentry trace`.
+// maxListed bounds the display names of an identity and the addresses of a secret, as
+// analyze.MaxResources bounds a finding's lists.
+const maxListed = 50
+
+// Query selects the events of one identity, credential or address for `vaultsentry trace`.
 // Every selector that is set must match (they combine with AND).
-type TraceQuery struct {
+type Query struct {
 	// Identity matches the principal (Vault entity id, AWS ARN) or the display name, exactly or,
 	// when it holds * ? or [, as a glob where * also crosses "/". An identity found by its display
 	// name brings every event of the same principal: the entity's other tokens and logins too.
@@ -27,19 +35,19 @@ type TraceQuery struct {
 }
 
 // Empty reports whether no selector is set.
-func (q TraceQuery) Empty() bool {
+func (q Query) Empty() bool {
 	return q.Identity == "" && q.Credential == "" && !q.Addr.IsValid()
 }
 
 // Trace is what one principal, token or address did: its timeline and the secrets it read (the
 // list to rotate) and changed. It never holds a secret value: events carry none.
 type Trace struct {
-	Query  TraceQuery
+	Query  Query
 	Events []event.Event // in time order
 	// Identities, Credentials and Addresses are everything the matched events involve.
-	Identities  []TraceIdentity
-	Credentials []TraceCount
-	Addresses   []TraceAddress
+	Identities  []Identity
+	Credentials []Count
+	Addresses   []Address
 	// Read are the secrets read successfully, grouped by mount (the list to rotate).
 	Read []SecretGroup
 	// Changed are the secrets written or deleted successfully (check their integrity).
@@ -49,23 +57,23 @@ type Trace struct {
 	First, Last    time.Time
 }
 
-// TraceIdentity is one principal seen in a trace, with its display names.
-type TraceIdentity struct {
+// Identity is one principal seen in a trace, with its display names.
+type Identity struct {
 	Principal    string
 	DisplayNames []string
 	Events       int
 }
 
-// TraceCount is a value with how often it was seen and when.
-type TraceCount struct {
+// Count is a value with how often it was seen and when.
+type Count struct {
 	Value       string
 	Events      int
 	First, Last time.Time
 }
 
-// TraceAddress is a remote address seen in a trace.
-type TraceAddress struct {
-	TraceCount
+// Address is a remote address seen in a trace.
+type Address struct {
+	Count
 	// Internal: inside the configured internal networks.
 	Internal bool
 }
@@ -87,9 +95,10 @@ type SecretUse struct {
 	Addresses   []string
 }
 
-// NewTrace selects the events matching q (evs in time order) and summarises them. Linear in
-// len(evs): one pass to resolve the identity's principals, one to select.
-func NewTrace(evs []event.Event, q TraceQuery, c *Config) *Trace {
+// New selects the events matching q (evs in time order) and summarises them. internal says
+// whether an address is inside the configured internal networks (analyze.Config.IsInternal).
+// Linear in len(evs): one pass to resolve the identity's principals, one to select.
+func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 	t := &Trace{Query: q}
 	principals := map[string]bool{}
 	if q.Identity != "" {
@@ -100,9 +109,9 @@ func NewTrace(evs []event.Event, q TraceQuery, c *Config) *Trace {
 			}
 		}
 	}
-	ids := map[string]*TraceIdentity{}
-	creds := map[string]*TraceCount{}
-	addrs := map[netip.Addr]*TraceAddress{}
+	ids := map[string]*Identity{}
+	creds := map[string]*Count{}
+	addrs := map[netip.Addr]*Address{}
 	read := map[string]map[string]*SecretUse{}
 	changed := map[string]map[string]*SecretUse{}
 	dynamic := map[string]bool{}
@@ -128,11 +137,11 @@ func NewTrace(evs []event.Event, q TraceQuery, c *Config) *Trace {
 		id := ev.Actor()
 		ti := ids[id]
 		if ti == nil {
-			ti = &TraceIdentity{Principal: id}
+			ti = &Identity{Principal: id}
 			ids[id] = ti
 		}
 		ti.Events++
-		if ev.DisplayName != "" && !slices.Contains(ti.DisplayNames, ev.DisplayName) && len(ti.DisplayNames) < MaxResources {
+		if ev.DisplayName != "" && !slices.Contains(ti.DisplayNames, ev.DisplayName) && len(ti.DisplayNames) < maxListed {
 			ti.DisplayNames = append(ti.DisplayNames, ev.DisplayName)
 		}
 		if ev.Credential != "" {
@@ -141,7 +150,7 @@ func NewTrace(evs []event.Event, q TraceQuery, c *Config) *Trace {
 		if ev.RemoteAddr.IsValid() {
 			a := addrs[ev.RemoteAddr]
 			if a == nil {
-				a = &TraceAddress{TraceCount: TraceCount{Value: ev.RemoteAddr.String(), First: ev.Time}, Internal: c.IsInternal(ev.RemoteAddr)}
+				a = &Address{Count: Count{Value: ev.RemoteAddr.String(), First: ev.Time}, Internal: internal(ev.RemoteAddr)}
 				addrs[ev.RemoteAddr] = a
 			}
 			a.Events++
@@ -167,23 +176,23 @@ func NewTrace(evs []event.Event, q TraceQuery, c *Config) *Trace {
 		slices.Sort(ti.DisplayNames)
 		t.Identities = append(t.Identities, *ti)
 	}
-	slices.SortFunc(t.Identities, func(a, b TraceIdentity) int {
+	slices.SortFunc(t.Identities, func(a, b Identity) int {
 		return cmp.Or(cmp.Compare(b.Events, a.Events), cmp.Compare(a.Principal, b.Principal))
 	})
 	for _, tc := range creds {
 		t.Credentials = append(t.Credentials, *tc)
 	}
-	slices.SortFunc(t.Credentials, func(a, b TraceCount) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
+	slices.SortFunc(t.Credentials, func(a, b Count) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
 	for _, a := range addrs {
 		t.Addresses = append(t.Addresses, *a)
 	}
-	slices.SortFunc(t.Addresses, func(a, b TraceAddress) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
+	slices.SortFunc(t.Addresses, func(a, b Address) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
 	t.Read = groups(read, dynamic)
 	t.Changed = groups(changed, nil)
 	return t
 }
 
-func (q TraceQuery) matches(ev *event.Event, principals map[string]bool) bool {
+func (q Query) matches(ev *event.Event, principals map[string]bool) bool {
 	if q.Identity != "" {
 		ok := ev.Principal != "" && principals[ev.Principal]
 		if !ok && ev.Principal == "" {
@@ -202,15 +211,24 @@ func (q TraceQuery) matches(ev *event.Event, principals map[string]bool) bool {
 	return true
 }
 
-// matchValue: exact, or a glob when pattern has glob characters. An empty value never matches.
+// matchValue: exact, or a glob when pattern has glob characters, where * also crosses "/" (the
+// rule of the configuration's globs, analyze.GlobMatch). An empty value never matches.
 func matchValue(pattern, v string) bool {
-	return v != "" && globMatch(pattern, v)
+	if v == "" {
+		return false
+	}
+	if !strings.ContainsAny(pattern, "*?[") {
+		return pattern == v
+	}
+	// path.Match stops * at '/'; replace separators so * spans them.
+	ok, err := path.Match(strings.ReplaceAll(pattern, "/", "\x01"), strings.ReplaceAll(v, "/", "\x01"))
+	return err == nil && ok
 }
 
-func countInto(m map[string]*TraceCount, v string, t time.Time) {
+func countInto(m map[string]*Count, v string, t time.Time) {
 	c := m[v]
 	if c == nil {
-		c = &TraceCount{Value: v, First: t}
+		c = &Count{Value: v, First: t}
 		m[v] = c
 	}
 	c.Events++
@@ -230,7 +248,7 @@ func useInto(m map[string]map[string]*SecretUse, g string, ev *event.Event) {
 	}
 	u.Count++
 	u.Last = ev.Time
-	if ev.RemoteAddr.IsValid() && len(u.Addresses) < MaxResources {
+	if ev.RemoteAddr.IsValid() && len(u.Addresses) < maxListed {
 		if a := ev.RemoteAddr.String(); !slices.Contains(u.Addresses, a) {
 			u.Addresses = append(u.Addresses, a)
 		}
