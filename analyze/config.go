@@ -10,7 +10,8 @@ import (
 
 // Config holds every threshold and every fact that no detector can guess. Its zero value is not
 // useful: start from DefaultConfig and override. The YAML configuration file and the flags
-// fill it in cmd/.
+// fill it in cmd/; a rule's thresholds.<rule-id> block decodes straight into the struct that
+// Thresholds returns for it, using the yaml tags on that struct's fields.
 type Config struct {
 	// InternalCIDRs are the networks considered internal; every other IP is external.
 	InternalCIDRs []netip.Prefix
@@ -64,22 +65,26 @@ func (c *Config) cache() *adminCache {
 	return c.adminCache
 }
 
+// The yaml tags below name the keys of thresholds.<rule-id> in the configuration file (README,
+// "Configuration"). Every tagged field is a positive number or duration; cmd keeps the default
+// for a key that is left out or 0, and accepts days ("7d") in durations.
+
 // WindowConfig is a rule with a time window only.
 type WindowConfig struct {
-	Window time.Duration
+	Window time.Duration `yaml:"window"`
 }
 
 // CountConfig is a rule that fires at Min distinct things within Window.
 type CountConfig struct {
-	Window time.Duration
-	Min    int
+	Window time.Duration `yaml:"window"`
+	Min    int           `yaml:"count"`
 }
 
 // BurstConfig fires at MinCount events over MinDistinct distinct paths within Window.
 type BurstConfig struct {
-	Window      time.Duration
-	MinCount    int
-	MinDistinct int
+	Window      time.Duration `yaml:"window"`
+	MinCount    int           `yaml:"count"`
+	MinDistinct int           `yaml:"distinct"`
 }
 
 // BulkReadConfig configures bulk-read.
@@ -88,29 +93,29 @@ type BulkReadConfig = BurstConfig
 // AuditGapConfig configures audit-gap: a silence longer than Floor and more than Factor times
 // the stream's own 99th-percentile gap over Context around it.
 type AuditGapConfig struct {
-	Floor   time.Duration
-	Factor  float64
-	Context time.Duration
+	Floor   time.Duration `yaml:"floor"`
+	Factor  float64       `yaml:"factor"`
+	Context time.Duration `yaml:"context"`
 }
 
 // HistoryConfig says when an identity's history is established: at least MinDays of history or
 // MinEvents events.
 type HistoryConfig struct {
-	MinDays   int
-	MinEvents int
+	MinDays   int `yaml:"min_days"`
+	MinEvents int `yaml:"min_events"`
 }
 
 // DormantConfig configures dormant-identity.
 type DormantConfig struct {
-	Days int
+	Days int `yaml:"days"`
 }
 
 // NewSourceIPConfig configures new-source-ip: identities whose history already shows at least
 // MaxKnown distinct external networks are considered roaming (CI runners on public clouds) and
 // stay quiet.
 type NewSourceIPConfig struct {
-	HistoryConfig
-	MaxKnown int
+	HistoryConfig `yaml:",inline"`
+	MaxKnown      int `yaml:"max_known"`
 }
 
 // Override replaces thresholds of one rule for identities matching Identity (a glob on the
@@ -125,9 +130,11 @@ type Override struct {
 
 // RotationConfig configures rotation-without-read.
 type RotationConfig struct {
-	Grace       time.Duration
-	Deployments []DeploymentMap
-	Rollouts    []Rollout
+	// Grace is rotation.grace; thresholds.rotation-without-read calls it window, as it did
+	// before the thresholds decoded into this struct.
+	Grace       time.Duration   `yaml:"window"`
+	Deployments []DeploymentMap `yaml:"-"` // rotation.deployments
+	Rollouts    []Rollout       `yaml:"-"` // --k8s-events, rotation.k8s_events
 }
 
 // DeploymentMap says which Kubernetes deployment consumes the secrets matching Glob.
@@ -219,6 +226,36 @@ func DefaultConfig() Config {
 		c.InternalCIDRs = append(c.InternalCIDRs, netip.MustParsePrefix(s))
 	}
 	return c
+}
+
+// Thresholds returns a pointer to the thresholds of rule inside c (a *BurstConfig, *CountConfig,
+// ... with yaml tags), or nil when the rule has none or does not exist. It is the one list of
+// which rule reads which Config field; thresholds.<rule-id> in the configuration file decodes
+// onto it, so keys left out keep their current values.
+func (c *Config) Thresholds(rule string) any {
+	switch rule {
+	case "bulk-read":
+		return &c.BulkRead
+	case "dual-source-ip":
+		return &c.DualSourceIP
+	case "many-source-ips":
+		return &c.ManySourceIPs
+	case "denied-burst":
+		return &c.DeniedBurst
+	case "enumeration":
+		return &c.Enumeration
+	case "audit-gap":
+		return &c.AuditGap
+	case "new-resource":
+		return &c.NewResource
+	case "dormant-identity":
+		return &c.Dormant
+	case "new-source-ip":
+		return &c.NewSourceIP
+	case "rotation-without-read":
+		return &c.Rotation
+	}
+	return nil
 }
 
 func weekdays() [7]bool {

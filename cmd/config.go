@@ -3,14 +3,17 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 )
@@ -27,7 +30,7 @@ type fileConfig struct {
 	MaintenanceWindows *fileMaintenance          `yaml:"maintenance_windows"`
 	Decoys             []string                  `yaml:"decoys"`
 	Rotation           *fileRotation             `yaml:"rotation"`
-	Thresholds         map[string]fileThreshold  `yaml:"thresholds"`
+	Thresholds         map[string]ast.Node       `yaml:"thresholds"` // decoded by applyThresholds
 	Overrides          []fileOverride            `yaml:"overrides"`
 	Ignore             []fileIgnore              `yaml:"ignore"`
 	Baseline           *fileBaselineConfig       `yaml:"baseline"`
@@ -49,20 +52,6 @@ type fileRotation struct {
 	Grace       string            `yaml:"grace"`
 	K8sEvents   []string          `yaml:"k8s_events"`
 	Deployments map[string]string `yaml:"deployments"`
-}
-
-// fileThreshold holds the tunables of one rule; which apply depends on the rule.
-type fileThreshold struct {
-	Window    string  `yaml:"window"`
-	Count     int     `yaml:"count"`
-	Distinct  int     `yaml:"distinct"`
-	Floor     string  `yaml:"floor"`
-	Factor    float64 `yaml:"factor"`
-	Context   string  `yaml:"context"`
-	Days      int     `yaml:"days"`
-	MinDays   int     `yaml:"min_days"`
-	MinEvents int     `yaml:"min_events"`
-	MaxKnown  int     `yaml:"max_known"`
 }
 
 type fileOverride struct {
@@ -200,8 +189,8 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 			c.Rotation.Deployments = append(c.Rotation.Deployments, analyze.DeploymentMap{Glob: glob, Namespace: ns, Deployment: name})
 		}
 	}
-	for rule, t := range fc.Thresholds {
-		if err := applyThreshold(c, rule, t); err != nil {
+	for _, rule := range slices.Sorted(maps.Keys(fc.Thresholds)) {
+		if err := applyThresholds(c, rule, fc.Thresholds[rule]); err != nil {
 			return fmt.Errorf("thresholds.%s: %w", rule, err)
 		}
 	}
@@ -285,89 +274,15 @@ func parseClock(s string) (int, error) {
 	return hh*60 + mm, nil
 }
 
-func applyThreshold(c *analyze.Config, rule string, t fileThreshold) error {
-	win := func(dst *time.Duration) error {
-		if t.Window == "" {
-			return nil
-		}
-		d, err := parseDuration(t.Window)
-		if err != nil {
-			return fmt.Errorf("window: %w", err)
-		}
-		*dst = d
-		return nil
-	}
-	setInt := func(dst *int, v int) {
-		if v > 0 {
-			*dst = v
-		}
-	}
-	switch rule {
-	case "bulk-read":
-		setInt(&c.BulkRead.MinCount, t.Count)
-		setInt(&c.BulkRead.MinDistinct, t.Distinct)
-		return win(&c.BulkRead.Window)
-	case "denied-burst":
-		setInt(&c.DeniedBurst.MinCount, t.Count)
-		setInt(&c.DeniedBurst.MinDistinct, t.Distinct)
-		return win(&c.DeniedBurst.Window)
-	case "dual-source-ip":
-		return win(&c.DualSourceIP.Window)
-	case "many-source-ips":
-		setInt(&c.ManySourceIPs.Min, t.Count)
-		return win(&c.ManySourceIPs.Window)
-	case "enumeration":
-		setInt(&c.Enumeration.Min, t.Count)
-		return win(&c.Enumeration.Window)
-	case "audit-gap":
-		if t.Floor != "" {
-			d, err := parseDuration(t.Floor)
-			if err != nil {
-				return fmt.Errorf("floor: %w", err)
-			}
-			c.AuditGap.Floor = d
-		}
-		if t.Context != "" {
-			d, err := parseDuration(t.Context)
-			if err != nil {
-				return fmt.Errorf("context: %w", err)
-			}
-			c.AuditGap.Context = d
-		}
-		if t.Factor > 0 {
-			c.AuditGap.Factor = t.Factor
-		}
-		return nil
-	case "dormant-identity":
-		setInt(&c.Dormant.Days, t.Days)
-		return nil
-	case "new-resource":
-		setInt(&c.NewResource.MinDays, t.MinDays)
-		setInt(&c.NewResource.MinEvents, t.MinEvents)
-		return nil
-	case "new-source-ip":
-		setInt(&c.NewSourceIP.MinDays, t.MinDays)
-		setInt(&c.NewSourceIP.MinEvents, t.MinEvents)
-		setInt(&c.NewSourceIP.MaxKnown, t.MaxKnown)
-		return nil
-	case "rotation-without-read":
-		return win(&c.Rotation.Grace)
-	}
-	for _, r := range analyze.Rules() {
-		if r.ID == rule {
-			return fmt.Errorf("rule %s has no thresholds", rule)
-		}
-	}
-	return fmt.Errorf("unknown rule id %q", rule)
-}
-
-// parseDuration accepts Go durations plus days ("7d", "1d12h").
+// parseDuration accepts Go durations plus days ("7d", "1d12h"). It is the one duration parser
+// of the flags and of the configuration file, thresholds included.
 func parseDuration(s string) (time.Duration, error) {
+	orig := s
 	s = strings.TrimSpace(s)
 	var days time.Duration
 	if i := strings.IndexByte(s, 'd'); i > 0 {
 		n, err := strconv.Atoi(s[:i])
-		if err == nil {
+		if err == nil && n >= 0 {
 			days = time.Duration(n) * 24 * time.Hour
 			s = s[i+1:]
 			if s == "" {
@@ -377,7 +292,7 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d+days < 0 {
-		return 0, fmt.Errorf("%q is not a duration (like 90s, 30m, 24h, 7d)", s)
+		return 0, fmt.Errorf("%q is not a duration (like 90s, 30m, 24h, 7d)", orig)
 	}
 	return d + days, nil
 }

@@ -100,6 +100,20 @@ func TestExampleConfig(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeOf(fileConfig{}))
+	// thresholds.<rule> keys are the yaml tags of the rule's config struct in analyze; the
+	// example's thresholds block shows every one of them, at its default.
+	for _, r := range analyze.Rules() {
+		th := def.Thresholds(r.ID)
+		if th == nil {
+			continue
+		}
+		for _, f := range thresholdFields(th) {
+			keys = append(keys, f.key)
+		}
+		if got := lc.Analyze.Thresholds(r.ID); !reflect.DeepEqual(got, th) {
+			t.Errorf("example thresholds.%s = %+v, want the defaults %+v", r.ID, reflect.ValueOf(got).Elem(), reflect.ValueOf(th).Elem())
+		}
+	}
 	for _, k := range keys {
 		if !bytes.Contains(text, []byte(k+":")) {
 			t.Errorf("vaultsentry.example.yaml does not show the key %q", k)

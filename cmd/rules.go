@@ -142,10 +142,25 @@ func explainRule(w io.Writer, r analyze.Rule) error {
 	writeWrapped(w, "  ", guide)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Tuning")
-	writeWrapped(w, "  ", fmt.Sprintf("thresholds.%s in the configuration file changes the defaults for everyone; an overrides entry "+
-		"(identity glob + rule) gives one known identity its own limits; an ignore entry (rule + identity/resource glob + reason + expires) "+
-		"accepts a known finding. See vaultsentry.example.yaml.", r.ID))
+	writeWrapped(w, "  ", tuningText(r.ID))
 	return nil
+}
+
+// tuningText says how to tune rule; the threshold keys and their defaults come from
+// analyze.DefaultConfig, so the text cannot drift from what the rule uses.
+func tuningText(rule string) string {
+	const ignore = "an ignore entry (rule + identity/resource glob + reason + expires) accepts a known finding. See vaultsentry.example.yaml."
+	def := analyze.DefaultConfig()
+	t := def.Thresholds(rule)
+	if t == nil {
+		return "This rule has no thresholds; " + ignore
+	}
+	var keys []string
+	for _, f := range thresholdFields(t) {
+		keys = append(keys, f.key+" "+thresholdValue(f.v))
+	}
+	return fmt.Sprintf("thresholds.%s in the configuration file (defaults: %s) changes them for everyone; an overrides entry "+
+		"(identity glob + rule) gives one known identity its own limits; %s", rule, strings.Join(keys, ", "), ignore)
 }
 
 func mitreText(ids []string) string {
