@@ -106,7 +106,7 @@ func TestHelpQuotesDefaults(t *testing.T) {
 	def := DefaultConfig()
 	want := helpDefaults(def)
 	docs := detectorDocs(t)
-	env := Env{Config: ptr(DefaultConfig()), Baseline: NewBaseline()}
+	env := Env{Config: ptr(DefaultConfig()), Baseline: baseline.New()}
 	for _, d := range New(env) {
 		r := d.Rule()
 		w := want[r.ID]
