@@ -8,7 +8,8 @@ import (
 
 // TestImportRules holds the layout's import directions: the event model is a leaf that needs
 // only the standard library; analysis, the baseline and trace never depend on how a source
-// reads its input, on cmd or on the AWS SDK; and the baseline does not depend on analyze. docs/ARCHITECTURE.md states the rules.
+// reads its input, on cmd or on the AWS SDK; the baseline does not depend on analyze; and each
+// input format is a package of its own. docs/ARCHITECTURE.md states the rules.
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/vaultsentry/vaultsentry/"
 	deps := func(pkg string) []string {
@@ -28,6 +29,27 @@ func TestImportRules(t *testing.T) {
 		for _, d := range deps(pkg) {
 			if strings.HasPrefix(d, "github.com/aws/") || strings.HasPrefix(d, mod+"sources") || strings.HasPrefix(d, mod+"cmd") {
 				t.Errorf("%s depends on %s", pkg, d)
+			}
+		}
+	}
+	// Sources: one package per input format over a shared root. Only the LookupEvents reader
+	// talks to AWS; the root knows no format; a format package knows no other format
+	// (lookupevents decodes what it fetches as CloudTrail records, and formats lists them all).
+	out, err := exec.Command("go", "list", "./sources/...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		rel := strings.TrimPrefix(pkg, mod)
+		for _, d := range deps("./" + rel) {
+			switch {
+			case strings.HasPrefix(d, "github.com/aws/") && rel != "sources/lookupevents":
+				t.Errorf("%s depends on %s: only sources/lookupevents may use the AWS SDK", rel, d)
+			case rel == "sources" && strings.HasPrefix(d, mod+"sources/") && !strings.HasPrefix(d, mod+"sources/internal/"):
+				t.Errorf("sources depends on %s: the shared root must not know a format", d)
+			case strings.HasPrefix(d, mod+"sources/") && d != pkg && !strings.HasPrefix(d, mod+"sources/internal/") &&
+				rel != "sources/formats" && !(rel == "sources/lookupevents" && d == mod+"sources/cloudtrail"):
+				t.Errorf("%s depends on %s: a format package must not depend on another", rel, d)
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
 )
 
 // kindFake is a store no rule knows, as a new input format is before any rule declares it.
@@ -76,7 +77,7 @@ func TestThirdFormat(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	formats := append(sources.FileFormats(), fakeFormat{})
+	formats := append(formats.Files(), fakeFormat{})
 	loaded, err := sources.Load(context.Background(), ins, sources.LoadOptions{Formats: formats})
 	if err != nil {
 		t.Fatal(err)

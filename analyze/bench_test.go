@@ -14,6 +14,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/internal/loggen"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
 )
 
 // benchEvents are the events of a realistic generated log (internal/loggen), repeated with
@@ -42,7 +43,7 @@ func benchEvents(b *testing.B, n int) []event.Event {
 
 var benchBase = sync.OnceValue(func() []event.Event {
 	data := loggen.Generate(8<<20, loggen.Options{})
-	res, err := sources.Load(context.Background(), []sources.Input{{Name: "-"}}, sources.LoadOptions{Format: sources.FormatVault, Stdin: bytes.NewReader(data)})
+	res, err := sources.Load(context.Background(), []sources.Input{{Name: "-"}}, sources.LoadOptions{Formats: formats.Files(), Only: "vault", Stdin: bytes.NewReader(data)})
 	if err != nil {
 		panic(err)
 	}

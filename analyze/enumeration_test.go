@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // mountedAt sets the mount point the audit entry logs (request.mount_point) and recomputes the
@@ -16,7 +16,7 @@ import (
 func mountedAt(mount string) func(*event.Event) {
 	return func(e *event.Event) {
 		e.Mount, e.MountType = mount, "kv"
-		e.Resource = sources.NormalizeVaultPath(e.Path, mount, "kv")
+		e.Resource = vault.NormalizePath(e.Path, mount, "kv")
 	}
 }
 
@@ -28,7 +28,7 @@ func namespaced(ns string) func(*event.Event) {
 		if e.Mount != "" {
 			e.Mount = ns + e.Mount
 		}
-		e.Resource = sources.NormalizeVaultPath(e.Path, e.Mount, e.MountType)
+		e.Resource = vault.NormalizePath(e.Path, e.Mount, e.MountType)
 	}
 }
 

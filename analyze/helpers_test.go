@@ -8,6 +8,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // t0 is a Wednesday, 10:00 UTC: inside the default maintenance window.
@@ -17,7 +18,7 @@ var t0 = time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
 func vev(at time.Duration, actor string, op event.Op, path string, opts ...func(*event.Event)) event.Event {
 	ev := event.Event{
 		Time: t0.Add(at), Kind: event.KindVault, Op: op, Path: path,
-		Resource:    sources.NormalizeVaultPath(path, "", ""),
+		Resource:    vault.NormalizePath(path, "", ""),
 		Principal:   "entity-" + actor,
 		DisplayName: actor,
 		Credential:  "hmac-sha256:acc-" + actor,

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // onMount sets the mount the log names (Vault >= 1.14) and normalises the resource with it.
 func onMount(mount, typ string) func(*event.Event) {
 	return func(e *event.Event) {
 		e.Mount, e.MountType = mount, typ
-		e.Resource = sources.NormalizeVaultPath(e.Path, mount, typ)
+		e.Resource = vault.NormalizePath(e.Path, mount, typ)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // The scenario test: a generated day of normal traffic on a realistic
@@ -180,7 +181,7 @@ func (a *scenActor) req(t time.Time, cred, action, path string, opts ...func(*ev
 		Time: t, Pos: event.Pos{File: scenFile(a.cluster, t)}, Kind: event.KindVault,
 		Op: scenOp(action, path), Action: action, Credential: cred, Principal: a.entity, DisplayName: a.display,
 		Path: path, Mount: mount, MountType: typ, RemoteAddr: a.addr, Policies: a.policies,
-		Resource: sources.NormalizeVaultPath(path, mount, typ),
+		Resource: vault.NormalizePath(path, mount, typ),
 	}
 	if slices.Contains(a.policies, "root") {
 		ev.Flags |= event.FlagRootToken
@@ -204,7 +205,7 @@ func noTokenReq(cluster string, t time.Time, addr netip.Addr, path string) event
 	mount, typ := mountFor(path)
 	return event.Event{Time: t, Pos: event.Pos{File: scenFile(cluster, t)}, Kind: event.KindVault, Op: event.OpOther,
 		Flags: event.FlagUnauthenticated, Action: "update", Path: path, Mount: mount, MountType: typ, RemoteAddr: addr,
-		Resource: sources.NormalizeVaultPath(path, mount, typ)}
+		Resource: vault.NormalizePath(path, mount, typ)}
 }
 
 func fromAddr(addr string) func(*event.Event) {

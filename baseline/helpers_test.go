@@ -12,7 +12,7 @@ import (
 var t0 = time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
 
 // vev builds a Vault event the way analyze's tests do; the resource drops KV v2's "data/"
-// (what sources.NormalizeVaultPath does for such paths), which the baseline tests need no more of.
+// (what vault.NormalizePath does for such paths), which the baseline tests need no more of.
 func vev(at time.Duration, actor string, op event.Op, path string, opts ...func(*event.Event)) event.Event {
 	ev := event.Event{
 		Time: t0.Add(at), Kind: event.KindVault, Op: op, Path: path,

@@ -17,6 +17,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
 )
 
 // analysisOptions are the flags every analysing command shares (scan, cloudtrail).
@@ -180,12 +181,12 @@ type pipeline struct {
 }
 
 // loadOptions are the reading limits the flags set.
-func (o *analysisOptions) loadOptions(format sources.Format) sources.LoadOptions {
+func (o *analysisOptions) loadOptions(format string) sources.LoadOptions {
 	ratio := o.MaxGzipRatio
 	if ratio == 0 {
 		ratio = -1 // the flag's 0 turns the check off; LoadOptions' 0 means the default
 	}
-	return sources.LoadOptions{Format: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In,
+	return sources.LoadOptions{Formats: formats.Files(), Only: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In,
 		MaxDecompressedBytes: o.MaxDecompressed, MaxGzipRatio: ratio}
 }
 

@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	ctsource "github.com/vaultsentry/vaultsentry/sources/cloudtrail"
+	"github.com/vaultsentry/vaultsentry/sources/lookupevents"
+
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/report"
-	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 func init() {
@@ -61,7 +63,7 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 	f.StringArrayVar(&opts.Regions, "region", nil, "AWS `REGION` to query (repeatable; default: the SDK's configured region)")
 	f.StringVar(&opts.Profile, "profile", "", "AWS shared configuration `PROFILE`")
 	f.StringVar(&opts.Save, "save", "", "write the fetched records to `FILE` as NDJSON (re-run later with --from FILE)")
-	f.Float64Var(&opts.RPS, "max-rps", sources.DefaultLookupRPS, "LookupEvents requests per second and region (the API allows 2)")
+	f.Float64Var(&opts.RPS, "max-rps", lookupevents.DefaultRPS, "LookupEvents requests per second and region (the API allows 2)")
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		// "--from a b c": paths after the first --from arrive as arguments.
 		if len(args) > 0 && len(opts.From) == 0 {
@@ -135,7 +137,7 @@ func runCloudTrailFiles(ctx context.Context, o *cloudtrailOptions, cfg *loadedCo
 func runCloudTrailLive(ctx context.Context, o *cloudtrailOptions, cfg *loadedConfig, start time.Time) error {
 	// Durations count back from the wall clock here: --since is a question to the API.
 	now := o.now().UTC()
-	lo := sources.LookupOptions{
+	lo := lookupevents.Options{
 		Profile: o.Profile, Regions: o.Regions, RPS: o.RPS,
 		Start: resolveTime(o.Since, now), End: resolveTime(o.Until, now),
 	}
@@ -154,11 +156,11 @@ func runCloudTrailLive(ctx context.Context, o *cloudtrailOptions, cfg *loadedCon
 	}
 	prog := newFetchProgress(o.IO)
 	lo.Progress = prog.update
-	streams, err := sources.FetchLookupEvents(ctx, lo)
+	streams, err := lookupevents.Fetch(ctx, lo)
 	prog.done()
 	if err != nil {
 		hint := "check the AWS credentials and region (AWS_PROFILE, --profile, AWS_REGION, --region); the caller needs cloudtrail:LookupEvents"
-		if errors.Is(err, sources.ErrNoRegion) {
+		if errors.Is(err, lookupevents.ErrNoRegion) {
 			return usagef("pass --region REGION or set AWS_REGION", "cloudtrail: %v", err)
 		}
 		return runtimef(hint, fmt.Errorf("cloudtrail: %w", err))
@@ -171,14 +173,14 @@ func runCloudTrailLive(ctx context.Context, o *cloudtrailOptions, cfg *loadedCon
 			return runtimef("", fmt.Errorf("write %s: %w", o.Save, err))
 		}
 	}
-	loaded := sources.LoadRecords(streams)
+	loaded := ctsource.LoadRecords(streams)
 	p := &pipeline{opts: &o.analysisOptions, command: "cloudtrail", cfg: cfg, loaded: loaded, start: start,
 		timeRef: now, liveSince: true}
 	return p.run(ctx)
 }
 
 // writeRecords writes each record as one line of compact JSON.
-func writeRecords(f *os.File, streams []sources.RecordStream) error {
+func writeRecords(f *os.File, streams []ctsource.RecordStream) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	var buf bytes.Buffer
 	for _, s := range streams {

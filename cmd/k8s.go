@@ -2,7 +2,7 @@ package cmd
 
 import (
 	"github.com/vaultsentry/vaultsentry/analyze"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/k8sevents"
 )
 
 // loadRollouts reads Kubernetes events files (`kubectl get events -A -o json`, from --k8s-events
@@ -10,7 +10,7 @@ import (
 func loadRollouts(files []string) ([]analyze.Rollout, error) {
 	var out []analyze.Rollout
 	for _, f := range files {
-		rs, err := sources.ReadK8sEvents(f)
+		rs, err := k8sevents.ReadK8sEvents(f)
 		if err != nil {
 			return nil, runtimef("check the file given to --k8s-events or rotation.k8s_events: it must be the output of kubectl get events -A -o json", err)
 		}

@@ -74,7 +74,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 
 // loadInputs expands the command-line paths and reads them, with progress on a terminal. Paths
 // that match nothing are warnings; nothing readable at all is a runtime error (exit 3).
-func loadInputs(ctx context.Context, o *analysisOptions, command string, paths []string, format sources.Format, hint string) (*sources.Loaded, []error, error) {
+func loadInputs(ctx context.Context, o *analysisOptions, command string, paths []string, format string, hint string) (*sources.Loaded, []error, error) {
 	ins, inErrs := sources.Expand(paths)
 	o.warn(inErrs)
 	if len(ins) == 0 {

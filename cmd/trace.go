@@ -16,6 +16,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
 	"github.com/vaultsentry/vaultsentry/trace"
 )
 
@@ -49,8 +50,8 @@ type traceOptions struct {
 // source name reads only that format (a file of another is named and left out).
 var traceLoaders = map[string]func(ctx context.Context, o *traceOptions) (*sources.Loaded, error){
 	"":           loadTraceFiles(""),
-	"vault":      loadTraceFiles(sources.FormatVault),
-	"cloudtrail": loadTraceFiles(sources.FormatCloudTrail),
+	"vault":      loadTraceFiles("vault"),
+	"cloudtrail": loadTraceFiles("cloudtrail"),
 }
 
 func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *cobra.Command {
@@ -182,7 +183,7 @@ func unmapBits(a netip.Addr) int {
 	return 0
 }
 
-func loadTraceFiles(format sources.Format) func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
+func loadTraceFiles(format string) func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
 	return func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
 		ins, inErrs := sources.Expand(o.Paths)
 		for _, e := range inErrs {
@@ -193,7 +194,7 @@ func loadTraceFiles(format sources.Format) func(ctx context.Context, o *traceOpt
 				fmt.Errorf("trace: %w", sources.ErrNothingRead))
 		}
 		prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
-		loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Format: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In, Progress: prog.hook()})
+		loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In, Progress: prog.hook()})
 		prog.finish()
 		if loaded != nil {
 			for _, e := range loaded.Errors {

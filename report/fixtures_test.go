@@ -14,6 +14,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -126,7 +127,7 @@ var attackerStrings = []string{
 func corpusAttackerEvents(t testing.TB) []event.Event {
 	t.Helper()
 	l, err := sources.Load(context.Background(), []sources.Input{{Name: "../testdata/vault/openbao-capture4-attacker-strings-audit.log"}},
-		sources.LoadOptions{Format: sources.FormatVault})
+		sources.LoadOptions{Formats: formats.Files(), Only: "vault"})
 	if err != nil || len(l.Events) == 0 {
 		t.Fatalf("load capture 4: %v", err)
 	}

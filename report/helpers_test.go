@@ -8,6 +8,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
 )
 
 // incidentFile is the synthetic incident (testdata/gen/incident.py): routine reads, a harvest by a
@@ -18,7 +19,7 @@ const incidentFile = "../testdata/vault/incident.jsonl"
 // way cmd does, with one suppressed finding and a fixed generation time.
 func incidentResult(t testing.TB) (*Result, []event.Event) {
 	t.Helper()
-	loaded, err := sources.Load(context.Background(), []sources.Input{{Name: incidentFile}}, sources.LoadOptions{Format: sources.FormatVault})
+	loaded, err := sources.Load(context.Background(), []sources.Input{{Name: incidentFile}}, sources.LoadOptions{Formats: formats.Files(), Only: "vault"})
 	if err != nil {
 		t.Fatalf("load %s: %v", incidentFile, err)
 	}

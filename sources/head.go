@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vaultsentry/vaultsentry/sources/internal/jscan"
 )
 
 // HeadBytes is how much of a file (decompressed) format detection looks at.
@@ -59,9 +61,9 @@ func (v HeadValue) HasAny(keys ...string) bool {
 	return false
 }
 
-// maxPrefix is the longest text before a line's JSON object taken for a prefix (Vault's reader
+// MaxPrefix is the longest text before a line's JSON object taken for a prefix (Vault's reader
 // accepts the same).
-const maxPrefix = 1024
+const MaxPrefix = 1024
 
 const (
 	headMaxValues = 32
@@ -73,43 +75,43 @@ const (
 // first key is "Records"). A line that is not JSON is counted and passed over.
 func ScanHead(b []byte, complete bool) *Head {
 	h := &Head{Bytes: b, Complete: complete}
-	s := jscan{b: bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))}
+	s := &jscan.Scanner{B: bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))}
 	for len(h.Values) < headMaxValues {
-		s.wsSlow()
-		if s.i >= len(s.b) {
+		s.WSSlow()
+		if s.I >= len(s.B) {
 			break
 		}
-		start := s.i
+		start := s.I
 		var v HeadValue
 		ok := false
-		c := s.b[s.i]
+		c := s.B[s.I]
 		if c == '[' {
-			s.i++
-			s.wsSlow()
-			if s.i < len(s.b) && s.b[s.i] == '{' {
+			s.I++
+			s.WSSlow()
+			if s.I < len(s.B) && s.B[s.I] == '{' {
 				v.Array = true
-				s.headKeys(&v)
+				headKeys(s, &v)
 				h.Values = append(h.Values, v)
 				return h // a document: what follows its first element says nothing more
 			}
-			if s.i < len(s.b) && s.b[s.i] == ']' {
+			if s.I < len(s.B) && s.B[s.I] == ']' {
 				h.Values = append(h.Values, HeadValue{Array: true})
 				return h
 			}
-			s.i, c = start, 0 // "[vault-bo] {...}": a prefix in brackets, not an array
+			s.I, c = start, 0 // "[vault-bo] {...}": a prefix in brackets, not an array
 		}
 		if c == '{' {
-			ok = s.headKeys(&v)
+			ok = headKeys(s, &v)
 		} else {
 			// Text before an object on the same line: a Vault device's "prefix", or prose.
-			line := s.b[s.i:]
+			line := s.B[s.I:]
 			if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
 				line = line[:nl]
 			}
-			if j := bytes.IndexByte(line, '{'); j > 0 && j <= maxPrefix {
-				s.i += j
+			if j := bytes.IndexByte(line, '{'); j > 0 && j <= MaxPrefix {
+				s.I += j
 				v.Prefixed = true
-				ok = s.headKeys(&v)
+				ok = headKeys(s, &v)
 				if len(v.Keys) == 0 {
 					v.Keys, ok = nil, false
 				}
@@ -121,26 +123,26 @@ func ScanHead(b []byte, complete bool) *Head {
 		if ok {
 			continue
 		}
-		if s.i >= len(s.b) && v.Keys != nil {
+		if s.I >= len(s.B) && v.Keys != nil {
 			break // cut off by the end of the head
 		}
 		// Not JSON, or broken: go on at the next line.
-		nl := bytes.IndexByte(s.b[start:], '\n')
+		nl := bytes.IndexByte(s.B[start:], '\n')
 		if v.Keys == nil {
 			h.Other++
 		}
 		if nl < 0 {
 			break
 		}
-		s.i = start + nl + 1
+		s.I = start + nl + 1
 	}
 	return h
 }
 
 // headKeys reads an object's top-level keys into v, passing over their values; ok is false when
 // the object is broken or cut off.
-func (s *jscan) headKeys(v *HeadValue) bool {
-	empty, _, ok := s.objectStart()
+func headKeys(s *jscan.Scanner, v *HeadValue) bool {
+	empty, _, ok := s.ObjectStart()
 	if !ok {
 		return false
 	}
@@ -149,18 +151,18 @@ func (s *jscan) headKeys(v *HeadValue) bool {
 		return true
 	}
 	for {
-		k, _, ok := s.key()
+		k, _, ok := s.Key()
 		if !ok {
 			return false
 		}
 		if len(v.Keys) < headMaxKeys {
 			v.Keys = append(v.Keys, string(k))
 		}
-		s.ws()
-		if !s.skip(0) {
+		s.WS()
+		if !s.Skip(0) {
 			return false
 		}
-		if done, ok := s.next('}'); !ok || done {
+		if done, ok := s.Next('}'); !ok || done {
 			return ok
 		}
 	}
@@ -189,7 +191,7 @@ func (h *Head) Describe() string {
 		}
 		q := make([]string, len(keys))
 		for i, k := range keys {
-			q[i] = fmt.Sprintf("%q", truncate(k, 40))
+			q[i] = fmt.Sprintf("%q", Truncate(k, 40))
 		}
 		if v.Array {
 			return fmt.Sprintf("%s of objects with keys %s", what, strings.Join(q, ", "))

@@ -426,3 +426,13 @@ func (s *snapshotReader) note() string {
 	}
 	return ""
 }
+
+// OpenFile opens a file for reading, decompressed when it is gzip (with the default limits),
+// for inputs that are not audit logs (a Kubernetes events file).
+func OpenFile(name string) (r *bufio.Reader, closeFile func() error, err error) {
+	f, err := open(Input{Name: name}, nil, openLimits{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.r, f.close, nil
+}

@@ -2,13 +2,13 @@ package sources
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vaultsentry/vaultsentry/internal/testutil"
 )
 
 func names(ins []Input) []string {
@@ -27,16 +27,6 @@ func errText(errs []error) string {
 	return strings.Join(s, "\n")
 }
 
-func writeFile(t *testing.T, p, data string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func symlink(t *testing.T, target, link string) {
 	t.Helper()
 	if err := os.Symlink(target, link); err != nil {
@@ -47,9 +37,9 @@ func symlink(t *testing.T, target, link string) {
 // TestExpandDirectory: every regular file, sorted, subdirectories included.
 func TestExpandDirectory(t *testing.T) {
 	d := t.TempDir()
-	writeFile(t, filepath.Join(d, "b.log"), "x\n")
-	writeFile(t, filepath.Join(d, "a.log.1.gz"), "x\n")
-	writeFile(t, filepath.Join(d, "sub", "c.log"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "b.log"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "a.log.1.gz"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "sub", "c.log"), "x\n")
 	ins, errs := Expand([]string{d})
 	want := []string{filepath.Join(d, "a.log.1.gz"), filepath.Join(d, "b.log"), filepath.Join(d, "sub", "c.log")}
 	if !slices.Equal(names(ins), want) || len(errs) != 0 {
@@ -65,8 +55,8 @@ func TestExpandDirectory(t *testing.T) {
 // TestExpandGlobAndMissing: globs expand sorted; a missing path is an error, others go on.
 func TestExpandGlobAndMissing(t *testing.T) {
 	d := t.TempDir()
-	writeFile(t, filepath.Join(d, "audit.log.2"), "x\n")
-	writeFile(t, filepath.Join(d, "audit.log.1"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "audit.log.2"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "audit.log.1"), "x\n")
 	ins, errs := Expand([]string{filepath.Join(d, "audit.log.*"), filepath.Join(d, "nope.log"), "-"})
 	want := []string{filepath.Join(d, "audit.log.1"), filepath.Join(d, "audit.log.2"), "-"}
 	if !slices.Equal(names(ins), want) {
@@ -80,7 +70,7 @@ func TestExpandGlobAndMissing(t *testing.T) {
 // TestExpandSymlinkLoop: a link inside a directory pointing back up is reported, not followed.
 func TestExpandSymlinkLoop(t *testing.T) {
 	d := t.TempDir()
-	writeFile(t, filepath.Join(d, "logs", "audit.log"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "logs", "audit.log"), "x\n")
 	symlink(t, "..", filepath.Join(d, "logs", "up"))
 	symlink(t, ".", filepath.Join(d, "logs", "self"))
 	ins, errs := Expand([]string{filepath.Join(d, "logs")})
@@ -96,7 +86,7 @@ func TestExpandSymlinkLoop(t *testing.T) {
 // the directory it names contains a link back to it; a loop of links fails at once.
 func TestExpandSymlinkGivenDirectly(t *testing.T) {
 	d := t.TempDir()
-	writeFile(t, filepath.Join(d, "real", "audit.log"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "real", "audit.log"), "x\n")
 	symlink(t, filepath.Join(d, "real"), filepath.Join(d, "current"))
 	symlink(t, filepath.Join(d, "current"), filepath.Join(d, "real", "back"))
 	ins, errs := Expand([]string{filepath.Join(d, "current")})
@@ -120,45 +110,15 @@ func TestExpandSymlinkGivenDirectly(t *testing.T) {
 func TestExpandSameFileOnce(t *testing.T) {
 	d := t.TempDir()
 	a := filepath.Join(d, "audit.log")
-	writeFile(t, a, "x\n")
+	testutil.WriteFile(t, a, "x\n")
 	symlink(t, "audit.log", filepath.Join(d, "current.log"))
 	if err := os.Link(a, filepath.Join(d, "hard.log")); err != nil {
 		t.Skipf("hard links not available: %v", err)
 	}
-	writeFile(t, filepath.Join(d, "other.log"), "x\n") // same size and time, other file
+	testutil.WriteFile(t, filepath.Join(d, "other.log"), "x\n") // same size and time, other file
 	ins, errs := Expand([]string{d, a, filepath.Join(d, "current.log")})
 	got := names(ins)
 	if len(got) != 2 || !slices.Contains(got, filepath.Join(d, "other.log")) || len(errs) != 0 {
 		t.Errorf("inputs %v errors %v: want the log once and other.log", got, errs)
-	}
-}
-
-// TestUnreadable: a file or directory without read permission is reported, the rest is read.
-// As root (CI containers) permissions do not deny anything, so the case is skipped there.
-func TestUnreadable(t *testing.T) {
-	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
-		t.Skip("root (or Windows): chmod 000 does not deny reading")
-	}
-	d := t.TempDir()
-	locked := filepath.Join(d, "locked.log")
-	good := filepath.Join(d, "good.log")
-	writeFile(t, locked, synthLine(1, "kv/data/a")+"\n")
-	writeFile(t, good, synthLine(2, "kv/data/b")+"\n")
-	os.Chmod(locked, 0)
-	lockedDir := filepath.Join(d, "sub")
-	writeFile(t, filepath.Join(lockedDir, "x.log"), "x\n")
-	os.Chmod(lockedDir, 0)
-	t.Cleanup(func() { os.Chmod(lockedDir, 0o755) })
-
-	ins, errs := Expand([]string{d})
-	if len(errs) != 1 || !errors.Is(errs[0], fs.ErrPermission) {
-		t.Errorf("walk errors %v: want the locked directory", errs)
-	}
-	l := loadVault(t, LoadOptions{}, names(ins)...)
-	if len(l.Errors) != 1 || !errors.Is(l.Errors[0], fs.ErrPermission) || !strings.Contains(l.Errors[0].Error(), "locked.log") {
-		t.Errorf("load errors %v", l.Errors)
-	}
-	if len(l.Events) != 1 {
-		t.Errorf("%d events: the readable file is read", len(l.Events))
 	}
 }

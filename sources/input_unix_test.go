@@ -8,13 +8,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vaultsentry/vaultsentry/internal/testutil"
 )
 
 // TestExpandSpecialFiles: a FIFO or a broken link inside a directory is reported and skipped;
 // reading a FIFO nobody writes to would block forever.
 func TestExpandSpecialFiles(t *testing.T) {
 	d := t.TempDir()
-	writeFile(t, filepath.Join(d, "audit.log"), "x\n")
+	testutil.WriteFile(t, filepath.Join(d, "audit.log"), "x\n")
 	if err := syscall.Mkfifo(filepath.Join(d, "pipe"), 0o644); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}

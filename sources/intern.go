@@ -6,9 +6,9 @@ import (
 	"sync"
 )
 
-// interner keeps one copy of each repeated string (paths, accessors, names) so events share
+// Interner keeps one copy of each repeated string (paths, accessors, names) so events share
 // them. It is safe for concurrent use: one interner serves every file and decode worker of a
-// Load, each through a localInterner that answers most look-ups without a lock.
+// Load, each through a LocalInterner that answers most look-ups without a lock.
 //
 // Memory: one copy of each distinct string plus a map entry (about 40 bytes) here, and a
 // bounded cache entry per worker; it grows with distinct identities and paths, not with events.
@@ -36,9 +36,9 @@ func NewInterner() *Interner {
 	return in
 }
 
-// s returns the interned copy of v. v may point into a buffer that is reused later: the
+// Str returns the interned copy of v. v may point into a buffer that is reused later: the
 // copy kept is always a fresh string.
-func (in *Interner) s(v string) string {
+func (in *Interner) Str(v string) string {
 	if v == "" {
 		return ""
 	}
@@ -53,8 +53,8 @@ func (in *Interner) s(v string) string {
 	return w
 }
 
-// list interns a sorted list of strings as a whole.
-func (in *Interner) list(v []string) []string {
+// List interns a sorted list of strings as a whole.
+func (in *Interner) List(v []string) []string {
 	if len(v) == 0 {
 		return nil
 	}
@@ -66,7 +66,7 @@ func (in *Interner) list(v []string) []string {
 	}
 	out := make([]string, len(v))
 	for i, x := range v {
-		out[i] = in.s(x)
+		out[i] = in.Str(x)
 	}
 	in.lists[key] = out
 	return out
@@ -76,7 +76,7 @@ func (in *Interner) list(v []string) []string {
 // still has everything), so a million distinct paths cost one copy, not one per worker.
 const localCacheMax = 1 << 16
 
-// localInterner is one goroutine's view of an interner: a lock-free cache in front of it.
+// LocalInterner is one goroutine's view of an interner: a lock-free cache in front of it.
 // It is not safe for concurrent use.
 type LocalInterner struct {
 	g       *Interner
@@ -86,18 +86,20 @@ type LocalInterner struct {
 	scratch []string
 }
 
-func (in *Interner) local() *LocalInterner {
+// Local is a new lock-free cache in front of in, for one goroutine.
+func (in *Interner) Local() *LocalInterner {
 	return &LocalInterner{g: in, m: map[string]string{}, lists: map[string][]string{}}
 }
 
-func (l *LocalInterner) s(v string) string {
+// Str is Interner.Str through the cache.
+func (l *LocalInterner) Str(v string) string {
 	if v == "" {
 		return ""
 	}
 	if w, ok := l.m[v]; ok {
 		return w
 	}
-	w := l.g.s(v)
+	w := l.g.Str(v)
 	if len(l.m) >= localCacheMax {
 		clear(l.m)
 	}
@@ -105,8 +107,8 @@ func (l *LocalInterner) s(v string) string {
 	return w
 }
 
-// list interns a sorted list of strings as a whole (its elements may point into a buffer).
-func (l *LocalInterner) list(v []string) []string {
+// List interns a sorted list of strings as a whole (its elements may point into a buffer).
+func (l *LocalInterner) List(v []string) []string {
 	if len(v) == 0 {
 		return nil
 	}
@@ -120,7 +122,7 @@ func (l *LocalInterner) list(v []string) []string {
 	if w, ok := l.lists[string(l.key)]; ok {
 		return w
 	}
-	w := l.g.list(v)
+	w := l.g.List(v)
 	if len(l.lists) >= localCacheMax {
 		clear(l.lists)
 	}
@@ -128,34 +130,23 @@ func (l *LocalInterner) list(v []string) []string {
 	return w
 }
 
-// policies interns a token's effective policies (see effectivePolicies).
-func (l *LocalInterner) policies(policies, tokenPolicies, identityPolicies []string) []string {
-	l.scratch = effectivePolicies(l.scratch, policies, tokenPolicies, identityPolicies)
-	return l.list(l.scratch)
+// ListOf interns the list build writes into dst (scratch space the interner keeps).
+func (l *LocalInterner) ListOf(build func(dst []string) []string) []string {
+	l.scratch = build(l.scratch[:0])
+	return l.List(l.scratch)
 }
 
-// concat interns a+b, building it only when it is not known yet.
-func (l *LocalInterner) concat(a, b string) string {
+// Concat interns a+b, building it only when it is not known yet.
+func (l *LocalInterner) Concat(a, b string) string {
 	if b == "" {
-		return l.s(a)
+		return l.Str(a)
 	}
 	if a == "" {
-		return l.s(b)
+		return l.Str(b)
 	}
 	l.key = append(append(l.key[:0], a...), b...)
 	if w, ok := l.m[string(l.key)]; ok {
 		return w
 	}
-	return l.s(string(l.key))
-}
-
-// principal interns vaultPrincipal(entityID, ns, displayName).
-func (l *LocalInterner) principal(entityID, ns, displayName string) string {
-	switch {
-	case entityID != "":
-		return l.s(entityID)
-	case displayName == "":
-		return ""
-	}
-	return l.concat(ns, displayName)
+	return l.Str(string(l.key))
 }

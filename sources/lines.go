@@ -20,13 +20,13 @@ type lineFunc func(line []byte, n int, tooLong bool)
 // released so one huge line does not pin its memory for the rest of the file.
 const keepLongBuffer = 4 << 20
 
-// forEachLine reads r line by line with bufio.Reader.ReadSlice, so a line longer than the buffer
+// ForEachLine reads r line by line with bufio.Reader.ReadSlice, so a line longer than the buffer
 // is still read whole (bufio.Scanner would stop for good at 64 KiB), and a line longer than
 // maxLine bytes (line ending excluded) is counted without being kept: memory stays bounded by
 // maxLine whatever the input. A last line without a newline is a line. It returns every byte
 // read (line endings included) and the first read error other than io.EOF (a truncated gzip, an
 // I/O error): the lines before it, and the partial line at the break, have been delivered.
-func forEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
+func ForEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
 	var (
 		long    []byte // the current line when it spans several buffers
 		size    int    // bytes of the current line so far, line ending included

@@ -18,22 +18,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Format names an input format.
-type Format string
-
-// Input formats.
-const (
-	FormatVault      Format = "vault"
-	FormatCloudTrail Format = "cloudtrail"
-)
-
 // LoadOptions configure Load.
 type LoadOptions struct {
-	// Formats are the file formats detected, asked in order; nil: FileFormats().
+	// Formats are the file formats detected, asked in order (sources/formats lists them).
 	Formats []FileFormat
-	// Format, when set, is the only format read: a file of another format is described and
-	// not read.
-	Format       Format
+	// Only, when set, is the name of the only format read: a file of another format is
+	// described and not read.
+	Only         string
 	MaxLineBytes int       // default DefaultMaxLineBytes
 	Stdin        io.Reader // for the input "-"
 	// MaxDecompressedBytes stops a gzip input after this many decompressed bytes (default
@@ -74,8 +65,8 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
-	if opts.Formats == nil {
-		opts.Formats = FileFormats()
+	if len(opts.Formats) == 0 {
+		return nil, errors.New("sources.Load: no file format given (see sources/formats)")
 	}
 	res := &Loaded{Files: make([]FileStats, len(inputs))}
 	batches := make([]Batch, len(inputs))
@@ -84,7 +75,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	shared := NewInterner()
 	// CloudTrail files are many and small: each reader goroutine keeps its interner cache from
 	// file to file.
-	locals := &sync.Pool{New: func() any { return shared.local() }}
+	locals := &sync.Pool{New: func() any { return shared.Local() }}
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -163,7 +154,7 @@ func mergeByTime(perFile []EventStore) []event.Event {
 	}
 	keys := make([]sortKey, 0, total)
 	for f := range perFile {
-		perFile[f].each(func(i int, ev *event.Event) { keys = append(keys, keyOf(ev.Time, f, i)) })
+		perFile[f].Each(func(i int, ev *event.Event) { keys = append(keys, keyOf(ev.Time, f, i)) })
 	}
 	sorted := slices.IsSortedFunc(keys, cmpSortKey)
 	if !sorted {
@@ -181,7 +172,7 @@ func mergeByTime(perFile []EventStore) []event.Event {
 	}
 	out := make([]event.Event, total)
 	for i, k := range keys {
-		out[i] = *perFile[k.file].at(k.idx)
+		out[i] = *perFile[k.file].At(k.idx)
 		if i&(1<<12-1) == 0 {
 			// Copying events is mostly the runtime's write barrier, where the goroutine cannot
 			// be preempted: let a garbage collection that waits to scan its stack do so.
@@ -192,10 +183,13 @@ func mergeByTime(perFile []EventStore) []event.Event {
 	return out
 }
 
-// sortFlat orders evs by time in place, ties in their order; keys is scratch space, returned
-// for the next call.
-func sortFlat(evs []event.Event, keys []sortKey) []sortKey {
-	keys = keys[:0]
+// Sorter orders the events of one file by time in place, ties in their order, moving each
+// event once. Its scratch space is kept from call to call.
+type Sorter struct{ keys []sortKey }
+
+// Sort orders evs.
+func (s *Sorter) Sort(evs []event.Event) {
+	keys := s.keys[:0]
 	for i := range evs {
 		keys = append(keys, keyOf(evs[i].Time, 0, i))
 	}
@@ -203,7 +197,7 @@ func sortFlat(evs []event.Event, keys []sortKey) []sortKey {
 		slices.SortFunc(keys, cmpSortKey)
 		permute(evs, keys)
 	}
-	return keys
+	s.keys = keys
 }
 
 // permute puts evs in the order of keys (keys[i].idx is the event that goes to position i),
@@ -294,7 +288,7 @@ func pickFormat(opts LoadOptions, name string, h *Head) int {
 	first, forced := -1, -1
 	for i, ff := range opts.Formats {
 		claims := ff.Sniff(name, h)
-		if ff.Name() == string(opts.Format) {
+		if ff.Name() == opts.Only {
 			forced = i
 			if claims {
 				return i
@@ -304,13 +298,19 @@ func pickFormat(opts LoadOptions, name string, h *Head) int {
 			first = i
 		}
 	}
-	if opts.Format != "" {
+	if opts.Only != "" {
 		if first >= 0 {
 			return -1 // another format's file: describeUnread names it
 		}
 		return forced
 	}
 	return first
+}
+
+// Detect is the index in formats of the first that claims a file called name whose head is h,
+// or -1: what Load does for each file.
+func Detect(formats []FileFormat, name string, h *Head) int {
+	return pickFormat(LoadOptions{Formats: formats}, name, h)
 }
 
 // describeUnread says in st.NotRead what a file no format claimed holds. A file named on the
@@ -322,7 +322,7 @@ func describeUnread(in Input, f *openedInput, opts LoadOptions, st *FileStats, h
 		st.NotRead = "empty file"
 		return -1
 	}
-	if opts.Format != "" {
+	if opts.Only != "" {
 		for _, ff := range opts.Formats {
 			if ff.Sniff(in.Name, h) {
 				st.NotRead = "this is " + ff.Title() + ", not " + formatTitle(opts)
@@ -333,7 +333,7 @@ func describeUnread(in Input, f *openedInput, opts LoadOptions, st *FileStats, h
 	what := "not an audit log"
 	if !in.Found && !h.Complete {
 		lines, later := 0, -1
-		_, err := forEachLine(f.r, opts.MaxLineBytes, func(line []byte, _ int, tooLong bool) {
+		_, err := ForEachLine(f.r, opts.MaxLineBytes, func(line []byte, _ int, tooLong bool) {
 			lines++
 			if later >= 0 || tooLong || bytes.IndexByte(line, '{') < 0 {
 				return
@@ -364,11 +364,11 @@ func describeUnread(in Input, f *openedInput, opts LoadOptions, st *FileStats, h
 // formatTitle is what LoadOptions.Format reads, for messages.
 func formatTitle(opts LoadOptions) string {
 	for _, ff := range opts.Formats {
-		if ff.Name() == string(opts.Format) {
+		if ff.Name() == opts.Only {
 			return "a " + ff.Title()
 		}
 	}
-	return string(opts.Format)
+	return opts.Only
 }
 
 // countOf writes n with thousands separators and the noun, plural when n is not 1.

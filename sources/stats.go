@@ -68,7 +68,8 @@ func (s *FileStats) SkippedTotal() int {
 // Balanced reports whether every line is accounted for.
 func (s *FileStats) Balanced() bool { return s.Lines == s.Parsed+s.Malformed+s.SkippedTotal() }
 
-func (s *FileStats) seen(t time.Time) {
+// Seen widens the file's span of event times to t.
+func (s *FileStats) Seen(t time.Time) {
 	if s.FirstEvent.IsZero() || t.Before(s.FirstEvent) {
 		s.FirstEvent = t
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // The event builders of analyze's tests, which the trace tests were written with.
@@ -17,7 +17,7 @@ var t0 = time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
 func vev(at time.Duration, actor string, op event.Op, path string, opts ...func(*event.Event)) event.Event {
 	ev := event.Event{
 		Time: t0.Add(at), Kind: event.KindVault, Op: op, Path: path,
-		Resource:    sources.NormalizeVaultPath(path, "", ""),
+		Resource:    vault.NormalizePath(path, "", ""),
 		Principal:   "entity-" + actor,
 		DisplayName: actor,
 		Credential:  "hmac-sha256:acc-" + actor,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 func kv(e *event.Event) {
@@ -28,7 +28,7 @@ func TestTrace(t *testing.T) {
 		vev(7*time.Second, "fraud", event.OpRead, "kv/data/prod/f", kv, withCred("hmac-sha256:child"), func(e *event.Event) { e.DisplayName = "token-backup" }),
 	}
 	for i := range evs {
-		evs[i].Resource = sources.NormalizeVaultPath(evs[i].Path, evs[i].Mount, evs[i].MountType)
+		evs[i].Resource = vault.NormalizePath(evs[i].Path, evs[i].Mount, evs[i].MountType)
 	}
 	resources := func(gs []SecretGroup) []string {
 		var out []string

@@ -30,7 +30,7 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/internal/ctgen"
 	"github.com/vaultsentry/vaultsentry/internal/lookupstub"
-	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/lookupevents"
 )
 
 func main() {
@@ -79,10 +79,10 @@ func run(bin string, n int, regions []string, quota, burst float64, every, runs 
 	var perRegion []string
 	for _, region := range regions {
 		events := 0
-		for _, src := range sources.LookupEventSources {
+		for _, src := range lookupevents.EventSources {
 			c := count[key{region, src}]
 			events += c
-			pages[region] += max(1, (c+sources.LookupPageSize-1)/sources.LookupPageSize)
+			pages[region] += max(1, (c+lookupevents.PageSize-1)/lookupevents.PageSize)
 		}
 		busiest = max(busiest, pages[region])
 		perRegion = append(perRegion, fmt.Sprintf("%s %d events in %d pages", region, events, pages[region]))

@@ -1,0 +1,62 @@
+package cloudtrail
+
+import (
+	"context"
+
+	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// Format reads CloudTrail records in every framing they are stored in: S3 log files
+// ({"Records":[...]}), lookup-events output, arrays, NDJSON, EventBridge events.
+type Format struct{}
+
+func (Format) Name() string  { return "cloudtrail" }
+func (Format) Title() string { return "CloudTrail records" }
+
+var ctRecordKeys = []string{"eventVersion", "eventSource", "eventName", "CloudTrailEvent"}
+
+func (Format) Sniff(name string, h *sources.Head) bool {
+	if isDigestPath(name) {
+		return true
+	}
+	for _, v := range h.Values {
+		switch {
+		case v.HasAny(ctRecordKeys...):
+			return true
+		case v.Array:
+			continue
+		case v.HasAny("Records", "Events", "digestPublicKeyFingerprint", "digestStartTime"),
+			v.Has("detail-type", "detail"):
+			return true
+		}
+	}
+	return false
+}
+
+func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
+	evs, keys, _ := readCloudTrail(f.Name, f.R, f.MaxLineBytes, st, f.Local)
+	return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
+}
+
+// Combine drops the records seen in an earlier file (CloudTrail delivers at least once), then
+// orders each file: a delivered file holds its records in no particular order.
+func (Format) Combine(batches []*sources.Batch, stats []*sources.FileStats) {
+	flat := make([][]event.Event, len(batches))
+	ids := make([][]recKey, len(batches))
+	for i, b := range batches {
+		flat[i] = b.Events.Flat()
+		ids[i], _ = b.Extra.([]recKey)
+	}
+	dropDuplicateRecords(flat, ids, stats)
+	var sorter sources.Sorter
+	for i, b := range batches {
+		sorter.Sort(flat[i])
+		b.Events, b.Extra = sources.StoreOf(flat[i]), nil
+	}
+}
+
+// Finish drops the GetSecretValue echoes of batch reads from the merged stream.
+func (Format) Finish(evs []event.Event, files []sources.FileStats) []event.Event {
+	return dropBatchEchoes(evs, files)
+}

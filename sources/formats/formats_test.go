@@ -1,0 +1,109 @@
+package formats
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// sniffName is the name of the first of Files() that claims data, or "".
+func sniffName(name string, data []byte) string {
+	h := sources.ScanHead(data[:min(len(data), sources.HeadBytes)], len(data) <= sources.HeadBytes)
+	if i := sources.Detect(Files(), name, h); i >= 0 {
+		return Files()[i].Name()
+	}
+	return ""
+}
+
+// TestSniffRealFiles: every copied corpus file is claimed by its own format and by no other.
+func TestSniffRealFiles(t *testing.T) {
+	for dir, want := range map[string]string{"../../testdata/vault": "vault", "../../testdata/cloudtrail": "cloudtrail"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		n := 0
+		for _, p := range files {
+			if strings.HasSuffix(p, ".md") {
+				continue
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+				zr, err := gzip.NewReader(bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				_, _ = buf.ReadFrom(zr)
+				data = buf.Bytes()
+			}
+			n++
+			if got := sniffName(p, data); got != want {
+				t.Errorf("%s: sniffed %q, want %q", p, got, want)
+			}
+			// And each format alone: the other one never claims it.
+			h := sources.ScanHead(data[:min(len(data), sources.HeadBytes)], len(data) <= sources.HeadBytes)
+			for _, ff := range Files() {
+				if ff.Name() != want && ff.Sniff(p, h) {
+					t.Errorf("%s: %s claims a %s file", p, ff.Name(), want)
+				}
+			}
+		}
+		if n < 5 {
+			t.Fatalf("%s: only %d files", dir, n)
+		}
+	}
+}
+
+// TestSniffShapes: the shapes that real logs and the files beside them take.
+func TestSniffShapes(t *testing.T) {
+	vaultLine := `{"time":"2026-09-23T10:00:00Z","type":"request","auth":{"accessor":"hmac-sha256:aa"},"request":{"id":"1","operation":"read","path":"kv/data/a"}}`
+	record := `{"eventVersion":"1.08","eventTime":"2026-09-23T10:00:00Z","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue"}`
+	for _, c := range []struct {
+		name, data, want, describe string
+	}{
+		{"audit.log", vaultLine + "\n" + vaultLine + "\n", "vault", ""},
+		{"damaged-first.log", "garbage\n" + vaultLine + "\n", "vault", ""},
+		{"prefixed.log", "bao-audit: " + vaultLine + "\n", "vault", ""},
+		{"bracket-prefixed.log", "[vault-bo] " + vaultLine + "\n", "vault", ""},
+		{"s3.json", `{"Records":[` + record + `,` + strings.Repeat(record+",", 2000) + record + `]}`, "cloudtrail", ""},
+		{"records.ndjson", record + "\n" + record + "\n", "cloudtrail", ""},
+		{"array.json", "[\n  " + record + "\n]", "cloudtrail", ""},
+		{"pretty.json", "{\n  \"Records\": [\n    " + record + "\n  ]\n}\n", "cloudtrail", ""},
+		{"lookup.json", `{"Events":[{"EventId":"1","CloudTrailEvent":"{}"}],"NextToken":"x"}`, "cloudtrail", ""},
+		{"eventbridge.json", `{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.secretsmanager","detail":` + record + `}`, "cloudtrail", ""},
+		{"empty-s3.json", `{"Records":[]}`, "cloudtrail", ""},
+		// Not logs, and what they are said to be.
+		{"values.yaml", "replicaCount: 2\nimage:\n  tag: 1.2\n", "", "YAML"},
+		{"README.md", "# Logs\n\nSee below.\n", "", "Markdown or a commented text file"},
+		{"page.html", "<!DOCTYPE html>\n<html></html>\n", "", "HTML"},
+		{"blob.bin", "\x00\x01\x02\xff\xfe", "", "binary data"},
+		{"package.json", `{"name":"x","version":"1"}`, "", `a JSON object with keys "name", "version"`},
+		{"strings.json", `["a","b"]`, "", "text"},
+		{"k8s-list.json", `{"apiVersion":"v1","kind":"List","items":[]}`, "", `a JSON object with keys "apiVersion", "kind", "items"`},
+		// A value never decides: a Vault path that names a CloudTrail key is still a Vault entry.
+		{"vault-odd-path.log", strings.Replace(vaultLine, "kv/data/a", `kv/data/eventVersion\"Records`, 1) + "\n", "vault", ""},
+	} {
+		if got := sniffName(c.name, []byte(c.data)); got != c.want {
+			t.Errorf("%s: sniffed %q, want %q", c.name, got, c.want)
+		}
+		if c.describe != "" {
+			if got := sources.ScanHead([]byte(c.data), true).Describe(); got != c.describe {
+				t.Errorf("%s: described as %q, want %q", c.name, got, c.describe)
+			}
+		}
+	}
+}
+
+// TestScanHeadCut: a value cut off by the end of the head still gives its first keys.
+func TestScanHeadCut(t *testing.T) {
+	h := sources.ScanHead([]byte(`{"Records":[{"eventVersion":"1.08","eventTi`), false)
+	if len(h.Values) != 1 || !h.Values[0].Has("Records") {
+		t.Fatalf("values %+v", h.Values)
+	}
+}

@@ -1,0 +1,73 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/baseline"
+	"github.com/vaultsentry/vaultsentry/internal/race"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// TestPipelineMemoryPerEvent bounds the heap that reading and analysing takes per event when
+// every event names a distinct path (the 10-million-paths case, at 1/100 the size and
+// the same structure: one principal, distinct paths, a few source addresses). The statement in
+// docs/SECURITY-section.md rests on it: memory is linear in events, about this many bytes each.
+func TestPipelineMemoryPerEvent(t *testing.T) {
+	n := 100_000
+	if testing.Short() || race.Enabled {
+		n = 20_000
+	}
+	start := time.Date(2026, 9, 23, 0, 0, 0, 0, time.UTC)
+	gen := &gen{n: n, line: func(i int) string {
+		ts := start.Add(time.Duration(i) * 250 * time.Millisecond).Format(time.RFC3339Nano)
+		return fmt.Sprintf(`{"time":%q,"type":"request","auth":{"accessor":"hmac-sha256:a%d","display_name":"svc-%d","entity_id":"e%d","policies":["p"]},"request":{"id":"r%d","operation":"read","path":"kv/data/team-%d/app-%d/s-%d","mount_point":"kv/","mount_type":"kv","remote_address":"10.0.%d.%d"}}`,
+			ts, i%3, i%3, i%3, i, i%97, i, i*7, i%4, i%250)
+	}}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	l, err := sources.Load(context.Background(), []sources.Input{{Name: "-"}}, sources.LoadOptions{Formats: vaultOnly, Only: "vault", Stdin: gen})
+	if err != nil || len(l.Events) != n {
+		t.Fatalf("load: %v, %d events", err, len(l.Events))
+	}
+	cfg := analyze.DefaultConfig()
+	bl := baseline.New() // kept alive below: what it learned is part of the cost
+	res := analyze.Run(l.Events, analyze.Env{Config: &cfg, Baseline: bl})
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perEvent := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / int64(n)
+	const maxPerEvent = 2048
+	if perEvent > maxPerEvent {
+		t.Errorf("%d bytes of heap per event (events, strings, baseline), want <= %d", perEvent, maxPerEvent)
+	}
+	t.Logf("%d events, %d distinct paths: %d bytes of heap per event, %d findings", n, n, perEvent, len(res.Findings))
+	runtime.KeepAlive(l)
+	runtime.KeepAlive(res)
+	runtime.KeepAlive(bl)
+}
+
+// gen yields n lines made by line(i), one at a time, so the input itself takes no memory.
+type gen struct {
+	n, i int
+	line func(int) string
+	buf  []byte
+}
+
+func (g *gen) Read(p []byte) (int, error) {
+	for len(g.buf) == 0 {
+		if g.i >= g.n {
+			return 0, io.EOF
+		}
+		g.buf = append(append(g.buf[:0], g.line(g.i)...), '\n')
+		g.i++
+	}
+	c := copy(p, g.buf)
+	g.buf = g.buf[c:]
+	return c, nil
+}

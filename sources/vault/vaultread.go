@@ -1,0 +1,455 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// Reading one Vault audit file is a pipeline, so parsing runs on every core while the file is
+// read (and decompressed):
+//
+//	reader ──chunks of whole lines──▶ N decode workers ──▶ pairing, in file order
+//
+// The reader cuts the input into chunks that end at a line boundary. A worker decodes every
+// line of a chunk into a record: its base event, or why the line was skipped or malformed.
+// The pairing stage takes the chunks back in file order (however the workers finished), so it
+// numbers lines, keeps the statistics and joins each response to its request (request.id)
+// exactly as a serial reader would. A fixed set of chunks circulates, which bounds the memory
+// in flight to a few chunk buffers per file.
+
+// vaultChunkSize is how much of a file a worker takes at a time (a variable for tests, which
+// cut small chunks to put line ends everywhere).
+var vaultChunkSize = 2 << 20
+
+// vaultChunkKeep: a chunk buffer grown past this many chunk sizes for a long line is not reused.
+const vaultChunkKeep = 4
+
+type recKind uint8
+
+const (
+	recEntry recKind = iota
+	recBlank
+	recUnknownType
+	recTooLong
+	recBad
+)
+
+// vaultRec is what a worker makes of one line.
+type vaultRec struct {
+	kind   recKind
+	isResp bool
+	reason string // recBad
+	id     reqID
+	ev     event.Event // the base event of a request; of a response, only its time
+	resp   respInfo
+	line   []byte // a response's line, to build its base event if its request is missing
+}
+
+// reqID is a request.id as a pairing key: a canonical UUID packed into 16 bytes (no string is
+// kept per pending request), anything else as a copied string.
+type reqID struct {
+	kind uint8 // 0: no id, 1: u, 2: s
+	u    [16]byte
+	s    string
+}
+
+func makeReqID(id string) reqID {
+	if id == "" {
+		return reqID{}
+	}
+	if u, ok := parseUUID(id); ok {
+		return reqID{kind: 1, u: u}
+	}
+	return reqID{kind: 2, s: id} // a view; the pairing stage copies it if it keeps it
+}
+
+// parseUUID packs a lower-case canonical UUID; only that form, so that two different strings
+// never give the same key.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if s[i] == '-' {
+			i++
+			continue
+		}
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi > 15 || lo > 15 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return u, true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 255
+}
+
+// chunkPool keeps chunks (their buffers and record arrays) from one file to the next.
+var chunkPool = sync.Pool{New: func() any { return &vaultChunk{done: make(chan struct{}, 1)} }}
+
+type vaultChunk struct {
+	buf  []byte // backing buffer, reused
+	data []byte // whole lines; only the input's last line may lack its '\n'
+	long bool   // stands for one line longer than the limit (no data)
+	recs []vaultRec
+	done chan struct{}
+}
+
+// readVault reads one Vault audit input through the pipeline and returns its events in file
+// order. A read error part-way is recorded in st.ReadError; what came before is kept.
+func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLine int, st *sources.FileStats, shared *sources.Interner, progress func(lines int)) sources.EventStore {
+	workers := runtime.GOMAXPROCS(0)
+	inflight := 2*workers + 2
+	free := make(chan *vaultChunk, inflight)
+	for range inflight {
+		free <- chunkPool.Get().(*vaultChunk)
+	}
+	defer func() { // every chunk is back in free once the pairing stage is done
+		for range inflight {
+			c := <-free
+			if cap(c.buf) > vaultChunkKeep*vaultChunkSize {
+				c.buf = nil
+			}
+			c.data, c.recs = nil, c.recs[:0]
+			chunkPool.Put(c)
+		}
+	}()
+	work := make(chan *vaultChunk, inflight)
+	ordered := make(chan *vaultChunk, inflight)
+	file := shared.Str(name)
+
+	var (
+		total   int64
+		readErr error
+	)
+	go func() {
+		total, readErr = cutChunks(ctx, r, maxLine, free, work, ordered)
+		close(work)
+		close(ordered)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &vaultBuilder{file: file, in: shared.Local()}
+			for c := range work {
+				b.chunk(c, maxLine)
+				c.done <- struct{}{}
+			}
+		}()
+	}
+	pin := shared.Local()
+	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: maxLine, size: size}
+	for c := range ordered {
+		<-c.done
+		p.chunk(c)
+		if progress != nil {
+			progress(st.Lines)
+		}
+		c.data = nil
+		if cap(c.buf) > vaultChunkKeep*vaultChunkSize {
+			c.buf = nil // a long line's buffer is not kept
+		}
+		free <- c
+	}
+	wg.Wait()
+	st.Bytes = total
+	if readErr != nil {
+		st.ReadError = fmt.Sprintf("read %s after line %d (byte %d): %v (everything before it is kept)", name, st.Lines, total, readErr)
+	}
+	return p.finish()
+}
+
+// cutChunks reads r into chunks of whole lines and hands each to the workers and, in order,
+// to the pairing stage. A line longer than maxLine is never held whole: it becomes a chunk
+// that only says so. It returns the bytes read and the first read error other than io.EOF.
+func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultChunk, work, ordered chan<- *vaultChunk) (int64, error) {
+	var (
+		carry []byte // the start of a line whose end is not read yet
+		total int64
+	)
+	send := func(c *vaultChunk) {
+		work <- c
+		ordered <- c
+	}
+	for {
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+		c := <-free
+		buf := c.buf
+		if cap(buf) < vaultChunkSize || cap(buf) > vaultChunkKeep*vaultChunkSize || cap(buf) < 2*len(carry) {
+			if 2*len(carry) > vaultChunkKeep*vaultChunkSize {
+				drain(free, cap(free)-1) // the start of a long line: as below
+			}
+			buf = make([]byte, 0, max(vaultChunkSize, 2*len(carry)))
+		}
+		buf = append(buf[:0], carry...)
+		carry = carry[:0]
+		for {
+			n, err := fill(r, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			total += int64(n)
+			if err != nil {
+				// The end (or a read error): what is left is the last line, complete or not.
+				c.buf, c.data, c.long = buf, buf, false
+				if len(buf) > 0 {
+					send(c)
+				} else {
+					free <- c
+				}
+				if errors.Is(err, io.EOF) {
+					return total, nil
+				}
+				return total, err
+			}
+			if cut := bytes.LastIndexByte(buf, '\n') + 1; cut > 0 {
+				carry = append(carry, buf[cut:]...)
+				c.buf, c.data, c.long = buf, buf[:cut], false
+				send(c)
+				break
+			}
+			// A full buffer without a line end: one line longer than the buffer.
+			if len(buf) > maxLine+1 { // too long whatever follows (a '\r' of "\r\n" included)
+				rest, more, err := discardLine(r, buf[:cap(buf)])
+				total += more
+				carry = append(carry, rest...)
+				c.buf, c.data, c.long = buf, nil, true
+				send(c)
+				if err != nil {
+					if errors.Is(err, io.EOF) {
+						return total, nil
+					}
+					return total, err
+				}
+				break
+			}
+			if 2*cap(buf) > vaultChunkKeep*vaultChunkSize && cap(buf) <= vaultChunkKeep*vaultChunkSize {
+				// A long line: wait until every other chunk is back, so that at most one large
+				// buffer is in flight however many long lines follow (memory stays about one
+				// line plus the usual chunks, as with a line-by-line reader).
+				drain(free, cap(free)-1)
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), maxLine+2))
+			copy(grown, buf)
+			buf = grown
+		}
+	}
+}
+
+// drain waits until n chunks are in free, and leaves them there.
+func drain(free chan *vaultChunk, n int) {
+	held := make([]*vaultChunk, 0, n)
+	for range n {
+		held = append(held, <-free)
+	}
+	for _, c := range held {
+		free <- c
+	}
+}
+
+// fill reads into p until it is full or the input ends; the error is io.EOF at a clean end.
+// (io.ReadFull is not used: it turns a short read into io.ErrUnexpectedEOF, which a truncated
+// gzip stream also returns.)
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// discardLine reads up to the end of the current line, using scratch as a buffer. It returns
+// what followed the line end in the last read, and the bytes read.
+func discardLine(r io.Reader, scratch []byte) (rest []byte, total int64, err error) {
+	for {
+		n, err := r.Read(scratch)
+		total += int64(n)
+		if i := bytes.IndexByte(scratch[:n], '\n'); i >= 0 {
+			return scratch[i+1 : n], total, nil
+		}
+		if err != nil {
+			return nil, total, err
+		}
+	}
+}
+
+// chunk decodes every line of c into c.recs.
+func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
+	c.recs = c.recs[:0]
+	if c.long {
+		c.recs = append(c.recs, vaultRec{kind: recTooLong})
+		return
+	}
+	data := c.data
+	for len(data) > 0 {
+		var line []byte
+		ending := 0
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data, ending = data[:i], data[i+1:], 1
+		} else {
+			line, data = data, nil
+		}
+		content := len(line)
+		if content > 0 && line[content-1] == '\r' {
+			line = line[:content-1] // trimmed as forEachLine does, also without a '\n' after it
+			content, ending = content-1, ending+1
+		}
+		c.recs = append(c.recs, vaultRec{})
+		rec := &c.recs[len(c.recs)-1]
+		if lineTooLong(content, ending, maxLine) {
+			rec.kind = recTooLong
+			continue
+		}
+		b.decodeLine(line, rec, false)
+	}
+}
+
+// lineTooLong is forEachLine's limit for a line of content bytes; the line ending ("\n",
+// "\r\n", or a final "\r") does not count. The two readers must count lines the same way.
+func lineTooLong(content, ending, maxLine int) bool { return content > maxLine }
+
+// minEventBytes bounds the estimate of a file's events: no audit entry is shorter.
+const minEventBytes = 64
+
+// vaultPairer is the in-order stage: statistics, line numbers, request/response pairing.
+type vaultPairer struct {
+	b        *vaultBuilder // decodes the lines of responses without a request
+	file     string
+	st       *sources.FileStats
+	in       *sources.LocalInterner
+	out      sources.EventStore
+	noResp   []bool // parallel to out: still waiting for a response
+	pendU    map[[16]byte]int
+	pendS    map[string]int
+	lineBase int
+	maxLine  int
+	size     int64 // the input's size when known (uncompressed file), else 0
+	read     int64 // bytes of the chunks seen so far
+}
+
+func (p *vaultPairer) chunk(c *vaultChunk) {
+	st := p.st
+	for i := range c.recs {
+		r := &c.recs[i]
+		n := p.lineBase + i + 1
+		st.Lines++
+		switch r.kind {
+		case recTooLong:
+			st.Skip("too-long")
+			if len(st.Problems) < sources.MaxProblemsListed {
+				st.Problems = append(st.Problems, sources.Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", p.maxLine)})
+			}
+		case recBlank:
+			st.Skip("blank")
+		case recUnknownType:
+			st.Skip("unknown-type")
+		case recBad:
+			st.Bad(n, r.reason)
+		default:
+			p.entry(r, n)
+		}
+	}
+	p.lineBase += len(c.recs)
+	p.read += int64(len(c.data))
+	if p.size > 0 && p.out.Flat() == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.Len() > 0 {
+		// Events per byte so far, times the size, plus a margin: one allocation for the file.
+		est := int64(float64(p.out.Len())*float64(p.size)/float64(p.read)*1.05) + 1024
+		p.out.Reserve(int(min(est, p.size/minEventBytes+1024)))
+	}
+}
+
+// sizingChunks is how much of a file is read before its events are counted to size the store.
+const sizingChunks = 4
+
+func (p *vaultPairer) entry(r *vaultRec, n int) {
+	p.st.Parsed++
+	p.st.Seen(r.ev.Time)
+	r.ev.Pos.Line = n
+	if r.isResp {
+		if i, ok := p.take(r.id); ok {
+			p.noResp[i] = false
+			applyResponse(p.out.At(i), &r.resp, p.in)
+			return
+		}
+		// A response alone: build its event from the line (still in the chunk's buffer).
+		var full vaultRec
+		p.b.decodeLine(r.line, &full, true)
+		full.ev.Pos.Line = n
+		r.ev = full.ev
+		r.ev.Flags |= event.FlagResponseOnly
+		applyResponse(&r.ev, &r.resp, p.in)
+		p.out.Add(&r.ev)
+		p.noResp = append(p.noResp, false)
+		return
+	}
+	i := p.out.Add(&r.ev)
+	p.noResp = append(p.noResp, true)
+	if r.id.kind != 0 {
+		if len(p.pendU)+len(p.pendS) >= maxPending {
+			clear(p.pendU)
+			clear(p.pendS)
+		}
+		if r.id.kind == 1 {
+			p.pendU[r.id.u] = i
+		} else {
+			p.pendS[strings.Clone(r.id.s)] = i // the id points into the read buffer
+		}
+	}
+}
+
+// take finds and forgets the pending request with id.
+func (p *vaultPairer) take(id reqID) (int, bool) {
+	switch id.kind {
+	case 1:
+		if i, ok := p.pendU[id.u]; ok {
+			delete(p.pendU, id.u)
+			return i, true
+		}
+	case 2:
+		if i, ok := p.pendS[id.s]; ok {
+			delete(p.pendS, id.s)
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// finish marks the requests that never got a response and returns the file's events.
+func (p *vaultPairer) finish() sources.EventStore {
+	for i, waiting := range p.noResp {
+		if waiting {
+			p.out.At(i).Flags |= event.FlagRequestOnly
+		}
+	}
+	p.st.Events += p.out.Len()
+	out := p.out
+	p.out, p.noResp, p.pendU, p.pendS = sources.EventStore{}, nil, nil, nil
+	return out
+}
