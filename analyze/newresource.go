@@ -69,7 +69,8 @@ func (d *NewResource) Observe(ev *event.Event) {
 		return
 	}
 	known := d.prefixes(id, h)
-	sev, nearest := Low, ""
+	var sev Severity
+	nearest := ""
 	if _, ok := known[parentOf(ev.Resource)]; ok && parentOf(ev.Resource) != mountOf(ev) {
 		sev, nearest = Low, parentOf(ev.Resource)
 	} else {

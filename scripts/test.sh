@@ -42,6 +42,14 @@ fi
 go vet ./...
 # staticcheck from the Go module proxy (pinned), as the house style asks before every push.
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+# golangci-lint (pinned, v2): the import rules of docs/ARCHITECTURE.md (depguard) and a few
+# linters, as configured in .golangci.yml. Installed from the Go module proxy when missing.
+GOLANGCI_LINT="$(go env GOPATH)/bin/golangci-lint"
+if [ ! -x "$GOLANGCI_LINT" ]; then
+	echo "installing golangci-lint v2.15.0 from the Go module proxy (first run only)"
+	go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+fi
+"$GOLANGCI_LINT" run ./...
 go test -race -count=1 ./...
 # Benchmarks as smoke runs only (one iteration each): they must compile and run.
 go test -run '^$' -bench . -benchtime=1x ./... >/dev/null
