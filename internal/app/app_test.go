@@ -98,7 +98,7 @@ func TestScanLearnOnly(t *testing.T) {
 	if _, err := os.Stat(bl); err != nil {
 		t.Fatalf("baseline not written: %v", err)
 	}
-	io, out, _ = testIO()
+	_, out, _ = testIO()
 	if err := ShowBaseline(out, bl, ""); err != nil || !strings.Contains(out.String(), "Identities: ") {
 		t.Errorf("show baseline: %v\n%s", err, out)
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,7 +162,7 @@ func (p *pipeline) render(rr *report.Result) error {
 	if err != nil {
 		return usagef("pass --format "+strings.Join(report.Formats(), "|"), "%v", err)
 	}
-	var w io.Writer = o.IO.Out
+	w := o.IO.Out
 	var f *os.File
 	if o.Output != "" && o.Output != "-" {
 		var err error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,7 +99,7 @@ func Trace(ctx context.Context, r TraceRequest) error {
 	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
 	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal}
 
-	var w io.Writer = r.IO.Out
+	w := r.IO.Out
 	var out *os.File
 	if r.Output != "" && r.Output != "-" {
 		if st, err := os.Stat(filepath.Dir(r.Output)); err != nil || !st.IsDir() {
