@@ -50,6 +50,9 @@ func usagef(hint, format string, a ...any) error {
 
 func runtimef(hint string, err error) error { return &RuntimeError{Err: err, Hint: hint} }
 
+// DefaultConfigFile is the configuration file read from the working directory when none is named.
+const DefaultConfigFile = "vaultsentry.yaml"
+
 // Config is the validated configuration file (cmd reads and checks the YAML).
 type Config struct {
 	Path      string // "" when the defaults are used

@@ -14,7 +14,7 @@ type CloudTrailRequest struct {
 	From []string // files, directories, globs of CloudTrail records
 
 	// The LookupEvents API (From empty).
-	Regions []string // "" : the SDK's configured region
+	Regions []string // empty: the SDK's configured region
 	Profile string
 	Save    string  // write the fetched records to this file as NDJSON
 	RPS     float64 // requests per second and region; 0: DefaultLookupRPS

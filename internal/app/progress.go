@@ -158,9 +158,6 @@ func (p *progress) finish() {
 	p.clear()
 }
 
-// DefaultConfigFile is the configuration file read from the working directory when none is named.
-const DefaultConfigFile = "vaultsentry.yaml"
-
 // logConfig says, with Verbose, which configuration the run uses.
 func (o *Options) logConfig() {
 	if !o.Verbose {
