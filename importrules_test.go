@@ -8,8 +8,9 @@ import (
 
 // TestImportRules holds the layout's import directions: the event model is a leaf that needs
 // only the standard library; analysis, the baseline and trace never depend on how a source
-// reads its input, on cmd or on the AWS SDK; the baseline does not depend on analyze; and each
-// input format is a package of its own. docs/ARCHITECTURE.md states the rules.
+// reads its input, on cmd or on the AWS SDK; the baseline does not depend on analyze; each
+// input format is a package of its own; the run (internal/app) sits above the library packages,
+// which never import it; and only main imports cmd. docs/ARCHITECTURE.md states the rules.
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/vaultsentry/vaultsentry/"
 	deps := func(pkg string) []string {
@@ -57,6 +58,30 @@ func TestImportRules(t *testing.T) {
 	for _, d := range deps("./baseline") {
 		if strings.HasPrefix(d, mod+"analyze") {
 			t.Errorf("baseline depends on %s: analyze imports baseline, not the reverse", d)
+		}
+	}
+	// internal/app runs the pipeline; the packages it wires never reach back into it.
+	for _, pkg := range []string{"./analyze", "./sources/...", "./report", "./event", "./baseline", "./trace"} {
+		for _, d := range deps(pkg) {
+			if d == mod+"internal/app" || strings.HasPrefix(d, mod+"internal/app/") {
+				t.Errorf("%s depends on %s: internal/app imports the library packages, not the reverse", pkg, d)
+			}
+		}
+	}
+	// cmd is the command line: main is its only importer (its own external tests aside).
+	out, err = exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == strings.TrimSuffix(mod, "/") || f[0] == mod+"cmd" {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if imp == mod+"cmd" {
+				t.Errorf("%s imports cmd: only main.go may", f[0])
+			}
 		}
 	}
 }

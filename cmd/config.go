@@ -16,10 +16,11 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/internal/app"
 )
 
 // DefaultConfigFile is read from the working directory when --config is not given.
-const DefaultConfigFile = "vaultsentry.yaml"
+const DefaultConfigFile = app.DefaultConfigFile
 
 // fileConfig mirrors the YAML configuration file (README, "Configuration"). Decoding is
 // strict: an unknown key is an error that names the key and its line.
@@ -82,7 +83,12 @@ type loadedConfig struct {
 	// BaselineMaxAge is baseline.max_age: pruning when --update-baseline writes (0: never).
 	BaselineMaxAge time.Duration
 	Ignore         []fileIgnore
-	ignore         []ignoreEntry // Ignore, validated
+	ignore         []app.IgnoreEntry // Ignore, validated
+}
+
+// app is the configuration as a run takes it.
+func (lc *loadedConfig) app() *app.Config {
+	return &app.Config{Path: lc.Path, Analyze: lc.Analyze, K8sEvents: lc.K8sEvents, Ignore: lc.ignore}
 }
 
 // loadConfig reads path (or ./vaultsentry.yaml when path is empty and the file exists) on top
@@ -211,7 +217,11 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 		}
 		c.Overrides = append(c.Overrides, ov)
 	}
-	entries, err := validateIgnore(fc.Ignore)
+	rules := make([]app.IgnoreRule, len(fc.Ignore))
+	for i, ig := range fc.Ignore {
+		rules[i] = app.IgnoreRule(ig)
+	}
+	entries, err := app.NewIgnoreList(rules)
 	if err != nil {
 		return err
 	}
@@ -295,4 +305,20 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration (like 90s, 30m, 24h, 7d)", orig)
 	}
 	return d + days, nil
+}
+
+// validateOverride checks a per-identity threshold: a known rule and a well-formed glob.
+func validateOverride(o fileOverride) error {
+	if err := analyze.ValidateGlob(o.Identity); err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	for _, r := range analyze.Rules() {
+		if r.ID == o.Rule {
+			if o.Count < 0 || o.Distinct < 0 {
+				return fmt.Errorf("count and distinct must not be negative")
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("rule: unknown rule id %q (vaultsentry rules lists them)", o.Rule)
 }

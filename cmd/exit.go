@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultsentry/vaultsentry/internal/app"
 	"github.com/vaultsentry/vaultsentry/report"
 )
 
@@ -19,29 +20,19 @@ const (
 // ErrFindings is returned when findings reach --fail-on; Main exits 1 without a message.
 var ErrFindings = errors.New("findings at or above --fail-on")
 
-// usageError is a mistake the user can fix; Main prints it with a hint and exits 2.
-type usageError struct {
-	err  error
-	hint string
-}
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
+// usageError is a mistake the user can fix; Main prints it with a hint and exits 2. Flags and
+// the configuration file fail with it here, a run with it in internal/app: one type for both.
+type usageError = app.UsageError
 
 func usagef(hint, format string, a ...any) error {
-	return &usageError{err: fmt.Errorf(format, a...), hint: hint}
+	return &usageError{Err: fmt.Errorf(format, a...), Hint: hint}
 }
 
-// runtimeError is a failure of the run itself; Main prints it and exits 3.
-type runtimeError struct {
-	err  error
-	hint string
-}
+// runtimeError is a failure of the run itself; Main prints it and exits 3. internal/app returns
+// it for the run's failures (input unreadable, no event, output not written, --strict).
+type runtimeError = app.RuntimeError
 
-func (e *runtimeError) Error() string { return e.err.Error() }
-func (e *runtimeError) Unwrap() error { return e.err }
-
-func runtimef(hint string, err error) error { return &runtimeError{err: err, hint: hint} }
+func runtimef(hint string, err error) error { return &runtimeError{Err: err, Hint: hint} }
 
 // exitCode maps an error to its exit code and prints it.
 func exitCode(s Streams, err error) int {
@@ -55,10 +46,10 @@ func exitCode(s Streams, err error) int {
 	var re *runtimeError
 	switch {
 	case errors.As(err, &ue):
-		printError(s, err, ue.hint)
+		printError(s, err, ue.Hint)
 		return ExitUsage
 	case errors.As(err, &re):
-		printError(s, err, re.hint)
+		printError(s, err, re.Hint)
 		return ExitRuntime
 	case isCobraUsage(err):
 		printError(s, err, "run 'vaultsentry --help' or 'vaultsentry <command> --help' for usage")

@@ -1,5 +1,6 @@
-// Package cmd wires the command line to sources, analyze and report. It is the only package
-// that knows about cobra, exit codes and the process's streams.
+// Package cmd is the command line: cobra commands, their options and validation, the
+// configuration file, and errors to exit codes. A run itself is internal/app's; cmd is the only
+// package that knows about cobra, exit codes and the process's streams.
 package cmd
 
 import (
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vaultsentry/vaultsentry/internal/app"
 	"github.com/vaultsentry/vaultsentry/report"
 )
 
@@ -21,6 +23,7 @@ var (
 // Main runs the command line and returns the exit code.
 func Main(ctx context.Context, args []string, s Streams) int {
 	report.Version = version
+	app.Version = version
 	root := newRootCmd(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/vaultsentry/vaultsentry/internal/app"
 )
 
 // Streams are the standard streams of a command, with what is known about the terminal.
@@ -29,6 +31,11 @@ func SystemStreams() Streams {
 		s.Color = true
 	}
 	return s
+}
+
+// app are the streams as internal/app takes them.
+func (s Streams) app() app.IO {
+	return app.IO{In: s.In, Out: s.Out, Err: s.Err, ErrTTY: s.ErrTTY, Color: s.Color}
 }
 
 // TestStreams returns buffered streams for tests.

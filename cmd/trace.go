@@ -2,21 +2,17 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/internal/app"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
-	"github.com/vaultsentry/vaultsentry/sources/formats"
 	"github.com/vaultsentry/vaultsentry/trace"
 )
 
@@ -42,16 +38,9 @@ type traceOptions struct {
 	Verbose    bool
 	MaxLine    int
 
-	query trace.Query
-	loc   *time.Location
-}
-
-// traceLoaders read the inputs for trace: "" detects each file's format as scan does; a
-// source name reads only that format (a file of another is named and left out).
-var traceLoaders = map[string]func(ctx context.Context, o *traceOptions) (*sources.Loaded, error){
-	"":           loadTraceFiles(""),
-	"vault":      loadTraceFiles("vault"),
-	"cloudtrail": loadTraceFiles("cloudtrail"),
+	query        trace.Query
+	loc          *time.Location
+	since, until app.TimeArg
 }
 
 func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *cobra.Command {
@@ -125,7 +114,7 @@ func (o *traceOptions) validate() error {
 			}
 		}
 	}
-	if _, ok := traceLoaders[o.Source]; !ok {
+	if !app.IsTraceSource(o.Source) {
 		return usagef("pass --source vault or --source cloudtrail", "--source: unknown source %q", o.Source)
 	}
 	valid := false
@@ -140,11 +129,11 @@ func (o *traceOptions) validate() error {
 	if o.loc, err = time.LoadLocation(o.Timezone); err != nil {
 		return usagef("use an IANA zone name such as UTC, Europe/Dublin or America/New_York", "--timezone: unknown time zone %q", o.Timezone)
 	}
-	for _, tv := range []struct{ name, v string }{{"--since", o.Since}, {"--until", o.Until}} {
-		if tv.v == "" {
-			continue
-		}
-		if _, _, err := parseTimeArg(tv.v); err != nil {
+	for _, tv := range []struct {
+		name, v string
+		dst     *app.TimeArg
+	}{{"--since", o.Since, &o.since}, {"--until", o.Until, &o.until}} {
+		if *tv.dst, err = parseTimeArg(tv.v); err != nil {
 			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90m, 24h, 7d)", "%s: %v", tv.name, err)
 		}
 	}
@@ -183,97 +172,12 @@ func unmapBits(a netip.Addr) int {
 	return 0
 }
 
-func loadTraceFiles(format string) func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
-	return func(ctx context.Context, o *traceOptions) (*sources.Loaded, error) {
-		ins, inErrs := sources.Expand(o.Paths)
-		for _, e := range inErrs {
-			fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
-		}
-		if len(ins) == 0 {
-			return nil, runtimef("check the paths; directories are read recursively and globs must be quoted",
-				fmt.Errorf("trace: %w", sources.ErrNothingRead))
-		}
-		prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
-		loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: format, MaxLineBytes: o.MaxLine, Stdin: o.IO.In, Progress: prog.hook()})
-		prog.finish()
-		if loaded != nil {
-			for _, e := range loaded.Errors {
-				fmt.Fprintf(o.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
-			}
-		}
-		if errors.Is(err, sources.ErrNothingRead) {
-			return nil, runtimef("check the paths and their permissions", fmt.Errorf("trace: %w", err))
-		}
-		if err != nil {
-			return nil, runtimef("", fmt.Errorf("trace: %w", err))
-		}
-		if err := noEvents(o.IO, "trace", loaded, "check the paths and --source"); err != nil {
-			return nil, err
-		}
-		return loaded, nil
-	}
-}
-
 func runTrace(ctx context.Context, o *traceOptions) error {
-	start := time.Now()
 	cfg, err := loadConfig(o.ConfigPath)
 	if err != nil {
 		return err
 	}
-	loaded, err := traceLoaders[o.Source](ctx, o)
-	if err != nil {
-		return err
-	}
-	var ref time.Time
-	if n := len(loaded.Events); n > 0 {
-		ref = loaded.Events[n-1].Time
-	}
-	q := o.query
-	q.Since, q.Until = resolveTime(o.Since, ref), resolveTime(o.Until, ref)
-	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
-	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: version, Location: o.loc, Internal: cfg.Analyze.IsInternal}
-
-	var w io.Writer = o.IO.Out
-	var out *os.File
-	if o.Output != "" && o.Output != "-" {
-		if st, err := os.Stat(filepath.Dir(o.Output)); err != nil || !st.IsDir() {
-			return runtimef("check that the directory of --output exists", fmt.Errorf("write trace %s: directory does not exist", o.Output))
-		}
-		if out, err = os.Create(o.Output); err != nil {
-			return runtimef("check the path and permissions of --output", fmt.Errorf("write trace: %w", err))
-		}
-		w = out
-	}
-	err = report.RenderTrace(w, o.Format, res)
-	if out != nil {
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return runtimef("", fmt.Errorf("write trace: %w", err))
-	}
-	if !o.Quiet {
-		n := 0
-		for _, g := range tr.Read {
-			n += len(g.Secrets)
-		}
-		fmt.Fprintf(o.IO.Err, "trace: %d of %d events matched %s; %d secrets read successfully (%s)\n",
-			len(tr.Events), len(loaded.Events), report.Sanitize(report.DescribeQuery(tr.Query)), n, time.Since(start).Round(time.Millisecond))
-		if len(tr.Events) == 0 {
-			fmt.Fprintln(o.IO.Err, "hint: "+traceHint(q))
-		}
-	}
-	return nil
-}
-
-// traceHint suggests why nothing matched.
-func traceHint(q trace.Query) string {
-	switch {
-	case q.Identity != "" && !strings.ContainsAny(q.Identity, "*?["):
-		return fmt.Sprintf("--identity matches whole names; Vault display names carry the auth mount (oidc-, k8s-, approle-...): try --identity '*%s*'", report.Sanitize(q.Identity))
-	case q.Credential != "" && !strings.HasPrefix(q.Credential, "hmac-sha256:"):
-		return "Vault logs accessors HMAC'd: hash yours with vault write sys/audit-hash/<device> input=<accessor> and pass the hmac-sha256:... value"
-	}
-	return "check the time range (--since/--until) and that the inputs cover the period"
+	return app.Trace(ctx, app.TraceRequest{IO: o.IO.app(), Config: cfg.app(), Paths: o.Paths, Query: o.query,
+		Source: o.Source, Format: o.Format, Output: o.Output, Since: o.since, Until: o.until, Location: o.loc,
+		Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine})
 }

@@ -1,4 +1,4 @@
-package cmd
+package app
 
 import (
 	"github.com/vaultsentry/vaultsentry/analyze"
@@ -6,7 +6,8 @@ import (
 )
 
 // loadRollouts reads Kubernetes events files (`kubectl get events -A -o json`, from --k8s-events
-// and rotation.k8s_events) into the rollouts rotation-without-read counts as propagation.
+// and rotation.k8s_events) into the rollouts rotation-without-read counts as propagation. It is
+// the one caller of the Kubernetes events reader.
 func loadRollouts(files []string) ([]analyze.Rollout, error) {
 	var out []analyze.Rollout
 	for _, f := range files {

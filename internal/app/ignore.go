@@ -1,4 +1,4 @@
-package cmd
+package app
 
 import (
 	"encoding/json"
@@ -16,8 +16,17 @@ import (
 // manner of trivy's and gitleaks' ignore files), and findings an earlier report already had
 // (--previous-report, gitleaks' report-as-baseline habit).
 
-// ignoreEntry is one validated entry of the ignore list.
-type ignoreEntry struct {
+// IgnoreRule is one entry of the configuration's ignore list as written.
+type IgnoreRule struct {
+	Rule     string // rule id or glob
+	Identity string // glob on the identity or display name
+	Resource string // glob every resource of the finding must match
+	Reason   string
+	Expires  string // YYYY-MM-DD
+}
+
+// IgnoreEntry is one validated entry of the ignore list.
+type IgnoreEntry struct {
 	Index    int
 	Rule     string // rule id or glob
 	Identity string // glob on the identity or display name; empty matches any
@@ -27,16 +36,16 @@ type ignoreEntry struct {
 	Until    time.Time // the end of the expiry day (UTC); zero never expires
 }
 
-// validateIgnore checks the ignore list of the configuration file. Every entry names a rule, says
-// what it accepts (identity and/or resource) and why.
-func validateIgnore(list []fileIgnore) ([]ignoreEntry, error) {
+// NewIgnoreList checks the ignore list of the configuration file. Every entry names a rule, says
+// what it accepts (identity and/or resource) and why. The errors name the entry (ignore[i]).
+func NewIgnoreList(list []IgnoreRule) ([]IgnoreEntry, error) {
 	known := map[string]bool{}
 	for _, r := range analyze.Rules() {
 		known[r.ID] = true
 	}
-	var out []ignoreEntry
+	var out []IgnoreEntry
 	for i, ig := range list {
-		e := ignoreEntry{Index: i, Rule: strings.TrimSpace(ig.Rule), Identity: ig.Identity, Resource: ig.Resource,
+		e := IgnoreEntry{Index: i, Rule: strings.TrimSpace(ig.Rule), Identity: ig.Identity, Resource: ig.Resource,
 			Reason: strings.TrimSpace(ig.Reason), Expires: strings.TrimSpace(ig.Expires)}
 		switch {
 		case e.Rule == "":
@@ -76,9 +85,9 @@ func validateIgnore(list []fileIgnore) ([]ignoreEntry, error) {
 
 // expired reports whether the entry no longer applies at now (wall clock: an expiry is an
 // administrative date, not a log time).
-func (e ignoreEntry) expired(now time.Time) bool { return !e.Until.IsZero() && !now.Before(e.Until) }
+func (e IgnoreEntry) expired(now time.Time) bool { return !e.Until.IsZero() && !now.Before(e.Until) }
 
-func (e ignoreEntry) describe() string {
+func (e IgnoreEntry) describe() string {
 	var parts []string
 	parts = append(parts, "rule "+e.Rule)
 	if e.Identity != "" {
@@ -93,7 +102,7 @@ func (e ignoreEntry) describe() string {
 // matches: the rule matches, the identity glob matches the identity or the display name, and the
 // resource glob matches every resource of the finding (a burst that strays outside the accepted
 // paths is still reported).
-func (e ignoreEntry) matches(f *analyze.Finding) bool {
+func (e IgnoreEntry) matches(f *analyze.Finding) bool {
 	if !analyze.GlobMatch(e.Rule, f.Rule) {
 		return false
 	}
@@ -115,8 +124,8 @@ func (e ignoreEntry) matches(f *analyze.Finding) bool {
 
 // applyIgnore splits findings into those reported and those an unexpired entry suppresses.
 // Expired entries suppress nothing; they are returned so the run can say so.
-func applyIgnore(fs []analyze.Finding, entries []ignoreEntry, now time.Time) (kept []analyze.Finding, sup []report.SuppressedFinding, expired []ignoreEntry) {
-	var active []ignoreEntry
+func applyIgnore(fs []analyze.Finding, entries []IgnoreEntry, now time.Time) (kept []analyze.Finding, sup []report.SuppressedFinding, expired []IgnoreEntry) {
+	var active []IgnoreEntry
 	for _, e := range entries {
 		if e.expired(now) {
 			expired = append(expired, e)
@@ -144,13 +153,31 @@ func applyIgnore(fs []analyze.Finding, entries []ignoreEntry, now time.Time) (ke
 }
 
 // expiredNote is the run note (stderr, JSON notes) for an expired entry.
-func expiredNote(e ignoreEntry) string {
+func expiredNote(e IgnoreEntry) string {
 	return fmt.Sprintf("%s expired on %s and no longer suppresses anything; renew its expires date or remove it (reason was: %s)",
 		e.describe(), e.Expires, e.Reason)
 }
 
+// PreviousReport is an earlier JSON report whose findings a run leaves out (--previous-report).
+type PreviousReport struct {
+	Path         string
+	Found        bool // false: the file does not exist, and every finding counts as new
+	Fingerprints map[string]bool
+}
+
+// ReadPreviousReport reads the fingerprints of an earlier JSON report. A missing file is not an
+// error (the first run of a daily job has no previous report); a file that is not a vaultsentry
+// JSON report is a UsageError.
+func ReadPreviousReport(path string) (*PreviousReport, error) {
+	fps, found, err := previousFingerprints(path)
+	if err != nil {
+		return nil, err
+	}
+	return &PreviousReport{Path: path, Found: found, Fingerprints: fps}, nil
+}
+
 // previousFingerprints reads the fingerprints of an earlier JSON report. A missing file is not an
-// error (the first run of a daily job has no previous report): it returns nil, false.
+// error: it returns nil, false.
 func previousFingerprints(path string) (map[string]bool, bool, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -191,22 +218,6 @@ func dropPrevious(fs []analyze.Finding, prev map[string]bool) (kept []analyze.Fi
 	return kept, dropped
 }
 
-// validateOverride checks a per-identity threshold: a known rule and a well-formed glob.
-func validateOverride(o fileOverride) error {
-	if err := analyze.ValidateGlob(o.Identity); err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	for _, r := range analyze.Rules() {
-		if r.ID == o.Rule {
-			if o.Count < 0 || o.Distinct < 0 {
-				return fmt.Errorf("count and distinct must not be negative")
-			}
-			return nil
-		}
-	}
-	return fmt.Errorf("rule: unknown rule id %q (vaultsentry rules lists them)", o.Rule)
-}
-
 // leftOutSummary is what leaveOut kept out of the report, and what the run must say about it.
 type leftOutSummary struct {
 	suppressed []report.SuppressedFinding
@@ -220,32 +231,29 @@ type leftOutSummary struct {
 // leaveOut applies the ignore list and --previous-report to the findings of a run.
 func (p *pipeline) leaveOut(fs []analyze.Finding) ([]analyze.Finding, leftOutSummary) {
 	o := p.opts
+	cfg := o.config()
 	var lo leftOutSummary
-	now := time.Now
-	if o.now != nil {
-		now = o.now
-	}
-	kept, sup, expired := applyIgnore(fs, p.cfg.ignore, now())
+	kept, sup, expired := applyIgnore(fs, cfg.Ignore, o.now())
 	lo.suppressed = sup
 	for _, e := range expired {
 		note := expiredNote(e)
 		lo.notes = append(lo.notes, note)
-		fmt.Fprintf(o.IO.Err, "warning: config %s: %s\n", report.Sanitize(p.cfg.Path), report.Sanitize(note))
+		fmt.Fprintf(o.IO.Err, "warning: config %s: %s\n", report.Sanitize(cfg.Path), report.Sanitize(note))
 	}
 	if len(expired) > 0 {
 		lo.expiredErr = usagef("renew the expires date of the entry if the exception still holds, or delete it; its findings are in this report again",
-			"config %s: %d ignore entries expired (%s)", p.cfg.Path, len(expired), expired[0].describe())
+			"config %s: %d ignore entries expired (%s)", cfg.Path, len(expired), expired[0].describe())
 	}
 	if o.Verbose {
 		for _, s := range sup {
 			fmt.Fprintf(o.IO.Err, "suppressed: %s %s (%s)\n", s.Finding.Rule, report.Sanitize(s.Finding.Identity), report.Sanitize(s.Reason))
 		}
 	}
-	if o.PreviousReport != "" {
-		if !o.previousFound && !o.Quiet {
-			fmt.Fprintf(o.IO.Err, "warning: no previous report at %s: every finding counts as new\n", report.Sanitize(o.PreviousReport))
+	if prev := o.Previous; prev != nil {
+		if !prev.Found && !o.Quiet {
+			fmt.Fprintf(o.IO.Err, "warning: no previous report at %s: every finding counts as new\n", report.Sanitize(prev.Path))
 		}
-		kept, lo.previous = dropPrevious(kept, o.previous)
+		kept, lo.previous = dropPrevious(kept, prev.Fingerprints)
 	}
 	return kept, lo
 }

@@ -1,4 +1,4 @@
-package cmd
+package app
 
 import (
 	"fmt"
@@ -44,7 +44,7 @@ const redrawEvery = 150 * time.Millisecond
 
 // newProgress returns the progress display for inputs, or nil when there is nothing to show
 // (--quiet, or neither a terminal nor --verbose).
-func newProgress(s Streams, quiet, verbose bool, inputs []sources.Input) *progress {
+func newProgress(s IO, quiet, verbose bool, inputs []sources.Input) *progress {
 	live := s.ErrTTY && !quiet
 	if quiet || (!live && !verbose) {
 		return nil
@@ -158,15 +158,16 @@ func (p *progress) finish() {
 	p.clear()
 }
 
-// logConfig says, with --verbose, which configuration the run uses.
-func (o *analysisOptions) logConfig(cfg *loadedConfig) {
+// logConfig says, with Verbose, which configuration the run uses.
+func (o *Options) logConfig() {
 	if !o.Verbose {
 		return
 	}
+	cfg := o.config()
 	if cfg.Path == "" {
 		fmt.Fprintln(o.IO.Err, "config: none (defaults; no ./"+DefaultConfigFile+")")
 	} else {
-		fmt.Fprintf(o.IO.Err, "config: %s (%d overrides, %d ignore entries)\n", report.Sanitize(cfg.Path), len(cfg.Analyze.Overrides), len(cfg.ignore))
+		fmt.Fprintf(o.IO.Err, "config: %s (%d overrides, %d ignore entries)\n", report.Sanitize(cfg.Path), len(cfg.Analyze.Overrides), len(cfg.Ignore))
 	}
 }
 

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
+	"github.com/vaultsentry/vaultsentry/trace"
+)
+
+// TraceRequest is one `vaultsentry trace`: the timeline of one identity, credential or address.
+type TraceRequest struct {
+	IO     IO
+	Config *Config // for internal_cidrs; nil: DefaultConfig
+	Paths  []string
+	Query  trace.Query // the selectors; Since and Until come from the fields below
+	Source string      // a name from TraceSources: "" detects each file's format
+	Format string      // a name from report.TraceFormats()
+	Output string      // file for the timeline; "" or "-" is IO.Out
+
+	Since, Until TimeArg // durations count back from the newest event
+	Location     *time.Location
+	Quiet        bool
+	Verbose      bool
+	MaxLineBytes int
+}
+
+// IsTraceSource reports whether name is a valid TraceRequest.Source: "" detects each file's
+// format as scan does; a format's name reads only that format (a file of another is named and
+// left out).
+func IsTraceSource(name string) bool { return name == "" || formats.Named(name) != nil }
+
+func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, error) {
+	ins, inErrs := sources.Expand(r.Paths)
+	for _, e := range inErrs {
+		fmt.Fprintf(r.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
+	}
+	if len(ins) == 0 {
+		return nil, runtimef("check the paths; directories are read recursively and globs must be quoted",
+			fmt.Errorf("trace: %w", sources.ErrNothingRead))
+	}
+	prog := newProgress(r.IO, r.Quiet, r.Verbose, ins)
+	loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: r.Source, MaxLineBytes: r.MaxLineBytes, Stdin: r.IO.In, Progress: prog.hook()})
+	prog.finish()
+	if loaded != nil {
+		for _, e := range loaded.Errors {
+			fmt.Fprintf(r.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
+		}
+	}
+	if errors.Is(err, sources.ErrNothingRead) {
+		return nil, runtimef("check the paths and their permissions", fmt.Errorf("trace: %w", err))
+	}
+	if err != nil {
+		return nil, runtimef("", fmt.Errorf("trace: %w", err))
+	}
+	if err := noEvents(r.IO, "trace", loaded, "check the paths and --source"); err != nil {
+		return nil, err
+	}
+	return loaded, nil
+}
+
+// Trace reads the inputs and writes the timeline of what the query selects, then a one-line
+// summary on IO.Err unless Quiet.
+func Trace(ctx context.Context, r TraceRequest) error {
+	start := time.Now()
+	if !IsTraceSource(r.Source) {
+		return usagef("pass --source vault or --source cloudtrail", "--source: unknown source %q", r.Source)
+	}
+	cfg := r.Config
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	loaded, err := loadTraceFiles(ctx, &r)
+	if err != nil {
+		return err
+	}
+	var ref time.Time
+	if n := len(loaded.Events); n > 0 {
+		ref = loaded.Events[n-1].Time
+	}
+	q := r.Query
+	q.Since, q.Until = r.Since.Resolve(ref), r.Until.Resolve(ref)
+	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
+	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal}
+
+	w := r.IO.Out
+	var out *os.File
+	if r.Output != "" && r.Output != "-" {
+		if st, err := os.Stat(filepath.Dir(r.Output)); err != nil || !st.IsDir() {
+			return runtimef("check that the directory of --output exists", fmt.Errorf("write trace %s: directory does not exist", r.Output))
+		}
+		if out, err = os.Create(r.Output); err != nil {
+			return runtimef("check the path and permissions of --output", fmt.Errorf("write trace: %w", err))
+		}
+		w = out
+	}
+	err = report.RenderTrace(w, r.Format, res)
+	if out != nil {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return runtimef("", fmt.Errorf("write trace: %w", err))
+	}
+	if !r.Quiet {
+		n := 0
+		for _, g := range tr.Read {
+			n += len(g.Secrets)
+		}
+		fmt.Fprintf(r.IO.Err, "trace: %d of %d events matched %s; %d secrets read successfully (%s)\n",
+			len(tr.Events), len(loaded.Events), report.Sanitize(report.DescribeQuery(tr.Query)), n, time.Since(start).Round(time.Millisecond))
+		if len(tr.Events) == 0 {
+			fmt.Fprintln(r.IO.Err, "hint: "+traceHint(q))
+		}
+	}
+	return nil
+}
+
+// traceHint suggests why nothing matched.
+func traceHint(q trace.Query) string {
+	switch {
+	case q.Identity != "" && !strings.ContainsAny(q.Identity, "*?["):
+		return fmt.Sprintf("--identity matches whole names; Vault display names carry the auth mount (oidc-, k8s-, approle-...): try --identity '*%s*'", report.Sanitize(q.Identity))
+	case q.Credential != "" && !strings.HasPrefix(q.Credential, "hmac-sha256:"):
+		return "Vault logs accessors HMAC'd: hash yours with vault write sys/audit-hash/<device> input=<accessor> and pass the hmac-sha256:... value"
+	}
+	return "check the time range (--since/--until) and that the inputs cover the period"
+}
