@@ -111,8 +111,9 @@ const (
 	FlagConsole
 	// FlagBatchToken: a Vault batch token (no accessor).
 	FlagBatchToken
-	// FlagValueRead: the request returned a secret's value (a KV read, GetSecretValue, a
-	// dynamic credential), as opposed to metadata, a listing or a write.
+	// FlagValueRead: the request asks for a secret's value (a KV read of data, GetSecretValue, a
+	// dynamic credential), as opposed to metadata, a listing or a write; with OutcomeOK the value
+	// was returned.
 	FlagValueRead
 	// FlagListAll: a listing of every secret in the store or mount, not one narrowed by a
 	// filter or a prefix.

@@ -39,6 +39,7 @@ func vev(at time.Duration, actor string, op event.Op, path string, opts ...func(
 	for _, o := range opts {
 		o(&ev)
 	}
+	vault.SetFacts(&ev)
 	return ev
 }
 

@@ -167,7 +167,7 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 				dynamic[g] = true
 			}
 		case ev.Op == event.OpWrite || ev.Op == event.OpDelete:
-			if isSecretMount(ev) {
+			if !ev.Has(event.FlagControl) { // the source marks the control plane: never a secret
 				useInto(changed, g, ev)
 			}
 		}
@@ -292,47 +292,15 @@ func secretGroup(ev *event.Event) string {
 	return g
 }
 
-// nonSecretMounts are Vault mount types whose reads return no secret value.
-var nonSecretMounts = map[string]bool{"system": true, "token": true, "identity": true, "ns_system": true, "ns_token": true, "ns_identity": true}
-
 // dynamicMounts issue short-lived credentials on read.
 var dynamicMounts = map[string]bool{"database": true, "aws": true, "azure": true, "gcp": true, "consul": true,
 	"nomad": true, "rabbitmq": true, "mongodbatlas": true, "ldap": true, "kubernetes": true, "alicloud": true, "terraform": true}
 
 func isDynamicMount(t string) bool { return dynamicMounts[t] }
 
-func isSecretMount(ev *event.Event) bool {
-	if ev.Kind != event.KindVault {
-		return true
-	}
-	if nonSecretMounts[ev.MountType] || strings.HasPrefix(ev.MountType, "auth") {
-		return false
-	}
-	rel := strings.TrimPrefix(ev.Path, ev.Namespace)
-	return !strings.HasPrefix(rel, "sys/") && !strings.HasPrefix(rel, "auth/") && !strings.HasPrefix(rel, "identity/")
-}
-
-// ValueRead reports whether ev is a successful read that returned a secret value: a Vault read
-// on a secrets engine other than KV v2 metadata/subkeys, or an AWS GetSecretValue. Such secrets
-// must be rotated when the reader is compromised.
+// ValueRead reports whether ev is a successful read that returned a secret value (the source
+// marks such reads with FlagValueRead: a Vault read of KV data or a dynamic credential, an AWS
+// GetSecretValue). Such secrets must be rotated when the reader is compromised.
 func ValueRead(ev *event.Event) bool {
-	if ev.Op != event.OpRead || ev.Outcome != event.OutcomeOK || ev.Resource == "" {
-		return false
-	}
-	switch ev.Kind {
-	case event.KindCloudTrail:
-		return ev.Action == "GetSecretValue" || ev.Action == "BatchGetSecretValue"
-	case event.KindVault:
-		if !isSecretMount(ev) {
-			return false
-		}
-		if ev.Mount != "" && (ev.MountType == "kv" || ev.MountType == "generic") {
-			rest := strings.TrimPrefix(strings.TrimPrefix(ev.Path, ev.Namespace), strings.TrimPrefix(ev.Mount, ev.Namespace))
-			if strings.HasPrefix(rest, "metadata/") || strings.HasPrefix(rest, "subkeys/") {
-				return false
-			}
-		}
-		return true
-	}
-	return true
+	return ev.Op == event.OpRead && ev.Outcome == event.OutcomeOK && ev.Resource != "" && ev.Has(event.FlagValueRead)
 }

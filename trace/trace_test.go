@@ -29,6 +29,7 @@ func TestTrace(t *testing.T) {
 	}
 	for i := range evs {
 		evs[i].Resource = vault.NormalizePath(evs[i].Path, evs[i].Mount, evs[i].MountType)
+		vault.SetFacts(&evs[i])
 	}
 	resources := func(gs []SecretGroup) []string {
 		var out []string

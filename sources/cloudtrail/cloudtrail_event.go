@@ -127,12 +127,14 @@ func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctP
 	switch r.EventName {
 	case "GetSecretValue":
 		ev.Op = event.OpRead
+		ev.Flags |= event.FlagValueRead
 		setSecret(p.SecretID)
 	case "BatchGetSecretValue":
 		if len(p.SecretIDList) > 0 {
 			// One read per secret. CloudTrail also writes a GetSecretValue record for each secret
 			// the batch returns; Load drops the expanded read that such a record repeats.
 			ev.Op = event.OpRead
+			ev.Flags |= event.FlagValueRead
 			ev.Detail = in.Str(fmt.Sprintf("batch of %d", len(p.SecretIDList)))
 			for _, id := range p.SecretIDList {
 				e := ev

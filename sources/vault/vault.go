@@ -214,7 +214,108 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) event.Event {
 	}
 	ev.Resource = in.Concat(normalizeVaultPath(full, ev.Mount, ev.MountType))
 	ev.Outcome = vaultOutcome(v.Error)
+	setPathFacts(&ev, in)
 	return ev
+}
+
+// SetFacts sets on ev what the reader derives from a request's path, mount and operation (the
+// FlagControl, FlagMaintenance and FlagValueRead flags and Name), for events built by hand as
+// this reader would build them (other packages' tests).
+func SetFacts(ev *event.Event) { setPathFacts(ev, sources.NewInterner().Local()) }
+
+// pathFactFlags are the flags setPathFacts owns.
+const pathFactFlags = event.FlagControl | event.FlagMaintenance | event.FlagValueRead
+
+// setPathFacts sets what the request's path says (pathFacts, secretName) from ev's path, mount
+// and operation; called again when a response supplies the mount or turns the request into a
+// login.
+func setPathFacts(ev *event.Event, in *sources.LocalInterner) {
+	rel := strings.TrimPrefix(stripQuery(ev.Path), ev.Namespace)
+	mount := strings.TrimPrefix(ev.Mount, ev.Namespace)
+	ev.Flags = ev.Flags&^pathFactFlags | pathFacts(rel, mount, ev.MountType, ev.Op)
+	name := secretName(rel, mount, ev.MountType)
+	if strings.HasSuffix(ev.Resource, name) {
+		// The name ends the resource it names: share its bytes rather than keep a copy per
+		// distinct path.
+		ev.Name = ev.Resource[len(ev.Resource)-len(name):]
+	} else {
+		ev.Name = in.Str(name)
+	}
+}
+
+// controlRoots are the namespace-relative path roots of Vault's control plane: the system
+// backend, auth methods, identity and the per-token cubbyhole. Nothing under them is a secret.
+var controlRoots = []string{"sys/", "auth/", "identity/", "cubbyhole/"}
+
+// maintenancePaths are what every client does to keep its token and leases alive.
+var maintenancePaths = []string{"auth/token/renew", "auth/token/lookup-self", "sys/leases/renew", "sys/renew",
+	"sys/capabilities-self"}
+
+// nonValueMounts are engines whose reads return no secret value: the system backend, the token
+// store and identity (also as namespace mounts), transit (key metadata, public keys) and pki
+// (certificates).
+var nonValueMounts = map[string]bool{"system": true, "token": true, "identity": true, "ns_system": true,
+	"ns_token": true, "ns_identity": true, "transit": true, "pki": true}
+
+// pathFacts are the typed facts the path of a request gives (rel is namespace-relative, mount
+// too): control plane, client upkeep, and whether a successful read returns a secret's value
+// (a KV read of data rather than metadata or subkeys; a dynamic secrets engine's credentials;
+// what a token keeps in its cubbyhole).
+func pathFacts(rel, mount, mountType string, op event.Op) event.Flags {
+	var f event.Flags
+	for _, r := range controlRoots {
+		if strings.HasPrefix(rel, r) {
+			f |= event.FlagControl
+			break
+		}
+	}
+	for _, m := range maintenancePaths {
+		if strings.HasPrefix(rel, m) {
+			f |= event.FlagMaintenance
+			break
+		}
+	}
+	// A token's cubbyhole holds secrets (response wrapping) even though it is not a secrets engine.
+	cubbyhole := strings.HasPrefix(rel, "cubbyhole/")
+	if op != event.OpRead || (f&event.FlagControl != 0 && !cubbyhole) || nonValueMounts[mountType] || strings.HasPrefix(mountType, "auth") {
+		return f
+	}
+	if mountType == "kv" || mountType == "generic" || mountType == "" {
+		if mount != "" && strings.HasPrefix(rel, mount) {
+			rest := rel[len(mount):]
+			if strings.HasPrefix(rest, "metadata/") || strings.HasPrefix(rest, "subkeys/") {
+				return f
+			}
+		} else if _, b := normalizeVaultPath(rel, "", ""); b != "" {
+			// No mount in the log: "x/metadata/y" read as KV v2 is metadata.
+			if i := strings.IndexByte(rel, '/'); i > 0 && (strings.HasPrefix(rel[i+1:], "metadata/") || strings.HasPrefix(rel[i+1:], "subkeys/")) {
+				return f
+			}
+		}
+	}
+	return f | event.FlagValueRead
+}
+
+// secretName is the secret's name within its mount: a KV path without the mount and the KV v2
+// verb ("prod/db" for "kv/data/prod/db"), the rest of the path on other engines ("creds/app"
+// on database/); empty on the control plane.
+func secretName(rel, mount, mountType string) string {
+	for _, r := range controlRoots {
+		if strings.HasPrefix(rel, r) {
+			return ""
+		}
+	}
+	m, rest := normalizeVaultPath(rel, mount, mountType)
+	if rest != "" {
+		return rest
+	}
+	if mount != "" && strings.HasPrefix(m, mount) {
+		return strings.TrimSuffix(m[len(mount):], "/")
+	}
+	if i := strings.IndexByte(m, '/'); i > 0 {
+		return strings.TrimSuffix(m[i+1:], "/")
+	}
+	return ""
 }
 
 // respInfo is what a response entry adds to its request's event, interned.
@@ -250,6 +351,7 @@ func applyResponse(ev *event.Event, r *respInfo, in *sources.LocalInterner) {
 	if ev.Mount == "" && r.mount != "" {
 		ev.Mount, ev.MountType = r.mount, r.mountType
 		ev.Resource = in.Concat(normalizeVaultPath(ev.Path, ev.Mount, ev.MountType))
+		setPathFacts(ev, in)
 	}
 	if !r.hasResponse {
 		return
