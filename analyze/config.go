@@ -38,6 +38,10 @@ type Config struct {
 	Dormant       DormantConfig
 	NewSourceIP   NewSourceIPConfig
 
+	// Kubernetes says who administers the clusters whose audit logs are read, which identities
+	// are expected to read many secrets, and the clusters' networks.
+	Kubernetes KubernetesConfig
+
 	// Overrides are per-identity thresholds (glob on identity or display name -> rule -> values).
 	Overrides []Override
 
@@ -274,6 +278,18 @@ func (c *Config) IsInternal(a netip.Addr) bool {
 			return true
 		}
 	}
+	for _, cl := range c.Kubernetes.Clusters {
+		for _, p := range cl.PodCIDRs {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		for _, p := range cl.NodeCIDRs {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
 	return false
 }
 
@@ -356,4 +372,23 @@ func (c *Config) override(rule, identity, display string) (Override, bool) {
 		}
 	}
 	return Override{}, false
+}
+
+// KubernetesConfig is the kubernetes section of the configuration.
+type KubernetesConfig struct {
+	// Admins are user names or groups (globs) whose requests are an administrator's
+	// (system:masters, the group bound to cluster-admin).
+	Admins []string
+	// Operators are identities (globs, e.g. system:serviceaccount:external-secrets:*) expected to
+	// read, list or watch many secrets: controllers, secret syncers, GitOps.
+	Operators []string
+	// Clusters name each cluster's pod and node networks; they count as internal addresses.
+	Clusters []Cluster
+}
+
+// Cluster is one Kubernetes cluster's networks.
+type Cluster struct {
+	Name      string
+	PodCIDRs  []netip.Prefix
+	NodeCIDRs []netip.Prefix
 }

@@ -35,6 +35,7 @@ type fileConfig struct {
 	Overrides          []fileOverride            `yaml:"overrides"`
 	Ignore             []fileIgnore              `yaml:"ignore"`
 	Baseline           *fileBaselineConfig       `yaml:"baseline"`
+	Kubernetes         *fileKubernetes           `yaml:"kubernetes"`
 	Extra              map[string]map[string]any `yaml:"-"`
 }
 
@@ -69,6 +70,20 @@ type fileIgnore struct {
 	Resource string `yaml:"resource"`
 	Reason   string `yaml:"reason"`
 	Expires  string `yaml:"expires"`
+}
+
+// fileKubernetes is the kubernetes section: who administers the clusters, which service
+// accounts are expected to read many secrets, and the clusters' own networks.
+type fileKubernetes struct {
+	Admins    []string      `yaml:"admins"`
+	Operators []string      `yaml:"operators"`
+	Clusters  []fileCluster `yaml:"clusters"`
+}
+
+type fileCluster struct {
+	Name      string   `yaml:"name"`
+	PodCIDRs  []string `yaml:"pod_cidrs"`
+	NodeCIDRs []string `yaml:"node_cidrs"`
 }
 
 type fileBaselineConfig struct {
@@ -156,6 +171,11 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 			}
 		}
 		c.AdminARNs = fc.AdminARNs
+	}
+	if k := fc.Kubernetes; k != nil {
+		if err := k.apply(c); err != nil {
+			return err
+		}
 	}
 	if m := fc.MaintenanceWindows; m != nil {
 		mw, err := parseMaintenance(m)
@@ -321,4 +341,40 @@ func validateOverride(o fileOverride) error {
 		}
 	}
 	return fmt.Errorf("rule: unknown rule id %q (vaultsentry rules lists them)", o.Rule)
+}
+
+func (k *fileKubernetes) apply(c *analyze.Config) error {
+	for _, g := range k.Admins {
+		if err := analyze.ValidateGlob(g); err != nil {
+			return fmt.Errorf("kubernetes.admins: %w", err)
+		}
+	}
+	for _, g := range k.Operators {
+		if err := analyze.ValidateGlob(g); err != nil {
+			return fmt.Errorf("kubernetes.operators: %w", err)
+		}
+	}
+	c.Kubernetes.Admins = append(c.Kubernetes.Admins, k.Admins...)
+	c.Kubernetes.Operators = append(c.Kubernetes.Operators, k.Operators...)
+	for i, cl := range k.Clusters {
+		if cl.Name == "" {
+			return fmt.Errorf("kubernetes.clusters[%d]: name is required", i)
+		}
+		kc := analyze.Cluster{Name: cl.Name}
+		for _, list := range []struct {
+			key  string
+			in   []string
+			into *[]netip.Prefix
+		}{{"pod_cidrs", cl.PodCIDRs, &kc.PodCIDRs}, {"node_cidrs", cl.NodeCIDRs, &kc.NodeCIDRs}} {
+			for _, s := range list.in {
+				p, err := netip.ParsePrefix(strings.TrimSpace(s))
+				if err != nil {
+					return fmt.Errorf("kubernetes.clusters[%d].%s: %q is not a CIDR (like 100.96.0.0/16)", i, list.key, s)
+				}
+				*list.into = append(*list.into, p.Masked())
+			}
+		}
+		c.Kubernetes.Clusters = append(c.Kubernetes.Clusters, kc)
+	}
+	return nil
 }
