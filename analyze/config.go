@@ -37,6 +37,7 @@ type Config struct {
 	NewResource   HistoryConfig
 	Dormant       DormantConfig
 	NewSourceIP   NewSourceIPConfig
+	CrossStore    WindowConfig
 
 	// Kubernetes says who administers the clusters whose audit logs are read, which identities
 	// are expected to read many secrets, and the clusters' networks.
@@ -218,6 +219,7 @@ func DefaultConfig() Config {
 		Rotation:      RotationConfig{Grace: 30 * time.Minute},
 		BulkRead:      BurstConfig{Window: 5 * time.Minute, MinCount: 30, MinDistinct: 10},
 		DualSourceIP:  WindowConfig{Window: time.Hour},
+		CrossStore:    WindowConfig{Window: time.Hour},
 		ManySourceIPs: CountConfig{Window: time.Hour, Min: 4},
 		DeniedBurst:   BurstConfig{Window: 5 * time.Minute, MinCount: 10, MinDistinct: 5},
 		Enumeration:   CountConfig{Window: 10 * time.Minute, Min: 5},
@@ -258,6 +260,8 @@ func (c *Config) Thresholds(rule string) any {
 		return &c.NewSourceIP
 	case "rotation-without-read":
 		return &c.Rotation
+	case "cross-store-access":
+		return &c.CrossStore
 	}
 	return nil
 }

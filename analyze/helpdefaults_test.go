@@ -34,6 +34,10 @@ func helpDefaults(c Config) map[string]struct{ help, doc []string } {
 			help: []string{spellHour(c.DualSourceIP.Window), fmt.Sprintf("default %d minutes", mins(c.DualSourceIP.Window))},
 			doc:  []string{fmt.Sprintf("window %d minutes", mins(c.DualSourceIP.Window))},
 		},
+		"cross-store-access": {
+			help: []string{fmt.Sprintf("within %dh", hours(c.CrossStore.Window))},
+			doc:  []string{fmt.Sprintf("window (%dh)", hours(c.CrossStore.Window))},
+		},
 		"new-resource": {
 			doc: []string{fmt.Sprintf("min_days %d or\n// min_events %d", c.NewResource.MinDays, c.NewResource.MinEvents)},
 		},

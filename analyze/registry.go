@@ -22,6 +22,7 @@ var constructors = []func(Env) Detector{
 	NewAuditGap,
 	NewResourcePolicyChange,
 	NewUnusualClient,
+	NewCrossStore,
 }
 
 // New builds every detector for env.

@@ -23,6 +23,7 @@ func TestThresholds(t *testing.T) {
 		}},
 		{"denied-burst", "{count: 20}", func(c *analyze.Config) { c.DeniedBurst.MinCount = 20 }},
 		{"dual-source-ip", "{window: 1d12h}", func(c *analyze.Config) { c.DualSourceIP.Window = day + 12*time.Hour }},
+		{"cross-store-access", "{window: 2h}", func(c *analyze.Config) { c.CrossStore.Window = 2 * time.Hour }},
 		{"many-source-ips", "{count: 6, window: 2h}", func(c *analyze.Config) { c.ManySourceIPs = analyze.CountConfig{Window: 2 * time.Hour, Min: 6} }},
 		{"enumeration", "{count: 8}", func(c *analyze.Config) { c.Enumeration.Min = 8 }},
 		{"audit-gap", "{floor: 90s, factor: 2.5, context: 7d}", func(c *analyze.Config) {

@@ -1,0 +1,188 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
+)
+
+// CrossStore reports one external address reading secrets in two or more stores (Vault,
+// AWS, Kubernetes) within a window, where the address is new to the identities that used it.
+//
+// Why: an intruder who found one credential uses it to find the next: the Kubernetes secret
+// that holds an AWS access key, the Vault token in a CI variable. Each store's log shows one
+// odd read; only together do they show one actor moving between stores. Detection rules are
+// written per store, so nobody else follows the address across them.
+//
+// Thresholds: thresholds.cross-store-access window (1h). Only successful reads of secrets count
+// (a value or a listing, not the control plane); only external addresses (pods and nodes are
+// readdressed all the time and share addresses between workloads); and in each store at least
+// one identity must never have used the address before (per the baseline), so an office NAT
+// from which people routinely use two stores stays quiet. One finding per address and episode:
+// the address must be quiet for a window before it is reported again.
+//
+// Known false positives: a person working from a new place (hotel, new ISP) in two stores
+// within the hour; a new CI provider whose runners read from two stores.
+type CrossStore struct {
+	env   Env
+	rule  Rule
+	addrs map[netip.Addr]*crossAddr
+	found []Finding
+	seen  int // events since the last sweep of idle addresses
+}
+
+// crossAddr is the recent reads from one address.
+type crossAddr struct {
+	reads    []crossRead
+	last     time.Time
+	reported time.Time // end of the last reported episode; zero when none
+}
+
+// crossRead is one secret read; fresh when the address was new to its identity.
+type crossRead struct {
+	at       time.Time
+	kind     event.Kind
+	identity string
+	display  string
+	resource string
+	ev       Evidence
+	fresh    bool
+}
+
+// crossSweepEvery is how many events pass between sweeps that forget idle addresses.
+const crossSweepEvery = 1 << 16
+
+// NewCrossStore builds the cross-store-access detector.
+func NewCrossStore(env Env) Detector {
+	return &CrossStore{env: env, addrs: map[netip.Addr]*crossAddr{}, rule: Rule{
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes),
+		ID:    "cross-store-access", Name: "One address reads secrets in several stores", Severity: High,
+		Summary: "an external address new to its identities reads secrets in two or more stores (Vault, AWS, Kubernetes) within 1h",
+		Help: "Follows each external address across the stores read in one run. Only successful reads of secrets count, and in " +
+			"each store the address must be new to at least one identity that used it. Known false positives: a person " +
+			"working from a new place in two stores within the window.",
+		Guide: "Trace the address (vaultsentry trace --ip ADDR) over every store's log; each credential it used is " +
+			"compromised: revoke them and rotate every secret listed, in every store.",
+		MITRE: []string{"T1552", "T1078"},
+	}}
+}
+
+// Rule describes cross-store-access.
+func (d *CrossStore) Rule() Rule { return d.rule }
+
+// Observe remembers secret reads from external addresses and reports an address once its
+// window holds reads in two stores.
+func (d *CrossStore) Observe(ev *event.Event) {
+	if d.seen++; d.seen >= crossSweepEvery {
+		d.sweep(ev.Time)
+	}
+	a := ev.RemoteAddr
+	if !a.IsValid() || ev.Outcome != event.OutcomeOK || ev.Resource == "" ||
+		(ev.Op != event.OpRead && ev.Op != event.OpList) ||
+		ev.Has(event.FlagControl) || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagAWSInternal) ||
+		d.env.Config.IsInternal(a) {
+		return
+	}
+	id := ev.Actor()
+	if id == "" {
+		return
+	}
+	fresh := true
+	if h := d.env.Baseline.Get(id); h != nil {
+		_, known := h.Addrs[a.String()]
+		fresh = !known
+	}
+	win := d.env.Config.CrossStore.Window
+	st := d.addrs[a]
+	if st == nil {
+		st = &crossAddr{}
+		d.addrs[a] = st
+	}
+	if !st.reported.IsZero() && ev.Time.Sub(st.last) <= win {
+		st.last = ev.Time // the episode reported goes on
+		st.reported = ev.Time
+		return
+	}
+	st.reported = time.Time{}
+	st.last = ev.Time
+	keep := st.reads[:0]
+	for _, r := range st.reads {
+		if ev.Time.Sub(r.at) <= win {
+			keep = append(keep, r)
+		}
+	}
+	st.reads = append(keep, crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
+		resource: ev.Resource, ev: evidenceOf(ev), fresh: fresh})
+	if len(st.reads) > 4*MaxEvidence {
+		st.reads = slices.Delete(st.reads, 0, len(st.reads)-4*MaxEvidence)
+	}
+	var kinds event.Kinds
+	for _, r := range st.reads {
+		if r.fresh {
+			kinds |= event.KindsOf(r.kind)
+		}
+	}
+	if countKinds(kinds) < 2 {
+		return
+	}
+	d.report(a, st, ev)
+}
+
+// report makes the finding of one episode of address a.
+func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
+	var ids, names, res, stores set
+	f := newFinding(d.rule, ev)
+	f.Identity, f.Credential = a.String(), ""
+	f.SourceIPs = []string{a.String()}
+	f.FirstSeen = st.reads[0].at
+	for _, r := range st.reads {
+		stores.add(r.kind.String())
+		ids.add(r.identity)
+		names.add(cmpOr(r.display, r.identity))
+		res.add(r.resource)
+		f.addEvidence(r.ev)
+	}
+	f.Count = len(st.reads)
+	f.Source = strings.Join(stores.sorted(0), "+")
+	f.DisplayName = strings.Join(names.sorted(10), ", ")
+	f.Resources = res.sorted(MaxResources)
+	f.Message = fmt.Sprintf("%s read %d secrets in %s within %s, as %s; the address was new to them",
+		a, res.len(), strings.Join(stores.sorted(0), " and "), f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(ids.sorted(10), ", "))
+	f.Remediation = "treat every credential used from " + a.String() + " as stolen: revoke them in each store " +
+		"and rotate the secrets listed; vaultsentry trace --ip " + a.String() + " over all the logs shows what else it did"
+	d.found = append(d.found, f)
+	st.reads = st.reads[:0]
+	st.reported = ev.Time
+}
+
+// sweep forgets addresses idle for longer than the window.
+func (d *CrossStore) sweep(now time.Time) {
+	d.seen = 0
+	for a, st := range d.addrs {
+		if now.Sub(st.last) > d.env.Config.CrossStore.Window {
+			delete(d.addrs, a)
+		}
+	}
+}
+
+// Finish returns the findings.
+func (d *CrossStore) Finish() []Finding { return d.found }
+
+func countKinds(k event.Kinds) int {
+	n := 0
+	for ; k != 0; k &= k - 1 {
+		n++
+	}
+	return n
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
