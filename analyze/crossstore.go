@@ -3,7 +3,6 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +39,10 @@ type crossAddr struct {
 	reads    []crossRead
 	last     time.Time
 	reported time.Time // end of the last reported episode; zero when none
+	// fresh: identity -> the address was new to it when it first came from there.
+	fresh map[string]bool
+	// freshBy counts the fresh reads in reads by kind.
+	freshBy [8]int32
 }
 
 // crossRead is one secret read; fresh when the address was new to its identity.
@@ -91,16 +94,24 @@ func (d *CrossStore) Observe(ev *event.Event) {
 	if id == "" {
 		return
 	}
-	fresh := true
-	if h := d.env.Baseline.Get(id); h != nil {
-		_, known := h.Addrs[a.String()]
-		fresh = !known
-	}
 	win := d.env.Config.CrossStore.Window
 	st := d.addrs[a]
 	if st == nil {
-		st = &crossAddr{}
+		st = &crossAddr{fresh: map[string]bool{}}
 		d.addrs[a] = st
+	} else if ev.Time.Sub(st.last) > win {
+		clear(st.fresh) // quiet for a window: what was new then is judged again
+	}
+	fresh, ok := st.fresh[id]
+	if !ok {
+		// Asked once per identity and address: was the address new to the identity when it
+		// first came from there in this run?
+		fresh = true
+		if h := d.env.Baseline.Get(id); h != nil {
+			_, known := h.Addrs[a.String()]
+			fresh = !known
+		}
+		st.fresh[id] = fresh
 	}
 	if !st.reported.IsZero() && ev.Time.Sub(st.last) <= win {
 		st.last = ev.Time // the episode reported goes on
@@ -109,27 +120,40 @@ func (d *CrossStore) Observe(ev *event.Event) {
 	}
 	st.reported = time.Time{}
 	st.last = ev.Time
-	keep := st.reads[:0]
-	for _, r := range st.reads {
-		if ev.Time.Sub(r.at) <= win {
-			keep = append(keep, r)
-		}
+	// Reads arrive in time order: the ones out of the window are at the front.
+	for len(st.reads) > 0 && ev.Time.Sub(st.reads[0].at) > win {
+		st.drop()
 	}
-	st.reads = append(keep, crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
+	if len(st.reads) >= maxCrossReads {
+		st.drop()
+	}
+	st.reads = append(st.reads, crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
 		resource: ev.Resource, ev: evidenceOf(ev), fresh: fresh})
-	if len(st.reads) > 4*MaxEvidence {
-		st.reads = slices.Delete(st.reads, 0, len(st.reads)-4*MaxEvidence)
+	if fresh {
+		st.freshBy[ev.Kind&7]++
 	}
-	var kinds event.Kinds
-	for _, r := range st.reads {
-		if r.fresh {
-			kinds |= event.KindsOf(r.kind)
+	stores := 0
+	for _, n := range st.freshBy {
+		if n > 0 {
+			stores++
 		}
 	}
-	if countKinds(kinds) < 2 {
+	if stores < 2 {
 		return
 	}
 	d.report(a, st, ev)
+}
+
+// maxCrossReads bounds the reads kept per address: enough for the finding's evidence and
+// resources; a busy address forgets its oldest reads first.
+const maxCrossReads = 4 * MaxEvidence
+
+// drop forgets the oldest read.
+func (st *crossAddr) drop() {
+	if r := st.reads[0]; r.fresh {
+		st.freshBy[r.kind&7]--
+	}
+	st.reads = st.reads[1:]
 }
 
 // report makes the finding of one episode of address a.
@@ -155,7 +179,7 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 	f.Remediation = "treat every credential used from " + a.String() + " as stolen: revoke them in each store " +
 		"and rotate the secrets listed; vaultsentry trace --ip " + a.String() + " over all the logs shows what else it did"
 	d.found = append(d.found, f)
-	st.reads = st.reads[:0]
+	st.reads, st.freshBy = st.reads[:0], [8]int32{}
 	st.reported = ev.Time
 }
 
@@ -171,14 +195,6 @@ func (d *CrossStore) sweep(now time.Time) {
 
 // Finish returns the findings.
 func (d *CrossStore) Finish() []Finding { return d.found }
-
-func countKinds(k event.Kinds) int {
-	n := 0
-	for ; k != 0; k &= k - 1 {
-		n++
-	}
-	return n
-}
 
 func cmpOr(a, b string) string {
 	if a != "" {
