@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
@@ -74,8 +73,9 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	errs := make([]error, len(inputs))
 	shared := NewInterner()
 	// CloudTrail files are many and small: each reader goroutine keeps its interner cache from
-	// file to file.
-	locals := &sync.Pool{New: func() any { return shared.Local() }}
+	// file to file. A channel, not a sync.Pool: a pool keeps what it holds (and through it the
+	// whole interner) for two collections after Load returns.
+	locals := make(chan *LocalInterner, runtime.GOMAXPROCS(0))
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -236,13 +236,13 @@ func SortEvents(evs []event.Event) {
 // input could not be opened; a read error part-way (a truncated gzip) is recorded in
 // st.ReadError and what came before is kept. A file no format recognises is described in
 // st.NotRead and not read; format is then -1.
-func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals *sync.Pool) (b Batch, format int, err error) {
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner) (b Batch, format int, err error) {
 	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
 	if err != nil {
 		st.ReadError = err.Error()
 		return Batch{}, -1, err
 	}
-	defer f.close()
+	defer func() { f.close() }() // f, whichever it is by then: the rescue below opens the file again
 	if opts.Progress != nil {
 		defer func() {
 			opts.Progress(Progress{File: in.Name, Read: f.raw.load(), Size: f.size, Lines: st.Lines, Done: true})
@@ -259,16 +259,29 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 		}
 		// A line past the head is a log's: read the file again, in that format.
 		f.close()
-		if f, err = open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio}); err != nil {
+		reopened, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
+		if err != nil {
+			f = &openedInput{close: func() error { return nil }, raw: f.raw}
 			st.ReadError = err.Error()
 			return Batch{}, -1, err
 		}
+		f = reopened
 		st.NotRead, format = "", later
 	}
 	ff := opts.Formats[format]
 	st.Format = ff.Name()
-	li := locals.Get().(*LocalInterner)
-	defer locals.Put(li)
+	var li *LocalInterner
+	select {
+	case li = <-locals:
+	default:
+		li = shared.Local()
+	}
+	defer func() {
+		select {
+		case locals <- li:
+		default:
+		}
+	}()
 	file := &File{Name: in.Name, R: f.r, Size: f.size, Compressed: f.compressed, MaxLineBytes: opts.MaxLineBytes,
 		Strings: shared, Local: li}
 	if opts.Progress != nil {
