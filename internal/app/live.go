@@ -51,7 +51,8 @@ func cloudTrailLive(ctx context.Context, r *CloudTrailRequest) (Outcome, error) 
 	}
 	prog := newFetchProgress(o.IO)
 	lo.Progress = prog.update
-	streams, err := lookupevents.Fetch(ctx, lo)
+	src := &lookupevents.Source{Options: lo}
+	loaded, err := src.Query(ctx)
 	prog.done()
 	if err != nil {
 		hint := "check the AWS credentials and region (AWS_PROFILE, --profile, AWS_REGION, --region); the caller needs cloudtrail:LookupEvents"
@@ -61,14 +62,13 @@ func cloudTrailLive(ctx context.Context, r *CloudTrailRequest) (Outcome, error) 
 		return Outcome{}, runtimef(hint, fmt.Errorf("cloudtrail: %w", err))
 	}
 	if save != nil {
-		if err := writeRecords(save, streams); err != nil {
+		if err := writeRecords(save, src.Streams); err != nil {
 			return Outcome{}, runtimef("check the free space and permissions of --save", fmt.Errorf("write %s: %w", r.Save, err))
 		}
 		if err := save.Close(); err != nil {
 			return Outcome{}, runtimef("", fmt.Errorf("write %s: %w", r.Save, err))
 		}
 	}
-	loaded := ctsource.LoadRecords(streams)
 	p := &pipeline{opts: o, command: "cloudtrail", loaded: loaded, timeRef: now, liveSince: true}
 	return p.run()
 }

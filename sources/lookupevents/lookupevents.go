@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/sources"
 	ctsource "github.com/vaultsentry/vaultsentry/sources/cloudtrail"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -218,4 +219,27 @@ func (m limiterMiddleware) HandleFinalize(ctx context.Context, in middleware.Fin
 		m.l.SetLimit(max(m.max*adaptFloor, lim*adaptDown))
 	}
 	return out, md, err
+}
+
+// Source is the LookupEvents API as a sources.QuerySource: Query fetches with Options and
+// decodes the records as CloudTrail's file reader does. Streams keeps what was fetched, for
+// a caller that saves the raw records (cloudtrail --save).
+type Source struct {
+	Options Options
+	Streams []ctsource.RecordStream
+}
+
+var _ sources.QuerySource = (*Source)(nil)
+
+// Name is the source's id.
+func (*Source) Name() string { return "lookup-events" }
+
+// Query fetches the records and returns them as events, de-duplicated and in time order.
+func (s *Source) Query(ctx context.Context) (*sources.Loaded, error) {
+	streams, err := Fetch(ctx, s.Options)
+	if err != nil {
+		return nil, err
+	}
+	s.Streams = streams
+	return ctsource.LoadRecords(streams), nil
 }
