@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/baseline"
 )
 
 // helpDefaults lists, per rule, the phrases of its Summary and Help that quote a default, each
