@@ -95,7 +95,7 @@ type bulkBurst struct {
 // NewBulkRead builds the bulk-read detector.
 func NewBulkRead(env Env) Detector {
 	return &BulkRead{env: env, state: map[string]*bulkState{}, habits: map[string]*burstHabit{}, config: env.Config.BulkRead, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
 		Summary: "one credential reads many distinct secrets within minutes",
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
 			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes " +
