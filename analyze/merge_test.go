@@ -81,8 +81,8 @@ func TestMergeKeepsRulesApart(t *testing.T) {
 // TestRuleGroups pins each registered rule's grouping: a new rule must choose one here.
 func TestRuleGroups(t *testing.T) {
 	want := map[string]GroupBy{
-		"bulk-read": GroupIdentity, "dual-source-ip": GroupCredential, "new-resource": GroupIdentity,
-		"dormant-identity": GroupIdentity, "new-source-ip": GroupIdentity, "denied-burst": GroupIdentity,
+		"bulk-read": GroupNone, "dual-source-ip": GroupCredential, "new-resource": GroupIdentity,
+		"dormant-identity": GroupIdentity, "new-source-ip": GroupIdentity, "denied-burst": GroupNone,
 		"enumeration": GroupIdentity, "many-source-ips": GroupIdentity, "decoy-access": GroupIdentity,
 		"privileged-token": GroupIdentity, "policy-change": GroupIdentity, "auth-config-change": GroupIdentity,
 		"admin-off-hours": GroupIdentity, "rotation-without-read": GroupIdentity, "audit-disabled": GroupIdentity,
