@@ -56,7 +56,7 @@ type offSession struct {
 // NewAdminOffHours builds the admin-off-hours detector.
 func NewAdminOffHours(env Env) Detector {
 	d := &AdminOffHours{env: env, open: map[string]*offSession{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "admin-off-hours", Name: "Privileged identity active outside maintenance windows", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "admin-off-hours", Name: "Privileged identity active outside maintenance windows", Severity: High,
 		Summary: "a token with an administrator policy (or an admin AWS principal) is used outside the configured maintenance windows",
 		Help: "Administrators work in business hours and announced change windows; a stolen admin token is used whenever the attacker " +
 			"holds it. Privileged means a Vault token whose policies match admin_policies (default root and *admin*), the root token, " +

@@ -37,7 +37,7 @@ type AuditDisabled struct {
 // NewAuditDisabled builds the audit-disabled detector.
 func NewAuditDisabled(env Env) Detector {
 	return &AuditDisabled{env: env, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "audit-disabled", Name: "Audit logging disabled or changed", Severity: Critical,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "audit-disabled", Name: "Audit logging disabled or changed", Severity: Critical,
 		Summary: "an audit device is disabled, enabled or changed over the API, or a trail is stopped, deleted or narrowed",
 		Help: "DELETE sys/audit/<name> disables a Vault audit device (critical): its requests are no longer logged, and its HMAC salt is " +
 			"discarded, so HMAC'd values logged before and after a re-enable no longer match. Enabling or changing a device over the API is " +

@@ -74,7 +74,7 @@ type gapActor struct {
 // NewAuditGap builds the audit-gap detector.
 func NewAuditGap(env Env) Detector {
 	return &AuditGap{env: env, files: map[string]*gapFile{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault), ID: "audit-gap", Name: "Silence in an audit stream", Severity: High,
+		Kinds: event.KindsOf(event.KindVault), Group: GroupIdentity, ID: "audit-gap", Name: "Silence in an audit stream", Severity: High,
 		Summary: "an audit stream stops for longer than 60 s and more than 10x its own 99th-percentile gap over the surrounding day",
 		Help: "A hole in the audit log hides what happened meanwhile (a full log volume, a device removed and re-added, tampering). " +
 			"Each audit device is its own stream (rotated files in one directory are chained); a gap fires when it is longer than the floor " +

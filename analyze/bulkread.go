@@ -19,9 +19,10 @@ import (
 // whole input.
 //
 // Thresholds: 30 reads over 10 distinct secrets in 5 minutes (the seed's dashboard rule).
-// Overlapping windows merge into one finding per burst. A burst ends when a whole window passes
-// without the threshold being met again, in log time, whichever credential the next event
-// carries: a sync that logs in for every cycle (External Secrets) uses a new token each time, and
+// Overlapping windows merge into one finding per burst, and each burst stays its own finding
+// (GroupNone: Run does not sum two harvests an hour apart into one). A burst ends when a whole
+// window passes without the threshold being met again, in log time, whichever credential the
+// next event carries: a sync that logs in for every cycle (External Secrets) uses a new token each time, and
 // each cycle must end, and be learned, before the next one is judged. Each event enters and
 // leaves its credential's window once; open bursts wait in a heap by deadline (O(log n)).
 //
@@ -95,7 +96,7 @@ type bulkBurst struct {
 // NewBulkRead builds the bulk-read detector.
 func NewBulkRead(env Env) Detector {
 	return &BulkRead{env: env, state: map[string]*bulkState{}, habits: map[string]*burstHabit{}, config: env.Config.BulkRead, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupNone, ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
 		Summary: "one credential reads many distinct secrets within minutes",
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
 			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes " +

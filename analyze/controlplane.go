@@ -161,7 +161,7 @@ type controlRun struct {
 // (ev.NewPolicies); a token created from a role without them in the log is missed.
 func NewPrivilegedToken(env Env) Detector {
 	return &controlPlane{env: env, open: map[string]*controlRun{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault), ID: "privileged-token", Name: "Privileged or orphan token created", Severity: High,
+		Kinds: event.KindsOf(event.KindVault), Group: GroupIdentity, ID: "privileged-token", Name: "Privileged or orphan token created", Severity: High,
 		Summary: "a token with the root or an administrator policy, or an orphan token, is created; or root generation starts",
 		Help: "Creating a token with the root policy or an administrator policy (admin_policies), or an orphan token " +
 			"(auth/token/create-orphan, no_parent), gives its holder access that outlives the creator's own token. " +
@@ -179,7 +179,7 @@ func NewPrivilegedToken(env Env) Detector {
 // existing token gains the new rights at its next request, with no new login to notice.
 func NewPolicyChange(env Env) Detector {
 	return &controlPlane{env: env, open: map[string]*controlRun{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault), ID: "policy-change", Name: "Vault policy changed", Severity: High,
+		Kinds: event.KindsOf(event.KindVault), Group: GroupIdentity, ID: "policy-change", Name: "Vault policy changed", Severity: High,
 		Summary: "a policy is written or deleted (sys/policy/*, sys/policies/acl|rgp|egp/*)",
 		Help: "Every token that carries a policy gains what a rewrite adds, at its next request. Reports writes and deletes of " +
 			"sys/policy/<name> and sys/policies/acl|rgp|egp/<name>; reads are not changes. Known false positives: planned changes " +
@@ -199,7 +199,7 @@ func NewPolicyChange(env Env) Detector {
 // beneath every ACL.
 func NewAuthConfigChange(env Env) Detector {
 	return &controlPlane{env: env, open: map[string]*controlRun{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault), ID: "auth-config-change", Name: "Auth method, secrets engine or cluster configuration changed", Severity: High,
+		Kinds: event.KindsOf(event.KindVault), Group: GroupIdentity, ID: "auth-config-change", Name: "Auth method, secrets engine or cluster configuration changed", Severity: High,
 		Summary: "an auth method or secrets engine is enabled, disabled, tuned or reconfigured, or the cluster is administered",
 		Help: "Reports sys/auth/* and sys/mounts/* enable, disable and tune, writes of auth/<mount>/config, sys/remount, sys/raw " +
 			"(critical), sys/seal, sys/unseal (medium, when audited), sys/replication/*, sys/namespaces/* and sys/plugins/catalog/* " +

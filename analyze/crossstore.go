@@ -64,6 +64,7 @@ func NewCrossStore(env Env) Detector {
 	return &CrossStore{env: env, addrs: map[netip.Addr]*crossAddr{}, rule: Rule{
 		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes),
 		ID:    "cross-store-access", Name: "One address reads secrets in several stores", Severity: High,
+		Group:   GroupIdentity, // the identity is the address: its episodes close in time are one finding
 		Summary: "an external address new to its identities reads secrets in two or more stores (Vault, AWS, Kubernetes) within 1h",
 		Help: "Follows each external address across the stores read in one run. Only successful reads of secrets count, and in " +
 			"each store the address must be new to at least one identity that used it. Known false positives: a person " +

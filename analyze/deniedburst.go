@@ -17,7 +17,8 @@ import (
 // Thresholds: at least 10 denials over at least 5 distinct paths (the normalised secret, else
 // the request path) inside a sliding 5-minute window (thresholds.denied-burst: count,
 // distinct, window; per-identity overrides apply). Keyed by identity, not credential, so a
-// probe that switches tokens stays one burst. Overlapping windows make one finding per burst;
+// probe that switches tokens stays one burst. Overlapping windows make one finding per burst, and
+// each burst stays its own finding (GroupNone: Run does not merge two probes an hour apart);
 // the burst ends when a whole window passes without the threshold being met again. Each
 // event enters and leaves the window once.
 //
@@ -58,7 +59,7 @@ const maxDeniedMemory = 4096
 // NewDeniedBurst builds the denied-burst detector.
 func NewDeniedBurst(env Env) Detector {
 	return &DeniedBurst{env: env, state: map[string]*deniedState{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "denied-burst", Name: "Burst of permission-denied requests", Severity: Medium,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupNone, ID: "denied-burst", Name: "Burst of permission-denied requests", Severity: Medium,
 		Summary: "one identity is denied on many distinct paths within minutes",
 		Help: "A credential tried against paths its policy does not grant is being used by someone exploring what it can reach. " +
 			"Fires when one identity collects at least 10 permission-denied errors on at least 5 distinct paths within 5 minutes " +

@@ -22,6 +22,38 @@ type Rule struct {
 	// Kinds are the kinds of event the rule understands. Run shows a detector no other kind,
 	// so an event of a store the rule was not written for can never be read as Vault's.
 	Kinds event.Kinds
+	// Group says which of the rule's findings Merge joins when they are close in time.
+	Group GroupBy
+}
+
+// GroupBy is how Merge groups a rule's findings: findings of one group that are less than the
+// merge window apart become one finding.
+//
+// The zero value is GroupNone on purpose: merging sums separate findings into one, so a rule
+// that has not said how its findings group keeps every finding it makes rather than having some
+// folded into others.
+type GroupBy int
+
+const (
+	// GroupNone: every finding stands alone.
+	GroupNone GroupBy = iota
+	// GroupIdentity: findings about one identity (Finding.Identity) merge, whatever
+	// credential each was made with.
+	GroupIdentity
+	// GroupCredential: findings merge only when they are about one identity and one credential,
+	// for rules whose subject is the credential itself (dual-source-ip: two tokens of one
+	// workload, each copied, are two findings).
+	GroupCredential
+)
+
+func (g GroupBy) String() string {
+	switch g {
+	case GroupIdentity:
+		return "identity"
+	case GroupCredential:
+		return "credential"
+	}
+	return "none"
 }
 
 // Detector reads events in time order and reports findings when the input ends.
@@ -39,6 +71,9 @@ type Env struct {
 	// Baseline is the history learned so far (from a baseline file and from the events already
 	// seen in this run). Never nil. Detectors only read it: Run is the one place that writes it.
 	Baseline *baseline.Baseline
+	// onlyRules, when set, limits Run to the detectors of these rule ids. Tests use it to run one
+	// detector the way users get it.
+	onlyRules []string
 }
 
 // burstTeacher is implemented by a detector whose own judgments are history too: bulk-read's
@@ -74,6 +109,9 @@ func Run(events []event.Event, env Env) *Result {
 		env.Baseline = baseline.New()
 	}
 	ds := New(env)
+	if env.onlyRules != nil {
+		ds = slices.DeleteFunc(ds, func(d Detector) bool { return !slices.Contains(env.onlyRules, d.Rule().ID) })
+	}
 	kinds := make([]event.Kinds, len(ds))
 	for i, d := range ds {
 		kinds[i] = d.Rule().Kinds
@@ -108,7 +146,7 @@ func Run(events []event.Event, env Env) *Result {
 			all = append(all, f)
 		}
 	}
-	res.Findings = Merge(all, mergeWindow)
+	res.Findings = Merge(all, res.Rules, mergeWindow)
 	SortFindings(res.Findings)
 	return res
 }
@@ -116,34 +154,46 @@ func Run(events []event.Event, env Env) *Result {
 // mergeWindow: findings of one rule about one identity closer than this become one finding.
 const mergeWindow = time.Hour
 
-// Merge joins findings of the same rule about the same identity whose times are within window
-// of each other into one finding with the summed count, so nothing is reported twice.
-func Merge(fs []Finding, window time.Duration) []Finding {
+// Merge joins findings of one rule and one group (Rule.Group: the identity, or the identity and
+// the credential) whose times are within window of each other into one finding with the summed
+// count, so nothing is reported twice. Findings without an identity, and findings of a rule that
+// is not in rules or groups by GroupNone, are kept as they are.
+func Merge(fs []Finding, rules []Rule, window time.Duration) []Finding {
+	group := make(map[string]GroupBy, len(rules))
+	for _, r := range rules {
+		group[r.ID] = r.Group
+	}
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Identity, b.Identity), a.FirstSeen.Compare(b.FirstSeen))
 	})
+	// last is the latest finding of each group in out. The sort puts one rule and identity
+	// together, so the map only ever holds the credentials of the current identity.
+	type key struct{ rule, identity, credential string }
+	last := map[key]int{}
 	var out []Finding
 	for _, f := range fs {
-		if n := len(out); n > 0 {
-			p := &out[n-1]
-			if p.Rule == f.Rule && p.Identity == f.Identity && p.Identity != "" && mergeable(p, f) &&
-				!f.FirstSeen.After(p.LastSeen.Add(window)) {
-				mergeInto(p, f)
-				continue
+		g := group[f.Rule]
+		if g == GroupNone || f.Identity == "" {
+			out = append(out, f)
+			continue
+		}
+		k := key{f.Rule, f.Identity, ""}
+		if g == GroupCredential {
+			k.credential = f.Credential
+		}
+		if len(last) > 0 {
+			if n := len(out) - 1; out[n].Rule != f.Rule || out[n].Identity != f.Identity {
+				clear(last)
 			}
 		}
+		if i, ok := last[k]; ok && !f.FirstSeen.After(out[i].LastSeen.Add(window)) {
+			mergeInto(&out[i], f)
+			continue
+		}
+		last[k] = len(out)
 		out = append(out, f)
 	}
 	return out
-}
-
-// mergeable: findings about different credentials of one identity merge, except for the rules
-// whose subject is the credential itself.
-func mergeable(p *Finding, f Finding) bool {
-	if p.Credential == f.Credential {
-		return true
-	}
-	return p.Rule != "dual-source-ip"
 }
 
 func mergeInto(p *Finding, f Finding) {

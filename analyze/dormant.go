@@ -27,7 +27,7 @@ type DormantIdentity struct {
 // NewDormantIdentity builds the dormant-identity detector.
 func NewDormantIdentity(env Env) Detector {
 	return &DormantIdentity{env: env, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "dormant-identity", Name: "Dormant identity active again", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "dormant-identity", Name: "Dormant identity active again", Severity: High,
 		Summary: "an identity not seen for 30 days or more acts again",
 		Help: "Fires on the first event of an identity whose previous activity is at least thresholds.dormant-identity.days " +
 			"(default 30) older, according to the baseline. Known false positives: seasonal jobs, long leave.",

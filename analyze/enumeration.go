@@ -62,7 +62,7 @@ type enumRun struct {
 // NewEnumeration builds the enumeration detector.
 func NewEnumeration(env Env) Detector {
 	return &Enumeration{env: env, state: map[string]*enumState{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "enumeration", Name: "Secret namespace enumeration", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "enumeration", Name: "Secret namespace enumeration", Severity: High,
 		Summary: "a non-administrator lists a mount's root, a control-plane catalogue, or many paths within minutes",
 		Help: "Applications read the paths they need; listing is reconnaissance. Fires when a non-administrator lists a mount's root " +
 			"(kv/metadata/, a KV v1 mount), a catalogue (LIST sys/policies/acl, identity/entity/id, auth/token/accessors), " +

@@ -30,7 +30,7 @@ type ResourcePolicyChange struct {
 // NewResourcePolicyChange builds the resource-policy-change detector.
 func NewResourcePolicyChange(env Env) Detector {
 	return &ResourcePolicyChange{rule: Rule{
-		Kinds: event.KindsOf(event.KindCloudTrail), ID: "resource-policy-change", Name: "Secret shared through its resource policy", Severity: High,
+		Kinds: event.KindsOf(event.KindCloudTrail), Group: GroupIdentity, ID: "resource-policy-change", Name: "Secret shared through its resource policy", Severity: High,
 		Summary: "a Secrets Manager resource policy grants access to everyone or to another AWS account",
 		Help: "PutResourcePolicy with Principal \"*\" (critical unless a Condition narrows it) or a principal of another " +
 			"account (high). blockPublicPolicy=false is shown when the caller switched off Secrets Manager's public-policy check. " +

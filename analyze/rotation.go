@@ -92,7 +92,7 @@ func NewRotationWithoutRead(env Env) Detector {
 	}
 	return &RotationWithoutRead{env: env, grace: g, rollouts: rs, pending: map[string]*rotWrite{},
 		readers: map[string][]string{}, kv2: map[string]bool{}, rule: Rule{
-			Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), ID: "rotation-without-read", Name: "Secret rotated but not picked up", Severity: Medium,
+			Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "rotation-without-read", Name: "Secret rotated but not picked up", Severity: Medium,
 			Summary: "a secret is written (rotated) and no other identity reads it, and no consuming deployment rolls out, within the grace window",
 			Help: "A rotation nobody picks up leaves consumers on the old value. Fires when a KV write or rotate-role call is not followed within " +
 				"rotation.grace (default 30m) by a successful read of the same secret by another identity, nor by a rollout of the deployment " +

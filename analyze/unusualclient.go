@@ -38,7 +38,7 @@ type UnusualClient struct {
 // NewUnusualClient builds the unusual-client detector.
 func NewUnusualClient(env Env) Detector {
 	return &UnusualClient{env: env, rule: Rule{
-		Kinds: event.KindsOf(event.KindCloudTrail), ID: "unusual-client", Name: "Secret read from an unusual client", Severity: High,
+		Kinds: event.KindsOf(event.KindCloudTrail), Group: GroupIdentity, ID: "unusual-client", Name: "Secret read from an unusual client", Severity: High,
 		Summary: "a principal that only ever used SDKs reads a secret from CloudShell or a console session",
 		Help: "GetSecretValue from AWS CloudShell (exec-env/CloudShell in the user agent) or a browser console session, by a " +
 			"principal whose earlier activity (at least 2 events) used programmatic clients only. " +
