@@ -13,7 +13,8 @@ func kev(at time.Duration, user, secret string, opts ...func(*event.Event)) even
 	ev := vev(at, user, event.OpRead, secret, opts...)
 	ev.Kind, ev.Action = event.KindKubernetes, "get"
 	ev.Principal, ev.DisplayName = user, user
-	ev.Resource, ev.Name, ev.Path = "k8s:"+secret, secret, "/api/v1/namespaces/"+secret
+	ev.Resource, ev.Path = "k8s:"+secret, "/api/v1/namespaces/"+secret
+	ev.SetName(len("k8s:"))
 	return ev
 }
 

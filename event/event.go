@@ -154,6 +154,10 @@ type Event struct {
 	Op      Op
 	Outcome Outcome
 	Flags   Flags
+	// nameAt is where the secret's store-relative name starts in Resource, plus one; 0: none.
+	// The name always ends the resource, so an offset (in the padding after Flags) holds it
+	// instead of a second string per event.
+	nameAt uint16
 
 	// Action is the source's own verb: a Vault operation ("read", "update", "list") or a
 	// CloudTrail eventName ("GetSecretValue").
@@ -177,9 +181,6 @@ type Event struct {
 	// folded to mount + logical path; an AWS secret as name or suffix-less ARN. Empty when the
 	// request touched no secret or path.
 	Resource string
-	// Name is the secret's name relative to its store: a KV logical path without its mount
-	// and KV v2 verb ("prod/db"), an AWS secret or parameter name. Empty with Resource.
-	Name string
 	// Mount is the Vault mount point ("kv/", "ns1/auth/userpass/"); empty for AWS.
 	Mount string
 	// MountType is the Vault mount's type ("kv", "database", "transit", "system").
@@ -212,4 +213,24 @@ func (e *Event) Actor() string {
 		return e.Credential
 	}
 	return e.DisplayName
+}
+
+// Name is the secret's name relative to its store: a KV logical path without its mount and KV
+// v2 verb ("prod/db"), an AWS secret or parameter name, a Kubernetes Secret's NAMESPACE/NAME.
+// Empty when the request touched no secret.
+func (e *Event) Name() string {
+	if e.nameAt == 0 || int(e.nameAt)-1 > len(e.Resource) {
+		return ""
+	}
+	return e.Resource[e.nameAt-1:]
+}
+
+// SetName records that the secret's name is the end of Resource from offset i. An offset
+// beyond what the event can hold (a resource over 64 KiB) leaves the name unset.
+func (e *Event) SetName(i int) {
+	if i < 0 || i > len(e.Resource) || i >= 1<<16-1 {
+		e.nameAt = 0
+		return
+	}
+	e.nameAt = uint16(i + 1)
 }

@@ -23,7 +23,7 @@ func TestPathFacts(t *testing.T) {
 		{"kv/data/prod/db", "", "kv/", "kv", event.OpWrite, none, "prod/db"},
 		{"kv/metadata/prod/", "", "kv/", "kv", event.OpList, none, "prod/"},
 		{"secret/app/key", "", "secret/", "kv", event.OpRead, event.FlagValueRead, "app/key"}, // KV v1
-		{"secret/data/x?version=2", "", "", "", event.OpRead, event.FlagValueRead, "x"},      // no mount_point in old logs
+		{"secret/data/x?version=2", "", "", "", event.OpRead, event.FlagValueRead, "x"},       // no mount_point in old logs
 		{"secret/metadata/x", "", "", "", event.OpRead, none, "x"},
 		{"database/creds/app", "", "database/", "database", event.OpRead, event.FlagValueRead, "creds/app"},
 		{"aws/creds/deploy", "", "aws/", "aws", event.OpRead, event.FlagValueRead, "creds/deploy"},
@@ -40,12 +40,12 @@ func TestPathFacts(t *testing.T) {
 	} {
 		ev := event.Event{Path: c.path, Namespace: c.ns, Mount: c.mount, MountType: c.mtype, Op: c.op}
 		ev.Resource = NormalizePath(stripQuery(c.path), c.mount, c.mtype)
-		setPathFacts(&ev, sources.NewInterner().Local())
+		setPathFacts(&ev)
 		if got := ev.Flags & pathFactFlags; got != c.flags {
 			t.Errorf("%s (%s, %v): flags %b, want %b", c.path, c.mtype, c.op, got, c.flags)
 		}
-		if ev.Name != c.name {
-			t.Errorf("%s: name %q, want %q", c.path, ev.Name, c.name)
+		if ev.Name() != c.name {
+			t.Errorf("%s: name %q, want %q", c.path, ev.Name(), c.name)
 		}
 	}
 }
@@ -60,7 +60,7 @@ func TestPathFactsFromResponse(t *testing.T) {
 		t.Fatalf("%d events", len(l.Events))
 	}
 	ev := l.Events[0]
-	if !ev.Has(event.FlagValueRead) || ev.Name != "creds/app" || ev.Mount != "db/" {
+	if !ev.Has(event.FlagValueRead) || ev.Name() != "creds/app" || ev.Mount != "db/" {
 		t.Errorf("event %+v", ev)
 	}
 }

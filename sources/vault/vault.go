@@ -214,14 +214,14 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) event.Event {
 	}
 	ev.Resource = in.Concat(normalizeVaultPath(full, ev.Mount, ev.MountType))
 	ev.Outcome = vaultOutcome(v.Error)
-	setPathFacts(&ev, in)
+	setPathFacts(&ev)
 	return ev
 }
 
 // SetFacts sets on ev what the reader derives from a request's path, mount and operation (the
 // FlagControl, FlagMaintenance and FlagValueRead flags and Name), for events built by hand as
 // this reader would build them (other packages' tests).
-func SetFacts(ev *event.Event) { setPathFacts(ev, sources.NewInterner().Local()) }
+func SetFacts(ev *event.Event) { setPathFacts(ev) }
 
 // pathFactFlags are the flags setPathFacts owns.
 const pathFactFlags = event.FlagControl | event.FlagMaintenance | event.FlagValueRead
@@ -229,17 +229,14 @@ const pathFactFlags = event.FlagControl | event.FlagMaintenance | event.FlagValu
 // setPathFacts sets what the request's path says (pathFacts, secretName) from ev's path, mount
 // and operation; called again when a response supplies the mount or turns the request into a
 // login.
-func setPathFacts(ev *event.Event, in *sources.LocalInterner) {
+func setPathFacts(ev *event.Event) {
 	rel := strings.TrimPrefix(stripQuery(ev.Path), ev.Namespace)
 	mount := strings.TrimPrefix(ev.Mount, ev.Namespace)
 	ev.Flags = ev.Flags&^pathFactFlags | pathFacts(rel, mount, ev.MountType, ev.Op)
-	name := secretName(rel, mount, ev.MountType)
-	if strings.HasSuffix(ev.Resource, name) {
-		// The name ends the resource it names: share its bytes rather than keep a copy per
-		// distinct path.
-		ev.Name = ev.Resource[len(ev.Resource)-len(name):]
+	if name := secretName(rel, mount, ev.MountType); name != "" && strings.HasSuffix(ev.Resource, name) {
+		ev.SetName(len(ev.Resource) - len(name))
 	} else {
-		ev.Name = in.Str(name)
+		ev.SetName(-1)
 	}
 }
 
@@ -351,7 +348,7 @@ func applyResponse(ev *event.Event, r *respInfo, in *sources.LocalInterner) {
 	if ev.Mount == "" && r.mount != "" {
 		ev.Mount, ev.MountType = r.mount, r.mountType
 		ev.Resource = in.Concat(normalizeVaultPath(ev.Path, ev.Mount, ev.MountType))
-		setPathFacts(ev, in)
+		setPathFacts(ev)
 	}
 	if !r.hasResponse {
 		return

@@ -199,7 +199,7 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) event.Event {
 	}
 	ev.Resource = in.Str(NormalizePath(full, mount, mtype))
 	ev.Outcome = vaultOutcome(e.Error)
-	setPathFacts(&ev, in.Local())
+	setPathFacts(&ev)
 	return ev
 }
 
@@ -212,7 +212,7 @@ func (vr *refVaultReader) applyResponse(ev *event.Event, e *vaultEntry) {
 	if ev.Mount == "" && e.Request.MountPoint != "" {
 		ev.Mount, ev.MountType = vr.in.Str(e.Request.MountPoint), vr.in.Str(e.Request.MountType)
 		ev.Resource = vr.in.Str(NormalizePath(ev.Path, ev.Mount, ev.MountType))
-		setPathFacts(ev, vr.in.Local())
+		setPathFacts(ev)
 	}
 	rs := e.Response
 	if rs == nil {
