@@ -41,6 +41,8 @@ type crossAddr struct {
 	reported time.Time // end of the last reported episode; zero when none
 	// fresh: identity -> the address was new to it when it first came from there.
 	fresh map[string]bool
+	// seenAt is the address's last request of any kind (last is its last secret read).
+	seenAt time.Time
 	// freshBy counts the fresh reads in reads by kind.
 	freshBy [8]int32
 }
@@ -85,14 +87,11 @@ func (d *CrossStore) Observe(ev *event.Event) {
 		d.sweep(ev.Time)
 	}
 	a := ev.RemoteAddr
-	if !a.IsValid() || ev.Outcome != event.OutcomeOK || ev.Resource == "" ||
-		(ev.Op != event.OpRead && ev.Op != event.OpList) ||
-		ev.Has(event.FlagControl) || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagAWSInternal) ||
-		d.env.Config.IsInternal(a) {
+	if !a.IsValid() || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagAWSInternal) {
 		return
 	}
 	id := ev.Actor()
-	if id == "" {
+	if id == "" || d.env.Config.IsInternal(a) {
 		return
 	}
 	win := d.env.Config.CrossStore.Window
@@ -100,19 +99,23 @@ func (d *CrossStore) Observe(ev *event.Event) {
 	if st == nil {
 		st = &crossAddr{fresh: map[string]bool{}}
 		d.addrs[a] = st
-	} else if ev.Time.Sub(st.last) > win {
+	} else if ev.Time.Sub(st.seenAt) > win {
 		clear(st.fresh) // quiet for a window: what was new then is judged again
 	}
+	// Freshness is judged at the identity's first request from the address, whatever it is
+	// (a denied listing before the reads teaches the baseline the address too).
 	fresh, ok := st.fresh[id]
 	if !ok {
-		// Asked once per identity and address: was the address new to the identity when it
-		// first came from there in this run?
 		fresh = true
 		if h := d.env.Baseline.Get(id); h != nil {
 			_, known := h.Addrs[a.String()]
 			fresh = !known
 		}
 		st.fresh[id] = fresh
+	}
+	st.seenAt = ev.Time
+	if ev.Outcome != event.OutcomeOK || ev.Resource == "" || (ev.Op != event.OpRead && ev.Op != event.OpList) || ev.Has(event.FlagControl) {
+		return
 	}
 	if !st.reported.IsZero() && ev.Time.Sub(st.last) <= win {
 		st.last = ev.Time // the episode reported goes on
@@ -188,7 +191,7 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 func (d *CrossStore) sweep(now time.Time) {
 	d.seen = 0
 	for a, st := range d.addrs {
-		if now.Sub(st.last) > d.env.Config.CrossStore.Window {
+		if now.Sub(st.seenAt) > d.env.Config.CrossStore.Window {
 			delete(d.addrs, a)
 		}
 	}

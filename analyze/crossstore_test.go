@@ -84,6 +84,17 @@ func TestCrossStore(t *testing.T) {
 	}
 }
 
+// TestCrossStoreDeniedFirst: a denied request before the reads teaches the baseline the
+// address; the address is still new to the identity for this episode.
+func TestCrossStoreDeniedFirst(t *testing.T) {
+	evs := harvestAcross(30*time.Minute, attacker)
+	first := kev(3*24*time.Hour+2*time.Hour-time.Minute, "system:serviceaccount:disputes:evidence-ingest", "*", from(attacker), denied)
+	first.Op = event.OpList
+	if fs := crossRun(t, append(evs, first)); len(fs) != 1 {
+		t.Errorf("%d findings, want 1: %s", len(fs), describe(fs))
+	}
+}
+
 // TestCrossStoreQuiet: the nearby cases that must stay quiet.
 func TestCrossStoreQuiet(t *testing.T) {
 	t.Run("two stores more than the window apart", func(t *testing.T) {

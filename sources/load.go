@@ -290,7 +290,9 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 		}
 	}
 	b = ff.Read(ctx, file, st)
-	st.Note = f.note()
+	if n := f.note(); n != "" {
+		st.Note = strings.TrimPrefix(st.Note+"; "+n, "; ")
+	}
 	return b, format, nil
 }
 

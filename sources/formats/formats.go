@@ -5,12 +5,13 @@ package formats
 import (
 	"github.com/vaultsentry/vaultsentry/sources"
 	"github.com/vaultsentry/vaultsentry/sources/cloudtrail"
+	"github.com/vaultsentry/vaultsentry/sources/k8saudit"
 	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // Files are the file formats, in the order Load asks them whether a file is theirs.
 func Files() []sources.FileFormat {
-	return []sources.FileFormat{vault.Format{}, cloudtrail.Format{}}
+	return []sources.FileFormat{vault.Format{}, cloudtrail.Format{}, k8saudit.Format{}}
 }
 
 // Named is the file format called name, or nil.

@@ -78,6 +78,7 @@ func TestSniffShapes(t *testing.T) {
 		{"lookup.json", `{"Events":[{"EventId":"1","CloudTrailEvent":"{}"}],"NextToken":"x"}`, "cloudtrail", ""},
 		{"eventbridge.json", `{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.secretsmanager","detail":` + record + `}`, "cloudtrail", ""},
 		{"empty-s3.json", `{"Records":[]}`, "cloudtrail", ""},
+		{"kube-apiserver-audit.log", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"7f24","stage":"ResponseComplete","requestURI":"/api/v1/secrets","verb":"list","user":{"username":"system:kube-controller-manager"}}` + "\n", "k8saudit", ""},
 		// Not logs, and what they are said to be.
 		{"values.yaml", "replicaCount: 2\nimage:\n  tag: 1.2\n", "", "YAML"},
 		{"README.md", "# Logs\n\nSee below.\n", "", "Markdown or a commented text file"},

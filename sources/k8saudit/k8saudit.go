@@ -1,0 +1,254 @@
+// Package k8saudit reads Kubernetes API server audit logs (audit.k8s.io/v1 Event objects, one
+// per line, as the log backend writes them) and turns every request on Secrets into events.
+// Requests on other resources are counted and skipped: the log of a cluster is mostly pods,
+// leases and configmaps.
+package k8saudit
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// Format reads Kubernetes API server audit logs.
+type Format struct{}
+
+// Name is the format's id.
+func (Format) Name() string { return "k8saudit" }
+
+// Title is what users call it.
+func (Format) Title() string { return "Kubernetes API server audit log" }
+
+// Sniff: an audit event has an auditID, a stage and a verb at the top level.
+func (Format) Sniff(_ string, h *sources.Head) bool {
+	for _, v := range h.Values {
+		if !v.Array && v.Has("auditID", "stage", "verb") {
+			return true
+		}
+	}
+	return false
+}
+
+// auditEvent mirrors the fields of an audit.k8s.io/v1 Event that the detectors need. The
+// request and response bodies are never decoded: at the RequestResponse level they hold the
+// Secret's data, and only their presence is kept (loggedBody).
+type auditEvent struct {
+	Kind       string `json:"kind"`
+	AuditID    string `json:"auditID"`
+	Stage      string `json:"stage"`
+	RequestURI string `json:"requestURI"`
+	Verb       string `json:"verb"`
+	User       struct {
+		Username string              `json:"username"`
+		Groups   []string            `json:"groups"`
+		Extra    map[string][]string `json:"extra"`
+	} `json:"user"`
+	SourceIPs []string `json:"sourceIPs"`
+	UserAgent string   `json:"userAgent"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	RequestReceived time.Time         `json:"requestReceivedTimestamp"`
+	StageTime       time.Time         `json:"stageTimestamp"`
+	Annotations     map[string]string `json:"annotations"`
+	RequestObject   loggedBody        `json:"requestObject"`
+	ResponseObject  loggedBody        `json:"responseObject"`
+}
+
+// loggedBody records whether a request or response body was logged with a Secret's data in
+// it, without keeping any of it.
+type loggedBody bool
+
+// UnmarshalJSON notes data or stringData keys; the bytes are not kept.
+func (b *loggedBody) UnmarshalJSON(p []byte) error {
+	*b = loggedBody(bytes.Contains(p, []byte(`"data"`)) || bytes.Contains(p, []byte(`"stringData"`)))
+	return nil
+}
+
+// stageRank orders the stages of one request: the last one logged says the most.
+func stageRank(s string) int {
+	switch s {
+	case "RequestReceived":
+		return 1
+	case "ResponseStarted":
+		return 2
+	case "ResponseComplete", "Panic":
+		return 3
+	}
+	return 0
+}
+
+// credentialID is the key of user.extra that identifies the token (a service-account token's
+// JTI, an X.509 certificate's hash).
+const credentialID = "authentication.kubernetes.io/credential-id"
+
+// Read decodes one audit log. One request is one event: the stages of an auditID logged
+// before its ResponseComplete are kept until it comes, then counted as "stage-duplicate".
+func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
+	in := f.Local
+	file := in.Str(f.Name)
+	var out []event.Event
+	rank := []int{}               // parallel to out
+	pending := map[string]int{}   // auditID -> index in out, until its last stage
+	var secretData []string       // secrets whose data the log holds (names only)
+	seenData := map[string]bool{} // of secretData
+	n, err := sources.ForEachLine(f.R, f.MaxLineBytes, func(line []byte, ln int, tooLong bool) {
+		st.Lines++
+		if tooLong {
+			st.Skip("too-long")
+			return
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			st.Skip("blank")
+			return
+		}
+		var a auditEvent
+		if err := sonic.Unmarshal(line, &a); err != nil {
+			st.Bad(ln, "invalid JSON: "+sources.ShortJSONError(err))
+			return
+		}
+		if a.AuditID == "" || a.Verb == "" {
+			st.Bad(ln, "not an audit event (no auditID or verb)")
+			return
+		}
+		if a.ObjectRef == nil || a.ObjectRef.Resource != "secrets" || a.ObjectRef.Subresource != "" {
+			st.Skip("not-secrets")
+			return
+		}
+		t := a.RequestReceived
+		if t.IsZero() {
+			t = a.StageTime
+		}
+		if t.IsZero() {
+			st.Bad(ln, "audit event without a time")
+			return
+		}
+		ev := toEvent(&a, t, in)
+		ev.Pos = event.Pos{File: file, Line: ln}
+		if bool(a.RequestObject) || bool(a.ResponseObject) {
+			if name := ev.Name(); name != "" && !seenData[name] && len(secretData) < 100 {
+				seenData[name] = true
+				secretData = append(secretData, name)
+			}
+		}
+		st.Parsed++
+		r := stageRank(a.Stage)
+		id := a.AuditID
+		if i, ok := pending[id]; ok {
+			// A later stage of a request already seen: it replaces the earlier one.
+			st.Parsed--
+			st.Skip("stage-duplicate")
+			if r >= rank[i] {
+				out[i], rank[i] = ev, r
+			}
+			if r == 3 {
+				delete(pending, id)
+			}
+			return
+		}
+		out = append(out, ev)
+		rank = append(rank, r)
+		if r < 3 {
+			pending[in.Str(id)] = len(out) - 1
+		}
+		st.Seen(t)
+	})
+	st.Bytes = n
+	if err != nil {
+		st.ReadError = "read " + f.Name + ": " + err.Error() + " (everything before it is kept)"
+	}
+	if len(secretData) > 0 {
+		slices.Sort(secretData)
+		st.Note = "the audit policy logs Secret data (request or response bodies at the Request or RequestResponse level) for " +
+			strings.Join(secretData, ", ")
+	}
+	st.Events += len(out)
+	return sources.Batch{Events: sources.StoreOf(out)}
+}
+
+// toEvent maps one audit event on a Secret to the model.
+func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event {
+	ref := a.ObjectRef
+	ev := event.Event{Time: t.UTC(), Kind: event.KindKubernetes}
+	ev.Action = in.Str(a.Verb)
+	ev.Principal = in.Str(a.User.Username)
+	ev.DisplayName = ev.Principal
+	if ids := a.User.Extra[credentialID]; len(ids) > 0 {
+		ev.Credential = in.Str(ids[0])
+	}
+	if len(a.User.Groups) > 0 {
+		g := slices.Clone(a.User.Groups)
+		slices.Sort(g)
+		ev.Policies = in.List(g) // groups: admins may be named by group (system:masters)
+	}
+	if len(a.SourceIPs) > 0 {
+		if addr, err := netip.ParseAddr(a.SourceIPs[0]); err == nil {
+			ev.RemoteAddr = addr.Unmap()
+		}
+	}
+	ev.UserAgent = in.Str(a.UserAgent)
+	ev.Namespace = in.Str(ref.Namespace)
+	path, _, _ := strings.Cut(a.RequestURI, "?")
+	ev.Path = in.Str(path)
+	switch {
+	case ref.Name != "":
+		ev.Resource = in.Str("k8s:" + ref.Namespace + "/" + ref.Name)
+		ev.SetName(len("k8s:"))
+	case ref.Namespace != "":
+		ev.Resource = in.Str("k8s:" + ref.Namespace + "/")
+	default:
+		ev.Resource = "k8s:*"
+		ev.Flags |= event.FlagListAll
+	}
+	switch a.Verb {
+	case "get":
+		ev.Op = event.OpRead
+		ev.Flags |= event.FlagValueRead
+	case "list", "watch":
+		ev.Op = event.OpList
+		if ref.Name == "" && ref.Namespace == "" {
+			ev.Flags |= event.FlagListAll
+		}
+	case "create", "update", "patch":
+		ev.Op = event.OpWrite
+	case "delete", "deletecollection":
+		ev.Op = event.OpDelete
+	default:
+		ev.Op = event.OpOther
+	}
+	ev.Outcome = outcome(a)
+	return ev
+}
+
+// outcome is the request's result: the response code, and the authorizer's decision when
+// there is no response yet.
+func outcome(a *auditEvent) event.Outcome {
+	if a.Annotations["authorization.k8s.io/decision"] == "forbid" {
+		return event.OutcomeDenied
+	}
+	if a.ResponseStatus == nil || a.ResponseStatus.Code == 0 {
+		return event.OutcomeOK
+	}
+	switch c := a.ResponseStatus.Code; {
+	case c >= 200 && c < 300:
+		return event.OutcomeOK
+	case c == 401 || c == 403:
+		return event.OutcomeDenied
+	}
+	return event.OutcomeError
+}
