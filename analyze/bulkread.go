@@ -96,7 +96,7 @@ type bulkBurst struct {
 // NewBulkRead builds the bulk-read detector.
 func NewBulkRead(env Env) Detector {
 	return &BulkRead{env: env, state: map[string]*bulkState{}, habits: map[string]*burstHabit{}, config: env.Config.BulkRead, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupNone, ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupNone, ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
 		Summary: "one credential reads many distinct secrets within minutes",
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
 			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes " +
@@ -117,7 +117,8 @@ func (d *BulkRead) Observe(ev *event.Event) {
 		return
 	}
 	d.expire(ev.Time)
-	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
+	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagMaintenance) ||
+		d.env.Config.IsOperator(ev.Actor(), ev.DisplayName) {
 		return
 	}
 	key := ev.Credential

@@ -52,8 +52,9 @@ type Config struct {
 }
 
 type adminCache struct {
-	lists map[*string]cachedList
-	arns  map[string]bool
+	lists     map[*string]cachedList
+	arns      map[string]bool
+	operators map[string]bool
 }
 
 // cachedList keeps the list it was computed for, so its memory (the key) cannot be reused by
@@ -322,6 +323,32 @@ func (c *Config) matchAdminPolicy(policies []string) bool {
 		}
 	}
 	return false
+}
+
+// IsOperator reports whether an identity (its principal or display name) is one of the
+// configured operators (kubernetes.operators): controllers, secret syncers and GitOps agents
+// that read, list or watch many secrets by design. Cached per name.
+func (c *Config) IsOperator(principal, display string) bool {
+	if len(c.Kubernetes.Operators) == 0 {
+		return false
+	}
+	ac := c.cache()
+	key := principal + "\x00" + display
+	if v, ok := ac.operators[key]; ok {
+		return v
+	}
+	v := false
+	for _, g := range c.Kubernetes.Operators {
+		if globMatch(g, principal) || (display != "" && globMatch(g, display)) {
+			v = true
+			break
+		}
+	}
+	if ac.operators == nil {
+		ac.operators = map[string]bool{}
+	}
+	ac.operators[key] = v
+	return v
 }
 
 // IsAdminARN reports whether an AWS principal ARN is an administrator's (cached per ARN).

@@ -51,7 +51,7 @@ type decoyRun struct {
 // NewDecoyAccess builds the decoy-access detector.
 func NewDecoyAccess(env Env) Detector {
 	d := &DecoyAccess{env: env, open: map[string]*decoyRun{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "decoy-access", Name: "Decoy secret touched", Severity: Critical,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "decoy-access", Name: "Decoy secret touched", Severity: Critical,
 		Summary: "a request touches a configured decoy (canary) secret",
 		Help: "Decoys (config \"decoys\", globs) are secrets nobody uses; any request on one, successful or denied, means someone " +
 			"is exploring or harvesting. A KV v2 decoy matches its data/, metadata/, delete/ paths and its normalised name; an AWS " +

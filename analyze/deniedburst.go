@@ -59,7 +59,7 @@ const maxDeniedMemory = 4096
 // NewDeniedBurst builds the denied-burst detector.
 func NewDeniedBurst(env Env) Detector {
 	return &DeniedBurst{env: env, state: map[string]*deniedState{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupNone, ID: "denied-burst", Name: "Burst of permission-denied requests", Severity: Medium,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupNone, ID: "denied-burst", Name: "Burst of permission-denied requests", Severity: Medium,
 		Summary: "one identity is denied on many distinct paths within minutes",
 		Help: "A credential tried against paths its policy does not grant is being used by someone exploring what it can reach. " +
 			"Fires when one identity collects at least 10 permission-denied errors on at least 5 distinct paths within 5 minutes " +

@@ -53,7 +53,7 @@ type dualState struct {
 // NewDualSourceIP builds the dual-source-ip detector.
 func NewDualSourceIP(env Env) Detector {
 	return &DualSourceIP{env: env, state: map[string]*dualState{}, found: map[string]*Finding{}, instance: map[string]string{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupCredential, ID: "dual-source-ip", Name: "Credential used from internal and external addresses", Severity: Critical,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupCredential, ID: "dual-source-ip", Name: "Credential used from internal and external addresses", Severity: Critical,
 		Summary: "the same credential is used from an internal and an external address within an hour",
 		Help: "A token or access key used from its workload's internal address and from the internet within the window " +
 			"(default 60 minutes, thresholds.dual-source-ip) has been copied. Internal networks come from internal_cidrs. " +

@@ -53,7 +53,7 @@ type manyIPRun struct {
 // NewManySourceIPs builds the many-source-ips detector.
 func NewManySourceIPs(env Env) Detector {
 	return &ManySourceIPs{env: env, state: map[string]*manyIPState{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "many-source-ips", Name: "Identity used from many external addresses", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "many-source-ips", Name: "Identity used from many external addresses", Severity: High,
 		Summary: "one identity is seen from more than 3 distinct external addresses within an hour",
 		Help: "A credential used from several public addresses at once is shared or stolen. Fires at 4 or more distinct external " +
 			"addresses (an IPv6 /64 counts once) within 1 hour (thresholds.many-source-ips: count, window). Internal networks " +

@@ -36,7 +36,7 @@ type NewResource struct {
 // NewNewResource builds the new-resource detector.
 func NewNewResource(env Env) Detector {
 	return &NewResource{env: env, known: map[string]map[string]struct{}{}, byID: map[string]int{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "new-resource", Name: "First access to a secret", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "new-resource", Name: "First access to a secret", Severity: High,
 		Summary: "an identity with an established history touches a secret it never touched before",
 		Help: "Workloads read the same secrets for months; the first read of a secret outside an identity's habit is how lateral " +
 			"movement with a stolen token looks. Needs history: --learn-until, --baseline, or enough earlier events " +
@@ -54,7 +54,7 @@ func (d *NewResource) Rule() Rule { return d.rule }
 
 // Observe checks the event's secret against the identity's history.
 func (d *NewResource) Observe(ev *event.Event) {
-	if !isSecretAccess(ev) || ev.Outcome != event.OutcomeOK {
+	if !isSecretAccess(ev) || ev.Outcome != event.OutcomeOK || d.env.Config.IsOperator(ev.Actor(), ev.DisplayName) {
 		return
 	}
 	id := ev.Actor()

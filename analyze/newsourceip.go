@@ -31,7 +31,7 @@ type NewSourceIP struct {
 // NewNewSourceIP builds the new-source-ip detector.
 func NewNewSourceIP(env Env) Detector {
 	return &NewSourceIP{env: env, seen: map[string]map[string]struct{}{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "new-source-ip", Name: "New source address", Severity: Low,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "new-source-ip", Name: "New source address", Severity: Low,
 		Summary: "an identity uses an external address (and network) never seen for it",
 		Help: "Compares each external address with the identity's learned addresses and their /24 or /64 networks. " +
 			"Identities that already roam over max_known networks stay quiet. Known false positives: travel, new ISP or office.",

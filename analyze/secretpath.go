@@ -13,7 +13,7 @@ var controlPrefixes = []string{"sys/", "auth/", "identity/", "cubbyhole/"}
 // isSecretAccess reports whether ev reads, lists, writes or deletes a secret (as opposed to a
 // login, a token renewal or a sys/ call).
 func isSecretAccess(ev *event.Event) bool {
-	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
+	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagMaintenance) {
 		return false
 	}
 	switch ev.Op {

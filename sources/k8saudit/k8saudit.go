@@ -92,6 +92,9 @@ func stageRank(s string) int {
 	return 0
 }
 
+// helmRelease prefixes the Secrets in which Helm stores its releases.
+const helmRelease = "sh.helm.release.v1."
+
 // credentialID is the key of user.extra that identifies the token (a service-account token's
 // JTI, an X.509 certificate's hash).
 const credentialID = "authentication.kubernetes.io/credential-id"
@@ -214,6 +217,11 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 	default:
 		ev.Resource = "k8s:*"
 		ev.Flags |= event.FlagListAll
+	}
+	if strings.HasPrefix(ref.Name, helmRelease) {
+		// Helm keeps each release's state in a Secret; its client reads and writes them on
+		// every upgrade. Upkeep of the tool, not a read of an application's secret.
+		ev.Flags |= event.FlagMaintenance
 	}
 	switch a.Verb {
 	case "get":

@@ -159,3 +159,15 @@ func TestScenarioLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestHelmReleaseIsUpkeep: Helm's release Secrets are marked as upkeep.
+func TestHelmReleaseIsUpkeep(t *testing.T) {
+	l := load(t, line("h1", "ResponseComplete", "get", "/api/v1/namespaces/tokenizer/secrets/sh.helm.release.v1.api.v42",
+		"tokenizer", "sh.helm.release.v1.api.v42", "secrets", 200, ""),
+		line("h2", "ResponseComplete", "get", "/api/v1/namespaces/tokenizer/secrets/api-db", "tokenizer", "api-db", "secrets", 200, ""))
+	for _, ev := range l.Events {
+		if got, want := ev.Has(event.FlagMaintenance), ev.Name() == "tokenizer/sh.helm.release.v1.api.v42"; got != want {
+			t.Errorf("%s: upkeep %v, want %v", ev.Name(), got, want)
+		}
+	}
+}
