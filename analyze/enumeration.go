@@ -62,7 +62,7 @@ type enumRun struct {
 // NewEnumeration builds the enumeration detector.
 func NewEnumeration(env Env) Detector {
 	return &Enumeration{env: env, state: map[string]*enumState{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "enumeration", Name: "Secret namespace enumeration", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "enumeration", Name: "Secret namespace enumeration", Severity: High,
 		Summary: "a non-administrator lists a mount's root, a control-plane catalogue, or many paths within minutes",
 		Help: "Applications read the paths they need; listing is reconnaissance. Fires when a non-administrator lists a mount's root " +
 			"(kv/metadata/, a KV v1 mount), a catalogue (LIST sys/policies/acl, identity/entity/id, auth/token/accessors), " +
@@ -84,7 +84,8 @@ func (d *Enumeration) Observe(ev *event.Event) {
 	if !ok {
 		return
 	}
-	if ev.Has(event.FlagUnauthenticated) || isServicePrincipal(ev) || actorIsAdmin(d.env.Config, ev) {
+	if ev.Has(event.FlagUnauthenticated) || isServicePrincipal(ev) || actorIsAdmin(d.env.Config, ev) ||
+		d.env.Config.IsOperator(ev.Actor(), ev.DisplayName) {
 		return
 	}
 	id := ev.Actor()
@@ -190,6 +191,13 @@ func (d *Enumeration) listOf(ev *event.Event) (root, ok bool) {
 			if ev.Op == event.OpList {
 				return true, true
 			}
+		}
+		return false, false
+	case event.KindKubernetes:
+		// A list of Secrets (a watch is a controller's cache, not a look around): the whole
+		// cluster's, or kube-system's, where the cluster's own credentials are, is a root.
+		if ev.Op == event.OpList && ev.Action == "list" {
+			return ev.Has(event.FlagListAll) || ev.Namespace == "kube-system", true
 		}
 		return false, false
 	case event.KindVault:

@@ -50,3 +50,37 @@ func TestKubernetesNewResourceQuiet(t *testing.T) {
 		t.Errorf("want only the application secret: %s", describe(fs))
 	}
 }
+
+// klist builds a Kubernetes list of Secrets: in one namespace, or in all of them ("").
+func klist(at time.Duration, user, ns string, opts ...func(*event.Event)) event.Event {
+	ev := kev(at, user, ns+"/", opts...)
+	ev.Op, ev.Action, ev.Namespace = event.OpList, "list", ns
+	ev.SetName(-1)
+	if ns == "" {
+		ev.Resource, ev.Flags = "k8s:*", ev.Flags|event.FlagListAll
+	}
+	return ev
+}
+
+// TestKubernetesEnumeration: a list of every namespace's Secrets, or of kube-system's, is
+// enumeration; an operator's list, and a workload listing its own namespace, are not.
+func TestKubernetesEnumeration(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Kubernetes.Operators = []string{"system:kube-controller-manager"}
+	for _, c := range []struct {
+		name string
+		ev   event.Event
+		want int
+	}{
+		{"all namespaces", klist(time.Hour, "system:serviceaccount:pci-logging:log-shipper", ""), 1},
+		{"kube-system, denied", klist(time.Hour, "system:serviceaccount:settlement:recon-batch", "kube-system", denied), 1},
+		{"an operator, all namespaces", klist(time.Hour, "system:kube-controller-manager", ""), 0},
+		{"its own namespace", klist(time.Hour, "system:serviceaccount:settlement:recon-batch", "settlement"), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if fs := runDetector(t, NewEnumeration, cfg, []event.Event{c.ev}); len(fs) != c.want {
+				t.Errorf("%d findings, want %d: %s", len(fs), c.want, describe(fs))
+			}
+		})
+	}
+}
