@@ -10,13 +10,15 @@ import (
 
 // actorIsAdmin reports whether ev was made by an administrator: a Vault token with the root
 // policy or one of the configured administrator policies, or an AWS principal matching the
-// configured administrator ARNs.
+// configured administrator ARNs, or a Kubernetes user or group in kubernetes.admins.
 func actorIsAdmin(c *Config, ev *event.Event) bool {
 	switch ev.Kind {
 	case event.KindCloudTrail:
 		return c.IsAdminARN(ev.Principal)
 	case event.KindVault:
 		return ev.Has(event.FlagRootToken) || c.IsAdminPolicy(ev.Policies)
+	case event.KindKubernetes:
+		return c.IsClusterAdmin(ev.Principal, ev.Policies) // the reader keeps the user's groups in Policies
 	}
 	return false
 }

@@ -56,7 +56,7 @@ type offSession struct {
 // NewAdminOffHours builds the admin-off-hours detector.
 func NewAdminOffHours(env Env) Detector {
 	d := &AdminOffHours{env: env, open: map[string]*offSession{}, rule: Rule{
-		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "admin-off-hours", Name: "Privileged identity active outside maintenance windows", Severity: High,
+		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "admin-off-hours", Name: "Privileged identity active outside maintenance windows", Severity: High,
 		Summary: "a token with an administrator policy (or an admin AWS principal) is used outside the configured maintenance windows",
 		Help: "Administrators work in business hours and announced change windows; a stolen admin token is used whenever the attacker " +
 			"holds it. Privileged means a Vault token whose policies match admin_policies (default root and *admin*), the root token, " +
@@ -120,16 +120,13 @@ func (d *AdminOffHours) Observe(ev *event.Event) {
 
 // privileged reports whether ev was made by an administrator.
 func (d *AdminOffHours) privileged(ev *event.Event) bool {
-	if ev.Kind == event.KindCloudTrail {
-		return ev.Principal != "" && d.env.Config.IsAdminARN(ev.Principal)
-	}
-	return ev.Has(event.FlagRootToken) || d.env.Config.IsAdminPolicy(ev.Policies)
+	return ev.Actor() != "" && actorIsAdmin(d.env.Config, ev)
 }
 
 // countsAsActivity reports whether ev is work done by its identity, as opposed to requests
 // without an identity or the renewals that keep a token alive.
 func countsAsActivity(ev *event.Event) bool {
-	if ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagServiceActor) || ev.Actor() == "" {
+	if ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagMaintenance) || ev.Actor() == "" {
 		return false
 	}
 	if ev.Kind != event.KindVault {

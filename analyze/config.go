@@ -351,6 +351,22 @@ func (c *Config) IsOperator(principal, display string) bool {
 	return v
 }
 
+// IsClusterAdmin reports whether a Kubernetes user, or one of its groups, is named in
+// kubernetes.admins (system:masters, the group bound to cluster-admin).
+func (c *Config) IsClusterAdmin(user string, groups []string) bool {
+	for _, g := range c.Kubernetes.Admins {
+		if globMatch(g, user) {
+			return true
+		}
+		for _, grp := range groups {
+			if globMatch(g, grp) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // IsAdminARN reports whether an AWS principal ARN is an administrator's (cached per ARN).
 func (c *Config) IsAdminARN(arn string) bool {
 	ac := c.cache()

@@ -84,3 +84,26 @@ func TestKubernetesEnumeration(t *testing.T) {
 		})
 	}
 }
+
+// TestKubernetesAdminOffHours: a member of an admins group reading Secrets at night is
+// admin-off-hours; the same at noon, and a user outside the group at night, are not.
+func TestKubernetesAdminOffHours(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Kubernetes.Admins = []string{"oidc:kp-cde-admins"}
+	admin := withPolicies("oidc:kp-cde-admins", "system:authenticated")
+	for _, c := range []struct {
+		name string
+		ev   event.Event
+		want int
+	}{
+		{"admin at 23:00", kev(13*time.Hour, "oidc:siobhan.kelly@kestrelpay.io", "card-vault/pan-db", admin), 1},
+		{"admin at 10:00", kev(0, "oidc:siobhan.kelly@kestrelpay.io", "card-vault/pan-db", admin), 0},
+		{"no admin at 23:00", kev(13*time.Hour, "oidc:tomas.novak@kestrelpay.io", "acquiring/acq-db", withPolicies("oidc:kp-developers")), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if fs := runDetector(t, NewAdminOffHours, cfg, []event.Event{c.ev}); len(fs) != c.want {
+				t.Errorf("%d findings, want %d: %s", len(fs), c.want, describe(fs))
+			}
+		})
+	}
+}
