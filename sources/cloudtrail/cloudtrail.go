@@ -129,6 +129,15 @@ type ctParams struct {
 	EncryptionContext *struct {
 		SecretARN string `json:"SecretARN"`
 	} `json:"encryptionContext"`
+	// Parameter Store (ssm.amazonaws.com): the parameters named, whether values come back
+	// decrypted, the path of GetParametersByPath, DescribeParameters' second filter list, the
+	// labels LabelParameterVersion moves. PutParameter's value is deliberately absent.
+	Names             []string   `json:"names"`
+	WithDecryption    bool       `json:"withDecryption"`
+	Path              string     `json:"path"`
+	Recursive         bool       `json:"recursive"`
+	ParameterFilters  []ctFilter `json:"parameterFilters"`
+	Labels            []string   `json:"labels"`
 	AddReplicaRegions []struct {
 		Region string `json:"region"`
 	} `json:"addReplicaRegions"`

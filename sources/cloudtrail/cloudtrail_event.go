@@ -100,6 +100,15 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 			}
 		}
 		return dst
+	case SourceSSM:
+		n := len(dst)
+		dst = ssmEvents(dst, ev, r, p, in)
+		if !paramsOK {
+			for i := n; i < len(dst); i++ {
+				dst[i].Detail = "request parameters unreadable"
+			}
+		}
+		return dst
 	case SourceCloudTrail:
 		trailEvent(&ev, r, p, in)
 	case srcSTS:

@@ -70,7 +70,8 @@ var (
 	ctFilterNames    = []string{"key", "values"}
 	// ctParamsFast are the parameters decoded here; ctParamsOther the other fields of ctParams,
 	// whose presence leaves the parameters to sonic.
-	ctParamsFast  = []string{"secretId", "secretIdList", "filters", "name", "trailName", "versionStage", "versionStages", "roleArn", "encryptionContext"}
+	ctParamsFast = []string{"secretId", "secretIdList", "filters", "name", "trailName", "versionStage", "versionStages", "roleArn", "encryptionContext",
+		"names", "withDecryption", "path", "recursive", "parameterFilters", "labels"}
 	ctParamsOther = []string{"resourcePolicy", "blockPublicPolicy", "eventSelectors", "advancedEventSelectors", "s3BucketName", "s3KeyPrefix",
 		"snsTopicName", "kmsKeyId", "cloudWatchLogsLogGroupArn", "isMultiRegionTrail", "includeGlobalServiceEvents",
 		"enableLogFileValidation", "isOrganizationTrail", "addReplicaRegions"}
@@ -410,7 +411,7 @@ func (f *ctFast) params1() bool {
 		case 1:
 			return f.strList(&p.SecretIDList)
 		case 2:
-			return f.filterList()
+			return f.filterList(&p.Filters)
 		case 3:
 			return f.str(&p.Name)
 		case 4:
@@ -421,6 +422,18 @@ func (f *ctFast) params1() bool {
 			return f.strList(&p.VersionStages)
 		case 7:
 			return f.str(&p.RoleARN)
+		case 9:
+			return f.strList(&p.Names)
+		case 10:
+			return f.boolean(&p.WithDecryption)
+		case 11:
+			return f.str(&p.Path)
+		case 12:
+			return f.boolean(&p.Recursive)
+		case 13:
+			return f.filterList(&p.ParameterFilters)
+		case 14:
+			return f.strList(&p.Labels)
 		default:
 			empty, null, ok := f.object()
 			if !ok || null {
@@ -484,14 +497,36 @@ func (f *ctFast) strList(dst *[]string) bool {
 	}
 }
 
-func (f *ctFast) filterList() bool {
+// boolean reads a bool parameter as sonic does: true, false, or null (which leaves it false);
+// anything else is left to sonic.
+func (f *ctFast) boolean(dst *bool) bool {
+	s := &f.s
+	if s.I >= len(s.B) {
+		return false
+	}
+	switch s.B[s.I] {
+	case 't':
+		*dst = true
+		return s.Lit("true")
+	case 'f':
+		*dst = false
+		return s.Lit("false")
+	case 'n':
+		return s.Lit("null")
+	}
+	return false
+}
+
+// filterList reads a list of {key, values} filters into dst; the filters of all lists share
+// f.filters, which is reset per record.
+func (f *ctFast) filterList(dst *[]ctFilter) bool {
 	s := &f.s
 	if s.I >= len(s.B) {
 		return false
 	}
 	switch s.B[s.I] {
 	case 'n':
-		f.params.Filters = nil
+		*dst = nil
 		return s.Lit("null")
 	case '[':
 	default:
@@ -499,9 +534,10 @@ func (f *ctFast) filterList() bool {
 	}
 	s.I++
 	s.WS()
+	start := len(f.filters)
 	if s.I < len(s.B) && s.B[s.I] == ']' {
 		s.I++
-		f.params.Filters = f.filters[:0:0]
+		*dst = f.filters[start:start:start]
 		return true
 	}
 	for {
@@ -524,7 +560,7 @@ func (f *ctFast) filterList() bool {
 			return false
 		}
 		if done {
-			f.params.Filters = f.filters
+			*dst = f.filters[start:len(f.filters):len(f.filters)]
 			return true
 		}
 	}

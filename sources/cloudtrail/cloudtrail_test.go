@@ -66,6 +66,11 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 			want(t, evs[0].Principal, "arn:aws:iam::123456789012:user/Alice")
 			want(t, evs[0].Credential, "EXAMPLE_KEY_ID")
 		}},
+		{"stratus-aws.credential-access.ssm-retrieve-securestring-parameters.json", 4, 4, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, len(evs), 14) // 2 DescribeParameters + GetParameters of 10 and 2 names
+			want(t, evs[0].Op, event.OpList)
+			want(t, evs[0].Resource, "ssm:*")
+		}},
 		{"awsdocs-sm-createsecret-root.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
 			want(t, evs[0].Op, event.OpWrite)
 			want(t, evs[0].Principal, "arn:aws:iam::123456789012:root")

@@ -23,9 +23,11 @@ import (
 )
 
 // EventSources are the event sources fetched through LookupEvents, one pass each (the API
-// takes one lookup attribute per call): Secrets Manager, and CloudTrail itself so that a trail
-// being stopped, deleted or narrowed is seen.
-var EventSources = []string{ctsource.SourceSecretsManager, ctsource.SourceCloudTrail}
+// takes one lookup attribute per call): Secrets Manager, CloudTrail itself so that a trail
+// being stopped, deleted or narrowed is seen, and Systems Manager for Parameter Store. The SSM
+// pass also returns Systems Manager's other calls (Run Command, sessions, agents' heartbeats),
+// which become OpOther events.
+var EventSources = []string{ctsource.SourceSecretsManager, ctsource.SourceCloudTrail, ctsource.SourceSSM}
 
 // PageSize is the most LookupEvents returns in one page.
 const PageSize = 50
@@ -53,7 +55,7 @@ type Options struct {
 	backoff time.Duration
 }
 
-// Fetch fetches Secrets Manager and CloudTrail events through the CloudTrail
+// Fetch fetches Secrets Manager, CloudTrail and SSM events through the CloudTrail
 // LookupEvents API, regions concurrently, with the SDK's configuration chain (profiles,
 // credentials, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_CLOUDTRAIL). Each region's requests are
 // spaced by a rate limiter at o.RPS (lowered a little after a throttle, see limiterMiddleware).

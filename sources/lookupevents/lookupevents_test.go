@@ -33,7 +33,8 @@ func stubAWSEnv(t *testing.T, url string) {
 	t.Setenv("AWS_DEFAULT_REGION", "")
 }
 
-// lookupRecords makes n Secrets Manager records per region and one StopLogging in the first.
+// lookupRecords makes n Secrets Manager records per region, and one StopLogging and one SSM
+// GetParameters of two names in the first.
 func lookupRecords(n int, regions ...string) [][]byte {
 	t0 := time.Date(2026, 9, 11, 0, 0, 0, 0, time.UTC)
 	var out [][]byte
@@ -49,6 +50,11 @@ func lookupRecords(n int, regions ...string) [][]byte {
 			r := testutil.CTRecord("stop-1", t0.Add(30*time.Minute), "StopLogging", `{"name":"org-trail"}`, "")
 			r["eventSource"], r["awsRegion"] = "cloudtrail.amazonaws.com", region
 			b, _ := json.Marshal(r)
+			out = append(out, b)
+			r = testutil.CTRecord("ssm-1", t0.Add(31*time.Minute), "GetParameters",
+				`{"names":["/prod/db/password","/prod/api/key"],"withDecryption":true}`, "")
+			r["eventSource"], r["awsRegion"] = "ssm.amazonaws.com", region
+			b, _ = json.Marshal(r)
 			out = append(out, b)
 		}
 	}
@@ -86,18 +92,28 @@ func TestFetchLookupEvents(t *testing.T) {
 			if stub.Throttled == 0 || stub.Rejected != 0 {
 				t.Errorf("%d throttled (want some), %d rejected (want none)", stub.Throttled, stub.Rejected)
 			}
-			if len(streams) != 2 || len(streams[0].Records) != 121 || len(streams[1].Records) != 120 {
+			if len(streams) != 2 || len(streams[0].Records) != 122 || len(streams[1].Records) != 120 {
 				t.Fatalf("streams: %d, records %d/%d", len(streams), len(streams[0].Records), len(streams[1].Records))
 			}
-			// 3 pages of Secrets Manager and 1 of CloudTrail per region (one empty for eu-central-1)
-			// A page the client gave up on (a timeout on a loaded machine) may be served twice;
-			// the records above prove nothing was lost or doubled.
-			if stub.Pages < 8 || progress.Load() != 8 {
-				t.Errorf("%d pages served (want >= 8), %d progress calls (want 8)", stub.Pages, progress.Load())
+			// 3 pages of Secrets Manager, 1 of CloudTrail and 1 of SSM per region (CloudTrail and
+			// SSM empty for eu-central-1). A page the client gave up on (a timeout on a loaded
+			// machine) may be served twice; the records above prove nothing was lost or doubled.
+			if stub.Pages < 10 || progress.Load() != 10 {
+				t.Errorf("%d pages served (want >= 10), %d progress calls (want 10)", stub.Pages, progress.Load())
 			}
 			l := ctsource.LoadRecords(streams)
-			if len(l.Events) != 241 || l.Files[0].Parsed != 121 {
+			// The SSM record is asked for by its own event source and becomes one read per name.
+			if len(l.Events) != 243 || l.Files[0].Parsed != 122 {
 				t.Errorf("%d events, %+v", len(l.Events), l.Files[0])
+			}
+			ssm := 0
+			for _, ev := range l.Events {
+				if ev.Action == "GetParameters" && ev.Resource == "ssm:/prod/db/password" {
+					ssm++
+				}
+			}
+			if ssm != 1 {
+				t.Errorf("%d SSM reads of /prod/db/password, want 1", ssm)
 			}
 			for i := 1; i < len(l.Events); i++ {
 				if l.Events[i].Time.Before(l.Events[i-1].Time) {
