@@ -84,6 +84,12 @@ type burstTeacher interface {
 	learnedBursts() []learnedBurst
 }
 
+// rotationTeacher is a detector that settles writes of secrets: picked up by a consumer or
+// not. Run learns them once the detector has finished (baseline.Baseline.LearnRotation).
+type rotationTeacher interface {
+	learnedRotations() []learnedRotation
+}
+
 // learnedBurst is one burst for the baseline (see baseline.Baseline.LearnBurst), in the order
 // the detector closed them.
 type learnedBurst struct {
@@ -133,6 +139,11 @@ func Run(events []event.Event, env Env) *Result {
 		if t, ok := d.(burstTeacher); ok {
 			for _, b := range t.learnedBursts() {
 				env.Baseline.LearnBurst(b.principal, b.paths, b.end)
+			}
+		}
+		if t, ok := d.(rotationTeacher); ok {
+			for _, r := range t.learnedRotations() {
+				env.Baseline.LearnRotation(r.writer, r.key, r.picked, r.unpicked)
 			}
 		}
 		for _, f := range fs {

@@ -35,10 +35,21 @@ import (
 // up or a pod started, not a pod stopping. So does a rollout of a deployment whose annotations
 // name the secret.
 //
+// Habit: a writer that wrote the same secret at least six times before, or two of whose
+// earlier writes of it no read followed, is syncing it, not rotating it: External Secrets Operator updating a fixed set every hour whose
+// pods mount the Secret as a volume (the kubelet refreshes it without a logged read) or read it
+// on their own schedule. Those earlier writes were reported (or learned) when they happened. Every settled write, reported or not, is learned
+// (baseline.History.Rotations), so the habit carries from one run to the next. A writer whose
+// earlier rotation of the secret was picked up and this one is not is reported.
+//
+// Kubernetes: a create, update or patch of a Secret is a write (Helm's release secrets are
+// the tool's upkeep and never count); a get by another identity (the consumer's pod at start,
+// the kubelet of a new pod, which reads the Secrets its pods mount) is the read.
+//
 // Thresholds: grace 30 minutes (rotation.grace, thresholds.rotation-without-read.window). A write
 // less than the grace window before the end of the input is not yet due and is not reported.
 // Severity medium; low when no identity other than the writers read the secret anywhere in the
-// input (an unused secret, or one consumed outside Vault), and the message says so.
+// input (an unused secret, or one consumed where the log does not show it), and the message says so.
 //
 // Known false positives: consumers that cache a secret for longer than the grace window and
 // re-read it later (raise the window); consumers fed by a Kubernetes Secret without an events
@@ -55,7 +66,25 @@ type RotationWithoutRead struct {
 	kv2      map[string]bool     // mounts seen with KV v2 paths
 	due      []*rotWrite
 	end      time.Time
+	habit    map[rotHabitKey][2]int // this run's settled writes: [0] picked up, [1] not
 }
+
+type rotHabitKey struct{ writer, key string }
+
+// learnedRotation is how one writer's settled writes of one secret ended, for the baseline
+// (baseline.Baseline.LearnRotation).
+type learnedRotation struct {
+	writer, key      string
+	picked, unpicked int
+}
+
+// rotHabitMin is how many earlier writes of a secret that nobody picked up make a writer's
+// write a sync rather than a rotation.
+const rotHabitMin = 2
+
+// rotSyncMin is how many earlier writes of a secret, read or not, make a writer a sync of it:
+// a person rotates a secret a few times a year, an operator syncs it every hour.
+const rotSyncMin = 6
 
 // maxRotReaders bounds the distinct readers remembered per secret: enough to know whether
 // anybody but the writers read it.
@@ -91,14 +120,16 @@ func NewRotationWithoutRead(env Env) Detector {
 		g = DefaultConfig().Rotation.Grace
 	}
 	return &RotationWithoutRead{env: env, grace: g, rollouts: rs, pending: map[string]*rotWrite{},
-		readers: map[string][]string{}, kv2: map[string]bool{}, rule: Rule{
-			Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "rotation-without-read", Name: "Secret rotated but not picked up", Severity: Medium,
+		readers: map[string][]string{}, kv2: map[string]bool{}, habit: map[rotHabitKey][2]int{}, rule: Rule{
+			Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "rotation-without-read", Name: "Secret rotated but not picked up", Severity: Medium,
 			Summary: "a secret is written (rotated) and no other identity reads it, and no consuming deployment rolls out, within the grace window",
 			Help: "A rotation nobody picks up leaves consumers on the old value. Fires when a KV write or rotate-role call is not followed within " +
 				"rotation.grace (default 30m) by a successful read of the same secret by another identity, nor by a rollout of the deployment " +
 				"rotation.deployments maps the path to (with --k8s-events). Writes less than the grace window before the end of the input are not yet due. " +
-				"Low severity when nobody but the writer read the secret anywhere in the input. Known false positives: consumers caching longer " +
-				"than the window; consumers fed through Kubernetes Secrets without an events file or mapping.",
+				"Low severity when nobody but the writer read the secret anywhere in the input. A writer that wrote the secret six times before, or twice " +
+				"that no read followed (a sync operator), is a habit, not reported. Kubernetes: a create/update/patch of a " +
+				"Secret, picked up by a get of another identity (the consumer, the kubelet of a restarted pod); Helm release secrets never count. " +
+				"Known false positives: consumers caching longer than the window; consumers fed through Kubernetes Secrets without an events file or mapping.",
 			Guide: "Check whether the consumers still use the old value (their last read, pod start times). Restart or redeploy them, or " +
 				"map the path to its deployment in rotation.deployments. If nobody should have written the secret, find who did and why.",
 			MITRE: []string{"T1552", "T1098"},
@@ -114,7 +145,8 @@ func (d *RotationWithoutRead) Observe(ev *event.Event) {
 		d.end = ev.Time
 	}
 	d.expire(ev.Time)
-	if ev.Outcome != event.OutcomeOK || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
+	if ev.Outcome != event.OutcomeOK || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) ||
+		ev.Has(event.FlagMaintenance) || ev.Has(event.FlagControl) {
 		return
 	}
 	if mount, verb, _, ok := kvSplit(ev); ok && verb != "" {
@@ -247,18 +279,62 @@ func (d *RotationWithoutRead) expire(now time.Time) {
 	}
 }
 
-// settle decides a write whose grace window has passed: propagated by a rollout, or due.
+// settle decides a write whose grace window has passed: picked up (a consumer read it, a
+// rollout propagated it), a writer's habit, or due. Each outcome is learned.
 func (d *RotationWithoutRead) settle(w *rotWrite) {
 	delete(d.pending, w.key)
+	picked := false
 	for _, r := range w.readers {
 		if _, writer := w.writers.m[r]; !writer {
-			return // a consumer read it
+			picked = true // a consumer read it
+			break
 		}
 	}
-	if d.rolledOut(w) {
-		return
+	if !picked {
+		picked = d.rolledOut(w)
 	}
-	d.due = append(d.due, w)
+	habitual := !picked && d.habitual(w)
+	for _, wr := range w.writers.list {
+		k := rotHabitKey{wr, w.key}
+		h := d.habit[k]
+		if picked {
+			h[0]++
+		} else {
+			h[1]++
+		}
+		d.habit[k] = h
+	}
+	if !picked && !habitual {
+		d.due = append(d.due, w)
+	}
+}
+
+// habitual reports whether every writer of w wrote the secret before at least rotHabitMin
+// times that no read followed, or at least rotSyncMin times in all: a sync whose consumers
+// read on their own schedule (or through a mounted volume), not a rotation. The earlier
+// unread writes were reported when they happened.
+func (d *RotationWithoutRead) habitual(w *rotWrite) bool {
+	for _, wr := range w.writers.list {
+		h := d.habit[rotHabitKey{wr, w.key}]
+		if past := d.env.Baseline.Get(wr); past != nil {
+			b := past.Rotations[w.key]
+			h[0], h[1] = h[0]+b[0], h[1]+b[1]
+		}
+		if h[1] < rotHabitMin && h[0]+h[1] < rotSyncMin {
+			return false
+		}
+	}
+	return len(w.writers.list) > 0
+}
+
+// learnedRotations returns every settled write, for the baseline (Run learns them once the
+// detector has finished).
+func (d *RotationWithoutRead) learnedRotations() []learnedRotation {
+	out := make([]learnedRotation, 0, len(d.habit))
+	for k, h := range d.habit {
+		out = append(out, learnedRotation{k.writer, k.key, h[0], h[1]})
+	}
+	return out
 }
 
 // rolledOut looks for a rollout of a consuming deployment within the grace window.
@@ -356,8 +432,8 @@ func (d *RotationWithoutRead) finding(w *rotWrite) Finding {
 	}
 	if !others {
 		f.Severity = Low
-		msg += "; nobody but the writer read this secret anywhere in the input: it may be unused, or consumed outside Vault " +
-			"(a Kubernetes Secret, a cache), which makes the rotation invisible here"
+		msg += "; nobody but the writer read this secret anywhere in the input: it may be unused, or consumed where this log " +
+			"does not show it (a mounted volume, a cache), which makes the rotation invisible here"
 	}
 	f.Message = msg
 	f.Remediation = "restart or redeploy the consumers of " + w.key + " so they load the new value, or map the path to its " +

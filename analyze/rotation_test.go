@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
@@ -184,4 +185,112 @@ func TestRotationWithoutReadTrigger(t *testing.T) {
 	if len(got) != 1 || !got[0].TriggerTime.Equal(t0.Add(30*time.Minute)) {
 		t.Fatalf("got %+v, want one finding triggered at the end of the grace window", got)
 	}
+}
+
+// kwrite is a Kubernetes update of a Secret.
+func kwrite(at time.Duration, user, secret string, opts ...func(*event.Event)) event.Event {
+	ev := kev(at, user, secret, opts...)
+	ev.Op, ev.Action = event.OpWrite, "patch"
+	ev.Flags &^= event.FlagValueRead
+	return ev
+}
+
+// TestRotationWithoutReadKubernetes: a person's patch of a Secret that no consumer reads is
+// reported; the kubelet of a restarted pod reading it picks it up; Helm's release secrets are
+// never rotations; a write less than the grace window before the end is not yet due.
+func TestRotationWithoutReadKubernetes(t *testing.T) {
+	const sre = "oidc:priya.raman@example.io"
+	end := func(at time.Duration) event.Event { return kev(at, "system:node:kw-1", "other/unrelated") }
+	tests := []struct {
+		name   string
+		events []event.Event
+		want   int
+	}{
+		{"patched, nobody reads it", seqOf(kev(-time.Hour, "system:serviceaccount:issuing:card-issuer", "issuing/processor-api-token"),
+			kev(-time.Minute, sre, "issuing/processor-api-token"), kwrite(0, sre, "issuing/processor-api-token"), end(8*time.Hour)), 1},
+		{"patched, the kubelet of a new pod reads it", seqOf(kwrite(0, sre, "ingress/wildcard-tls"),
+			kev(40*time.Second, "system:node:kw-3", "ingress/wildcard-tls"), end(8*time.Hour)), 0},
+		{"Helm's release secret", seqOf(kwrite(0, "system:serviceaccount:ci:deployer", "app/sh.helm.release.v1.app.v7", withFlags(event.FlagMaintenance)),
+			end(8*time.Hour)), 0},
+		{"patched 18 minutes before the end", seqOf(kwrite(0, sre, "chargeback/partner-api"), end(18*time.Minute)), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runDetector(t, NewRotationWithoutRead, DefaultConfig(), tt.events)
+			if len(got) != tt.want {
+				t.Fatalf("got %s, want %d", describe(got), tt.want)
+			}
+			if tt.want > 0 && (got[0].Source != "kubernetes" || !slices.Contains(got[0].Resources, "k8s:issuing/processor-api-token")) {
+				t.Errorf("finding %s", describe(got))
+			}
+		})
+	}
+}
+
+// TestRotationWithoutReadHabit: a sync operator that writes a fixed secret every hour that
+// nobody reads is reported for its first two writes, then learned; a person whose earlier
+// rotation was picked up and this one is not is reported; a writer that wrote a secret six
+// times before (a sync whose consumers read on their own schedule) is a habit.
+func TestRotationWithoutReadHabit(t *testing.T) {
+	const eso, sre = "system:serviceaccount:external-secrets:external-secrets", "oidc:priya.raman@example.io"
+	hourly := func(n int, picked func(i int) bool) []event.Event {
+		var evs []event.Event
+		for i := range n {
+			at := time.Duration(i) * time.Hour
+			evs = append(evs, kwrite(at, eso, "cards-batch/statement-smtp"))
+			if picked(i) {
+				evs = append(evs, kev(at+10*time.Minute, "system:serviceaccount:cards-batch:renderer", "cards-batch/statement-smtp"))
+			}
+		}
+		return evs
+	}
+	never := func(int) bool { return false }
+	if got := runDetector(t, NewRotationWithoutRead, DefaultConfig(), seqOf(hourly(10, never)...)); count(got, "rotation-without-read") != 2 {
+		t.Errorf("an hourly sync nobody reads: want its first two writes only, got %s", describe(got))
+	}
+	// Read after its first seven writes (six settled picked up), then not.
+	mixed := hourly(10, func(i int) bool { return i < 7 })
+	if got := runDetector(t, NewRotationWithoutRead, DefaultConfig(), seqOf(mixed...)); len(got) != 0 {
+		t.Errorf("a sync whose consumer read it six times before: %s", describe(got))
+	}
+	person := seqOf(kwrite(0, sre, "issuing/processor-api-token"), kev(90*time.Second, "system:node:kw-2", "issuing/processor-api-token"),
+		kwrite(13*24*time.Hour, sre, "issuing/processor-api-token"), kev(14*24*time.Hour, "system:node:kw-2", "other/x"))
+	if got := runDetector(t, NewRotationWithoutRead, DefaultConfig(), person); len(got) != 1 || got[0].FirstSeen.Before(t0.Add(13*24*time.Hour)) {
+		t.Errorf("a rotation picked up once, missed the second time: %s", describe(got))
+	}
+}
+
+// TestRotationHabitCarries: the settled writes go into the baseline, so tomorrow's run knows
+// the sync from its first write.
+func TestRotationHabitCarries(t *testing.T) {
+	const eso = "system:serviceaccount:external-secrets:external-secrets"
+	var day1, day2 []event.Event
+	for i := range 4 {
+		day1 = append(day1, kwrite(time.Duration(i)*time.Hour, eso, "cards-batch/statement-smtp"))
+		day2 = append(day2, kwrite(24*time.Hour+time.Duration(i)*time.Hour, eso, "cards-batch/statement-smtp"))
+	}
+	cfg := DefaultConfig()
+	env := Env{Config: &cfg, Baseline: baseline.New()}
+	res := Run(seqOf(day1...), env)
+	if n := count(res.Findings, "rotation-without-read"); n != 2 {
+		t.Fatalf("day 1: %d findings, want the first two writes", n)
+	}
+	if r := env.Baseline.Get(eso); r == nil || r.Rotations["k8s:cards-batch/statement-smtp"][1] != 3 {
+		t.Fatalf("day 1 learned %+v", r)
+	}
+	if n := count(Run(seqOf(day2...), env).Findings, "rotation-without-read"); n != 0 {
+		t.Errorf("day 2 with day 1's baseline: %d findings", n)
+	}
+}
+
+// count sums the writes (Count) of rule's findings: Run merges those of one identity within
+// an hour into one.
+func count(fs []Finding, rule string) int {
+	n := 0
+	for _, f := range fs {
+		if f.Rule == rule {
+			n += f.Count
+		}
+	}
+	return n
 }

@@ -58,6 +58,13 @@ type History struct {
 	Lists map[string]time.Time
 	// Clients: user-agent family -> last use.
 	Clients map[string]time.Time
+	// Interactive is the last use of a person's client (event.FlagInteractive: curl, kubectl,
+	// a browser console, CloudShell); zero when the principal only ever used programs.
+	Interactive time.Time
+	// Rotations: secret -> how this principal's writes of it ended, [0] picked up by a
+	// consumer, [1] not (as rotation-without-read judged them): a sync that writes a fixed
+	// set every hour and is never followed by a read is a habit, not a missed rotation.
+	Rotations map[string][2]int
 	// Hours counts events per hour of the week (UTC, Sunday 00:00 = 0).
 	Hours [168]uint32
 	// Bursts remembers the largest burst of distinct reads seen inside one bulk-read window and
@@ -126,6 +133,39 @@ func (b *Baseline) Learn(ev *event.Event) {
 	if ev.UserAgent != "" {
 		setTime(&h.Clients, b.family(ev.UserAgent), ev.Time)
 	}
+	if ev.Has(event.FlagInteractive) && ev.Time.After(h.Interactive) {
+		h.Interactive = ev.Time
+	}
+}
+
+// UsedInteractive reports whether the principal ever used a person's client. Baselines
+// written before Interactive was kept still show CloudShell and the console in Clients.
+func (h *History) UsedInteractive() bool {
+	if !h.Interactive.IsZero() {
+		return true
+	}
+	for f := range h.Clients {
+		switch strings.ToLower(f) {
+		case "cloudshell", "console", "aws", "mozilla", "signin.amazonaws.com":
+			return true
+		}
+	}
+	return false
+}
+
+// LearnRotation adds how principal's writes of secret ended: picked up by a consumer within
+// the grace window, or not (rotation-without-read counts every write it settles, reported or
+// not). A principal the baseline never learned an event of is left out.
+func (b *Baseline) LearnRotation(principal, secret string, picked, unpicked int) {
+	h := b.Get(principal)
+	if h == nil || secret == "" || picked+unpicked == 0 {
+		return
+	}
+	if h.Rotations == nil {
+		h.Rotations = map[string][2]int{}
+	}
+	r := h.Rotations[secret]
+	h.Rotations[secret] = [2]int{r[0] + picked, r[1] + unpicked}
 }
 
 // family is ClientFamily, cached.

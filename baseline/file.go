@@ -49,20 +49,22 @@ type baselineWire struct {
 
 // historyWire stores times as Unix seconds to keep the file small.
 type historyWire struct {
-	DisplayName string           `json:"display_name,omitempty"`
-	First       int64            `json:"first"`
-	Last        int64            `json:"last"`
-	Events      int64            `json:"events"`
-	Resources   map[string]int64 `json:"resources,omitempty"`
-	Addrs       map[string]int64 `json:"addrs,omitempty"`
-	Nets        map[string]int64 `json:"nets,omitempty"`
-	Lists       map[string]int64 `json:"lists,omitempty"`
-	Clients     map[string]int64 `json:"clients,omitempty"`
-	Hours       []uint32         `json:"hours,omitempty"`
-	MaxBurst    int              `json:"max_burst,omitempty"`
-	Bursts      int              `json:"bursts,omitempty"`
-	LastBurst   int64            `json:"last_burst,omitempty"`
-	BurstPaths  []string         `json:"burst_paths,omitempty"`
+	DisplayName string            `json:"display_name,omitempty"`
+	First       int64             `json:"first"`
+	Last        int64             `json:"last"`
+	Events      int64             `json:"events"`
+	Resources   map[string]int64  `json:"resources,omitempty"`
+	Addrs       map[string]int64  `json:"addrs,omitempty"`
+	Nets        map[string]int64  `json:"nets,omitempty"`
+	Lists       map[string]int64  `json:"lists,omitempty"`
+	Clients     map[string]int64  `json:"clients,omitempty"`
+	Hours       []uint32          `json:"hours,omitempty"`
+	MaxBurst    int               `json:"max_burst,omitempty"`
+	Bursts      int               `json:"bursts,omitempty"`
+	LastBurst   int64             `json:"last_burst,omitempty"`
+	BurstPaths  []string          `json:"burst_paths,omitempty"`
+	Interactive int64             `json:"interactive,omitempty"`
+	Rotations   map[string][2]int `json:"rotations,omitempty"`
 }
 
 func toUnix(m map[string]time.Time) map[string]int64 {
@@ -116,6 +118,7 @@ func (b *Baseline) Encode(w io.Writer) error {
 			DisplayName: h.DisplayName, First: unixOrZero(h.First), Last: unixOrZero(h.Last), Events: h.Events,
 			Resources: toUnix(h.Resources), Addrs: toUnix(h.Addrs), Nets: toUnix(h.Nets), Lists: toUnix(h.Lists),
 			Clients: toUnix(h.Clients), MaxBurst: h.MaxBurst, Bursts: h.Bursts, LastBurst: unixOrZero(h.LastBurst),
+			Interactive: unixOrZero(h.Interactive), Rotations: h.Rotations,
 		}
 		if h.Hours != ([168]uint32{}) {
 			hw.Hours = h.Hours[:]
@@ -171,6 +174,7 @@ func Decode(r io.Reader) (*Baseline, error) {
 			DisplayName: hw.DisplayName, First: timeOrZero(hw.First), Last: timeOrZero(hw.Last), Events: hw.Events,
 			Resources: fromUnix(hw.Resources), Addrs: fromUnix(hw.Addrs), Nets: fromUnix(hw.Nets), Lists: fromUnix(hw.Lists),
 			Clients: fromUnix(hw.Clients), MaxBurst: hw.MaxBurst, Bursts: hw.Bursts, LastBurst: timeOrZero(hw.LastBurst),
+			Interactive: timeOrZero(hw.Interactive), Rotations: hw.Rotations,
 		}
 		copy(h.Hours[:], hw.Hours)
 		if len(hw.BurstPaths) > 0 {

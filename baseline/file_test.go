@@ -33,6 +33,13 @@ func TestBaselineRoundTrip(t *testing.T) {
 	b := learnedBaseline(t, 500)
 	h := b.Get("entity-app3")
 	b.LearnBurst("entity-app3", []string{"kv/prod/a", "kv/prod/b"}, t0)
+	b.LearnRotation("entity-app3", "kv/prod/a", 1, 3)
+	cli := vev(time.Hour, "app3", event.OpRead, "kv/data/prod/app3/secret1")
+	cli.UserAgent, cli.Flags = "curl/8.5.0", cli.Flags|event.FlagInteractive
+	b.Learn(&cli)
+	if h := b.Get("entity-app2"); h.UsedInteractive() {
+		t.Fatalf("app2 only used Go-http-client: %+v", h)
+	}
 	b.Inputs = []Input{{File: "audit.log", SHA256: strings.Repeat("ab", 32), Bytes: 42}}
 	var buf bytes.Buffer
 	if err := b.Encode(&buf); err != nil {
@@ -48,7 +55,7 @@ func TestBaselineRoundTrip(t *testing.T) {
 	gh := got.Get("entity-app3")
 	if gh.Events != h.Events || len(gh.Resources) != len(h.Resources) || len(gh.Addrs) != len(h.Addrs) ||
 		len(gh.Nets) != len(h.Nets) || gh.Hours != h.Hours || gh.Bursts != 1 || len(gh.BurstPaths) != 2 ||
-		len(gh.Clients) != 1 {
+		len(gh.Clients) != 2 || gh.Rotations["kv/prod/a"] != [2]int{1, 3} || !gh.UsedInteractive() {
 		t.Errorf("history changed in the round trip:\n got %+v\nwant %+v", gh, h)
 	}
 	for r, ts := range h.Resources {

@@ -127,6 +127,10 @@ const (
 	// FlagControl: a request on the store's control plane (Vault sys/, auth/, identity/,
 	// cubbyhole/), never a secret even when it has a Resource.
 	FlagControl
+	// FlagValueLogged: the log line itself holds a secret's value (a Kubernetes audit policy
+	// at the Request or RequestResponse level for secrets, Vault's log_raw). The source keeps
+	// only this fact, never the value.
+	FlagValueLogged
 )
 
 // Grant summarises what a resource policy written by this request allows: the principals it

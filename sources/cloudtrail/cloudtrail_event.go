@@ -45,7 +45,10 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 	ev.UserAgent = in.Str(r.UserAgent)
 	ev.Outcome = ctOutcome(r.ErrorCode)
 	if r.SessionCredentialFromConsole {
-		ev.Flags |= event.FlagConsole
+		ev.Flags |= event.FlagConsole | event.FlagInteractive
+	}
+	if sources.InteractiveClient(ev.UserAgent) {
+		ev.Flags |= event.FlagInteractive
 	}
 	account := r.RecipientAccountID
 	if account == "" && r.UserIdentity != nil {

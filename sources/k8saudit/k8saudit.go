@@ -205,6 +205,9 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 		}
 	}
 	ev.UserAgent = in.Str(a.UserAgent)
+	if sources.InteractiveClient(ev.UserAgent) {
+		ev.Flags |= event.FlagInteractive
+	}
 	ev.Namespace = in.Str(ref.Namespace)
 	path, _, _ := strings.Cut(a.RequestURI, "?")
 	ev.Path = in.Str(path)

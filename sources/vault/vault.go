@@ -198,6 +198,9 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) event.Event {
 	}
 	if v.HasUA {
 		ev.UserAgent = in.Str(v.UserAgent)
+		if sources.InteractiveClient(ev.UserAgent) {
+			ev.Flags |= event.FlagInteractive
+		}
 	}
 	if v.NoParent {
 		ev.Flags |= event.FlagOrphan

@@ -182,6 +182,9 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) event.Event {
 	}
 	if rq.Headers != nil && len(rq.Headers.UserAgent) > 0 {
 		ev.UserAgent = in.Str(rq.Headers.UserAgent[0])
+		if sources.InteractiveClient(ev.UserAgent) {
+			ev.Flags |= event.FlagInteractive
+		}
 	}
 	if rq.Data != nil && bool(rq.Data.NoParent) {
 		ev.Flags |= event.FlagOrphan
