@@ -22,6 +22,7 @@ var constructors = []func(Env) Detector{
 	NewAuditGap,
 	NewResourcePolicyChange,
 	NewUnusualClient,
+	NewSecretInAuditLog,
 	NewCrossStore,
 }
 

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 )
 
@@ -75,6 +77,28 @@ type ruleJSON struct {
 	Help     string   `json:"help"`
 	Guide    string   `json:"guide"`
 	MITRE    []string `json:"mitre"`
+	Stores   []string `json:"stores"` // the event kinds the rule reads: vault, cloudtrail, kubernetes
+}
+
+// storesOf names the kinds in ks.
+func storesOf(ks event.Kinds) []string {
+	out := []string{}
+	for k := event.Kind(1); k < 64; k++ {
+		if ks.Has(k) && k.String() != "unknown" {
+			out = append(out, k.String())
+		}
+	}
+	return out
+}
+
+// storesText is storesOf for people.
+func storesText(ks event.Kinds) string {
+	names := map[string]string{"vault": "Vault/OpenBao", "cloudtrail": "CloudTrail (Secrets Manager, SSM Parameter Store)", "kubernetes": "Kubernetes audit"}
+	var out []string
+	for _, s := range storesOf(ks) {
+		out = append(out, cmp.Or(names[s], s))
+	}
+	return strings.Join(out, ", ")
 }
 
 func runRules(_ context.Context, o *rulesOptions) error {
@@ -94,7 +118,7 @@ func runRules(_ context.Context, o *rulesOptions) error {
 		out := make([]ruleJSON, 0, len(rules))
 		for _, r := range rules {
 			out = append(out, ruleJSON{ID: r.ID, Name: r.Name, Severity: r.Severity.String(), Summary: r.Summary,
-				Help: r.Help, Guide: r.Guide, MITRE: append([]string{}, r.MITRE...)})
+				Help: r.Help, Guide: r.Guide, MITRE: append([]string{}, r.MITRE...), Stores: storesOf(r.Kinds)})
 		}
 		enc := json.NewEncoder(o.IO.Out)
 		enc.SetIndent("", "  ")
@@ -113,6 +137,7 @@ func runRules(_ context.Context, o *rulesOptions) error {
 		fmt.Fprintf(o.IO.Out, "%s  [%s]  %s\n", r.ID, r.Severity, r.Name)
 		writeWrapped(o.IO.Out, "  ", sentence(r.Summary))
 		writeWrapped(o.IO.Out, "  ", r.Help)
+		writeWrapped(o.IO.Out, "  ", "Reads: "+storesText(r.Kinds))
 		if len(r.MITRE) > 0 {
 			writeWrapped(o.IO.Out, "  ", "MITRE ATT&CK: "+mitreText(r.MITRE))
 		}
@@ -124,6 +149,7 @@ func runRules(_ context.Context, o *rulesOptions) error {
 func explainRule(w io.Writer, r analyze.Rule) error {
 	fmt.Fprintf(w, "%s: %s\n", r.ID, r.Name)
 	fmt.Fprintf(w, "Default severity: %s\n", r.Severity)
+	fmt.Fprintf(w, "Reads: %s\n", storesText(r.Kinds))
 	if len(r.MITRE) > 0 {
 		fmt.Fprintf(w, "MITRE ATT&CK: %s\n", mitreText(r.MITRE))
 	}

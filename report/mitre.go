@@ -18,6 +18,7 @@ var mitreNames = map[string]string{
 	"T1110":     "Brute Force",
 	"T1136":     "Create Account",
 	"T1136.003": "Create Account: Cloud Account",
+	"T1005":     "Data from Local System",
 	"T1485":     "Data Destruction",
 	"T1526":     "Cloud Service Discovery",
 	"T1528":     "Steal Application Access Token",

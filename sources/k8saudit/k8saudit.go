@@ -70,14 +70,67 @@ type auditEvent struct {
 }
 
 // loggedBody records whether a request or response body was logged with a Secret's data in
-// it, without keeping any of it.
-type loggedBody bool
+// it, and the names of the Secrets whose data it holds (the items of a list), without keeping
+// any value.
+type loggedBody struct {
+	data  bool
+	names []string // NAMESPACE/NAME of a list's items that carry data
+}
 
-// UnmarshalJSON notes data or stringData keys; the bytes are not kept.
-func (b *loggedBody) UnmarshalJSON(p []byte) error {
-	*b = loggedBody(bytes.Contains(p, []byte(`"data"`)) || bytes.Contains(p, []byte(`"stringData"`)))
+// secretBody is the shape of a logged Secret, SecretList or patch: only names are decoded; of
+// data and stringData only whether they hold anything (present).
+type secretBody struct {
+	Data       present `json:"data"`
+	StringData present `json:"stringData"`
+	Items      []struct {
+		Metadata struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+		Data       present `json:"data"`
+		StringData present `json:"stringData"`
+	} `json:"items"`
+}
+
+// present is true for a JSON value that holds something (not null, {}, "" or []); the bytes
+// are never kept.
+type present bool
+
+// UnmarshalJSON notes whether p is a non-empty value.
+func (v *present) UnmarshalJSON(p []byte) error {
+	p = bytes.TrimSpace(p)
+	*v = present(len(p) > 2 && !bytes.Equal(p, []byte("null")))
 	return nil
 }
+
+// UnmarshalJSON decodes the names and the presence of data; a body of another shape (a
+// Status, a DeleteOptions, a JSON patch array) holds no Secret's data here.
+func (b *loggedBody) UnmarshalJSON(p []byte) error {
+	*b = loggedBody{}
+	if len(p) == 0 || p[0] != '{' || (!bytes.Contains(p, []byte(`"data"`)) && !bytes.Contains(p, []byte(`"stringData"`))) {
+		return nil
+	}
+	var sb secretBody
+	if err := sonic.Unmarshal(p, &sb); err != nil {
+		// Not a Secret's shape (a strategic-merge patch of something else): presence is
+		// still the conservative answer for a body that names data.
+		b.data = true
+		return nil //nolint:nilerr // the body is evidence, not input the read depends on
+	}
+	b.data = bool(sb.Data) || bool(sb.StringData)
+	for _, it := range sb.Items {
+		if it.Data || it.StringData {
+			b.data = true
+			if len(b.names) < maxListedNames {
+				b.names = append(b.names, it.Metadata.Namespace+"/"+it.Metadata.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// maxListedNames bounds the Secrets named per logged list body and per file note.
+const maxListedNames = 100
 
 // stageRank orders the stages of one request: the last one logged says the most.
 func stageRank(s string) int {
@@ -143,10 +196,20 @@ func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) so
 		}
 		ev := toEvent(&a, t, in)
 		ev.Pos = event.Pos{File: file, Line: ln}
-		if bool(a.RequestObject) || bool(a.ResponseObject) {
-			if name := ev.Name(); name != "" && !seenData[name] && len(secretData) < 100 {
-				seenData[name] = true
-				secretData = append(secretData, name)
+		if a.RequestObject.data || a.ResponseObject.data {
+			// The line holds a Secret's value: keep the fact and the names, never the value.
+			ev.Flags |= event.FlagValueLogged
+			names := append(slices.Clone(a.RequestObject.names), a.ResponseObject.names...)
+			if len(names) > 0 {
+				ev.Detail = in.Str("the logged response holds the data of " + strings.Join(names, ", "))
+			} else if name := ev.Name(); name != "" {
+				names = []string{name}
+			}
+			for _, n := range names {
+				if !seenData[n] && len(secretData) < maxListedNames {
+					seenData[n] = true
+					secretData = append(secretData, n)
+				}
 			}
 		}
 		st.Parsed++
@@ -157,6 +220,11 @@ func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) so
 			st.Parsed--
 			st.Skip("stage-duplicate")
 			if r >= rank[i] {
+				if out[i].Has(event.FlagValueLogged) && !ev.Has(event.FlagValueLogged) {
+					// An earlier stage logged the request body: that line still holds it.
+					ev.Flags |= event.FlagValueLogged
+					ev.Pos, ev.Detail = out[i].Pos, out[i].Detail
+				}
 				out[i], rank[i] = ev, r
 			}
 			if r == 3 {

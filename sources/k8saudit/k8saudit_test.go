@@ -171,3 +171,45 @@ func TestHelmReleaseIsUpkeep(t *testing.T) {
 		}
 	}
 }
+
+// TestValueLogged: a get whose response holds the Secret's data, a list whose items do, and a
+// create whose request body (logged at its RequestReceived stage) does are marked
+// FlagValueLogged, with a list's item names in Detail; a Metadata-level line, a body without
+// data (a Status, a JSON patch of labels) and an empty data map are not.
+func TestValueLogged(t *testing.T) {
+	const v = "dG52UkliZHY5YUp1M1NqRFlDbkZuWFRpc0NLOTFOamU0ODF4MA=="
+	list := `,"responseObject":{"kind":"SecretList","items":[{"metadata":{"name":"statement-pdf-signing","namespace":"cards-batch"},"data":{"k":"` + v +
+		`"}},{"metadata":{"name":"empty","namespace":"cards-batch"},"data":{}}]}`
+	create := `,"requestObject":{"kind":"Secret","metadata":{"name":"new"},"stringData":{"password":"` + v + `"}}`
+	l := load(t,
+		line("g1", "ResponseComplete", "get", "/api/v1/namespaces/cards-batch/secrets/statement-smtp", "cards-batch", "statement-smtp", "secrets", 200,
+			`,"responseObject":{"kind":"Secret","metadata":{"name":"statement-smtp"},"data":{"password":"`+v+`"}}`),
+		line("l1", "ResponseComplete", "list", "/api/v1/namespaces/cards-batch/secrets", "cards-batch", "", "secrets", 200, list),
+		line("c1", "RequestReceived", "create", "/api/v1/namespaces/cards-batch/secrets", "cards-batch", "new", "secrets", 0, create),
+		line("c1", "ResponseComplete", "create", "/api/v1/namespaces/cards-batch/secrets", "cards-batch", "new", "secrets", 201, ""),
+		line("m1", "ResponseComplete", "get", "/api/v1/namespaces/cards-batch/secrets/a", "cards-batch", "a", "secrets", 200, ""),
+		line("s1", "ResponseComplete", "delete", "/api/v1/namespaces/cards-batch/secrets/b", "cards-batch", "b", "secrets", 200,
+			`,"responseObject":{"kind":"Status","status":"Success","details":{"name":"b","kind":"secrets"}}`),
+		line("p1", "ResponseComplete", "patch", "/api/v1/namespaces/cards-batch/secrets/c", "cards-batch", "c", "secrets", 200,
+			`,"requestObject":{"metadata":{"labels":{"data":"x"}},"data":{}}`),
+	)
+	want := map[string]bool{"k8s:cards-batch/statement-smtp": true, "k8s:cards-batch/": true, "k8s:cards-batch/new": true,
+		"k8s:cards-batch/a": false, "k8s:cards-batch/b": false, "k8s:cards-batch/c": false}
+	if len(l.Events) != len(want) {
+		t.Fatalf("%d events, want %d", len(l.Events), len(want))
+	}
+	for _, ev := range l.Events {
+		if got := ev.Has(event.FlagValueLogged); got != want[ev.Resource] {
+			t.Errorf("%s: FlagValueLogged %v, want %v", ev.Resource, got, want[ev.Resource])
+		}
+		if strings.Contains(ev.Detail, v) {
+			t.Errorf("%s: a value in Detail", ev.Resource)
+		}
+		if ev.Resource == "k8s:cards-batch/" && ev.Detail != "the logged response holds the data of cards-batch/statement-pdf-signing" {
+			t.Errorf("list detail %q", ev.Detail)
+		}
+	}
+	if n := l.Files[0].Note; !strings.Contains(n, "cards-batch/statement-pdf-signing") || strings.Contains(n, "cards-batch/empty") {
+		t.Errorf("note %q", n)
+	}
+}
