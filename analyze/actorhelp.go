@@ -133,3 +133,10 @@ func credentialHint(f Finding) string {
 	}
 	return "vault token revoke -accessor " + f.Credential
 }
+
+// readsForOthers reports whether ev's actor is expected to read, list or watch many secrets:
+// an operator named in the config (kubernetes.operators), or a node agent reading for its pods
+// (event.FlagNodeAgent). bulk-read, enumeration and new-resource leave them out.
+func readsForOthers(c *Config, ev *event.Event) bool {
+	return ev.Has(event.FlagNodeAgent) || c.IsOperator(ev.Actor(), ev.DisplayName)
+}

@@ -118,7 +118,7 @@ func (d *BulkRead) Observe(ev *event.Event) {
 	}
 	d.expire(ev.Time)
 	if ev.Resource == "" || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagMaintenance) ||
-		d.env.Config.IsOperator(ev.Actor(), ev.DisplayName) {
+		readsForOthers(d.env.Config, ev) {
 		return
 	}
 	key := ev.Credential

@@ -85,7 +85,7 @@ func (d *Enumeration) Observe(ev *event.Event) {
 		return
 	}
 	if ev.Has(event.FlagUnauthenticated) || isServicePrincipal(ev) || actorIsAdmin(d.env.Config, ev) ||
-		d.env.Config.IsOperator(ev.Actor(), ev.DisplayName) {
+		readsForOthers(d.env.Config, ev) {
 		return
 	}
 	id := ev.Actor()

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -105,5 +106,31 @@ func TestKubernetesAdminOffHours(t *testing.T) {
 				t.Errorf("%d findings, want %d: %s", len(fs), c.want, describe(fs))
 			}
 		})
+	}
+}
+
+// TestKubernetesNodeAgent: a kubelet restarting on a full node re-reads the Secrets of its 40
+// pods within a minute: no bulk-read and no new-resource (the Node authorizer limits it to its
+// pods' Secrets); the same reads by a service account are a harvest.
+func TestKubernetesNodeAgent(t *testing.T) {
+	restart := func(user string, opts ...func(*event.Event)) []event.Event {
+		var evs []event.Event
+		for d := range 3 { // a known history of one secret
+			evs = append(evs, kev(time.Duration(d)*24*time.Hour, user, "ns0/app-0", opts...))
+		}
+		for i := range 40 {
+			evs = append(evs, kev(72*time.Hour+time.Duration(i)*time.Second, user, fmt.Sprintf("ns%d/app-%d", i%9, i), opts...))
+		}
+		return evs
+	}
+	cfg := DefaultConfig()
+	cfg.LearnUntil = t0.Add(48 * time.Hour)
+	res := Run(restart("system:node:kw-dub1-05", withFlags(event.FlagNodeAgent), from("10.60.9.25")), Env{Config: &cfg})
+	if len(res.Findings) != 0 {
+		t.Errorf("a kubelet restart: %s", describe(res.Findings))
+	}
+	res = Run(restart("system:serviceaccount:disputes:evidence-ingest", from("10.60.9.25")), Env{Config: &cfg})
+	if got := rulesOf(res.Findings); !slices.Contains(got, "bulk-read") || !slices.Contains(got, "new-resource") {
+		t.Errorf("the same reads by a service account: %v", got)
 	}
 }

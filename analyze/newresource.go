@@ -54,7 +54,7 @@ func (d *NewResource) Rule() Rule { return d.rule }
 
 // Observe checks the event's secret against the identity's history.
 func (d *NewResource) Observe(ev *event.Event) {
-	if !isSecretAccess(ev) || ev.Outcome != event.OutcomeOK || d.env.Config.IsOperator(ev.Actor(), ev.DisplayName) {
+	if !isSecretAccess(ev) || ev.Outcome != event.OutcomeOK || readsForOthers(d.env.Config, ev) {
 		return
 	}
 	id := ev.Actor()

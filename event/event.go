@@ -131,6 +131,10 @@ const (
 	// at the Request or RequestResponse level for secrets, Vault's log_raw). The source keeps
 	// only this fact, never the value.
 	FlagValueLogged
+	// FlagNodeAgent: the request is made by a node's agent for the workloads it runs (a
+	// Kubernetes kubelet, which the Node authorizer limits to the Secrets of its own pods): a
+	// consumer's read, never a harvest or a first access of its own.
+	FlagNodeAgent
 )
 
 // Grant summarises what a resource policy written by this request allows: the principals it

@@ -289,6 +289,11 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 		ev.Resource = "k8s:*"
 		ev.Flags |= event.FlagListAll
 	}
+	if strings.HasPrefix(a.User.Username, "system:node:") && slices.Contains(a.User.Groups, "system:nodes") {
+		// A kubelet: the Node authorizer lets it read only the Secrets of pods bound to its
+		// node, which it does for them at every pod start and restart.
+		ev.Flags |= event.FlagNodeAgent
+	}
 	if strings.HasPrefix(ref.Name, helmRelease) {
 		// Helm keeps each release's state in a Secret; its client reads and writes them on
 		// every upgrade. Upkeep of the tool, not a read of an application's secret.

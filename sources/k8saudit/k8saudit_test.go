@@ -213,3 +213,19 @@ func TestValueLogged(t *testing.T) {
 		t.Errorf("note %q", n)
 	}
 }
+
+// TestNodeAgent: a kubelet (system:node:NAME in group system:nodes) is marked as reading for
+// its pods; a user merely named like a node, without the group, is not.
+func TestNodeAgent(t *testing.T) {
+	base := line("n1", "ResponseComplete", "get", "/api/v1/namespaces/issuing/secrets/issuing-db", "issuing", "issuing-db", "secrets", 200, "")
+	const sa = `"username":"system:serviceaccount:disputes:evidence-ingest","groups":["system:serviceaccounts","system:authenticated"]`
+	kubelet := strings.Replace(base, sa, `"username":"system:node:kw-dub1-05","groups":["system:nodes","system:authenticated"]`, 1)
+	impostor := strings.Replace(strings.Replace(base, sa, `"username":"system:node:kw-dub1-05","groups":["system:authenticated"]`, 1), `"n1"`, `"n2"`, 1)
+	if kubelet == base || impostor == base {
+		t.Fatal("the test lines did not change")
+	}
+	l := load(t, kubelet, impostor)
+	if len(l.Events) != 2 || !l.Events[0].Has(event.FlagNodeAgent) || l.Events[1].Has(event.FlagNodeAgent) {
+		t.Errorf("kubelet %v, impostor %v", l.Events[0].Has(event.FlagNodeAgent), l.Events[1].Has(event.FlagNodeAgent))
+	}
+}
