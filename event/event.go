@@ -207,7 +207,35 @@ type Event struct {
 	Detail string
 	// Grant is set on a request that wrote a resource policy.
 	Grant *Grant
+	// Workload links the principal to the identity of the workload behind it in another
+	// store, as that store names it: a Kubernetes service account
+	// ("system:serviceaccount:NS:NAME") or an AWS IAM role or user ARN. Set from what the log
+	// itself says (Vault's kubernetes auth metadata service_account_namespace/name, its aws
+	// auth canonical_arn); for Kubernetes service accounts and AWS principals the principal is
+	// its own workload (LinkKey).
+	Workload string
 }
+
+// LinkKey is the workload identity an event belongs to across stores: Workload when the log
+// links the principal to one, else a Kubernetes service account or an AWS principal itself;
+// "" for identities no other store can name (a Vault entity without such metadata, a person).
+func (e *Event) LinkKey() string {
+	if e.Workload != "" {
+		return e.Workload
+	}
+	switch e.Kind {
+	case KindKubernetes:
+		if len(e.Principal) > len(serviceAccountPrefix) && e.Principal[:len(serviceAccountPrefix)] == serviceAccountPrefix {
+			return e.Principal
+		}
+	case KindCloudTrail:
+		return e.Principal
+	}
+	return ""
+}
+
+// serviceAccountPrefix starts the user name of a Kubernetes service account.
+const serviceAccountPrefix = "system:serviceaccount:"
 
 // Has reports whether all of f are set.
 func (e *Event) Has(f Flags) bool { return e.Flags&f == f }

@@ -150,3 +150,18 @@ func (l *LocalInterner) Concat(a, b string) string {
 	}
 	return l.Str(string(l.key))
 }
+
+// Join interns the concatenation of parts, building it only when it is not known yet.
+func (l *LocalInterner) Join(parts ...string) string {
+	l.key = l.key[:0]
+	for _, p := range parts {
+		l.key = append(l.key, p...)
+	}
+	if len(l.key) == 0 {
+		return ""
+	}
+	if w, ok := l.m[string(l.key)]; ok {
+		return w
+	}
+	return l.Str(string(l.key))
+}

@@ -27,13 +27,23 @@ type vaultEntry struct {
 }
 
 type vaultAuth struct {
-	Accessor         string   `json:"accessor"`
-	DisplayName      string   `json:"display_name"`
-	Policies         []string `json:"policies"`
-	TokenPolicies    []string `json:"token_policies"`
-	IdentityPolicies []string `json:"identity_policies"`
-	EntityID         string   `json:"entity_id"`
-	TokenType        string   `json:"token_type"`
+	Accessor         string         `json:"accessor"`
+	DisplayName      string         `json:"display_name"`
+	Policies         []string       `json:"policies"`
+	TokenPolicies    []string       `json:"token_policies"`
+	IdentityPolicies []string       `json:"identity_policies"`
+	EntityID         string         `json:"entity_id"`
+	TokenType        string         `json:"token_type"`
+	Metadata         *vaultAuthMeta `json:"metadata"`
+}
+
+// vaultAuthMeta picks the token metadata that names the workload behind a Vault identity in
+// another store: the kubernetes auth method's service account, the aws auth method's IAM
+// principal. The map's other keys (role, email, ...) are skipped.
+type vaultAuthMeta struct {
+	ServiceAccountName      string `json:"service_account_name"`
+	ServiceAccountNamespace string `json:"service_account_namespace"`
+	CanonicalARN            string `json:"canonical_arn"`
 }
 
 type vaultNamespace struct {
@@ -184,6 +194,7 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) event.Event {
 	ev.DisplayName = in.Str(au.DisplayName)
 	ev.Principal = internPrincipal(in, au.EntityID, ns, au.DisplayName)
 	ev.Policies = internPolicies(in, au.Policies, au.TokenPolicies, au.IdentityPolicies)
+	ev.Workload = workloadOf(in, au)
 	if slices.Contains(ev.Policies, "root") {
 		ev.Flags |= event.FlagRootToken
 	}
@@ -330,6 +341,7 @@ type respInfo struct {
 	displayName string
 	entityID    string
 	policies    []string
+	workload    string
 }
 
 func (b *vaultBuilder) response(v *vaultLine, r *respInfo) {
@@ -339,7 +351,19 @@ func (b *vaultBuilder) response(v *vaultLine, r *respInfo) {
 		r.hasAuth = true
 		r.credential, r.displayName, r.entityID = b.in.Str(a.Accessor), b.in.Str(a.DisplayName), b.in.Str(a.EntityID)
 		r.policies = internPolicies(b.in, a.Policies, a.TokenPolicies, a.IdentityPolicies)
+		r.workload = workloadOf(b.in, a)
 	}
+}
+
+// workloadOf is the identity in another store that a token's metadata names (event.Workload).
+func workloadOf(in *sources.LocalInterner, a *vaultAuthFields) string {
+	switch {
+	case a.SAName != "" && a.SANamespace != "":
+		return in.Join("system:serviceaccount:", a.SANamespace, ":", a.SAName)
+	case strings.HasPrefix(a.CanonicalARN, "arn:"):
+		return in.Str(a.CanonicalARN)
+	}
+	return ""
 }
 
 // applyResponse folds what only the response knows into ev: the outcome, the identity that a
@@ -365,6 +389,7 @@ func applyResponse(ev *event.Event, r *respInfo, in *sources.LocalInterner) {
 			ev.DisplayName = r.displayName
 			ev.Principal = internPrincipal(in, r.entityID, ev.Namespace, r.displayName)
 			ev.Policies = r.policies
+			ev.Workload = r.workload
 		} else {
 			ev.NewPolicies = r.policies
 		}

@@ -28,6 +28,7 @@ type vaultLine struct {
 type vaultAuthFields struct {
 	Accessor, DisplayName, EntityID, TokenType string
 	Policies, TokenPolicies, IdentityPolicies  []string
+	SAName, SANamespace, CanonicalARN          string // from metadata (vaultAuthMeta)
 }
 
 func (a *vaultAuthFields) reset() {
@@ -77,6 +78,9 @@ func (a *vaultAuthFields) from(au *vaultAuth) {
 	a.Policies = append(a.Policies[:0], au.Policies...)
 	a.TokenPolicies = append(a.TokenPolicies[:0], au.TokenPolicies...)
 	a.IdentityPolicies = append(a.IdentityPolicies[:0], au.IdentityPolicies...)
+	if m := au.Metadata; m != nil {
+		a.SAName, a.SANamespace, a.CanonicalARN = m.ServiceAccountName, m.ServiceAccountNamespace, m.CanonicalARN
+	}
 }
 
 // decodeVaultFast decodes one audit entry (b starts with '{') into v without allocating,
@@ -103,7 +107,8 @@ func decodeVaultFast(b []byte, v *vaultLine) bool {
 
 var (
 	topNames     = []string{"time", "type", "error", "auth", "request", "response"}
-	authNames    = []string{"accessor", "display_name", "policies", "token_policies", "identity_policies", "entity_id", "token_type"}
+	authNames    = []string{"accessor", "display_name", "policies", "token_policies", "identity_policies", "entity_id", "token_type", "metadata"}
+	metaNames    = []string{"service_account_name", "service_account_namespace", "canonical_arn"}
 	requestNames = []string{"id", "operation", "path", "mount_point", "mount_type", "namespace", "remote_address", "client_token_accessor", "headers", "data"}
 	nsNames      = []string{"id", "path"}
 	headerNames  = []string{"user-agent"}
@@ -161,8 +166,28 @@ func (s *scanner) auth(a *vaultAuthFields, present *bool) bool {
 			return s.StrList(&a.IdentityPolicies)
 		case 5:
 			return s.StrValue(&a.EntityID)
-		default:
+		case 6:
 			return s.StrValue(&a.TokenType)
+		default:
+			return s.authMeta(a)
+		}
+	})
+}
+
+// authMeta reads the workload names of the token metadata (vaultAuthMeta).
+func (s *scanner) authMeta(a *vaultAuthFields) bool {
+	empty, null, ok := s.ObjectStart()
+	if !ok || null || empty {
+		return ok
+	}
+	return s.Members(3, metaNames, func(f int) bool {
+		switch f {
+		case 0:
+			return s.StrValue(&a.SAName)
+		case 1:
+			return s.StrValue(&a.SANamespace)
+		default:
+			return s.StrValue(&a.CanonicalARN)
 		}
 	})
 }

@@ -81,6 +81,7 @@ func FuzzFieldDecoder(f *testing.F) {
 		f.Add([]byte(l))
 	}
 	f.Add([]byte(`{"request":{"data":{"no_parent":true}},"response":{"data":{"error":0}}}`))
+	f.Add([]byte(`{"auth":{"metadata":{"role":"r","service_account_name":"a","service_account_namespace":"n","x":{"y":[1]}}},"response":{"auth":{"metadata":{"canonical_arn":"arn:aws:iam::1:role/r"}}}}`))
 	f.Add([]byte(`{"x":[0.1,2,3e5,-0,{"a":[]}],"y":"\\\"","time":"` + strings.Repeat("a", 40) + `"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		if len(line) == 0 || line[0] != '{' {

@@ -168,6 +168,7 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) event.Event {
 	ev.DisplayName = in.Str(au.DisplayName)
 	ev.Principal = in.Str(refPrincipal(au, ns))
 	ev.Policies = in.List(refPolicies(au))
+	ev.Workload = in.Str(refWorkload(au))
 	if slices.Contains(ev.Policies, "root") {
 		ev.Flags |= event.FlagRootToken
 	}
@@ -231,6 +232,7 @@ func (vr *refVaultReader) applyResponse(ev *event.Event, e *vaultEntry) {
 			ev.DisplayName = vr.in.Str(rs.Auth.DisplayName)
 			ev.Principal = vr.in.Str(refPrincipal(rs.Auth, ns))
 			ev.Policies = vr.in.List(refPolicies(rs.Auth))
+			ev.Workload = vr.in.Str(refWorkload(rs.Auth))
 		} else {
 			ev.NewPolicies = vr.in.List(refPolicies(rs.Auth))
 		}
@@ -239,4 +241,19 @@ func (vr *refVaultReader) applyResponse(ev *event.Event, e *vaultEntry) {
 		// response.data.error and the missing response.auth show the failure.
 		ev.Outcome = event.OutcomeDenied
 	}
+}
+
+// refWorkload names the workload a token's metadata links it to.
+func refWorkload(au *vaultAuth) string {
+	if au == nil || au.Metadata == nil {
+		return ""
+	}
+	m := au.Metadata
+	if m.ServiceAccountName != "" && m.ServiceAccountNamespace != "" {
+		return "system:serviceaccount:" + m.ServiceAccountNamespace + ":" + m.ServiceAccountName
+	}
+	if strings.HasPrefix(m.CanonicalARN, "arn:") {
+		return m.CanonicalARN
+	}
+	return ""
 }
