@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
 )
 
 // Config holds every threshold and every fact that no detector can guess. Its zero value is not
@@ -43,6 +45,10 @@ type Config struct {
 	// are expected to read many secrets, and the clusters' networks.
 	Kubernetes KubernetesConfig
 
+	// Workloads link identities of different stores that the logs do not link themselves: one
+	// workload's Vault role, IAM role and service account (LinkOf).
+	Workloads []Workload
+
 	// Overrides are per-identity thresholds (glob on identity or display name -> rule -> values).
 	Overrides []Override
 
@@ -55,7 +61,10 @@ type adminCache struct {
 	lists     map[*string]cachedList
 	arns      map[string]bool
 	operators map[string]bool
+	links     map[linkCacheKey]string
 }
+
+type linkCacheKey struct{ principal, display, link string }
 
 // cachedList keeps the list it was computed for, so its memory (the key) cannot be reused by
 // another list while the entry exists.
@@ -419,6 +428,46 @@ func (c *Config) override(rule, identity, display string) (Override, bool) {
 		}
 	}
 	return Override{}, false
+}
+
+// Workload is one entry of the workloads section: a name and the identities (globs on the
+// principal, the display name or the workload the log names) that are that workload in each
+// store.
+type Workload struct {
+	Name       string
+	Identities []string
+}
+
+// LinkOf names the workload of ev across stores: a configured workload whose identities match
+// the principal, the display name or ev.LinkKey, else ev.LinkKey (what the log says: Vault's
+// kubernetes and aws auth metadata, a service account, an AWS principal); "" when neither.
+func (c *Config) LinkOf(ev *event.Event) string {
+	lk := ev.LinkKey()
+	if len(c.Workloads) == 0 {
+		return lk
+	}
+	ac := c.cache()
+	key := linkCacheKey{ev.Principal, ev.DisplayName, lk}
+	if v, ok := ac.links[key]; ok {
+		return v
+	}
+	v := lk
+find:
+	for _, w := range c.Workloads {
+		for _, g := range w.Identities {
+			if globMatch(g, ev.Principal) || (ev.DisplayName != "" && globMatch(g, ev.DisplayName)) || (lk != "" && globMatch(g, lk)) {
+				v = w.Name
+				break find
+			}
+		}
+	}
+	if ac.links == nil {
+		ac.links = map[linkCacheKey]string{}
+	}
+	if len(ac.links) < 1<<16 {
+		ac.links[key] = v
+	}
+	return v
 }
 
 // KubernetesConfig is the kubernetes section of the configuration.

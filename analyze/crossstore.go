@@ -24,14 +24,29 @@ import (
 // from which people routinely use two stores stays quiet. One finding per address and episode:
 // the address must be quiet for a window before it is reported again.
 //
+// Workloads: the same holds for one workload across stores, whatever its addresses (pods are
+// readdressed, so this is how internal traffic is followed): a Vault identity that logged in
+// with a Kubernetes service account (auth metadata) is that service account; one that logged in
+// with an IAM role (canonical_arn) is that role; the workloads section of the configuration
+// links the rest (Config.LinkOf). A workload that reads secrets in two or more stores within the
+// window is reported when it is established in one store (its identity there read secrets
+// before, per the baseline) and new in another: the service account whose token starts reading
+// Kubernetes Secrets next to its usual Vault reads, the IAM role that logs in to Vault for the
+// first time. A workload new everywhere is a new deployment, not reported. When the reads of a
+// workload's episode are also an address's episode, the address's finding names the workload
+// and no second finding is made.
+//
 // Known false positives: a person working from a new place (hotel, new ISP) in two stores
-// within the hour; a new CI provider whose runners read from two stores.
+// within the hour; a new CI provider whose runners read from two stores; a workload given access
+// to a second store (a migration from Kubernetes Secrets to Vault).
 type CrossStore struct {
-	env   Env
-	rule  Rule
-	addrs map[netip.Addr]*crossAddr
-	found []Finding
-	seen  int // events since the last sweep of idle addresses
+	env    Env
+	rule   Rule
+	addrs  map[netip.Addr]*crossAddr
+	works  map[string]*crossAddr // link key -> the workload's recent reads
+	found  []Finding
+	byWork []Finding // workload findings, reconciled with the address ones in Finish
+	seen   int       // events since the last sweep of idle addresses
 }
 
 // crossAddr is the recent reads from one address.
@@ -56,6 +71,7 @@ type crossRead struct {
 	resource string
 	ev       Evidence
 	fresh    bool
+	addr     netip.Addr // the workload episodes' addresses
 }
 
 // crossSweepEvery is how many events pass between sweeps that forget idle addresses.
@@ -63,14 +79,17 @@ const crossSweepEvery = 1 << 16
 
 // NewCrossStore builds the cross-store-access detector.
 func NewCrossStore(env Env) Detector {
-	return &CrossStore{env: env, addrs: map[netip.Addr]*crossAddr{}, rule: Rule{
+	return &CrossStore{env: env, addrs: map[netip.Addr]*crossAddr{}, works: map[string]*crossAddr{}, rule: Rule{
 		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes),
 		ID:    "cross-store-access", Name: "One address reads secrets in several stores", Severity: High,
 		Group:   GroupIdentity, // the identity is the address: its episodes close in time are one finding
-		Summary: "an external address new to its identities reads secrets in two or more stores (Vault, AWS, Kubernetes) within 1h",
+		Summary: "an external address new to its identities, or a workload new to one of the stores, reads secrets in two or more stores (Vault, AWS, Kubernetes) within 1h",
 		Help: "Follows each external address across the stores read in one run. Only successful reads of secrets count, and in " +
-			"each store the address must be new to at least one identity that used it. Known false positives: a person " +
-			"working from a new place in two stores within the window.",
+			"each store the address must be new to at least one identity that used it. Also follows each workload: a Vault identity " +
+			"that logged in with a Kubernetes service account or an IAM role (auth metadata) is that account or role, and the " +
+			"workloads section links the rest; a workload established in one store that reads in another for the first time is " +
+			"reported. Known false positives: a person working from a new place in two stores within the window; a workload " +
+			"given access to a second store.",
 		Guide: "Trace the address (vaultsentry trace --ip ADDR) over every store's log; each credential it used is " +
 			"compromised: revoke them and rotate every secret listed, in every store.",
 		MITRE: []string{"T1552", "T1078"},
@@ -86,8 +105,12 @@ func (d *CrossStore) Observe(ev *event.Event) {
 	if d.seen++; d.seen >= crossSweepEvery {
 		d.sweep(ev.Time)
 	}
+	if ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) {
+		return
+	}
+	d.observeWorkload(ev)
 	a := ev.RemoteAddr
-	if !a.IsValid() || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagAWSInternal) {
+	if !a.IsValid() || ev.Has(event.FlagAWSInternal) {
 		return
 	}
 	id := ev.Actor()
@@ -187,7 +210,111 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 	st.reported = ev.Time
 }
 
-// sweep forgets addresses idle for longer than the window.
+// observeWorkload follows the secret reads of one workload across stores. In each store the
+// workload is known when its identity there had read secrets before (per the baseline), judged
+// at the identity's first read in an episode.
+func (d *CrossStore) observeWorkload(ev *event.Event) {
+	if ev.Outcome != event.OutcomeOK || ev.Resource == "" || (ev.Op != event.OpRead && ev.Op != event.OpList) ||
+		ev.Has(event.FlagControl) || ev.Has(event.FlagMaintenance) {
+		return
+	}
+	lk := d.env.Config.LinkOf(ev)
+	id := ev.Actor()
+	if lk == "" || id == "" {
+		return
+	}
+	win := d.env.Config.CrossStore.Window
+	st := d.works[lk]
+	if st == nil {
+		st = &crossAddr{fresh: map[string]bool{}}
+		d.works[lk] = st
+	} else if ev.Time.Sub(st.seenAt) > win {
+		clear(st.fresh)
+	}
+	st.seenAt = ev.Time
+	fresh, ok := st.fresh[id]
+	if !ok {
+		h := d.env.Baseline.Get(id)
+		fresh = h == nil || len(h.Resources) == 0
+		st.fresh[id] = fresh
+	}
+	if !st.reported.IsZero() && ev.Time.Sub(st.last) <= win {
+		st.last, st.reported = ev.Time, ev.Time // the episode reported goes on
+		return
+	}
+	st.reported = time.Time{}
+	st.last = ev.Time
+	for len(st.reads) > 0 && ev.Time.Sub(st.reads[0].at) > win {
+		st.drop()
+	}
+	if len(st.reads) >= maxCrossReads {
+		st.drop()
+	}
+	st.reads = append(st.reads, crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
+		resource: ev.Resource, ev: evidenceOf(ev), fresh: fresh, addr: ev.RemoteAddr})
+	if fresh {
+		st.freshBy[ev.Kind&7]++
+	}
+	// Reported when one store is new to the workload and another is its home: a store whose
+	// reads in the window are all by identities it knew.
+	var kinds, newKinds [8]bool
+	for _, r := range st.reads {
+		kinds[r.kind&7] = true
+	}
+	stores, fresh1, known := 0, false, false
+	for k, in := range kinds {
+		if !in {
+			continue
+		}
+		stores++
+		newKinds[k] = st.freshBy[k] > 0
+		if newKinds[k] {
+			fresh1 = true
+		} else {
+			known = true
+		}
+	}
+	if stores < 2 || !fresh1 || !known {
+		return
+	}
+	d.reportWorkload(lk, st, ev, newKinds)
+}
+
+// reportWorkload makes the finding of one episode of workload lk.
+func (d *CrossStore) reportWorkload(lk string, st *crossAddr, ev *event.Event, newKinds [8]bool) {
+	var ids, names, res, stores, fresh, addrs set
+	f := newFinding(d.rule, ev)
+	f.Identity, f.Credential = lk, ""
+	f.FirstSeen = st.reads[0].at
+	for _, r := range st.reads {
+		stores.add(r.kind.String())
+		if newKinds[r.kind&7] {
+			fresh.add(r.kind.String())
+		}
+		ids.add(r.identity)
+		names.add(cmpOr(r.display, r.identity))
+		res.add(r.resource)
+		if r.addr.IsValid() {
+			addrs.add(r.addr.String())
+		}
+		f.addEvidence(r.ev)
+	}
+	f.Count = len(st.reads)
+	f.Source = strings.Join(stores.sorted(0), "+")
+	f.DisplayName = strings.Join(names.sorted(10), ", ")
+	f.Resources = res.sorted(MaxResources)
+	f.SourceIPs = addrs.sorted(MaxResources)
+	f.Message = fmt.Sprintf("workload %s read %d secrets in %s within %s, as %s; new for it in %s", lk, res.len(),
+		strings.Join(stores.sorted(0), " and "), f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(ids.sorted(10), ", "),
+		strings.Join(fresh.sorted(0), " and "))
+	f.Remediation = "ask the owner of " + lk + " whether it was given access to the new store; if not, revoke its credentials " +
+		"in every store and rotate the secrets listed; vaultsentry trace --identity " + lk + " shows the workload in every store"
+	d.byWork = append(d.byWork, f)
+	st.reads, st.freshBy = st.reads[:0], [8]int32{}
+	st.reported = ev.Time
+}
+
+// sweep forgets addresses and workloads idle for longer than the window.
 func (d *CrossStore) sweep(now time.Time) {
 	d.seen = 0
 	for a, st := range d.addrs {
@@ -195,10 +322,47 @@ func (d *CrossStore) sweep(now time.Time) {
 			delete(d.addrs, a)
 		}
 	}
+	for k, st := range d.works {
+		if now.Sub(st.seenAt) > d.env.Config.CrossStore.Window {
+			delete(d.works, k)
+		}
+	}
 }
 
-// Finish returns the findings.
-func (d *CrossStore) Finish() []Finding { return d.found }
+// Finish returns the findings: an address's episode that shares a secret with a workload's
+// overlapping episode names the workload, and the workload's finding is not made twice.
+func (d *CrossStore) Finish() []Finding {
+	win := d.env.Config.CrossStore.Window
+	out := d.found
+next:
+	for _, w := range d.byWork {
+		for i := range d.found {
+			a := &d.found[i]
+			if w.FirstSeen.After(a.LastSeen.Add(win)) || a.FirstSeen.After(w.LastSeen.Add(win)) || !shareAny(a.Resources, w.Resources) {
+				continue
+			}
+			a.Message += "; the reads belong to workload " + w.Identity
+			continue next
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// shareAny reports whether two sorted lists have an element in common.
+func shareAny(a, b []string) bool {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch strings.Compare(a[i], b[j]) {
+		case 0:
+			return true
+		case -1:
+			i++
+		default:
+			j++
+		}
+	}
+	return false
+}
 
 func cmpOr(a, b string) string {
 	if a != "" {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,112 @@ func TestCrossStoreEpisodes(t *testing.T) {
 	}
 	if fs := crossRun(t, evs); len(fs) != 2 {
 		t.Errorf("a second episode six hours later: %d findings, want 2", len(fs))
+	}
+}
+
+// linkedVault is a Vault read by the entity a service account's pods log in as (kubernetes
+// auth: the token's metadata names the service account).
+func linkedVault(at time.Duration, sa, path string, opts ...func(*event.Event)) event.Event {
+	ev := vev(at, "k8s-ledger-api", event.OpRead, path, append(opts, from("100.96.3.7"))...)
+	ev.Workload = sa
+	return ev
+}
+
+// TestCrossStoreWorkload: a workload that always read Vault through the kubernetes auth method
+// starts reading Kubernetes Secrets with its service account's token: one finding named by the
+// service account, from internal addresses too. A workload new in both stores (a deployment),
+// and one that always read both, stay quiet.
+func TestCrossStoreWorkload(t *testing.T) {
+	const sa = "system:serviceaccount:ledger:ledger-api"
+	var home []event.Event
+	for d := range 3 {
+		home = append(home, linkedVault(time.Duration(d)*24*time.Hour, sa, "kv/data/ledger/db"))
+	}
+	at := 3*24*time.Hour + 2*time.Hour
+	evs := append(slices.Clone(home), linkedVault(at, sa, "kv/data/ledger/db"),
+		kev(at+5*time.Minute, sa, "ledger/ledger-db", from("100.96.3.7")), kev(at+6*time.Minute, sa, "issuing/issuing-db", from("100.96.3.7")))
+	fs := crossRun(t, evs)
+	if len(fs) != 1 || fs[0].Identity != sa || fs[0].Source != "kubernetes+vault" || !strings.Contains(fs[0].Message, "new for it in kubernetes") {
+		t.Fatalf("want one finding for the workload: %s", describe(fs))
+	}
+
+	t.Run("a new workload in both stores", func(t *testing.T) {
+		evs := []event.Event{linkedVault(at, sa, "kv/data/ledger/db"), kev(at+time.Minute, sa, "ledger/ledger-db", from("100.96.3.7"))}
+		if fs := crossRun(t, append(evs, kev(0, "system:node:kw-1", "x/y"))); len(fs) != 0 {
+			t.Errorf("got %s", describe(fs))
+		}
+	})
+	t.Run("a workload that always read both stores", func(t *testing.T) {
+		var evs []event.Event
+		for d := range 4 {
+			day := time.Duration(d)*24*time.Hour + 2*time.Hour
+			evs = append(evs, linkedVault(day, sa, "kv/data/ledger/db"), kev(day+time.Minute, sa, "ledger/ledger-db", from("100.96.3.7")))
+		}
+		if fs := crossRun(t, evs); len(fs) != 0 {
+			t.Errorf("got %s", describe(fs))
+		}
+	})
+	t.Run("no link: the Vault identity is not the service account", func(t *testing.T) {
+		var evs []event.Event
+		for _, ev := range append(slices.Clone(home), linkedVault(at, sa, "kv/data/ledger/db"), kev(at+5*time.Minute, sa, "ledger/ledger-db", from("100.96.3.7"))) {
+			ev.Workload = ""
+			evs = append(evs, ev)
+		}
+		if fs := crossRun(t, evs); len(fs) != 0 {
+			t.Errorf("got %s", describe(fs))
+		}
+	})
+}
+
+// TestCrossStoreWorkloadConfig: the workloads section links identities the logs do not: an IAM
+// role that reads Secrets Manager every day logs in to Vault (userpass, no aws metadata) for the
+// first time. Without the section the two are strangers.
+func TestCrossStoreWorkloadConfig(t *testing.T) {
+	var evs []event.Event
+	for d := range 3 {
+		evs = append(evs, aev(time.Duration(d)*24*time.Hour, "payments-api", "", "GetSecretValue", event.OpRead, "prod/payments/db", from("10.0.0.5")))
+	}
+	at := 3*24*time.Hour + 2*time.Hour
+	evs = append(evs, aev(at, "payments-api", "", "GetSecretValue", event.OpRead, "prod/payments/db", from("10.0.0.5")),
+		vev(at+10*time.Minute, "payments-api-vault", event.OpRead, "kv/data/payments/psp", from("10.0.0.5")))
+	run := func(cfg Config) []Finding {
+		evs := sortedByTime(slices.Clone(evs))
+		cfg.LearnUntil = evs[0].Time.Add(48 * time.Hour)
+		var out []Finding
+		for _, f := range Run(evs, Env{Config: &cfg}).Findings {
+			if f.Rule == "cross-store-access" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	if fs := run(DefaultConfig()); len(fs) != 0 {
+		t.Errorf("without the workloads section: %s", describe(fs))
+	}
+	cfg := DefaultConfig()
+	cfg.Workloads = []Workload{{Name: "payments-api", Identities: []string{"arn:aws:iam::*:role/payments-api", "payments-api-vault"}}}
+	if fs := run(cfg); len(fs) != 1 || fs[0].Identity != "payments-api" {
+		t.Errorf("with the workloads section: %s", describe(fs))
+	}
+}
+
+// TestCrossStoreWorkloadAndAddress: when the workload's new reads come from an attacker's
+// address that is itself a cross-store episode, the address's finding names the workload and
+// there is no second finding.
+func TestCrossStoreWorkloadAndAddress(t *testing.T) {
+	const sa = "system:serviceaccount:disputes:evidence-ingest"
+	var evs []event.Event
+	for _, ev := range harvestAcross(30*time.Minute, attacker) {
+		if ev.Kind != event.KindKubernetes || ev.RemoteAddr.String() == attacker { // its pods read Vault, not Kubernetes
+			evs = append(evs, ev)
+		}
+	}
+	for d := range 3 { // the service account's pods read Vault every day through kubernetes auth
+		evs = append(evs, linkedVault(time.Duration(d)*24*time.Hour+3*time.Hour, sa, "kv/data/disputes/evidence"))
+	}
+	evs = append(evs, linkedVault(3*24*time.Hour+2*time.Hour-10*time.Minute, sa, "kv/data/disputes/evidence"))
+	fs := crossRun(t, evs)
+	if len(fs) != 1 || fs[0].Identity != attacker || !strings.Contains(fs[0].Message, "belong to workload "+sa) {
+		t.Errorf("want the address's finding naming the workload: %s", describe(fs))
 	}
 }

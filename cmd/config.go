@@ -36,6 +36,7 @@ type fileConfig struct {
 	Ignore             []fileIgnore              `yaml:"ignore"`
 	Baseline           *fileBaselineConfig       `yaml:"baseline"`
 	Kubernetes         *fileKubernetes           `yaml:"kubernetes"`
+	Workloads          []fileWorkload            `yaml:"workloads"`
 	Extra              map[string]map[string]any `yaml:"-"`
 }
 
@@ -78,6 +79,12 @@ type fileKubernetes struct {
 	Admins    []string      `yaml:"admins"`
 	Operators []string      `yaml:"operators"`
 	Clusters  []fileCluster `yaml:"clusters"`
+}
+
+// fileWorkload links one workload's identities across stores (analyze.Workload).
+type fileWorkload struct {
+	Name       string   `yaml:"name"`
+	Identities []string `yaml:"identities"`
 }
 
 type fileCluster struct {
@@ -176,6 +183,17 @@ func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 		if err := k.apply(c); err != nil {
 			return err
 		}
+	}
+	for i, w := range fc.Workloads {
+		if strings.TrimSpace(w.Name) == "" || len(w.Identities) == 0 {
+			return fmt.Errorf("workloads[%d]: name and identities are required (name: payments-api, identities: [the Vault role's display name, the IAM role ARN, the service account])", i)
+		}
+		for _, g := range w.Identities {
+			if err := analyze.ValidateGlob(g); err != nil {
+				return fmt.Errorf("workloads[%d].identities: %w", i, err)
+			}
+		}
+		c.Workloads = append(c.Workloads, analyze.Workload{Name: strings.TrimSpace(w.Name), Identities: w.Identities})
 	}
 	if m := fc.MaintenanceWindows; m != nil {
 		mw, err := parseMaintenance(m)

@@ -180,7 +180,7 @@ func traceTable(w io.Writer, r *TraceResult) error {
 
 func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []trace.SecretGroup, read bool) {
 	for _, g := range gs {
-		fmt.Fprintf(bw, "  %s (%d)", cell(g.Group, 80), len(g.Secrets))
+		fmt.Fprintf(bw, "  %s %s (%d)", storeLabel(g.Store), cell(g.Group, 80), len(g.Secrets))
 		if read && g.Dynamic {
 			fmt.Fprint(bw, "  dynamic credentials: revoke the leases of each path (vault lease revoke -prefix PATH)")
 		}
@@ -195,6 +195,19 @@ func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []trace.
 		}
 		tw.Flush()
 	}
+}
+
+// storeLabel names a store for people, in the trace's lists.
+func storeLabel(kind string) string {
+	switch kind {
+	case "vault":
+		return "[Vault]"
+	case "cloudtrail":
+		return "[AWS]"
+	case "kubernetes":
+		return "[Kubernetes]"
+	}
+	return "[" + kind + "]"
 }
 
 // errWriter keeps the first write error, so a long rendering checks once.
@@ -266,6 +279,7 @@ type traceJSONAddress struct {
 }
 
 type traceJSONGroup struct {
+	Store   string            `json:"store"` // vault, cloudtrail, kubernetes
 	Group   string            `json:"group"`
 	Dynamic bool              `json:"dynamic"`
 	Secrets []traceJSONSecret `json:"secrets"`
@@ -350,7 +364,7 @@ func jsonEvent(r *TraceResult, ev *event.Event) traceJSONEvent {
 func jsonGroups(gs []trace.SecretGroup) []traceJSONGroup {
 	out := make([]traceJSONGroup, 0, len(gs))
 	for _, g := range gs {
-		jg := traceJSONGroup{Group: validUTF8(g.Group), Dynamic: g.Dynamic, Secrets: make([]traceJSONSecret, 0, len(g.Secrets))}
+		jg := traceJSONGroup{Store: g.Store, Group: validUTF8(g.Group), Dynamic: g.Dynamic, Secrets: make([]traceJSONSecret, 0, len(g.Secrets))}
 		for _, s := range g.Secrets {
 			jg.Secrets = append(jg.Secrets, traceJSONSecret{Resource: validUTF8(s.Resource), Count: s.Count,
 				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses)})

@@ -24,7 +24,13 @@ type Query struct {
 	// Identity matches the principal (Vault entity id, AWS ARN) or the display name, exactly or,
 	// when it holds * ? or [, as a glob where * also crosses "/". An identity found by its display
 	// name brings every event of the same principal: the entity's other tokens and logins too.
+	// It also matches the workload the principal belongs to (Link): a Kubernetes service account
+	// brings the Vault identities its pods logged in as, and the other way round, so one trace
+	// shows the workload in every store.
 	Identity string
+	// Link names the workload of an event across stores; nil means event.Event.LinkKey (what
+	// the logs say). cmd passes one that adds the configuration's workloads.
+	Link func(*event.Event) string
 	// Credential matches the token accessor (as logged, usually hmac-sha256:...) or access key id,
 	// exactly or as a glob.
 	Credential string
@@ -78,8 +84,10 @@ type Address struct {
 	Internal bool
 }
 
-// SecretGroup is the secrets of one mount (Vault) or one name prefix (AWS).
+// SecretGroup is the secrets of one mount (Vault), one name prefix (AWS) or one namespace
+// (Kubernetes), in one store.
 type SecretGroup struct {
+	Store string // the event kind: vault, cloudtrail, kubernetes
 	Group string
 	// Dynamic: the mount issues short-lived credentials (database, aws, ...): revoke the leases
 	// rather than rotate a value.
@@ -102,19 +110,38 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 	t := &Trace{Query: q}
 	principals := map[string]bool{}
 	if q.Identity != "" {
+		link := q.Link
+		if link == nil {
+			link = (*event.Event).LinkKey
+		}
+		// The principals the identity names, and the workloads they (or it) belong to; then
+		// every principal of those workloads, in any store.
+		workloads := map[string]bool{}
 		for i := range evs {
 			ev := &evs[i]
-			if ev.Principal != "" && !principals[ev.Principal] && (matchValue(q.Identity, ev.Principal) || matchValue(q.Identity, ev.DisplayName)) {
+			lk := link(ev)
+			if ev.Principal != "" && (matchValue(q.Identity, ev.Principal) || matchValue(q.Identity, ev.DisplayName) || matchValue(q.Identity, lk)) {
 				principals[ev.Principal] = true
+				if lk != "" {
+					workloads[lk] = true
+				}
+			}
+		}
+		if len(workloads) > 0 {
+			for i := range evs {
+				ev := &evs[i]
+				if ev.Principal != "" && !principals[ev.Principal] && workloads[link(ev)] {
+					principals[ev.Principal] = true
+				}
 			}
 		}
 	}
 	ids := map[string]*Identity{}
 	creds := map[string]*Count{}
 	addrs := map[netip.Addr]*Address{}
-	read := map[string]map[string]*SecretUse{}
-	changed := map[string]map[string]*SecretUse{}
-	dynamic := map[string]bool{}
+	read := map[groupKey]map[string]*SecretUse{}
+	changed := map[groupKey]map[string]*SecretUse{}
+	dynamic := map[groupKey]bool{}
 	for i := range evs {
 		ev := &evs[i]
 		if !q.Since.IsZero() && ev.Time.Before(q.Since) || !q.Until.IsZero() && !ev.Time.Before(q.Until) {
@@ -159,7 +186,7 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 		if ev.Outcome != event.OutcomeOK || ev.Resource == "" {
 			continue
 		}
-		g := secretGroup(ev)
+		g := groupKey{ev.Kind, secretGroup(ev)}
 		switch {
 		case ValueRead(ev):
 			useInto(read, g, ev)
@@ -235,7 +262,13 @@ func countInto(m map[string]*Count, v string, t time.Time) {
 	c.Last = t
 }
 
-func useInto(m map[string]map[string]*SecretUse, g string, ev *event.Event) {
+// groupKey is a SecretGroup's store and group.
+type groupKey struct {
+	kind  event.Kind
+	group string
+}
+
+func useInto(m map[groupKey]map[string]*SecretUse, g groupKey, ev *event.Event) {
 	sm := m[g]
 	if sm == nil {
 		sm = map[string]*SecretUse{}
@@ -255,17 +288,19 @@ func useInto(m map[string]map[string]*SecretUse, g string, ev *event.Event) {
 	}
 }
 
-func groups(m map[string]map[string]*SecretUse, dynamic map[string]bool) []SecretGroup {
+func groups(m map[groupKey]map[string]*SecretUse, dynamic map[groupKey]bool) []SecretGroup {
 	out := make([]SecretGroup, 0, len(m))
 	for g, sm := range m {
-		sg := SecretGroup{Group: g, Dynamic: dynamic[g]}
+		sg := SecretGroup{Store: g.kind.String(), Group: g.group, Dynamic: dynamic[g]}
 		for _, u := range sm {
 			sg.Secrets = append(sg.Secrets, *u)
 		}
 		slices.SortFunc(sg.Secrets, func(a, b SecretUse) int { return cmp.Compare(a.Resource, b.Resource) })
 		out = append(out, sg)
 	}
-	slices.SortFunc(out, func(a, b SecretGroup) int { return cmp.Compare(a.Group, b.Group) })
+	slices.SortFunc(out, func(a, b SecretGroup) int {
+		return cmp.Or(cmp.Compare(a.Store, b.Store), cmp.Compare(a.Group, b.Group))
+	})
 	return out
 }
 

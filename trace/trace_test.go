@@ -2,6 +2,7 @@ package trace
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,4 +112,38 @@ func BenchmarkNewTrace(b *testing.B) {
 		New(evs, q, cfg.IsInternal)
 	}
 	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestTraceLinkedWorkload: a service account and the Vault identity its pods log in as
+// (kubernetes auth metadata) are one workload: tracing either shows both stores in one
+// timeline, and the secrets to rotate per store. An unrelated identity stays out.
+func TestTraceLinkedWorkload(t *testing.T) {
+	const sa = "system:serviceaccount:ledger:ledger-api"
+	linked := func(e *event.Event) { e.Workload = sa }
+	k8s := func(at time.Duration, secret string) event.Event {
+		ev := event.Event{Time: t0.Add(at), Kind: event.KindKubernetes, Op: event.OpRead, Action: "get", Principal: sa, DisplayName: sa,
+			Resource: "k8s:" + secret, Flags: event.FlagValueRead, RemoteAddr: netip.MustParseAddr("100.96.3.7")}
+		ev.SetName(len("k8s:"))
+		return ev
+	}
+	evs := []event.Event{
+		vev(0, "k8s-ledger-api", event.OpRead, "kv/data/ledger/db", linked),
+		k8s(time.Minute, "ledger/ledger-db"),
+		vev(2*time.Minute, "someone-else", event.OpRead, "kv/data/other"),
+		k8s(3*time.Minute, "issuing/issuing-db"),
+	}
+	for _, q := range []string{sa, "k8s-ledger-api", "*ledger-api"} {
+		tr := New(evs, Query{Identity: q}, func(netip.Addr) bool { return true })
+		if len(tr.Events) != 3 || len(tr.Identities) != 2 {
+			t.Errorf("--identity %s: %d events of %d identities, want 3 of 2", q, len(tr.Events), len(tr.Identities))
+			continue
+		}
+		var stores []string
+		for _, g := range tr.Read {
+			stores = append(stores, g.Store+" "+g.Group)
+		}
+		if want := []string{"kubernetes k8s:issuing/", "kubernetes k8s:ledger/", "vault kv/"}; !slices.Equal(stores, want) {
+			t.Errorf("--identity %s: groups %q, want %q", q, stores, want)
+		}
+	}
 }

@@ -91,6 +91,7 @@ func Trace(ctx context.Context, r TraceRequest) error {
 	}
 	q := r.Query
 	q.Since, q.Until = r.Since.Resolve(ref), r.Until.Resolve(ref)
+	q.Link = cfg.Analyze.LinkOf
 	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
 	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal}
 
