@@ -127,9 +127,12 @@ func (d *AuditDisabled) trail(ev *event.Event) {
 		if ev.Outcome == event.OutcomeOK {
 			d.report(ev, Low, "Audit trail started or created", what, "logging (re)started; check what the silence before it hid")
 		}
+	case ev.Outcome == event.OutcomeDenied:
+		d.report(ev, Medium, "Denied attempt to stop or narrow an audit trail", what,
+			"the call was denied, but the caller tried to stop or narrow the audit trail: find out who and why")
 	case ev.Outcome != event.OutcomeOK:
-		d.report(ev, High, "Attempt to stop or narrow an audit trail", what,
-			fmt.Sprintf("the call failed (%s), but the caller tried to stop or narrow the audit trail", ev.Outcome))
+		d.report(ev, Low, "Failed attempt to stop or narrow an audit trail", what,
+			"the call failed and changed nothing, but it asked to stop or narrow the audit trail")
 	default:
 		d.report(ev, Critical, "Audit trail stopped, deleted or narrowed", what,
 			"the trail stops logging or logs less; events after it may be missing from this trail")

@@ -49,7 +49,10 @@ func TestAuditDisabled(t *testing.T) {
 			[]Severity{Low}, "salt"},
 		{"CloudTrail DeleteTrail", seqOf(trailCall("DeleteTrail")), []Severity{Critical}, "kp-prod-sm-data-events"},
 		{"CloudTrail StopLogging", seqOf(trailCall("StopLogging")), []Severity{Critical}, "StopLogging"},
-		{"CloudTrail PutEventSelectors denied", seqOf(trailCall("PutEventSelectors", denied)), []Severity{High}, "failed"},
+		{"CloudTrail PutEventSelectors denied", seqOf(trailCall("PutEventSelectors", denied)), []Severity{Medium}, "denied"},
+		{"CloudTrail UpdateTrail that failed (TrailNotFoundException)", seqOf(trailCall("UpdateTrail", func(e *event.Event) {
+			e.Outcome, e.Detail = event.OutcomeError, "enableLogFileValidation=false; failed: TrailNotFoundException"
+		})), []Severity{Low}, "TrailNotFoundException"},
 		{"CloudTrail StartLogging is context", seqOf(trailCall("StartLogging")), []Severity{Low}, "started"},
 		{"a CloudTrail control-plane call that is not about the trail", seqOf(vev(0, "x", event.OpAdmin, "prod/db",
 			asCloudTrail("arn:aws:iam::111122223333:role/Admin", "a"), withAction("PutResourcePolicy"))), nil, ""},

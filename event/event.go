@@ -89,7 +89,7 @@ func (o Outcome) String() string {
 }
 
 // Flags carry yes/no facts about an event that some detectors need.
-type Flags uint16
+type Flags uint32
 
 // Event flags.
 const (
@@ -135,6 +135,13 @@ const (
 	// Kubernetes kubelet, which the Node authorizer limits to the Secrets of its own pods): a
 	// consumer's read, never a harvest or a first access of its own.
 	FlagNodeAgent
+	// FlagCrossAccount: the caller belongs to another account than the one whose secret it
+	// touches (AWS: userIdentity.accountId differs from recipientAccountId).
+	FlagCrossAccount
+	// FlagViaService: an AWS service made the call on the principal's behalf (invokedBy:
+	// CloudFormation, the console's sign-in service, Secrets Manager's KMS decrypt). It is the
+	// principal's call; the service only carried it.
+	FlagViaService
 )
 
 // Grant summarises what a resource policy written by this request allows: the principals it

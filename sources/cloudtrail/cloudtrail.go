@@ -39,8 +39,8 @@ import (
 // "duplicate" in the file where it was seen again.
 
 // ctRecord mirrors one CloudTrail record, keeping only what detectors need.
-// responseElements is deliberately absent: it holds session tokens for STS calls, and nothing
-// a detector needs. requestParameters is decoded in a second, lenient step (ctParams) so that
+// Of responseElements only the sign-in results are decoded (ctResponse): the rest holds session
+// tokens for STS calls, and nothing a detector needs. requestParameters is decoded in a second, lenient step (ctParams) so that
 // an unexpected parameter type does not make the whole record malformed.
 type ctRecord struct {
 	EventVersion                 string          `json:"eventVersion"`
@@ -59,6 +59,32 @@ type ctRecord struct {
 	Resources                    []ctResource    `json:"resources"`
 	AdditionalEventData          *ctAdditional   `json:"additionalEventData"`
 	SessionCredentialFromConsole lenientTrue     `json:"sessionCredentialFromConsole"`
+	ErrorMessage                 string          `json:"errorMessage"`
+	ResponseElements             ctResponse      `json:"responseElements"`
+}
+
+// ctResponse keeps the outcome that sign-in events carry in responseElements instead of an
+// errorCode (ConsoleLogin, PasswordUpdated: "Success" or "Failure"). It is decoded leniently
+// from the raw value, so nothing else of responseElements (STS credentials) is ever kept, and
+// a value of another shape is not an error.
+type ctResponse struct {
+	failure bool
+}
+
+// UnmarshalJSON notes a "Failure" result; everything else is skipped.
+func (r *ctResponse) UnmarshalJSON(p []byte) error {
+	r.failure = false
+	if len(p) == 0 || p[0] != '{' || !bytes.Contains(p, []byte("Failure")) {
+		return nil
+	}
+	var v struct {
+		ConsoleLogin    any `json:"ConsoleLogin"`
+		PasswordUpdated any `json:"PasswordUpdated"`
+	}
+	if sonic.Unmarshal(p, &v) == nil {
+		r.failure = v.ConsoleLogin == "Failure" || v.PasswordUpdated == "Failure"
+	}
+	return nil
 }
 
 type ctIdentity struct {

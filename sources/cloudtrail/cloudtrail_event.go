@@ -43,7 +43,7 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 	ev.Action = in.Str(r.EventName)
 	ev.Region = in.Str(r.AWSRegion)
 	ev.UserAgent = in.Str(r.UserAgent)
-	ev.Outcome = ctOutcome(r.ErrorCode)
+	ev.Outcome = ctOutcome(r.ErrorCode, r.ErrorMessage, r.ResponseElements.failure)
 	if r.SessionCredentialFromConsole {
 		ev.Flags |= event.FlagConsole | event.FlagInteractive
 	}
@@ -61,8 +61,14 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 	if service {
 		ev.Flags |= event.FlagServiceActor
 	}
-	if r.UserIdentity != nil {
-		ev.Credential = in.Str(r.UserIdentity.AccessKeyID)
+	if id := r.UserIdentity; id != nil {
+		ev.Credential = in.Str(id.AccessKeyID)
+		if id.InvokedBy != "" && !service {
+			ev.Flags |= event.FlagViaService
+		}
+		if id.AccountID != "" && account != "" && id.AccountID != account {
+			ev.Flags |= event.FlagCrossAccount
+		}
 	}
 	if principal == "" && !service {
 		ev.Flags |= event.FlagUnauthenticated
@@ -466,6 +472,14 @@ func trailEvent(ev *event.Event, r *ctRecord, p *ctParams, in *sources.LocalInte
 		ev.Op = event.OpOther
 	}
 	ev.Path = in.Str(cmp.Or(p.Name, p.TrailName))
+	if ev.Op == event.OpAudit && r.ErrorCode != "" {
+		if r.EventName == "UpdateTrail" && ev.Detail == "trail updated" {
+			// A failed update that names no setting changed nothing and tried to change nothing.
+			ev.Op = event.OpOther
+		} else {
+			ev.Detail = in.Str(sources.Truncate(cmp.Or(ev.Detail, r.EventName)+"; failed: "+r.ErrorCode, maxDetail))
+		}
+	}
 	if ev.Op == event.OpAudit {
 		ev.Resource = in.Str(trail)
 	}
@@ -638,8 +652,11 @@ func partitionOf(id *ctIdentity) string {
 	return "arn:aws:"
 }
 
-// ctPrincipal maps userIdentity to the stable principal, the human name, and whether an AWS
-// service is acting (invokedBy, AWSService): such calls are never an actor of their own.
+// ctPrincipal maps userIdentity to the stable principal, the human name, and whether the AWS
+// service itself is acting (type AWSService, or a service-linked role): such calls are never an
+// actor of their own. A call a service made on a principal's behalf (invokedBy with a principal:
+// CloudFormation deleting a trail, the console's sign-in service, the KMS decrypt behind a
+// GetSecretValue) is that principal's call (FlagViaService).
 func ctPrincipal(id *ctIdentity, account string) (principal, display string, service bool) {
 	if id == nil {
 		return "", "", false
@@ -648,7 +665,8 @@ func ctPrincipal(id *ctIdentity, account string) (principal, display string, ser
 		account = id.AccountID
 	}
 	part := partitionOf(id)
-	service = id.InvokedBy != ""
+	service = strings.Contains(id.ARN, ":assumed-role/AWSServiceRoleFor") ||
+		(id.SessionContext != nil && id.SessionContext.SessionIssuer != nil && strings.Contains(id.SessionContext.SessionIssuer.ARN, ":role/aws-service-role/"))
 	switch id.Type {
 	case "", "AWSService":
 		if id.InvokedBy != "" {
@@ -694,7 +712,9 @@ func ctPrincipal(id *ctIdentity, account string) (principal, display string, ser
 		}
 		return part + "sts::" + account + ":federated-user/" + name, name, service
 	case "AWSAccount":
-		return part + "iam::" + account + ":root", cmp.Or(id.PrincipalID, account), service
+		// A principal of another account (CloudTrail names only its account and principal id,
+		// "AROA...:session"): never that account's root.
+		return "aws-account:" + account + ":" + cmp.Or(id.PrincipalID, "unknown"), cmp.Or(id.PrincipalID, account), service
 	case "IdentityCenterUser":
 		if id.OnBehalfOf != nil && id.OnBehalfOf.UserID != "" {
 			return cmp.Or(id.OnBehalfOf.IdentityStoreARN, "identitystore") + "/user/" + id.OnBehalfOf.UserID, id.OnBehalfOf.UserID, service
@@ -745,10 +765,17 @@ func ctAddr(s string, flags event.Flags) (netip.Addr, event.Flags) {
 	return netip.Addr{}, flags
 }
 
-// ctOutcome maps errorCode (present only on failures) to an outcome.
-func ctOutcome(code string) event.Outcome {
+// ctOutcome maps the fields that carry a failure to an outcome: errorCode; for sign-in events,
+// which have none, responseElements' "Failure" and errorMessage ("Failed authentication").
+func ctOutcome(code, message string, signInFailed bool) event.Outcome {
 	switch code {
 	case "":
+		switch {
+		case signInFailed, message == "Failed authentication":
+			return event.OutcomeDenied
+		case message != "":
+			return event.OutcomeError
+		}
 		return event.OutcomeOK
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation":
 		return event.OutcomeDenied

@@ -57,7 +57,7 @@ type ctFast struct {
 var (
 	ctRecordNames = []string{"eventVersion", "eventTime", "eventSource", "eventName", "eventType", "awsRegion", "sourceIPAddress",
 		"userAgent", "errorCode", "eventID", "recipientAccountId", "userIdentity", "requestParameters", "resources",
-		"additionalEventData", "sessionCredentialFromConsole"}
+		"additionalEventData", "sessionCredentialFromConsole", "errorMessage", "responseElements"}
 	// ctEnvelopeOnly are the keys of ctEnvelope that no record has.
 	ctEnvelopeOnly   = []string{"Records", "Events", "CloudTrailEvent", "detail", "digestPublicKeyFingerprint", "digestEndTime"}
 	ctIdentityNames  = []string{"type", "principalId", "arn", "accountId", "accessKeyId", "userName", "invokedBy", "identityProvider", "sessionContext", "onBehalfOf"}
@@ -225,9 +225,17 @@ func (f *ctFast) record(top bool) bool {
 			return f.resources()
 		case 14:
 			return f.additional()
-		default:
+		case 15:
 			raw, ok := f.s.RawValue(1)
 			r.SessionCredentialFromConsole = lenientTrue(string(raw) == "true" || string(raw) == `"true"`)
+			return ok
+		case 16:
+			return f.str(&r.ErrorMessage)
+		default:
+			raw, ok := f.s.RawValue(1)
+			if ok {
+				_ = r.ResponseElements.UnmarshalJSON(raw)
+			}
 			return ok
 		}
 	}, other)

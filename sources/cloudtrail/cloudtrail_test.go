@@ -87,13 +87,15 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 			want(t, evs[0].Has(event.FlagAWSInternal), false)
 		}},
 		{"awsdocs-sm-kms-decrypt-invokedby-secretsmanager.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
-			want(t, evs[0].Has(event.FlagServiceActor), true)
+			// The decrypt Secrets Manager makes for a caller is the caller's, carried by the service.
+			want(t, evs[0].Has(event.FlagServiceActor), false)
+			want(t, evs[0].Has(event.FlagViaService), true)
 			want(t, evs[0].Has(event.FlagAWSInternal), true)
 			want(t, evs[0].Op, event.OpOther)
 			want(t, evs[0].Resource, "")
 		}},
 		{"awsdocs-sm-kms-generatedatakey-invokedby-secretsmanager.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
-			want(t, evs[0].Has(event.FlagServiceActor), true)
+			want(t, evs[0].Has(event.FlagViaService), true)
 		}},
 		{"awsdocs-sm-rotationfailed-awsserviceevent.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
 			want(t, evs[0].Has(event.FlagServiceActor), true)
@@ -492,7 +494,8 @@ func TestCloudTrailNormalize(t *testing.T) {
 				"arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_PlatformAdmin_3f8a", "ciaran.walsh", false},
 			{`{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/batch/i-0b7d3e9a1c4f25e60","principalId":"AROA:i-0b7d3e9a1c4f25e60"}`, "arn:aws:iam::111122223333:role/batch", "i-0b7d3e9a1c4f25e60", false},
 			{`{"type":"FederatedUser","principalId":"111122223333:recon-partner","accountId":"111122223333"}`, "arn:aws:sts::111122223333:federated-user/recon-partner", "recon-partner", false},
-			{`{"type":"AWSAccount","principalId":"AIDAOTHER","accountId":"999988887777"}`, "arn:aws:iam::999988887777:root", "AIDAOTHER", false},
+			// Another account's principal, never that account's root (nor an administrator).
+			{`{"type":"AWSAccount","principalId":"AIDAOTHER","accountId":"999988887777"}`, "aws-account:999988887777:AIDAOTHER", "AIDAOTHER", false},
 			{`{"type":"IdentityCenterUser","accountId":"111122223333","onBehalfOf":{"userId":"u-1","identityStoreArn":"arn:aws:identitystore::111122223333:identitystore/d-1"}}`, "arn:aws:identitystore::111122223333:identitystore/d-1/user/u-1", "u-1", false},
 			{`{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}`, "lambda.amazonaws.com", "lambda.amazonaws.com", true},
 			{`{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForConfig/AWSConfig-Describe","invokedBy":"config.amazonaws.com"}`, "arn:aws:iam::111122223333:role/AWSServiceRoleForConfig", "AWSConfig-Describe", true},
@@ -506,6 +509,45 @@ func TestCloudTrailNormalize(t *testing.T) {
 					ev.Has(event.FlagServiceActor), c.principal, c.display, c.service)
 			}
 		}
+	})
+	t.Run("a service carrying a principal's call is the principal's", func(t *testing.T) {
+		// CloudFormation deleting a trail for the role that runs the stack (invokedBy with a principal).
+		r := testutil.CTRecord("cf", t0, "DeleteTrail", `{"name":"kp-org-trail"}`, "")
+		r["eventSource"], r["sourceIPAddress"], r["userAgent"] = "cloudtrail.amazonaws.com", "cloudformation.amazonaws.com", "cloudformation.amazonaws.com"
+		r["userIdentity"] = json.RawMessage(`{"type":"AssumedRole","principalId":"AROAEXAMPLE:AWSCloudFormation","arn":"arn:aws:sts::111122223333:assumed-role/cfn-deployer/AWSCloudFormation","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/cfn-deployer"}},"invokedBy":"cloudformation.amazonaws.com"}`)
+		ev := norm(r)[0]
+		want(t, ev.Principal, "arn:aws:iam::111122223333:role/cfn-deployer")
+		want(t, ev.Has(event.FlagServiceActor), false)
+		want(t, ev.Has(event.FlagViaService), true)
+		want(t, ev.Op, event.OpAudit)
+	})
+	t.Run("another account's caller", func(t *testing.T) {
+		r := testutil.CTRecord("x", t0, "GetSecretValue", `{"secretId":"arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/x-AbCdEf"}`, "")
+		r["userIdentity"] = json.RawMessage(`{"type":"AWSAccount","principalId":"AROAOTHER:build-42","accountId":"999988887777"}`)
+		ev := norm(r)[0]
+		want(t, ev.Principal, "aws-account:999988887777:AROAOTHER:build-42")
+		want(t, ev.Has(event.FlagCrossAccount), true)
+		same := norm(testutil.CTRecord("y", t0, "GetSecretValue", `{"secretId":"prod/x"}`, ""))[0]
+		want(t, same.Has(event.FlagCrossAccount), false)
+	})
+	t.Run("failed sign-ins are denied", func(t *testing.T) {
+		for _, extra := range []string{
+			`{"eventSource":"signin.amazonaws.com","responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication"}`,
+			`{"eventSource":"signin.amazonaws.com","responseElements":{"PasswordUpdated":"Failure"}}`,
+		} {
+			r := testutil.CTRecord("s", t0, "ConsoleLogin", "", extra)
+			want(t, norm(r)[0].Outcome, event.OutcomeDenied)
+		}
+		ok := testutil.CTRecord("s", t0, "ConsoleLogin", "", `{"eventSource":"signin.amazonaws.com","responseElements":{"ConsoleLogin":"Success"}}`)
+		want(t, norm(ok)[0].Outcome, event.OutcomeOK)
+	})
+	t.Run("a failed UpdateTrail that names no setting is not tampering", func(t *testing.T) {
+		r := testutil.CTRecord("u", t0, "UpdateTrail", `{"name":"gone"}`, `{"eventSource":"cloudtrail.amazonaws.com","errorCode":"TrailNotFoundException"}`)
+		want(t, norm(r)[0].Op, event.OpOther)
+		r = testutil.CTRecord("u", t0, "UpdateTrail", `{"name":"gone","enableLogFileValidation":false}`, `{"eventSource":"cloudtrail.amazonaws.com","errorCode":"TrailNotFoundException"}`)
+		ev := norm(r)[0]
+		want(t, ev.Op, event.OpAudit)
+		want(t, strings.Contains(ev.Detail, "failed: TrailNotFoundException"), true)
 	})
 	t.Run("addresses", func(t *testing.T) {
 		for _, c := range []struct {
