@@ -60,9 +60,10 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 		{"elastic-test-cloudtrail-digest-json.log", 1, 0, 0, map[string]int{"digest-file": 1}, nil},
 		{"awsdocs-ct-insight-records-example.json", 2, 0, 0, map[string]int{"insight": 2}, nil},
 		{"awsdocs-ct-records-wrapper-errorcode-example.json", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
-			want(t, evs[0].Op, event.OpAudit)
+			// UpdateTrail of a trail that does not exist, naming no setting: changed nothing, tried nothing.
+			want(t, evs[0].Op, event.OpOther)
 			want(t, evs[0].Outcome, event.OutcomeError)
-			want(t, evs[0].Resource, "myTrail2")
+			want(t, evs[0].Path, "myTrail2")
 			want(t, evs[0].Principal, "arn:aws:iam::123456789012:user/Alice")
 			want(t, evs[0].Credential, "EXAMPLE_KEY_ID")
 		}},
