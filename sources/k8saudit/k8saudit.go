@@ -1,7 +1,7 @@
 // Package k8saudit reads Kubernetes API server audit logs (audit.k8s.io/v1 Event objects, one
-// per line, as the log backend writes them) and turns every request on Secrets into events.
-// Requests on other resources are counted and skipped: the log of a cluster is mostly pods,
-// leases and configmaps.
+// per line, as the log backend writes them, or as GKE, AKS and EKS ship them: wrap.go) and
+// turns every request on Secrets into events. Requests on other resources are counted and
+// skipped: the log of a cluster is mostly pods, leases and configmaps.
 package k8saudit
 
 import (
@@ -27,14 +27,15 @@ func (Format) Name() string { return "k8saudit" }
 // Title is what users call it.
 func (Format) Title() string { return "Kubernetes API server audit log" }
 
-// Sniff: an audit event has an auditID, a stage and a verb at the top level.
+// Sniff: an audit event has an auditID, a stage and a verb at the top level; a cloud wrapper
+// of one is recognised by sniffWrapped.
 func (Format) Sniff(_ string, h *sources.Head) bool {
 	for _, v := range h.Values {
 		if !v.Array && v.Has("auditID", "stage", "verb") {
 			return true
 		}
 	}
-	return false
+	return sniffWrapped(h)
 }
 
 // auditEvent mirrors the fields of an audit.k8s.io/v1 Event that the detectors need. The
@@ -51,22 +52,28 @@ type auditEvent struct {
 		Groups   []string            `json:"groups"`
 		Extra    map[string][]string `json:"extra"`
 	} `json:"user"`
-	SourceIPs []string `json:"sourceIPs"`
-	UserAgent string   `json:"userAgent"`
-	ObjectRef *struct {
-		Resource    string `json:"resource"`
-		Namespace   string `json:"namespace"`
-		Name        string `json:"name"`
-		Subresource string `json:"subresource"`
-	} `json:"objectRef"`
-	ResponseStatus *struct {
-		Code int `json:"code"`
-	} `json:"responseStatus"`
+	SourceIPs       []string          `json:"sourceIPs"`
+	UserAgent       string            `json:"userAgent"`
+	ObjectRef       *objectRef        `json:"objectRef"`
+	ResponseStatus  *responseStatus   `json:"responseStatus"`
 	RequestReceived time.Time         `json:"requestReceivedTimestamp"`
 	StageTime       time.Time         `json:"stageTimestamp"`
 	Annotations     map[string]string `json:"annotations"`
 	RequestObject   loggedBody        `json:"requestObject"`
 	ResponseObject  loggedBody        `json:"responseObject"`
+}
+
+// objectRef is the object a request is on.
+type objectRef struct {
+	Resource    string `json:"resource"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
+	Subresource string `json:"subresource"`
+}
+
+// responseStatus is the result of a request.
+type responseStatus struct {
+	Code int `json:"code"`
 }
 
 // loggedBody records whether a request or response body was logged with a Secret's data in
@@ -153,15 +160,11 @@ const helmRelease = "sh.helm.release.v1."
 const credentialID = "authentication.kubernetes.io/credential-id"
 
 // Read decodes one audit log. One request is one event: the stages of an auditID logged
-// before its ResponseComplete are kept until it comes, then counted as "stage-duplicate".
+// before its ResponseComplete are kept until it comes, then counted as "stage-duplicate". A
+// line may also be one of the cloud wrappers of the same events (wrap.go); a wrapper holding
+// several requests counts one line per request, as CloudTrail's log files do.
 func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
-	in := f.Local
-	file := in.Str(f.Name)
-	var out []event.Event
-	rank := []int{}               // parallel to out
-	pending := map[string]int{}   // auditID -> index in out, until its last stage
-	var secretData []string       // secrets whose data the log holds (names only)
-	seenData := map[string]bool{} // of secretData
+	r := &reader{in: f.Local, file: f.Local.Str(f.Name), st: st, pending: map[string]int{}, seenData: map[string]bool{}}
 	n, err := sources.ForEachLine(f.R, f.MaxLineBytes, func(line []byte, ln int, tooLong bool) {
 		st.Lines++
 		if tooLong {
@@ -173,83 +176,120 @@ func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) so
 			st.Skip("blank")
 			return
 		}
-		var a auditEvent
-		if err := sonic.Unmarshal(line, &a); err != nil {
-			st.Bad(ln, "invalid JSON: "+sources.ShortJSONError(err))
-			return
-		}
-		if a.AuditID == "" || a.Verb == "" {
-			st.Bad(ln, "not an audit event (no auditID or verb)")
-			return
-		}
-		if a.ObjectRef == nil || a.ObjectRef.Resource != "secrets" || a.ObjectRef.Subresource != "" {
-			st.Skip("not-secrets")
-			return
-		}
-		t := a.RequestReceived
-		if t.IsZero() {
-			t = a.StageTime
-		}
-		if t.IsZero() {
-			st.Bad(ln, "audit event without a time")
-			return
-		}
-		ev := toEvent(&a, t, in)
-		ev.Pos = event.Pos{File: file, Line: ln}
-		if a.RequestObject.data || a.ResponseObject.data {
-			// The line holds a Secret's value: keep the fact and the names, never the value.
-			ev.Flags |= event.FlagValueLogged
-			names := append(slices.Clone(a.RequestObject.names), a.ResponseObject.names...)
-			if len(names) > 0 {
-				ev.Detail = in.Str("the logged response holds the data of " + strings.Join(names, ", "))
-			} else if name := ev.Name(); name != "" {
-				names = []string{name}
-			}
-			for _, n := range names {
-				if !seenData[n] && len(secretData) < maxListedNames {
-					seenData[n] = true
-					secretData = append(secretData, n)
-				}
-			}
-		}
-		st.Parsed++
-		r := stageRank(a.Stage)
-		id := a.AuditID
-		if i, ok := pending[id]; ok {
-			// A later stage of a request already seen: it replaces the earlier one.
-			st.Parsed--
-			st.Skip("stage-duplicate")
-			if r >= rank[i] {
-				if out[i].Has(event.FlagValueLogged) && !ev.Has(event.FlagValueLogged) {
-					// An earlier stage logged the request body: that line still holds it.
-					ev.Flags |= event.FlagValueLogged
-					ev.Pos, ev.Detail = out[i].Pos, out[i].Detail
-				}
-				out[i], rank[i] = ev, r
-			}
-			if r == 3 {
-				delete(pending, id)
-			}
-			return
-		}
-		out = append(out, ev)
-		rank = append(rank, r)
-		if r < 3 {
-			pending[in.Str(id)] = len(out) - 1
-		}
-		st.Seen(t)
+		r.line(line, ln)
 	})
 	st.Bytes = n
 	if err != nil {
 		st.ReadError = "read " + f.Name + ": " + err.Error() + " (everything before it is kept)"
 	}
-	if len(secretData) > 0 {
-		slices.Sort(secretData)
+	if len(r.secretData) > 0 {
+		slices.Sort(r.secretData)
 		st.Note = "the audit policy logs Secret data (request or response bodies at the Request or RequestResponse level) for " +
-			strings.Join(secretData, ", ")
+			strings.Join(r.secretData, ", ")
 	}
-	st.Events += len(out)
-	return sources.Batch{Events: sources.StoreOf(out)}
+	st.Events += len(r.out)
+	return sources.Batch{Events: sources.StoreOf(r.out)}
+}
+
+// reader is the state of one file's Read.
+type reader struct {
+	in         *sources.LocalInterner
+	file       string
+	st         *sources.FileStats
+	out        []event.Event
+	rank       []int           // parallel to out
+	pending    map[string]int  // auditID -> index in out, until its last stage
+	secretData []string        // secrets whose data the log holds (names only)
+	seenData   map[string]bool // of secretData
+}
+
+// from says where an event came from when a cloud wrapper held it.
+type from struct {
+	wrapper string    // "GKE", "AKS", "CloudWatch"; empty for a native line
+	record  string    // "record 2: " within a line of several; reasons start with it
+	time    time.Time // the wrapper's own time, for an event that has none
+}
+
+// request turns one audit event into an event, or accounts for why it is not one.
+func (r *reader) request(a *auditEvent, ln int, w from) {
+	st := r.st
+	if a.AuditID == "" || a.Verb == "" {
+		st.Bad(ln, w.record+notAudit(w.wrapper))
+		return
+	}
+	if a.ObjectRef == nil || a.ObjectRef.Resource != "secrets" || a.ObjectRef.Subresource != "" {
+		st.Skip("not-secrets")
+		return
+	}
+	if w.wrapper != "" && a.User.Username == "" {
+		// A native line without a user is kept as before; a wrapper that lost it is not an event.
+		st.Bad(ln, w.record+w.wrapper+" audit event without a user")
+		return
+	}
+	t := a.RequestReceived
+	if t.IsZero() {
+		t = a.StageTime
+	}
+	if t.IsZero() {
+		t = w.time
+	}
+	if t.IsZero() {
+		st.Bad(ln, w.record+"audit event without a time")
+		return
+	}
+	in := r.in
+	ev := toEvent(a, t, in)
+	ev.Pos = event.Pos{File: r.file, Line: ln}
+	if a.RequestObject.data || a.ResponseObject.data {
+		// The line holds a Secret's value: keep the fact and the names, never the value.
+		ev.Flags |= event.FlagValueLogged
+		names := append(slices.Clone(a.RequestObject.names), a.ResponseObject.names...)
+		if len(names) > 0 {
+			ev.Detail = in.Str("the logged response holds the data of " + strings.Join(names, ", "))
+		} else if name := ev.Name(); name != "" {
+			names = []string{name}
+		}
+		for _, n := range names {
+			if !r.seenData[n] && len(r.secretData) < maxListedNames {
+				r.seenData[n] = true
+				r.secretData = append(r.secretData, n)
+			}
+		}
+	}
+	st.Parsed++
+	rk := stageRank(a.Stage)
+	id := a.AuditID
+	if i, ok := r.pending[id]; ok {
+		// A later stage of a request already seen: it replaces the earlier one.
+		st.Parsed--
+		st.Skip("stage-duplicate")
+		if rk >= r.rank[i] {
+			if prev := &r.out[i]; prev.Has(event.FlagValueLogged) && !ev.Has(event.FlagValueLogged) {
+				// An earlier stage logged the request body: that line still holds it.
+				ev.Flags |= event.FlagValueLogged
+				ev.Pos, ev.Detail = prev.Pos, prev.Detail
+			}
+			r.out[i], r.rank[i] = ev, rk
+		}
+		if rk == 3 {
+			delete(r.pending, id)
+		}
+		return
+	}
+	r.out = append(r.out, ev)
+	r.rank = append(r.rank, rk)
+	if rk < 3 {
+		r.pending[in.Str(id)] = len(r.out) - 1
+	}
+	st.Seen(t)
+}
+
+// notAudit is the reason for an event without an auditID or a verb.
+func notAudit(wrapper string) string {
+	if wrapper == "" {
+		return "not an audit event (no auditID or verb)"
+	}
+	return wrapper + " record without an audit event (no auditID or verb)"
 }
 
 // toEvent maps one audit event on a Secret to the model.
