@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -317,11 +318,17 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 		ev.Flags |= event.FlagInteractive
 	}
 	ev.Namespace = in.Str(ref.Namespace)
-	path, _, _ := strings.Cut(a.RequestURI, "?")
+	path, query, _ := strings.Cut(a.RequestURI, "?")
 	ev.Path = in.Str(path)
+	name := ref.Name
+	if name == "" && ref.Namespace != "" && (a.Verb == "list" || a.Verb == "watch") {
+		// A list or watch narrowed to one name (fieldSelector=metadata.name=X) fetches that
+		// Secret: how a kubelet with the Watch strategy, and many controllers, read one.
+		name = selectedName(query)
+	}
 	switch {
-	case ref.Name != "":
-		ev.Resource = in.Str("k8s:" + ref.Namespace + "/" + ref.Name)
+	case name != "":
+		ev.Resource = in.Str("k8s:" + ref.Namespace + "/" + name)
 		ev.SetName(len("k8s:"))
 	case ref.Namespace != "":
 		ev.Resource = in.Str("k8s:" + ref.Namespace + "/")
@@ -334,7 +341,7 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 		// node, which it does for them at every pod start and restart.
 		ev.Flags |= event.FlagNodeAgent
 	}
-	if strings.HasPrefix(ref.Name, helmRelease) {
+	if strings.HasPrefix(name, helmRelease) {
 		// Helm keeps each release's state in a Secret; its client reads and writes them on
 		// every upgrade. Upkeep of the tool, not a read of an application's secret.
 		ev.Flags |= event.FlagMaintenance
@@ -344,6 +351,11 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 		ev.Op = event.OpRead
 		ev.Flags |= event.FlagValueRead
 	case "list", "watch":
+		if name != "" {
+			ev.Op = event.OpRead
+			ev.Flags |= event.FlagValueRead
+			break
+		}
 		ev.Op = event.OpList
 		if ref.Name == "" && ref.Namespace == "" {
 			ev.Flags |= event.FlagListAll
@@ -375,4 +387,25 @@ func outcome(a *auditEvent) event.Outcome {
 		return event.OutcomeDenied
 	}
 	return event.OutcomeError
+}
+
+// selectedName is the NAME of a query's fieldSelector=metadata.name=NAME (or ==NAME), alone or
+// among other selectors; "" when the query selects no single name.
+func selectedName(query string) string {
+	if !strings.Contains(query, "fieldSelector=") {
+		return ""
+	}
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		return ""
+	}
+	for _, sel := range strings.Split(v.Get("fieldSelector"), ",") {
+		if n, ok := strings.CutPrefix(sel, "metadata.name=="); ok {
+			return n
+		}
+		if n, ok := strings.CutPrefix(sel, "metadata.name="); ok {
+			return n
+		}
+	}
+	return ""
 }

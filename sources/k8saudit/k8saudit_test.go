@@ -229,3 +229,28 @@ func TestNodeAgent(t *testing.T) {
 		t.Errorf("kubelet %v, impostor %v", l.Events[0].Has(event.FlagNodeAgent), l.Events[1].Has(event.FlagNodeAgent))
 	}
 }
+
+// TestWatchOfOneName: a list or watch narrowed to one name by fieldSelector (the kubelet's Watch
+// strategy for mounted Secrets, with \u0026 as the log writes it) fetches that Secret: a read of
+// it; a selector on the type is still a listing of the namespace.
+func TestWatchOfOneName(t *testing.T) {
+	l := load(t,
+		line("w1", "ResponseComplete", "watch", `/api/v1/namespaces/payments/secrets?allowWatchBookmarks=true\u0026fieldSelector=metadata.name%3Dapp-db\u0026resourceVersion=42\u0026watch=true`,
+			"payments", "", "secrets", 200, ""),
+		line("w2", "ResponseComplete", "list", `/api/v1/namespaces/payments/secrets?fieldSelector=metadata.name%3D%3Dapp-tls\u0026limit=500`, "payments", "", "secrets", 200, ""),
+		line("w3", "ResponseComplete", "list", `/api/v1/namespaces/payments/secrets?fieldSelector=type%3Dkubernetes.io%2Fservice-account-token`, "payments", "", "secrets", 200, ""),
+	)
+	want := []struct {
+		res string
+		op  event.Op
+	}{{"k8s:payments/app-db", event.OpRead}, {"k8s:payments/app-tls", event.OpRead}, {"k8s:payments/", event.OpList}}
+	if len(l.Events) != len(want) {
+		t.Fatalf("%d events", len(l.Events))
+	}
+	for i, w := range want {
+		ev := l.Events[i]
+		if ev.Resource != w.res || ev.Op != w.op || (w.op == event.OpRead) != ev.Has(event.FlagValueRead) {
+			t.Errorf("event %d: %s %s, want %s %s", i, ev.Resource, ev.Op, w.res, w.op)
+		}
+	}
+}
