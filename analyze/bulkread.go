@@ -18,7 +18,11 @@ import (
 // changes is the breadth. Path diversity inside the window is the signal, not volume over the
 // whole input.
 //
-// Thresholds: 30 reads over 10 distinct secrets in 5 minutes (the seed's dashboard rule).
+// Thresholds: 30 reads over 10 distinct secrets in 5 minutes (the seed's dashboard rule), or
+// twice the distinct count (20 distinct secrets) in the window whatever the number of reads:
+// the standard harvest reads each secret once (Stratus Red Team's secretsmanager-retrieve-secrets
+// reads 20 in 4 seconds; Elastic's and Panther's rules fire at 20), and no workload reads that
+// many different secrets that fast unless it is a sync the baseline has seen.
 // Overlapping windows merge into one finding per burst, and each burst stays its own finding
 // (GroupNone: Run does not sum two harvests an hour apart into one). A burst ends when a whole
 // window passes without the threshold being met again, in log time, whichever credential the
@@ -99,8 +103,8 @@ func NewBulkRead(env Env) Detector {
 		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupNone, ID: "bulk-read", Name: "Bulk secret read (harvesting)", Severity: Critical,
 		Summary: "one credential reads many distinct secrets within minutes",
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
-			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes " +
-			"(thresholds.bulk-read). Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
+			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes, " +
+			"or reads 20 distinct secrets (twice the distinct count) within 5 minutes however few the reads (thresholds.bulk-read). Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
 			"backup jobs; give them per-identity overrides rather than raising the global threshold.",
 		Guide: "List what the credential read (vaultsentry trace --credential ...), revoke it, rotate every secret in the list, " +
 			"and find where the token was taken from (pod, CI job, laptop).",
@@ -149,7 +153,7 @@ func (d *BulkRead) Observe(ev *event.Event) {
 		st.head = 0
 	}
 	n := len(st.win) - st.head
-	if n >= cfg.MinCount && len(st.counts) >= cfg.MinDistinct {
+	if (n >= cfg.MinCount && len(st.counts) >= cfg.MinDistinct) || len(st.counts) >= 2*cfg.MinDistinct {
 		if st.burst == nil {
 			b := &bulkBurst{f: newFinding(d.rule, ev)}
 			b.f.FirstSeen = st.win[st.head].t

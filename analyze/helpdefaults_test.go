@@ -27,8 +27,10 @@ func helpDefaults(c Config) map[string]struct{ help, doc []string } {
 			help: []string{
 				fmt.Sprintf("at least %d reads", c.BulkRead.MinCount),
 				fmt.Sprintf("at least %d distinct secrets within %d minutes", c.BulkRead.MinDistinct, mins(c.BulkRead.Window)),
+				fmt.Sprintf("reads %d distinct secrets (twice the distinct count) within %d minutes", 2*c.BulkRead.MinDistinct, mins(c.BulkRead.Window)),
 			},
-			doc: []string{fmt.Sprintf("%d reads over %d distinct secrets in %d minutes", c.BulkRead.MinCount, c.BulkRead.MinDistinct, mins(c.BulkRead.Window))},
+			doc: []string{fmt.Sprintf("%d reads over %d distinct secrets in %d minutes", c.BulkRead.MinCount, c.BulkRead.MinDistinct, mins(c.BulkRead.Window)),
+				fmt.Sprintf("(%d distinct secrets) in the window", 2*c.BulkRead.MinDistinct)},
 		},
 		"dual-source-ip": {
 			help: []string{spellHour(c.DualSourceIP.Window), fmt.Sprintf("default %d minutes", mins(c.DualSourceIP.Window))},
