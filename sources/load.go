@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,49 @@ type Loaded struct {
 	Files  []FileStats
 	// Errors are inputs that could not be read at all (missing, permission denied).
 	Errors []error
+	// Panics are the readers that panicked, one per file, with their stacks (for --verbose
+	// or a bug report; not shown by default). Each file's FileStats.ReadError says so too.
+	Panics []*PanicError
+}
+
+// A PanicError is a panic in a format's reader, caught so that it fails only the file being
+// read: the file's events are left out, the other files are analysed.
+type PanicError struct {
+	File  string
+	Value any
+	Stack []byte // the stack of the goroutine that panicked
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("internal error reading %s: %s", e.File, e.message())
+}
+
+// message is the panic's own text: a runtime error's or a string's (both written by
+// vaultsentry's code, not taken from the input), otherwise only its type.
+func (e *PanicError) message() string {
+	var msg string
+	switch v := e.Value.(type) {
+	case runtime.Error:
+		msg = v.Error()
+	case string:
+		msg = v
+	default:
+		msg = fmt.Sprintf("panic with a %T", v)
+	}
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return msg
+}
+
+// Recovered wraps what recover returned with the stack of the goroutine that panicked; call it
+// in the deferred function that recovered. A *PanicError (raised again by a reader that caught
+// it on one of its own goroutines) is returned as it is, its stack the original one.
+func Recovered(v any) *PanicError {
+	if pe, ok := v.(*PanicError); ok {
+		return pe
+	}
+	return &PanicError{Value: v, Stack: debug.Stack()}
 }
 
 // ErrNothingRead means no input could be read at all.
@@ -71,6 +115,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	batches := make([]Batch, len(inputs))
 	used := make([]int, len(inputs)) // index in opts.Formats of each file's format, -1: none
 	errs := make([]error, len(inputs))
+	panics := make([]*PanicError, len(inputs))
 	shared := NewInterner()
 	// CloudTrail files are many and small: each reader goroutine keeps its interner cache from
 	// file to file. A channel, not a sync.Pool: a pool keeps what it holds (and through it the
@@ -86,7 +131,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			}
 			st := &res.Files[i]
 			st.File, st.Found = in.Name, in.Found
-			batches[i], used[i], errs[i] = readFile(ctx, in, opts, st, shared, locals)
+			batches[i], used[i], panics[i], errs[i] = readFileSafe(ctx, in, opts, st, shared, locals)
 			return nil
 		})
 	}
@@ -100,6 +145,9 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 	for i := range inputs {
 		if errs[i] != nil {
 			res.Errors = append(res.Errors, errs[i])
+		}
+		if panics[i] != nil {
+			res.Panics = append(res.Panics, panics[i])
 		}
 		if res.Files[i].Lines > 0 || errs[i] == nil {
 			readAny = true
@@ -230,6 +278,25 @@ func permute(evs []event.Event, keys []sortKey) {
 // SortEvents orders events by time; ties keep input order (file, then line).
 func SortEvents(evs []event.Event) {
 	slices.SortStableFunc(evs, func(a, b event.Event) int { return a.Time.Compare(b.Time) })
+}
+
+// readFileSafe is readFile, with a panic in a format's code (Sniff, Read) turned into the
+// file's read error: one file's bug must not lose the run. The file is closed and its
+// progress finished by readFile's deferred calls on the way out; its events are left out (a
+// reader that panicked may have left them half made), and its format is -1 so that no
+// Combiner or StreamFinisher sees it.
+func readFileSafe(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner) (b Batch, format int, pe *PanicError, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			pe = Recovered(v)
+			pe.File = in.Name
+			st.ReadError = fmt.Sprintf("read %s: internal error after line %d: %s (a bug in vaultsentry, please report it; "+
+				"this file's events are left out, the other files are analysed)", in.Name, st.Lines, pe.message())
+			b, format, err = Batch{}, -1, nil
+		}
+	}()
+	b, format, err = readFile(ctx, in, opts, st, shared, locals)
+	return b, format, nil, err
 }
 
 // readFile reads one input in the format its head shows. It returns an error only when the

@@ -84,3 +84,18 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkValidStrings is the check of every line's strings against encoding/json's rules,
+// which decodeLine adds to either decoder.
+func BenchmarkValidStrings(b *testing.B) {
+	lines := benchLines(b)
+	b.SetBytes(int64(len(benchLog())))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if !validStrings(l) {
+				b.Fatalf("rejected %q", l)
+			}
+		}
+	}
+}

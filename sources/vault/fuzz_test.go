@@ -49,7 +49,7 @@ var reasonShapes = regexp.MustCompile(`^(` +
 	`invalid JSON: (syntax error|wrong JSON type for a field|JSON nested too deeply|invalid JSON)( at offset N)?(: [a-z ]{1,40})?` +
 	`|invalid JSON: truncated entry \(unexpected end of line\)` +
 	`|invalid JSON: wrong JSON type at offset N \(field [A-Za-z0-9_.?-]* wants [a-z0-9.\[\]*]+\)` +
-	`|invalid time: (missing|not RFC N \(N bytes\))` +
+	`|invalid time: (missing|not RFC N \(N bytes\)|year -?N out of range in UTC|year -?N outside N-N)` +
 	`|not a Vault audit entry: no "type"` +
 	`|not a JSON object` +
 	`|N NUL bytes \(lost file system block\?\)` +
@@ -72,6 +72,8 @@ func FuzzDecodeVault(f *testing.F) {
 	f.Add([]byte(`{"time":"2026-09-23T10:00:01Z","type":"response","request":{"id":"a"},"response":{"auth":{"accessor":"x"},"data":{"error":[1]}}}`))
 	f.Add([]byte(`{"time":"2026-09-23T10:00:01Z","type":"request","request":{"path":"kv/data/a\u202e\u001b[31m","namespace":{"path":"ns"}}}`))
 	f.Add([]byte(strings.Repeat("[", 5000)))
+	// The crasher of issue 20: a 36-byte id with a fifth dash made parseUUID read past the end.
+	f.Add([]byte(`{"time":"2026-09-23T10:00:01Z","type":"response","request":{"id":"00000000-0000-0000-0000-0000000000-0"}}` + "\n"))
 	f.Add(testutil.Gzip(f, []byte(lines[0]+"\n"+lines[1]+"\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := sources.Load(context.Background(), []sources.Input{{Name: "-"}}, sources.LoadOptions{Formats: vaultOnly, Only: "vault", Stdin: bytes.NewReader(data), MaxLineBytes: 1 << 16})

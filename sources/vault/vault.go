@@ -142,6 +142,11 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 		}
 		v.fromEntry(&e)
 	}
+	if !validStrings(trimmed) {
+		// Both decoders pass over what encoding/json rejects in strings; the line is not JSON.
+		rec.kind, rec.reason = recBad, badStringReason
+		return
+	}
 	if v.Type != "request" && v.Type != "response" {
 		if v.Type == "" {
 			rec.kind, rec.reason = recBad, "not a Vault audit entry: no \"type\""
@@ -166,6 +171,7 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 		}
 	}
 	rec.ev = b.base(v, t)
+	rec.badAddr = v.RemoteAddress != "" && !rec.ev.RemoteAddr.IsValid()
 }
 
 // base builds the event a request entry describes (a response entry repeats the request).
@@ -570,10 +576,14 @@ func stripQuery(p string) string {
 	return p
 }
 
-// parseVaultTime parses Vault's RFC 3339 time (UTC, 1-9 fraction digits) and other offsets.
+// parseVaultTime parses Vault's RFC 3339 time (UTC, 1-9 fraction digits) and other offsets; a
+// time outside the plausible years is an error.
 func parseVaultTime(s string) (time.Time, error) {
 	if t, ok := parseUTCTimeFast(s); ok {
-		return t, nil
+		if s[0] == '2' && s[1] == '0' { // 2000-2099, without computing the year
+			return t, nil
+		}
+		return plausibleTime(t)
 	}
 	if s == "" {
 		return time.Time{}, fmt.Errorf("missing")
@@ -588,6 +598,22 @@ func parseVaultTime(s string) (time.Time, error) {
 		// An offset can push a valid year out of range; such a time cannot be written back
 		// as RFC 3339 in the reports.
 		return time.Time{}, fmt.Errorf("year %d out of range in UTC", y)
+	}
+	return plausibleTime(t)
+}
+
+// The years an audit entry may carry: Vault appeared in 2015, and a time past 2099 is a
+// forged or corrupt line. Taken at face value, one such line would move the time window and
+// the baseline's notion of "before" (ten later reads new-resource), so it is malformed.
+const (
+	firstPlausibleYear = 2000
+	lastPlausibleYear  = 2099
+)
+
+// plausibleTime returns t, or an error when its year is outside the plausible range.
+func plausibleTime(t time.Time) (time.Time, error) {
+	if y := t.Year(); y < firstPlausibleYear || y > lastPlausibleYear {
+		return time.Time{}, fmt.Errorf("year %d outside %d-%d", y, firstPlausibleYear, lastPlausibleYear)
 	}
 	return t, nil
 }

@@ -1,6 +1,12 @@
 package vault
 
-import "github.com/vaultsentry/vaultsentry/sources/internal/jscan"
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+
+	"github.com/vaultsentry/vaultsentry/sources/internal/jscan"
+)
 
 // vaultLine is one decoded audit entry: the fields of vaultEntry held as values, with a flag
 // where vaultEntry has a pointer. Filled by decodeVaultFast, its strings point into the line
@@ -287,3 +293,77 @@ func (s *scanner) response(v *vaultLine) bool {
 
 // scanner is the shared JSON scanner with the Vault entry's own walkers on top.
 type scanner struct{ jscan.Scanner }
+
+// badStringReason is the problem of a line validStrings rejects.
+const badStringReason = "invalid JSON: syntax error: raw control character or bad escape"
+
+// validStrings reports whether the strings of b, a line one of the decoders accepted, are
+// valid JSON strings as encoding/json sees them: no raw control character (U+0000-U+001F) and
+// no escape other than \" \\ \/ \b \f \n \r \t and \u with four hex digits. sonic and the
+// fast path pass over both in the strings they skip (and sonic takes raw control characters
+// in the strings it decodes), so without this check a line encoding/json calls malformed
+// would be an event.
+//
+// It is cheap because the structure is known to be valid: every backslash is in a string and
+// starts an escape, so the escapes are found with bytes.IndexByte, and a control byte is
+// looked for eight bytes at a time. A line with a control byte (a tab between tokens is
+// white space, in a string it is not) is rare enough to ask encoding/json itself.
+func validStrings(b []byte) bool {
+	for i := bytes.IndexByte(b, '\\'); i >= 0; {
+		if i+1 >= len(b) {
+			return false
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+				return false
+			}
+			i += 6
+		default:
+			return false
+		}
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 {
+			break
+		}
+		i += j
+	}
+	if hasControl(b) {
+		return json.Valid(b)
+	}
+	return true
+}
+
+func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
+
+// hasControl reports whether b holds a byte below 0x20.
+func hasControl(b []byte) bool {
+	const (
+		lsb = 0x0101010101010101
+		msb = 0x8080808080808080
+	)
+	// The top bit of a byte below 0x20 survives (x - 0x20...) &^ x; a borrow can mark a byte
+	// above a marked one, never a word without one. Four words a round: one branch per 32 bytes.
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w0, w1 := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+		w2, w3 := binary.LittleEndian.Uint64(b[i+16:]), binary.LittleEndian.Uint64(b[i+24:])
+		if ((w0-lsb*0x20)&^w0|(w1-lsb*0x20)&^w1|(w2-lsb*0x20)&^w2|(w3-lsb*0x20)&^w3)&msb != 0 {
+			return true
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-lsb*0x20)&^x&msb != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return true
+		}
+	}
+	return false
+}

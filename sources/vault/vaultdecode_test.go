@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -83,10 +84,17 @@ func FuzzFieldDecoder(f *testing.F) {
 	f.Add([]byte(`{"request":{"data":{"no_parent":true}},"response":{"data":{"error":0}}}`))
 	f.Add([]byte(`{"auth":{"metadata":{"role":"r","service_account_name":"a","service_account_namespace":"n","x":{"y":[1]}}},"response":{"auth":{"metadata":{"canonical_arn":"arn:aws:iam::1:role/r"}}}}`))
 	f.Add([]byte(`{"x":[0.1,2,3e5,-0,{"a":[]}],"y":"\\\"","time":"` + strings.Repeat("a", 40) + `"}`))
+	f.Add([]byte(`{"a":"\q","b":"\u12zz","c":"\u00e9\/","d":"` + "\x01\t" + `"}`))
+	f.Add([]byte("{\t\"a\" :\r\n[\"\\\\\"]}"))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		if len(line) == 0 || line[0] != '{' {
 			return
 		}
-		checkFastMatchesSonic(t, line)
+		if checkFastMatchesSonic(t, line) {
+			// What the decoders accept, validStrings judges as encoding/json does.
+			if got, want := validStrings(line), json.Valid(line); got != want {
+				t.Fatalf("validStrings = %v, encoding/json %v on\n%q", got, want, line)
+			}
+		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -45,13 +46,14 @@ const (
 
 // vaultRec is what a worker makes of one line.
 type vaultRec struct {
-	kind   recKind
-	isResp bool
-	reason string // recBad
-	id     reqID
-	ev     event.Event // the base event of a request; of a response, only its time
-	resp   respInfo
-	line   []byte // a response's line, to build its base event if its request is missing
+	kind    recKind
+	isResp  bool
+	badAddr bool   // its event's remote_address was logged but is not an IP address
+	reason  string // recBad
+	id      reqID
+	ev      event.Event // the base event of a request; of a response, only its time
+	resp    respInfo
+	line    []byte // a response's line, to build its base event if its request is missing
 }
 
 // reqID is a request.id as a pairing key: a canonical UUID packed into 16 bytes (no string is
@@ -73,24 +75,24 @@ func makeReqID(id string) reqID {
 }
 
 // parseUUID packs a lower-case canonical UUID; only that form, so that two different strings
-// never give the same key.
+// never give the same key: 36 bytes, dashes exactly at 8, 13, 18 and 23, a lower-case hex
+// digit everywhere else.
 func parseUUID(s string) (u [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return u, false
 	}
 	j := 0
-	for i := 0; i < 36; {
-		if s[i] == '-' {
-			i++
-			continue
+	// The hex groups by their bounds; each has an even length, so the digits pair up within it
+	// (a dash anywhere else is not a hex digit and fails the check).
+	for _, g := range [...][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}} {
+		for i := g[0]; i < g[1]; i += 2 {
+			hi, lo := unhex(s[i]), unhex(s[i+1])
+			if hi > 15 || lo > 15 {
+				return u, false
+			}
+			u[j] = hi<<4 | lo
+			j++
 		}
-		hi, lo := unhex(s[i]), unhex(s[i+1])
-		if hi > 15 || lo > 15 {
-			return u, false
-		}
-		u[j] = hi<<4 | lo
-		j++
-		i += 2
 	}
 	return u, true
 }
@@ -114,10 +116,17 @@ type vaultChunk struct {
 	long bool   // stands for one line longer than the limit (no data)
 	recs []vaultRec
 	done chan struct{}
+	// panic is what the worker that decoded the chunk recovered from, if it panicked.
+	panic *sources.PanicError
 }
 
 // readVault reads one Vault audit input through the pipeline and returns its events in file
 // order. A read error part-way is recorded in st.ReadError; what came before is kept.
+//
+// A panic on any of the pipeline's goroutines (a decoder bug on one line) stops the reading
+// of this file cleanly, every goroutine and chunk accounted for, and is raised again here as
+// a *sources.PanicError carrying the stack where it happened, so that sources.Load makes it
+// this file's error instead of losing the run.
 func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLine int, st *sources.FileStats, shared *sources.Interner, progress func(lines int)) sources.EventStore {
 	workers := runtime.GOMAXPROCS(0)
 	inflight := 2*workers + 2
@@ -125,28 +134,44 @@ func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLin
 	for range inflight {
 		free <- chunkPool.Get().(*vaultChunk)
 	}
-	defer func() { // every chunk is back in free once the pairing stage is done
+	defer func() {
+		// Every chunk is back in free once the pairing stage is done, except one the reading
+		// goroutine held when it panicked (left to the garbage collector).
 		for range inflight {
-			c := <-free
+			var c *vaultChunk
+			select {
+			case c = <-free:
+			default:
+				return
+			}
 			if cap(c.buf) > vaultChunkKeep*vaultChunkSize {
 				c.buf = nil
 			}
-			c.data, c.recs = nil, c.recs[:0]
+			c.data, c.recs, c.panic = nil, c.recs[:0], nil
 			chunkPool.Put(c)
 		}
 	}()
 	work := make(chan *vaultChunk, inflight)
 	ordered := make(chan *vaultChunk, inflight)
 	file := shared.Str(name)
+	cutCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var stopped atomic.Bool // after a panic: the chunks still in flight are not decoded
 
 	var (
-		total   int64
-		readErr error
+		total    int64
+		readErr  error
+		cutPanic *sources.PanicError
 	)
 	go func() {
-		total, readErr = cutChunks(ctx, r, maxLine, free, work, ordered)
-		close(work)
-		close(ordered)
+		defer func() {
+			if v := recover(); v != nil {
+				cutPanic = sources.Recovered(v)
+			}
+			close(work)
+			close(ordered)
+		}()
+		total, readErr = cutChunks(cutCtx, r, maxLine, free, work, ordered)
 	}()
 	var wg sync.WaitGroup
 	for range workers {
@@ -155,31 +180,79 @@ func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLin
 			defer wg.Done()
 			b := &vaultBuilder{file: file, in: shared.Local()}
 			for c := range work {
-				b.chunk(c, maxLine)
+				if !stopped.Load() {
+					c.panic = b.safeChunk(c, maxLine)
+				}
 				c.done <- struct{}{}
 			}
 		}()
 	}
 	pin := shared.Local()
-	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: maxLine, size: size}
+	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, maxLine: maxLine, size: size}
+	p.init()
+	var failed *sources.PanicError
 	for c := range ordered {
 		<-c.done
-		p.chunk(c)
-		if progress != nil {
+		if failed == nil {
+			failed = c.panic
+			if failed == nil {
+				failed = p.safeChunk(c)
+			}
+			if failed != nil {
+				stopped.Store(true)
+				stop() // the reader stops at its next chunk; what is in flight is passed over
+			}
+		}
+		if progress != nil && failed == nil {
 			progress(st.Lines)
 		}
-		c.data = nil
+		c.data, c.panic = nil, nil
 		if cap(c.buf) > vaultChunkKeep*vaultChunkSize {
 			c.buf = nil // a long line's buffer is not kept
 		}
 		free <- c
 	}
 	wg.Wait()
+	if failed == nil {
+		failed = cutPanic // written before ordered was closed
+	}
+	if failed != nil {
+		panic(failed)
+	}
 	st.Bytes = total
 	if readErr != nil {
 		st.ReadError = fmt.Sprintf("read %s after line %d (byte %d): %v (everything before it is kept)", name, st.Lines, total, readErr)
 	}
 	return p.finish()
+}
+
+// testChunkHook, when set by a test, is called by the decode workers before each chunk (to
+// make one panic).
+var testChunkHook func(c *vaultChunk)
+
+// safeChunk is chunk, with a panic returned instead of raised.
+func (b *vaultBuilder) safeChunk(c *vaultChunk, maxLine int) (failed *sources.PanicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			failed = sources.Recovered(v)
+		}
+	}()
+	if testChunkHook != nil {
+		testChunkHook(c)
+	}
+	b.chunk(c, maxLine)
+	return nil
+}
+
+// safeChunk is chunk, with a panic returned instead of raised.
+func (p *vaultPairer) safeChunk(c *vaultChunk) (failed *sources.PanicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			failed = sources.Recovered(v)
+		}
+	}()
+	p.chunk(c)
+	return nil
 }
 
 // cutChunks reads r into chunks of whole lines and hands each to the workers and, in order,
@@ -339,19 +412,56 @@ func lineTooLong(content, ending, maxLine int) bool { return content > maxLine }
 const minEventBytes = 64
 
 // vaultPairer is the in-order stage: statistics, line numbers, request/response pairing.
+//
+// Pairing is by request.id, in either order: a response joins the oldest request of its id
+// still waiting for one; a response that comes first (Vault writes both lines concurrently,
+// and a merged or re-sorted file can put the response ahead) is kept as a response-only event
+// and waits for its request, which then takes that event's place. Two requests sharing an id
+// are answered in order, never crosswise. Everything waiting (requests and early responses)
+// counts against maxPending; past it the waiting is forgotten and those entries stay alone.
 type vaultPairer struct {
-	b        *vaultBuilder // decodes the lines of responses without a request
-	file     string
-	st       *sources.FileStats
-	in       *sources.LocalInterner
-	out      sources.EventStore
-	noResp   []bool // parallel to out: still waiting for a response
-	pendU    map[[16]byte]int
-	pendS    map[string]int
+	b     *vaultBuilder // decodes the lines of responses without a request
+	file  string
+	st    *sources.FileStats
+	in    *sources.LocalInterner
+	out   sources.EventStore
+	marks []uint8 // parallel to out: markWaiting, markBadAddr
+
+	// Requests waiting for their response: the oldest of each id, and (rare) the younger ones
+	// that share it, oldest first.
+	pendU map[[16]byte]int
+	pendS map[string]int
+	moreU map[[16]byte][]int
+	moreS map[string][]int
+	// Responses waiting for their request (rare), oldest first.
+	earlyU  map[[16]byte][]earlyResp
+	earlyS  map[string][]earlyResp
+	waiting int // entries in all the maps above
+	early   int // of which early responses
+
 	lineBase int
 	maxLine  int
 	size     int64 // the input's size when known (uncompressed file), else 0
 	read     int64 // bytes of the chunks seen so far
+}
+
+// Marks of an event in vaultPairer.marks.
+const (
+	markWaiting uint8 = 1 << iota // a request still waiting for its response
+	markBadAddr                   // remote_address was logged but is not an IP address
+)
+
+// earlyResp is a response seen before its request: its response-only event and what it adds.
+type earlyResp struct {
+	i       int
+	badAddr bool
+	resp    respInfo
+}
+
+func (p *vaultPairer) init() {
+	p.pendU, p.pendS = map[[16]byte]int{}, map[string]int{}
+	p.moreU, p.moreS = map[[16]byte][]int{}, map[string][]int{}
+	p.earlyU, p.earlyS = map[[16]byte][]earlyResp{}, map[string][]earlyResp{}
 }
 
 func (p *vaultPairer) chunk(c *vaultChunk) {
@@ -393,8 +503,8 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 	p.st.Seen(r.ev.Time)
 	r.ev.Pos.Line = n
 	if r.isResp {
-		if i, ok := p.take(r.id); ok {
-			p.noResp[i] = false
+		if i, ok := p.takeRequest(r.id); ok {
+			p.marks[i] &^= markWaiting
 			applyResponse(p.out.At(i), &r.resp, p.in)
 			return
 		}
@@ -405,51 +515,180 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 		r.ev = full.ev
 		r.ev.Flags |= event.FlagResponseOnly
 		applyResponse(&r.ev, &r.resp, p.in)
-		p.out.Add(&r.ev)
-		p.noResp = append(p.noResp, false)
+		i := p.add(&r.ev, 0, full.badAddr)
+		if r.id.kind != 0 {
+			p.makeRoom()
+			e := earlyResp{i: i, badAddr: full.badAddr, resp: r.resp}
+			if r.id.kind == 1 {
+				p.earlyU[r.id.u] = append(p.earlyU[r.id.u], e)
+			} else {
+				p.earlyS[strings.Clone(r.id.s)] = append(p.earlyS[r.id.s], e)
+			}
+			p.waiting++
+			p.early++
+		}
 		return
 	}
-	i := p.out.Add(&r.ev)
-	p.noResp = append(p.noResp, true)
+	if p.early > 0 && r.id.kind != 0 {
+		if e, ok := p.takeEarly(r.id); ok {
+			// The response came first: the request's event, with what the response adds,
+			// takes the place of the response-only event.
+			ev := p.out.At(e.i)
+			*ev = r.ev
+			applyResponse(ev, &e.resp, p.in)
+			p.marks[e.i] = 0
+			if r.badAddr {
+				p.marks[e.i] = markBadAddr
+			}
+			return
+		}
+	}
+	i := p.add(&r.ev, markWaiting, r.badAddr)
 	if r.id.kind != 0 {
-		if len(p.pendU)+len(p.pendS) >= maxPending {
-			clear(p.pendU)
-			clear(p.pendS)
-		}
+		p.makeRoom()
 		if r.id.kind == 1 {
-			p.pendU[r.id.u] = i
+			queue(p.pendU, p.moreU, r.id.u, i)
 		} else {
-			p.pendS[strings.Clone(r.id.s)] = i // the id points into the read buffer
+			queue(p.pendS, p.moreS, strings.Clone(r.id.s), i)
 		}
+		p.waiting++
 	}
 }
 
-// take finds and forgets the pending request with id.
-func (p *vaultPairer) take(id reqID) (int, bool) {
+// add appends ev to the file's events with its marks.
+func (p *vaultPairer) add(ev *event.Event, mark uint8, badAddr bool) int {
+	if badAddr {
+		mark |= markBadAddr
+	}
+	p.marks = append(p.marks, mark)
+	return p.out.Add(ev)
+}
+
+// makeRoom forgets everything waiting when one more would pass maxPending: a log of requests
+// without responses (or the reverse) cannot grow memory without bound. What was waiting stays
+// as it is: requests without a response, responses without a request.
+func (p *vaultPairer) makeRoom() {
+	if p.waiting < maxPending {
+		return
+	}
+	clear(p.pendU)
+	clear(p.pendS)
+	clear(p.moreU)
+	clear(p.moreS)
+	clear(p.earlyU)
+	clear(p.earlyS)
+	p.waiting, p.early = 0, 0
+}
+
+// queue records request i as waiting under id k: first in pend, or behind the one there.
+func queue[K comparable](pend map[K]int, more map[K][]int, k K, i int) {
+	if _, dup := pend[k]; dup {
+		more[k] = append(more[k], i)
+		return
+	}
+	pend[k] = i
+}
+
+// dequeue takes the oldest request waiting under k. own gives a key the map may keep (a
+// string id points into the read buffer, and assigning to a map entry stores the key again).
+func dequeue[K comparable](pend map[K]int, more map[K][]int, k K, own func(K) K) (int, bool) {
+	i, ok := pend[k]
+	if !ok {
+		return 0, false
+	}
+	if q := more[k]; len(q) > 0 {
+		k = own(k)
+		pend[k] = q[0]
+		if len(q) == 1 {
+			delete(more, k)
+		} else {
+			more[k] = q[1:]
+		}
+	} else {
+		delete(pend, k)
+	}
+	return i, true
+}
+
+func ownUUID(k [16]byte) [16]byte { return k }
+
+// takeRequest finds and forgets the oldest request with id that waits for its response.
+func (p *vaultPairer) takeRequest(id reqID) (i int, ok bool) {
 	switch id.kind {
 	case 1:
-		if i, ok := p.pendU[id.u]; ok {
-			delete(p.pendU, id.u)
-			return i, true
-		}
+		i, ok = dequeue(p.pendU, p.moreU, id.u, ownUUID)
 	case 2:
-		if i, ok := p.pendS[id.s]; ok {
-			delete(p.pendS, id.s)
-			return i, true
-		}
+		i, ok = dequeue(p.pendS, p.moreS, id.s, strings.Clone)
 	}
-	return 0, false
+	if ok {
+		p.waiting--
+	}
+	return i, ok
+}
+
+// takeEarly finds and forgets the oldest response with id that waits for its request.
+func (p *vaultPairer) takeEarly(id reqID) (earlyResp, bool) {
+	var e earlyResp
+	ok := false
+	switch id.kind {
+	case 1:
+		e, ok = popEarly(p.earlyU, id.u, ownUUID)
+	case 2:
+		e, ok = popEarly(p.earlyS, id.s, strings.Clone)
+	}
+	if ok {
+		p.waiting--
+		p.early--
+	}
+	return e, ok
+}
+
+func popEarly[K comparable](m map[K][]earlyResp, k K, own func(K) K) (earlyResp, bool) {
+	q := m[k]
+	if len(q) == 0 {
+		return earlyResp{}, false
+	}
+	if len(q) == 1 {
+		delete(m, k)
+	} else {
+		m[own(k)] = q[1:]
+	}
+	return q[0], true
 }
 
 // finish marks the requests that never got a response and returns the file's events.
+//
+// FlagRequestOnly means the file has the request and no response: whether it succeeded is
+// unknown. Its Outcome stays what the request line says (OK unless the request logged an
+// error), because detectors gate on OutcomeOK and some of them need exactly these events (the
+// request that disables the audit device has no response in that device's log); a reader of
+// outcomes that must not count an unanswered request as a success checks the flag.
 func (p *vaultPairer) finish() sources.EventStore {
-	for i, waiting := range p.noResp {
-		if waiting {
+	bad := 0
+	for i, m := range p.marks {
+		if m&markWaiting != 0 {
 			p.out.At(i).Flags |= event.FlagRequestOnly
 		}
+		if m&markBadAddr != 0 {
+			bad++
+		}
+	}
+	if bad > 0 {
+		p.st.Note = strings.TrimPrefix(p.st.Note+"; "+badAddrNote(bad), "; ")
 	}
 	p.st.Events += p.out.Len()
 	out := p.out
-	p.out, p.noResp, p.pendU, p.pendS = sources.EventStore{}, nil, nil, nil
+	p.out, p.marks = sources.EventStore{}, nil
+	p.pendU, p.pendS, p.moreU, p.moreS, p.earlyU, p.earlyS = nil, nil, nil, nil, nil, nil
 	return out
+}
+
+// badAddrNote is the file's note for n events whose remote_address is not an IP address (a
+// host name, garbage): kept, with the address unknown.
+func badAddrNote(n int) string {
+	noun := "events"
+	if n == 1 {
+		noun = "event"
+	}
+	return fmt.Sprintf("remote_address not an IP: %d %s (address unknown)", n, noun)
 }

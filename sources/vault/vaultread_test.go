@@ -242,7 +242,8 @@ func TestReadVaultKeepsNoBufferReference(t *testing.T) {
 	b := &vaultBuilder{file: shared.Str("f.log"), in: shared.Local()}
 	b.chunk(c, sources.DefaultMaxLineBytes)
 	var st sources.FileStats
-	p := &vaultPairer{b: b, file: "f.log", st: &st, in: shared.Local(), pendU: map[[16]byte]int{}, pendS: map[string]int{}, maxLine: sources.DefaultMaxLineBytes}
+	p := &vaultPairer{b: b, file: "f.log", st: &st, in: shared.Local(), maxLine: sources.DefaultMaxLineBytes}
+	p.init()
 	p.chunk(c)
 	for i := range buf {
 		buf[i] = 'X'

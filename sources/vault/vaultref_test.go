@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -22,7 +23,7 @@ import (
 
 // refReadVault reads r the old way: line by line, sonic for every line.
 func refReadVault(name string, r io.Reader, maxLine int, st *sources.FileStats) []event.Event {
-	vr := &refVaultReader{file: name, st: st, in: sources.NewInterner(), pending: map[string]int{}}
+	vr := &refVaultReader{file: name, st: st, in: sources.NewInterner(), pending: map[string][]int{}, early: map[string][]refEarly{}}
 	n, err := sources.ForEachLine(bufio.NewReaderSize(r, 256<<10), maxLine, func(line []byte, n int, tooLong bool) {
 		st.Lines++
 		if tooLong {
@@ -57,9 +58,18 @@ type refVaultReader struct {
 	file    string
 	st      *sources.FileStats
 	in      *sources.Interner
-	pending map[string]int // request id -> index into out
+	pending map[string][]int      // request id -> indexes into out, oldest first
+	early   map[string][]refEarly // request id -> responses seen before their request, oldest first
+	waiting int                   // entries in pending and early
 	out     []event.Event
 	noResp  []bool // parallel to out: still waiting for a response
+	badAddr []bool // parallel to out: remote_address logged and not an IP
+}
+
+// refEarly is a response that came before its request: its event's index and the entry.
+type refEarly struct {
+	i int
+	e vaultEntry
 }
 
 // line decodes one line. It never fails the file: problems are counted in the statistics.
@@ -81,6 +91,10 @@ func (vr *refVaultReader) line(line []byte, n int) {
 	var e vaultEntry
 	if err := sonic.Unmarshal(trimmed, &e); err != nil {
 		vr.st.Bad(n, "invalid JSON: "+sources.ShortJSONError(err))
+		return
+	}
+	if !json.Valid(trimmed) {
+		vr.st.Bad(n, badStringReason) // what sonic lets through and encoding/json does not
 		return
 	}
 	if e.Type != "request" && e.Type != "response" {
@@ -106,9 +120,16 @@ func (vr *refVaultReader) line(line []byte, n int) {
 	vr.st.Seen(t)
 
 	id := e.Request.ID
+	bad := e.Request.RemoteAddress != "" && !sources.ParseAddr(e.Request.RemoteAddress).IsValid()
 	if e.Type == "response" {
-		if i, ok := vr.pending[id]; ok && id != "" {
-			delete(vr.pending, id)
+		if q := vr.pending[id]; len(q) > 0 && id != "" {
+			i := q[0]
+			if len(q) == 1 {
+				delete(vr.pending, id)
+			} else {
+				vr.pending[id] = q[1:]
+			}
+			vr.waiting--
 			vr.noResp[i] = false
 			vr.applyResponse(&vr.out[i], &e)
 			return
@@ -118,16 +139,42 @@ func (vr *refVaultReader) line(line []byte, n int) {
 		vr.applyResponse(&ev, &e)
 		vr.out = append(vr.out, ev)
 		vr.noResp = append(vr.noResp, false)
+		vr.badAddr = append(vr.badAddr, bad)
+		if id != "" {
+			vr.makeRoom()
+			vr.early[id] = append(vr.early[id], refEarly{len(vr.out) - 1, e})
+			vr.waiting++
+		}
+		return
+	}
+	if q := vr.early[id]; len(q) > 0 && id != "" {
+		// The response came first: the request's event takes the place of the response's.
+		if len(q) == 1 {
+			delete(vr.early, id)
+		} else {
+			vr.early[id] = q[1:]
+		}
+		vr.waiting--
+		ev := vr.base(&e, t, n)
+		vr.applyResponse(&ev, &q[0].e)
+		vr.out[q[0].i], vr.badAddr[q[0].i] = ev, bad
 		return
 	}
 	ev := vr.base(&e, t, n)
 	vr.out = append(vr.out, ev)
 	vr.noResp = append(vr.noResp, true)
+	vr.badAddr = append(vr.badAddr, bad)
 	if id != "" {
-		if len(vr.pending) >= maxPending {
-			vr.pending = map[string]int{}
-		}
-		vr.pending[id] = len(vr.out) - 1
+		vr.makeRoom()
+		vr.pending[id] = append(vr.pending[id], len(vr.out)-1)
+		vr.waiting++
+	}
+}
+
+// makeRoom forgets everything waiting when one more would pass maxPending.
+func (vr *refVaultReader) makeRoom() {
+	if vr.waiting >= maxPending {
+		vr.pending, vr.early, vr.waiting = map[string][]int{}, map[string][]refEarly{}, 0
 	}
 }
 
@@ -138,9 +185,18 @@ func (vr *refVaultReader) finish() []event.Event {
 			vr.out[i].Flags |= event.FlagRequestOnly
 		}
 	}
+	bad := 0
+	for _, b := range vr.badAddr {
+		if b {
+			bad++
+		}
+	}
+	if bad > 0 {
+		vr.st.Note = badAddrNote(bad)
+	}
 	vr.st.Events += len(vr.out)
 	out := vr.out
-	vr.out, vr.noResp, vr.pending = nil, nil, nil
+	vr.out, vr.noResp, vr.badAddr, vr.pending, vr.early = nil, nil, nil, nil, nil
 	return out
 }
 
