@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -20,7 +21,9 @@ import (
 // probe that switches tokens stays one burst. Overlapping windows make one finding per burst, and
 // each burst stays its own finding (GroupNone: Run does not merge two probes an hour apart);
 // the burst ends when a whole window passes without the threshold being met again. Each
-// event enters and leaves the window once.
+// event enters and leaves the window once; an identity idle for two to three windows is
+// settled (its burst closed, its window's memory released) as its next event would have found
+// it.
 //
 // Quiet as well: a burst that only repeats denials the identity already had before (a job
 // whose policy lacks the same paths every night), like a retry of one path.
@@ -36,15 +39,26 @@ type DeniedBurst struct {
 	rule  Rule
 	state map[string]*deniedState
 	found []Finding
+	now   time.Time                // the newest time of an event counted
+	idle  window.Deadlines[string] // identities to settle once their window has passed
 }
 
 type deniedState struct {
-	win   slidingKeys
+	win   window.Distinct[string, deniedHit] // denials by path
+	due   time.Time                          // when it is settled if idle until then
 	cfg   BurstConfig
 	burst *deniedRun
 	// seen are the paths this identity was denied on before.
 	seen map[string]struct{}
 }
+
+// deniedHit is what the window keeps of a denial besides its time and path.
+type deniedHit struct {
+	pos   event.Pos
+	fresh bool // a path the identity had never been denied on before
+}
+
+type deniedEntry = window.Entry[string, deniedHit]
 
 type deniedRun struct {
 	f        Finding
@@ -85,6 +99,13 @@ func (d *DeniedBurst) Observe(ev *event.Event) {
 	if id == "" {
 		return
 	}
+	// Settle who has been idle long enough: before this identity's event, so it finds its
+	// state as it would have without settling. Only counted events move the clock, which
+	// keeps the events this detector skips as cheap as before.
+	if ev.Time.After(d.now) {
+		d.now = ev.Time
+		d.idle.Due(d.now, d.settle)
+	}
 	path := ev.Resource
 	if path == "" {
 		path = ev.Path
@@ -101,21 +122,24 @@ func (d *DeniedBurst) Observe(ev *event.Event) {
 	if st.burst != nil && ev.Time.Sub(st.burst.lastTrig) > cfg.Window {
 		d.close(st)
 	}
-	k := newTimedKey(ev, path)
 	_, known := st.seen[path]
-	k.mark = !known
 	if !known && len(st.seen) < maxDeniedMemory {
 		st.seen[path] = struct{}{}
 	}
-	st.win.add(k)
-	st.win.expire(ev.Time.Add(-cfg.Window))
-	if st.win.len() >= cfg.MinCount && st.win.distinct() >= cfg.MinDistinct {
+	k := deniedEntry{Time: ev.Time, Item: path, Value: deniedHit{pos: ev.Pos, fresh: !known}}
+	st.win.Add(k.Time, k.Item, k.Value)
+	st.win.Expire(ev.Time.Add(-cfg.Window))
+	if due := window.SettleAfter(ev.Time, cfg.Window); due.After(st.due) {
+		st.due = due.Add(cfg.Window) // a window to spare: one Set per window, not one per event
+		d.idle.Set(id, st.due)
+	}
+	if st.win.Len() >= cfg.MinCount && st.win.Distinct() >= cfg.MinDistinct {
 		if st.burst == nil {
 			b := &deniedRun{f: newFinding(d.rule, ev)}
 			b.f.Count = 0
-			b.f.FirstSeen = st.win.events()[0].t
+			b.f.FirstSeen = st.win.Entries()[0].Time
 			b.f.TriggerTime = ev.Time
-			for _, e := range st.win.events() {
+			for _, e := range st.win.Entries() {
 				b.add(e)
 			}
 			st.burst = b
@@ -132,16 +156,27 @@ func (d *DeniedBurst) Observe(ev *event.Event) {
 	}
 }
 
-func (b *deniedRun) add(k timedKey) {
+func (b *deniedRun) add(k deniedEntry) {
 	b.f.Count++
-	if k.mark {
+	if k.Value.fresh {
 		b.newPaths++
 	}
-	b.paths.add(k.key)
-	b.f.addEvidence(k.evidence())
-	if k.t.After(b.f.LastSeen) {
-		b.f.LastSeen = k.t
+	b.paths.add(k.Item)
+	b.f.addEvidence(Evidence{File: k.Value.pos.File, Line: k.Value.pos.Line, Time: k.Time})
+	if k.Time.After(b.f.LastSeen) {
+		b.f.LastSeen = k.Time
 	}
+}
+
+// settle closes an idle identity's burst and releases its window; what it was denied on
+// before (seen) and its thresholds stay.
+func (d *DeniedBurst) settle(id string) {
+	st := d.state[id]
+	if st.burst != nil {
+		d.close(st)
+	}
+	st.win.Release()
+	st.due = time.Time{}
 }
 
 func (d *DeniedBurst) close(st *deniedState) {

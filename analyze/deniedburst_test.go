@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -106,5 +107,53 @@ func TestDeniedBurstOverride(t *testing.T) {
 	cfg.Overrides = []Override{{Identity: "k8s-eu1-treasury-*", Rule: "denied-burst", Count: 20}}
 	if got := runDetector(t, NewDeniedBurst, cfg, settlementProbe(0, 12)); len(got) != 0 {
 		t.Fatalf("override to 20: got %d findings, want 0", len(got))
+	}
+}
+
+// observeAll feeds evs to a fresh detector, as Run does, and returns it before Finish.
+func observeAll[D Detector](mk func(Env) Detector, evs []event.Event) D {
+	cfg := DefaultConfig()
+	d := mk(Env{Config: &cfg, Baseline: baseline.New()})
+	for i := range evs {
+		d.Observe(&evs[i])
+	}
+	return d.(D)
+}
+
+// An identity idle for two windows is settled while the input goes on: its burst is closed, its
+// window released; the findings are those of the identity alone.
+func TestDeniedBurstSettlesIdleIdentities(t *testing.T) {
+	probe := settlementProbe(0, 12)
+	alone := observeAll[*DeniedBurst](NewDeniedBurst, slices.Clone(probe)).Finish()
+	// Another identity keeps being denied on one path (never a burst) for an hour afterwards.
+	mixed := append(slices.Clone(probe), every(60, func(i int) event.Event {
+		return vev(2*time.Minute+time.Duration(i)*time.Minute, "retrier", event.OpRead, "kv/data/one", denied)
+	})...)
+	d := observeAll[*DeniedBurst](NewDeniedBurst, mixed)
+	st := d.state["entity-k8s-eu1-treasury-settlement-batch"]
+	if st.burst != nil || st.win.Len() != 0 || len(d.found) != 1 {
+		t.Fatalf("idle identity not settled: burst open %v, %d in its window, %d findings", st.burst != nil, st.win.Len(), len(d.found))
+	}
+	if len(st.seen) != 12 {
+		t.Errorf("settling forgot the denied paths: %d remembered, want 12", len(st.seen))
+	}
+	if got := d.Finish(); len(got) != 1 || len(alone) != 1 || got[0].Message != alone[0].Message || got[0].Count != alone[0].Count {
+		t.Fatalf("settled %+v, want %+v", got, alone)
+	}
+	if d.idle.Len() != 1 {
+		t.Errorf("%d identities waiting to be settled, want the retrier only", d.idle.Len())
+	}
+}
+
+// A denial a few seconds older than the one before it (two servers' clocks, a merge of files)
+// is counted like the others.
+func TestDeniedBurstSlightlyOutOfOrder(t *testing.T) {
+	evs := settlementProbe(0, 12)
+	for i := 1; i < len(evs); i += 3 {
+		evs[i], evs[i-1] = evs[i-1], evs[i]
+	}
+	got := observeAll[*DeniedBurst](NewDeniedBurst, evs).Finish()
+	if len(got) != 1 || got[0].Count != 12 || len(got[0].Resources) != 12 {
+		t.Fatalf("got %+v, want one burst of 12 denials on 12 paths", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -20,7 +21,9 @@ import (
 // per-identity overrides apply). External means outside internal_cidrs. An IPv6 address counts
 // by its /64, because one host rotates privacy addresses inside its /64; a dual-stack client
 // (one IPv4 and one IPv6 address) counts twice, which the threshold allows for. One finding per
-// burst; it lists every address seen while the burst lasts.
+// burst; it lists every address seen while the burst lasts. An identity idle for two to three
+// windows is settled (its run closed, its window's memory released) as its next event would
+// have found it.
 //
 // Not counted: internal addresses (pods, VPN, VPC endpoints), AWS-internal or service host
 // sources, AWS services acting on a caller's behalf, and requests without an identity.
@@ -33,10 +36,13 @@ type ManySourceIPs struct {
 	rule  Rule
 	state map[string]*manyIPState
 	found []Finding
+	now   time.Time                // the newest time of an event counted
+	idle  window.Deadlines[string] // identities to settle once their window has passed
 }
 
 type manyIPState struct {
-	win  slidingKeys
+	win  window.Distinct[string, event.Pos] // requests by client key
+	due  time.Time                          // when it is settled if idle until then
 	cfg  CountConfig
 	open *manyIPRun
 	// addr is the last address seen for each client key in the window (an IPv6 /64 is shown
@@ -85,55 +91,82 @@ func (d *ManySourceIPs) Observe(ev *event.Event) {
 	if id == "" {
 		return
 	}
+	// Settle who has been idle long enough: before this identity's event, so it finds its
+	// state as it would have without settling. Only counted events move the clock, which
+	// keeps the events this detector skips as cheap as before.
+	if ev.Time.After(d.now) {
+		d.now = ev.Time
+		d.idle.Due(d.now, d.settle)
+	}
 	st := d.state[id]
 	if st == nil {
-		st = &manyIPState{cfg: countFor(c, d.rule.ID, ev, c.ManySourceIPs), addr: map[string]string{}}
+		st = &manyIPState{cfg: countFor(c, d.rule.ID, ev, c.ManySourceIPs)}
 		d.state[id] = st
+	}
+	if st.addr == nil {
+		st.addr = map[string]string{}
 	}
 	cfg := st.cfg
 	if st.open != nil && ev.Time.Sub(st.open.lastTrig) > cfg.Window {
 		d.close(st)
 	}
-	k := newTimedKey(ev, clientKey(a))
-	st.win.add(k)
-	st.win.expire(ev.Time.Add(-cfg.Window))
-	st.addr[k.key] = a.String()
-	if len(st.addr) > 2*st.win.distinct()+64 { // forget keys that left the window
+	k := manyIPEntry{Time: ev.Time, Item: clientKey(a), Value: ev.Pos}
+	st.win.Add(k.Time, k.Item, k.Value)
+	st.win.Expire(ev.Time.Add(-cfg.Window))
+	if due := window.SettleAfter(ev.Time, cfg.Window); due.After(st.due) {
+		st.due = due.Add(cfg.Window) // a window to spare: one Set per window, not one per event
+		d.idle.Set(id, st.due)
+	}
+	st.addr[k.Item] = a.String()
+	if len(st.addr) > 2*st.win.Distinct()+64 { // forget keys that left the window
 		for key := range st.addr {
-			if _, ok := st.win.counts[key]; !ok {
+			if !st.win.Has(key) {
 				delete(st.addr, key)
 			}
 		}
 	}
-	if st.win.distinct() >= cfg.Min {
+	if st.win.Distinct() >= cfg.Min {
 		if st.open == nil {
 			r := &manyIPRun{f: newFinding(d.rule, ev)}
-			r.f.FirstSeen = st.win.events()[0].t
+			r.f.FirstSeen = st.win.Entries()[0].Time
 			r.f.TriggerTime = ev.Time
 			st.open = r
-			for _, e := range st.win.events()[:st.win.len()-1] {
-				r.add(e, st.addr[e.key])
+			for _, e := range st.win.Entries()[:st.win.Len()-1] {
+				r.add(e, st.addr[e.Item])
 			}
 		}
 		st.open.lastTrig = ev.Time
 	}
 	if st.open != nil {
-		st.open.add(k, st.addr[k.key])
+		st.open.add(k, st.addr[k.Item])
 	}
 }
 
-func (r *manyIPRun) add(k timedKey, addr string) {
+type manyIPEntry = window.Entry[string, event.Pos]
+
+func (r *manyIPRun) add(k manyIPEntry, addr string) {
 	r.f.Count++
 	if addr == "" {
-		addr = k.key
+		addr = k.Item
 	}
-	if r.clients.add(k.key) && len(r.f.SourceIPs) < MaxResources {
+	if r.clients.add(k.Item) && len(r.f.SourceIPs) < MaxResources {
 		r.f.SourceIPs = append(r.f.SourceIPs, addr)
 	}
-	r.f.addEvidence(k.evidence())
-	if k.t.After(r.f.LastSeen) {
-		r.f.LastSeen = k.t
+	r.f.addEvidence(Evidence{File: k.Value.File, Line: k.Value.Line, Time: k.Time})
+	if k.Time.After(r.f.LastSeen) {
+		r.f.LastSeen = k.Time
 	}
+}
+
+// settle closes an idle identity's run and releases its window and addresses; its thresholds
+// stay.
+func (d *ManySourceIPs) settle(id string) {
+	st := d.state[id]
+	if st.open != nil {
+		d.close(st)
+	}
+	st.win.Release()
+	st.addr, st.due = nil, time.Time{}
 }
 
 func (d *ManySourceIPs) close(st *manyIPState) {

@@ -78,3 +78,31 @@ func TestManySourceIPs(t *testing.T) {
 		}
 	})
 }
+
+// An identity idle for two windows is settled while the input goes on: its run is closed, its
+// window and addresses released; the findings are those of the identity alone.
+func TestManySourceIPsSettlesIdleIdentities(t *testing.T) {
+	burst := every(5, func(i int) event.Event {
+		return vev(time.Duration(i)*5*time.Minute, "stolen", event.OpRead, "kv/data/x", from(fmt.Sprintf("89.101.34.%d", 10+i)))
+	})
+	alone := observeAll[*ManySourceIPs](NewManySourceIPs, slices.Clone(burst)).Finish()
+	// Someone else keeps reading from one public address for five hours.
+	mixed := append(slices.Clone(burst), every(30, func(i int) event.Event {
+		return vev(30*time.Minute+time.Duration(i)*10*time.Minute, "other", event.OpRead, "kv/data/y", from("37.228.251.90"))
+	})...)
+	d := observeAll[*ManySourceIPs](NewManySourceIPs, mixed)
+	st := d.state["entity-stolen"]
+	if st.open != nil || st.win.Len() != 0 || st.addr != nil || len(d.found) != 1 {
+		t.Fatalf("idle identity not settled: run open %v, %d in its window, %d addresses, %d findings",
+			st.open != nil, st.win.Len(), len(st.addr), len(d.found))
+	}
+	if got := d.Finish(); len(got) != 1 || len(alone) != 1 || got[0].Message != alone[0].Message || got[0].Count != alone[0].Count {
+		t.Fatalf("settled %+v, want %+v", got, alone)
+	}
+	// Coming back after settling starts from an empty window.
+	back := append(mixed, vev(6*time.Hour, "stolen", event.OpRead, "kv/data/x", from("89.101.34.99")))
+	d = observeAll[*ManySourceIPs](NewManySourceIPs, back)
+	if st := d.state["entity-stolen"]; st.win.Len() != 1 || st.win.Distinct() != 1 || len(st.addr) != 1 {
+		t.Fatalf("after coming back: %d in the window, %d distinct, %d addresses; want 1, 1, 1", st.win.Len(), st.win.Distinct(), len(st.addr))
+	}
+}
