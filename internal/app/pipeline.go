@@ -96,6 +96,9 @@ func (p *pipeline) run() (Outcome, error) {
 		return Outcome{}, err
 	}
 	defer p.store.Close() // the lock is held until the baseline is written back, or not
+	if o.Verbose {
+		fmt.Fprintf(o.IO.Err, "analysing %d events\n", len(evs))
+	}
 	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl, Done: p.ctx.Done()})
 	if res.Interrupted || p.ctx.Err() != nil {
 		return Outcome{}, interrupted(p.ctx, "analysing")
