@@ -134,8 +134,7 @@ func writeOutput(ctx context.Context, stdout io.Writer, path, what string, rende
 		f.Chmod(prev.Mode().Perm()) // keep the mode the report had (best effort: not our file, maybe)
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(tmpName)
-		return fail(err)
+		return fail(err) // closes again, harmlessly, and removes the temporary file
 	}
 	if ctx.Err() != nil {
 		os.Remove(tmpName)
