@@ -6,14 +6,12 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/vaultsentry/vaultsentry/cmd"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cmd.NotifyContext(context.Background())
 	code := cmd.Main(ctx, os.Args[1:], cmd.SystemStreams())
 	stop()
 	os.Exit(code)

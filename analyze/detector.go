@@ -71,6 +71,9 @@ type Env struct {
 	// Baseline is the history learned so far (from a baseline file and from the events already
 	// seen in this run). Never nil. Detectors only read it: Run is the one place that writes it.
 	Baseline *baseline.Baseline
+	// Done, when not nil, stops Run once closed (a context's Done: the run was interrupted).
+	// Run then returns a Result with Interrupted set and no findings.
+	Done <-chan struct{}
 	// onlyRules, when set, limits Run to the detectors of these rule ids. Tests use it to run one
 	// detector the way users get it.
 	onlyRules []string
@@ -104,7 +107,15 @@ type Result struct {
 	Rules    []Rule
 	// Training counts findings that became true before LearnUntil and were not reported.
 	Training int
+	// Interrupted: Env.Done closed before the analysis was complete. The Result holds nothing
+	// else, and the baseline has learned part of the events: neither may be used.
+	Interrupted bool
 }
+
+// checkDoneEvery is how many events Run analyses between looks at Env.Done: about 13 ms of
+// work at the 80,000 events/s a 2-core machine analyses a 300 MB log with, so an interrupt is
+// obeyed well within a second, and a non-blocking receive per 1024 events costs nothing.
+const checkDoneEvery = 1024
 
 // Run feeds events (in time order) to every detector and returns the merged findings. Each
 // event is seen by every detector before the baseline learns it, so "never seen before" means
@@ -122,7 +133,18 @@ func Run(events []event.Event, env Env) *Result {
 	for i, d := range ds {
 		kinds[i] = d.Rule().Kinds
 	}
+	stopped := func() bool {
+		select {
+		case <-env.Done:
+			return true
+		default:
+			return false
+		}
+	}
 	for i := range events {
+		if i%checkDoneEvery == 0 && env.Done != nil && stopped() {
+			return &Result{Interrupted: true}
+		}
 		ev := &events[i]
 		for j, d := range ds {
 			if kinds[j].Has(ev.Kind) {
@@ -134,6 +156,9 @@ func Run(events []event.Event, env Env) *Result {
 	res := &Result{}
 	var all []Finding
 	for _, d := range ds {
+		if env.Done != nil && stopped() {
+			return &Result{Interrupted: true}
+		}
 		res.Rules = append(res.Rules, d.Rule())
 		fs := d.Finish()
 		if t, ok := d.(burstTeacher); ok {
@@ -156,6 +181,9 @@ func Run(events []event.Event, env Env) *Result {
 			}
 			all = append(all, f)
 		}
+	}
+	if env.Done != nil && stopped() {
+		return &Result{Interrupted: true}
 	}
 	res.Findings = Merge(all, res.Rules, mergeWindow)
 	SortFindings(res.Findings)

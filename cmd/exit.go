@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/vaultsentry/vaultsentry/internal/app"
 	"github.com/vaultsentry/vaultsentry/report"
@@ -15,6 +17,7 @@ const (
 	ExitFindings = 1 // findings at or above --fail-on
 	ExitUsage    = 2 // bad flags, arguments or configuration
 	ExitRuntime  = 3 // no input could be read, output could not be written, --strict with malformed lines
+	// ExitInterrupted (130) and ExitTerminated (143), in signal.go: SIGINT or SIGTERM ended the run.
 )
 
 // ErrFindings is returned when findings reach --fail-on; Main exits 1 without a message.
@@ -57,6 +60,22 @@ func exitCode(s Streams, err error) int {
 	}
 	printError(s, err, "")
 	return ExitRuntime
+}
+
+// interruptedExit prints how far a run that ctx ended had got (the run's error says it) and
+// returns 130 for SIGINT, 143 for SIGTERM, and 130 for a context cancelled otherwise (a test's,
+// or an embedding program's).
+func interruptedExit(ctx context.Context, s Streams, err error) int {
+	hint := ""
+	var re *runtimeError
+	if errors.As(err, &re) {
+		hint = re.Hint
+	}
+	printError(s, err, hint)
+	if sig, ok := endedBy(ctx); ok && sig == syscall.SIGTERM {
+		return ExitTerminated
+	}
+	return ExitInterrupted
 }
 
 func printError(s Streams, err error, hint string) {

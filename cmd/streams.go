@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 
@@ -24,6 +25,9 @@ type Streams struct {
 func SystemStreams() Streams {
 	s := Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())), OutTTY: term.IsTerminal(int(os.Stdout.Fd()))}
+	if stdoutClosedAtStart() {
+		s.Out = closedWriter{}
+	}
 	s.Color = s.OutTTY
 	if os.Getenv("NO_COLOR") != "" {
 		s.Color = false
@@ -32,6 +36,15 @@ func SystemStreams() Streams {
 	}
 	return s
 }
+
+// ErrStdoutClosed is the error of every write to a standard output that was closed when the
+// process started: the report has nowhere to go, which is a failure (exit 3), not a success.
+var ErrStdoutClosed = errors.New("standard output is closed")
+
+// closedWriter is standard output when it was closed at start (stdoutClosedAtStart).
+type closedWriter struct{}
+
+func (closedWriter) Write([]byte) (int, error) { return 0, ErrStdoutClosed }
 
 // app are the streams as internal/app takes them.
 func (s Streams) app() app.IO {

@@ -70,6 +70,10 @@ func TestCSVSafe(t *testing.T) {
 	for in, want := range map[string]string{
 		"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)",
 		"kv/data/x": "kv/data/x", "": "", "a=b": "a=b",
+		// After any separator a spreadsheet may split on, past spaces and quotes.
+		";=HYPERLINK(\"x\")": ";'=HYPERLINK(\"x\")", "a,=1+1": "a,'=1+1", "a\t@x": "a\t'@x", "a; +1": "a;' +1",
+		"a;\"=1\"": "a;'\"=1\"", "=1;-2,@3": "'=1;'-2,'@3", "\t=x": "'\t'=x", "a;b,c": "a;b,c", "a;": "a;",
+		"x;＝1": "x;'＝1", "a - b": "a - b", "\r=x": "'\r=x",
 	} {
 		if got := CSVSafe(in); got != want {
 			t.Errorf("CSVSafe(%q) = %q, want %q", in, got, want)

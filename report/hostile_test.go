@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -133,6 +134,8 @@ func TestStructuredOutputAnyBytes(t *testing.T) {
 		if last.Rule != "dual-source-ip" || last.Severity != "low" || last.DisplayName != forged {
 			t.Errorf("forged finding: %+v", last)
 		}
+		// Exact values, but escaped: the file itself holds no raw control or invisible character.
+		assertTerminalSafe(t, "json file", out)
 		// Stats strings are encoded by sonic itself: same replacement as validUTF8.
 		bad := r.Files[len(r.Files)-1].File
 		if got := doc.Stats.Files[len(doc.Stats.Files)-1].File; got != validUTF8(bad) {
@@ -175,9 +178,26 @@ func TestStructuredOutputAnyBytes(t *testing.T) {
 		}
 		last := doc.Runs[0].Results[n-1]
 		if last.RuleID != "dual-source-ip" || last.Level != "note" || last.Properties["severity"] != "low" ||
-			last.Properties["display_name"] != forged {
+			last.Properties["display_name"] != Sanitize(forged) {
 			t.Errorf("forged result: %+v", last)
 		}
+		// Properties are shown to people too: every string in them is sanitised.
+		for i, res := range doc.Runs[0].Results {
+			for k, v := range res.Properties {
+				for _, s := range propStrings(v) {
+					assertTerminalSafe(t, fmt.Sprintf("sarif result %d property %s", i, k), []byte(s))
+				}
+			}
+			if i < len(strs) {
+				if got, want := res.Properties["display_name"], Sanitize(strs[i]); got != want {
+					t.Errorf("result %d display_name = %q, want %q", i, got, want)
+				}
+				if got, want := res.Properties["identity"], Sanitize("entity "+strs[i]); got != want {
+					t.Errorf("result %d identity = %q, want %q", i, got, want)
+				}
+			}
+		}
+		assertTerminalSafe(t, "sarif file", out)
 		if bytes.Contains(out, []byte(`"markdown"`)) {
 			t.Error("SARIF output has a markdown field: attacker text must stay in message.text")
 		}
@@ -217,5 +237,41 @@ func TestSARIFSchema(t *testing.T) {
 	validateSARIF(t, out)
 	if !bytes.Contains(out, []byte(`"results": []`)) {
 		t.Error("runs[].results must be present when empty")
+	}
+}
+
+// propStrings are the strings of a decoded SARIF property value.
+func propStrings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, propStrings(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestEscapeInvisibleJSON: what JSON allows raw and a terminal would obey becomes a \u escape,
+// and the value decodes unchanged.
+func TestEscapeInvisibleJSON(t *testing.T) {
+	for _, s := range []string{"plain", "del\x7f", "c1\u0085\u009b31m", "rtl\u202eexe", "zw\u200b", "tag\U000e0041",
+		"bom\ufeff", "keep é ü 漢字 \ufffd", "esc\x1b[31m", "nl\n", "ls\u2028"} {
+		enc, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := EscapeInvisibleJSON(enc)
+		assertTerminalSafe(t, s, got)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil || back != s {
+			t.Errorf("%q: decodes to %q (%v)", s, back, err)
+		}
+		if !strings.ContainsAny(s, "\x7f\u0085\u202e\u200b\U000e0041\ufeff") && string(got) != string(enc) {
+			t.Errorf("%q: changed %s to %s", s, enc, got)
+		}
 	}
 }

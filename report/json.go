@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"io"
 	"slices"
 	"time"
@@ -15,6 +16,13 @@ import (
 const SchemaVersion = "1"
 
 // JSON renders the stable machine-readable report. Times are RFC 3339 in UTC.
+//
+// It is the one format that keeps every logged string exactly (invalid UTF-8 aside, which
+// becomes U+FFFD): machines compare them (ignore lists, --previous-report, a SIEM joining on an
+// identity). They are kept escaped, never raw: the encoder writes C0 controls as \u001b or \n,
+// and EscapeInvisibleJSON the rest of what Sanitize would show (DEL, C1 controls, bidi
+// overrides, zero-width characters), so the file is safe to print while it decodes to the
+// logged value. Whoever displays a decoded value must sanitise it.
 type JSON struct{}
 
 type jsonReport struct {
@@ -121,9 +129,14 @@ func (JSON) Render(w io.Writer, r *Result) error {
 	for _, s := range r.Suppressed {
 		doc.Suppressed = append(doc.Suppressed, jsonSuppressed{jsonFinding: newJSONFinding(s.Finding), Reason: validUTF8(s.Reason), Expires: s.Expires})
 	}
-	enc := sonic.ConfigStd.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := sonic.ConfigStd.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := w.Write(EscapeInvisibleJSON(buf.Bytes()))
+	return err
 }
 
 func newJSONFinding(f analyze.Finding) jsonFinding {

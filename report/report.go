@@ -1,6 +1,10 @@
-// Package report renders findings: table, JSON, SARIF. Every string that came from a log is
-// attacker-controlled; renderers for terminals pass it through Sanitize, and the structured
-// formats rely on their encoder's escaping.
+// Package report renders findings: table, JSON, SARIF, Markdown, HTML, and trace timelines
+// (table, JSON, CSV). Every string that came from a log is attacker-controlled and is cleaned
+// at the render boundary, the same way in every format: Sanitize for the table, SARIF (message
+// and properties), Markdown, HTML, CSV (then CSVSafe) and standard error. The JSON reports
+// (scan and trace) alone keep the exact logged values, for machines that compare them, and keep
+// them escaped (the encoder, then EscapeInvisibleJSON): no raw control, bidi or invisible
+// character is in any output file.
 package report
 
 import (

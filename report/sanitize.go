@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -102,4 +103,39 @@ func validUTF8(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// EscapeInvisibleJSON rewrites, in encoded JSON, each character that Sanitize would escape and
+// that JSON allows unescaped (DEL, C1 controls, bidi overrides, zero-width and other invisible
+// characters) as a \u escape (a surrogate pair above U+FFFF). Outside its strings encoded JSON
+// is ASCII, so only string contents change, and they decode to the same values: the JSON and
+// SARIF files are as safe to print to a terminal as the table, and exact for machines.
+func EscapeInvisibleJSON(b []byte) []byte {
+	var out []byte // nil until something needs escaping
+	last := 0
+	for i := 0; i < len(b); {
+		if b[i] < 0x7f {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (n > 1 && (unicode.IsControl(r) || isInvisible(r))) {
+			if out == nil {
+				out = make([]byte, 0, len(b)+64)
+			}
+			out = append(out, b[last:i]...)
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+			last = i + n
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -15,7 +16,10 @@ import (
 
 // SARIF renders SARIF 2.1.0 for GitHub code scanning and other SARIF consumers. Attacker text
 // goes only into message.text, never markdown; each result has a content fingerprint and a
-// location at the log file and line of its first evidence.
+// location at the log file and line of its first evidence. Every string from a log, in the
+// message and in the properties alike (identity, display_name, resources, source_ips), goes
+// through Sanitize: SARIF viewers render properties to people, and some print them to a
+// terminal. The exact values are in the JSON report; the fingerprint is computed from them.
 type SARIF struct{}
 
 // securitySeverity is what GitHub code scanning reads to rank results.
@@ -76,13 +80,13 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 		props := sarif.NewPropertyBag().
 			Add("severity", f.Severity.String()).
 			Add("security-severity", securitySeverity[f.Severity]).
-			Add("identity", validUTF8(f.Identity)).
-			Add("display_name", validUTF8(f.DisplayName)).
+			Add("identity", Sanitize(f.Identity)).
+			Add("display_name", Sanitize(f.DisplayName)).
 			Add("count", f.Count).
 			Add("first_seen", utc(f.FirstSeen)).
 			Add("last_seen", utc(f.LastSeen)).
-			Add("resources", validAll(f.Resources)).
-			Add("source_ips", nonNil(f.SourceIPs))
+			Add("resources", sanitizeAll(f.Resources)).
+			Add("source_ips", sanitizeAll(f.SourceIPs))
 		res.WithProperties(props)
 		if len(f.Evidence) > 0 {
 			e := f.Evidence[0]
@@ -116,10 +120,12 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 	}
 	run.AddInvocation(inv)
 	rep.AddRun(run)
-	if err := rep.PrettyWrite(w); err != nil {
+	var buf bytes.Buffer
+	if err := rep.PrettyWrite(&buf); err != nil {
 		return fmt.Errorf("write sarif: %w", err)
 	}
-	_, err := io.WriteString(w, "\n")
+	buf.WriteByte('\n')
+	_, err := w.Write(EscapeInvisibleJSON(buf.Bytes()))
 	return err
 }
 
@@ -150,7 +156,7 @@ func sarifFindings(fs []analyze.Finding) ([]analyze.Finding, int) {
 // sarifText is the result message: plain text only, one line, attacker strings quoted so that
 // a path cannot pose as another field. It goes through Sanitize like a terminal line: SARIF
 // viewers show it to people (and some print it to terminals), so a bidi override or an escape
-// sequence must be visible, not obeyed. The properties keep the exact values for machines.
+// sequence must be visible, not obeyed.
 func sarifText(f analyze.Finding) string {
 	who := f.DisplayName
 	if who == "" {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -345,9 +347,14 @@ func traceJSON(w io.Writer, r *TraceResult) error {
 	for i := range t.Events {
 		doc.Timeline = append(doc.Timeline, jsonEvent(r, &t.Events[i]))
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := w.Write(EscapeInvisibleJSON(buf.Bytes()))
+	return err
 }
 
 func jsonEvent(r *TraceResult, ev *event.Event) traceJSONEvent {
@@ -397,16 +404,52 @@ func traceCSV(w io.Writer, r *TraceResult) error {
 	return cw.Error()
 }
 
-// CSVSafe defuses formula injection (OWASP "CSV injection"): a cell that a spreadsheet would
-// evaluate, starting with = + - @ or a tab or carriage return, is prefixed with a quote.
-// Newlines stay: encoding/csv quotes them, so they cannot start a new record.
+// CSVSafe defuses formula injection (OWASP "CSV injection"): a cell that starts with = + - @
+// (or their full-width forms), a tab or a carriage return is evaluated by a spreadsheet. A cell
+// starts at the beginning of the value and, for a spreadsheet told to split on another
+// separator than ours (a semicolon is the default wherever the comma is the decimal mark),
+// after any comma, semicolon or tab inside it: `x;=HYPERLINK(...)` is two cells there, and
+// encoding/csv does not quote it. Quoting would not be enough either, as some importers ignore
+// quotes. So a quote is put at each place a cell could start when a formula start follows,
+// past any spaces and double quotes: the spreadsheet shows the rest as text. Newlines stay:
+// encoding/csv quotes them, so they cannot start a new record (and Sanitize escapes them).
 func CSVSafe(s string) string {
+	var b strings.Builder
+	last := 0
+	for p := 0; p <= len(s); p++ {
+		if p > 0 && !isCSVSeparator(s[p-1]) {
+			continue
+		}
+		j := p
+		for j < len(s) && (s[j] == ' ' || s[j] == '"') {
+			j++
+		}
+		if !formulaStart(s[j:]) {
+			continue
+		}
+		b.WriteString(s[last:p])
+		b.WriteByte('\'')
+		last = p
+	}
+	if b.Len() == 0 {
+		return s // nothing to defuse: no copy
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// isCSVSeparator reports the separators a spreadsheet may split a CSV line on.
+func isCSVSeparator(c byte) bool { return c == ',' || c == ';' || c == '\t' }
+
+// formulaStart reports whether a cell beginning with s is evaluated as a formula.
+func formulaStart(s string) bool {
 	if s == "" {
-		return s
+		return false
 	}
 	switch s[0] {
 	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
+		return true
 	}
-	return s
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == '＝' || r == '＋' || r == '－' || r == '＠'
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/baseline"
@@ -23,6 +25,17 @@ func (p *pipeline) loadBaseline() (*baseline.Baseline, error) {
 		return baseline.New(), nil
 	}
 	st, b, err := baseline.Open(o.BaselinePath, o.UpdateBaseline)
+	var pe *fs.PathError
+	if err != nil && o.UpdateBaseline && errors.As(err, &pe) && pe.Path == o.BaselinePath+".lock" {
+		// The lock file cannot be created (a read-only directory, a full disk, a path under a
+		// file): the baseline could not be saved either. Analyse with the baseline as it is and
+		// write the report; saveBaseline then fails the run with this error.
+		p.saveErr = err
+		st, b, err = baseline.Open(o.BaselinePath, false)
+		if errors.Is(err, syscall.ENOTDIR) {
+			st, b, err = nil, baseline.New(), nil // nothing can be stored under a file: no baseline yet
+		}
+	}
 	if err != nil {
 		return nil, baselineError(err)
 	}
@@ -46,12 +59,18 @@ func baselineError(err error) error {
 // saveBaseline writes the baseline back when --update-baseline is set.
 func (p *pipeline) saveBaseline(b *baseline.Baseline) error {
 	o := p.opts
+	if !o.UpdateBaseline || o.BaselinePath == "" {
+		return nil
+	}
+	if p.saveErr != nil {
+		return runtimef("check free space and permissions in the baseline's directory; the previous baseline is intact",
+			fmt.Errorf("%s: %w", p.unsaved(), p.saveErr))
+	}
 	if p.store == nil {
 		return nil
 	}
-	defer p.store.Close()
-	if !o.UpdateBaseline {
-		return nil
+	if p.ctx.Err() != nil {
+		return interrupted(p.ctx, "saving the baseline")
 	}
 	if o.PruneAfter > 0 {
 		b.Prune(o.PruneAfter)
@@ -60,9 +79,18 @@ func (p *pipeline) saveBaseline(b *baseline.Baseline) error {
 	b.Written = time.Now().UTC()
 	b.Inputs = mergeInputs(b.Inputs, describeInputs(p.loaded.Files, b.Written))
 	if err := p.store.Save(b); err != nil {
-		return runtimef("check free space and permissions in the baseline's directory; the previous baseline is intact", err)
+		return runtimef("check free space and permissions in the baseline's directory; the previous baseline is intact",
+			fmt.Errorf("%s: %w", p.unsaved(), err))
 	}
 	return nil
+}
+
+// unsaved says which part of the run's output failed when the baseline could not be saved.
+func (p *pipeline) unsaved() string {
+	if p.opts.LearnOnly {
+		return "baseline not saved"
+	}
+	return "report written, baseline not saved"
 }
 
 // describeInputs records what a baseline learned from, with a SHA-256 of each file's bytes as

@@ -50,6 +50,6 @@ func cloudTrailFiles(ctx context.Context, r *CloudTrailRequest) (Outcome, error)
 	if err != nil {
 		return Outcome{}, err
 	}
-	p := &pipeline{opts: &r.Options, command: "cloudtrail", loaded: loaded, inErrs: inErrs}
+	p := &pipeline{ctx: ctx, opts: &r.Options, command: "cloudtrail", loaded: loaded, inErrs: inErrs}
 	return p.run()
 }

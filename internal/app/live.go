@@ -54,6 +54,9 @@ func cloudTrailLive(ctx context.Context, r *CloudTrailRequest) (Outcome, error) 
 	src := &lookupevents.Source{Options: lo}
 	loaded, err := src.Query(ctx)
 	prog.done()
+	if ctx.Err() != nil {
+		return Outcome{}, interrupted(ctx, "fetching CloudTrail events")
+	}
 	if err != nil {
 		hint := "check the AWS credentials and region (AWS_PROFILE, --profile, AWS_REGION, --region); the caller needs cloudtrail:LookupEvents"
 		if errors.Is(err, lookupevents.ErrNoRegion) {
@@ -69,7 +72,7 @@ func cloudTrailLive(ctx context.Context, r *CloudTrailRequest) (Outcome, error) 
 			return Outcome{}, runtimef("", fmt.Errorf("write %s: %w", r.Save, err))
 		}
 	}
-	p := &pipeline{opts: o, command: "cloudtrail", loaded: loaded, timeRef: now, liveSince: true}
+	p := &pipeline{ctx: ctx, opts: o, command: "cloudtrail", loaded: loaded, timeRef: now, liveSince: true}
 	return p.run()
 }
 

@@ -1,9 +1,10 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,9 @@ import (
 
 // pipeline is one analysing run after loading: filter, analyse, set aside, render, summarise.
 type pipeline struct {
+	// ctx ends the run early (SIGINT, SIGTERM): analysis and rendering stop, and neither the
+	// report nor the baseline is written.
+	ctx     context.Context
 	opts    *Options
 	command string
 	loaded  *sources.Loaded
@@ -25,6 +29,8 @@ type pipeline struct {
 	timeRef time.Time
 	// store holds the locked baseline file while the run uses it.
 	store *baseline.Store
+	// saveErr: the baseline was opened read-only because it cannot be written back.
+	saveErr error
 	// liveSince: for online sources --since was already applied by the query.
 	liveSince bool
 }
@@ -81,14 +87,21 @@ func (p *pipeline) run() (Outcome, error) {
 		return Outcome{}, err
 	}
 	cfg.Rotation.Rollouts = rollouts
+	if p.ctx.Err() != nil {
+		return Outcome{}, interrupted(p.ctx, "reading")
+	}
 
 	bl, err := p.loadBaseline()
 	if err != nil {
 		return Outcome{}, err
 	}
-	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl})
-	if err := p.saveBaseline(bl); err != nil {
-		return Outcome{}, err
+	defer p.store.Close() // the lock is held until the baseline is written back, or not
+	if o.Verbose {
+		fmt.Fprintf(o.IO.Err, "analysing %d events\n", len(evs))
+	}
+	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl, Done: p.ctx.Done()})
+	if res.Interrupted || p.ctx.Err() != nil {
+		return Outcome{}, interrupted(p.ctx, "analysing")
 	}
 	findings, leftOut := p.leaveOut(res.Findings)
 
@@ -125,6 +138,9 @@ func (p *pipeline) run() (Outcome, error) {
 		rr.Findings = append(rr.Findings, f)
 	}
 	if o.LearnOnly {
+		if err := p.saveBaseline(bl); err != nil {
+			return Outcome{}, err
+		}
 		fmt.Fprintf(o.IO.Err, "learned %d events from %d files into %s (%d identities)\n", len(evs), len(p.loaded.Files),
 			report.Sanitize(o.BaselinePath), len(bl.Principals))
 		return Outcome{}, nil
@@ -136,11 +152,26 @@ func (p *pipeline) run() (Outcome, error) {
 		}
 		rr.Charts = report.BuildCharts(evs, rr.Findings, from, rr.Last)
 	}
+	// The report first, then the baseline: a baseline that cannot be saved (a full disk, a
+	// read-only directory) must not cost the report. A report that cannot be written keeps the
+	// baseline as it was, or a second run would judge the same events against a history that
+	// already holds them, and the findings nobody saw would be gone for good.
 	if err := p.render(rr); err != nil {
+		if p.store != nil && o.UpdateBaseline && p.ctx.Err() == nil {
+			err = withNote(err, "the baseline was not updated")
+		}
 		return out, err
 	}
+	if p.ctx.Err() != nil && p.store != nil && o.UpdateBaseline {
+		return out, runtimef("the report is complete; run again to update the baseline",
+			fmt.Errorf("interrupted after writing the report, before saving the baseline: %w", context.Cause(p.ctx)))
+	}
+	baselineErr := p.saveBaseline(bl)
 	if !o.Quiet {
 		writeSummary(o.IO.Err, rr, time.Since(o.Start), o.Verbose)
+	}
+	if baselineErr != nil {
+		return out, baselineErr
 	}
 	malformed := 0
 	for _, f := range p.loaded.Files {
@@ -162,29 +193,18 @@ func (p *pipeline) render(rr *report.Result) error {
 	if err != nil {
 		return usagef("pass --format "+strings.Join(report.Formats(), "|"), "%v", err)
 	}
-	w := o.IO.Out
-	var f *os.File
-	if o.Output != "" && o.Output != "-" {
-		var err error
-		if dir := filepath.Dir(o.Output); dir != "" {
-			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-				return runtimef("check that the directory of --output exists", fmt.Errorf("write report %s: directory %s does not exist", o.Output, dir))
-			}
+	return writeOutput(p.ctx, o.IO.Out, o.Output, "report", func(w io.Writer) error { return r.Render(w, rr) })
+}
+
+// withNote adds a sentence to a run error's hint.
+func withNote(err error, note string) error {
+	var re *RuntimeError
+	if errors.As(err, &re) {
+		hint := note
+		if re.Hint != "" {
+			hint = re.Hint + "; " + note
 		}
-		f, err = os.Create(o.Output)
-		if err != nil {
-			return runtimef("check the path and permissions of --output", fmt.Errorf("write report: %w", err))
-		}
-		w = f
+		return &RuntimeError{Err: re.Err, Hint: hint}
 	}
-	err = r.Render(w, rr)
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return runtimef("", fmt.Errorf("write report: %w", err))
-	}
-	return nil
+	return err
 }

@@ -29,8 +29,9 @@ type progress struct {
 	nfiles  int
 	done    int
 	current string
-	width   int // of the last status line, to clear it
-	cols    int // terminal width; a longer line would wrap and break the redraw
+	width   int  // of the last status line, to clear it
+	over    bool // finish was called: a reader left behind by an interrupt draws nothing more
+	cols    int  // terminal width; a longer line would wrap and break the redraw
 }
 
 type fileProgress struct {
@@ -79,6 +80,9 @@ func (p *progress) hook() func(sources.Progress) {
 func (p *progress) update(pr sources.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.over {
+		return
+	}
 	now := p.now()
 	fp := p.files[pr.File]
 	if fp == nil {
@@ -156,6 +160,7 @@ func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
+	p.over = true
 }
 
 // logConfig says, with Verbose, which configuration the run uses.

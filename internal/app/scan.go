@@ -32,7 +32,7 @@ func Scan(ctx context.Context, r ScanRequest) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	p := &pipeline{opts: o, command: "scan", loaded: loaded, inErrs: inErrs}
+	p := &pipeline{ctx: ctx, opts: o, command: "scan", loaded: loaded, inErrs: inErrs}
 	return p.run()
 }
 
@@ -47,8 +47,11 @@ func loadInputs(ctx context.Context, o *Options, command string, paths []string,
 	prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
 	lo := o.loadOptions(format)
 	lo.Progress = prog.hook()
-	loaded, err := sources.Load(ctx, ins, lo)
+	loaded, err := load(ctx, ins, lo)
 	prog.finish()
+	if ctx.Err() != nil {
+		return nil, nil, interrupted(ctx, "reading")
+	}
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))

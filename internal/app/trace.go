@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"time"
 
@@ -47,8 +46,11 @@ func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, erro
 			fmt.Errorf("trace: %w", sources.ErrNothingRead))
 	}
 	prog := newProgress(r.IO, r.Quiet, r.Verbose, ins)
-	loaded, err := sources.Load(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: r.Source, MaxLineBytes: r.MaxLineBytes, Stdin: r.IO.In, Progress: prog.hook()})
+	loaded, err := load(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: r.Source, MaxLineBytes: r.MaxLineBytes, Stdin: r.IO.In, Progress: prog.hook()})
 	prog.finish()
+	if ctx.Err() != nil {
+		return nil, interrupted(ctx, "reading")
+	}
 	if loaded != nil {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(r.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
@@ -95,25 +97,11 @@ func Trace(ctx context.Context, r TraceRequest) error {
 	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
 	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal}
 
-	w := r.IO.Out
-	var out *os.File
-	if r.Output != "" && r.Output != "-" {
-		if st, err := os.Stat(filepath.Dir(r.Output)); err != nil || !st.IsDir() {
-			return runtimef("check that the directory of --output exists", fmt.Errorf("write trace %s: directory does not exist", r.Output))
-		}
-		if out, err = os.Create(r.Output); err != nil {
-			return runtimef("check the path and permissions of --output", fmt.Errorf("write trace: %w", err))
-		}
-		w = out
+	if ctx.Err() != nil {
+		return interrupted(ctx, "tracing")
 	}
-	err = report.RenderTrace(w, r.Format, res)
-	if out != nil {
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		return runtimef("", fmt.Errorf("write trace: %w", err))
+	if err := writeOutput(ctx, r.IO.Out, r.Output, "trace", func(w io.Writer) error { return report.RenderTrace(w, r.Format, res) }); err != nil {
+		return err
 	}
 	if !r.Quiet {
 		n := 0
