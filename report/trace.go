@@ -169,6 +169,14 @@ func traceTable(w io.Writer, r *TraceResult) error {
 		fmt.Fprintln(bw, "  none")
 	}
 	writeGroups(bw, tw, r, t.Read, true)
+	if len(t.Unanswered) > 0 {
+		n = 0
+		for _, g := range t.Unanswered {
+			n += len(g.Secrets)
+		}
+		fmt.Fprintf(bw, "\nSecrets requested, outcome unknown (no response in the log): rotate these too when in doubt (%d secrets)\n", n)
+		writeGroups(bw, tw, r, t.Unanswered, true)
+	}
 	if len(t.Changed) > 0 {
 		n = 0
 		for _, g := range t.Changed {
@@ -238,6 +246,7 @@ type traceJSONDoc struct {
 	Addresses      []traceJSONAddress  `json:"addresses"`
 	SecretsRead    []traceJSONGroup    `json:"secrets_read"`
 	SecretsChanged []traceJSONGroup    `json:"secrets_changed"`
+	SecretsUnknown []traceJSONGroup    `json:"secrets_outcome_unknown"` // value reads with no logged response
 	Timeline       []traceJSONEvent    `json:"timeline"`
 	Files          []sources.FileStats `json:"files"`
 }
@@ -321,7 +330,7 @@ func traceJSON(w io.Writer, r *TraceResult) error {
 		Query:      traceJSONQuery{Identity: validUTF8(q.Identity), Credential: validUTF8(q.Credential), Since: utc(q.Since), Until: utc(q.Until)},
 		Summary:    traceJSONSummary{Events: len(t.Events), Denied: t.Denied, Errors: t.Errors, First: utc(t.First), Last: utc(t.Last)},
 		Identities: []traceJSONIdentity{}, Credentials: []traceJSONCount{}, Addresses: []traceJSONAddress{},
-		SecretsRead: jsonGroups(t.Read), SecretsChanged: jsonGroups(t.Changed),
+		SecretsRead: jsonGroups(t.Read), SecretsChanged: jsonGroups(t.Changed), SecretsUnknown: jsonGroups(t.Unanswered),
 		Timeline: make([]traceJSONEvent, 0, len(t.Events)), Files: r.Files}
 	if doc.Files == nil {
 		doc.Files = []sources.FileStats{}

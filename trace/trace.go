@@ -58,6 +58,9 @@ type Trace struct {
 	Read []SecretGroup
 	// Changed are the secrets written or deleted successfully (check their integrity).
 	Changed []SecretGroup
+	// Unanswered are the secrets of value reads whose response the log does not hold (a
+	// request entry alone: the outcome is unknown). Rotate them too when in doubt.
+	Unanswered []SecretGroup
 	// Denied counts matched requests that were refused; Errors those that failed otherwise.
 	Denied, Errors int
 	First, Last    time.Time
@@ -141,6 +144,7 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 	addrs := map[netip.Addr]*Address{}
 	read := map[groupKey]map[string]*SecretUse{}
 	changed := map[groupKey]map[string]*SecretUse{}
+	unanswered := map[groupKey]map[string]*SecretUse{}
 	dynamic := map[groupKey]bool{}
 	for i := range evs {
 		ev := &evs[i]
@@ -188,6 +192,8 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 		}
 		g := groupKey{ev.Kind, secretGroup(ev)}
 		switch {
+		case ValueRead(ev) && ev.Has(event.FlagRequestOnly):
+			useInto(unanswered, g, ev)
 		case ValueRead(ev):
 			useInto(read, g, ev)
 			if isDynamicMount(ev.MountType) {
@@ -216,6 +222,7 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 	slices.SortFunc(t.Addresses, func(a, b Address) int { return cmp.Or(a.First.Compare(b.First), cmp.Compare(a.Value, b.Value)) })
 	t.Read = groups(read, dynamic)
 	t.Changed = groups(changed, nil)
+	t.Unanswered = groups(unanswered, nil)
 	return t
 }
 

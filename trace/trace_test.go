@@ -147,3 +147,19 @@ func TestTraceLinkedWorkload(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceRequestWithoutResponse: a value read whose response never reached the log has an
+// unknown outcome: it is not in the list of secrets read successfully, but in its own.
+func TestTraceRequestWithoutResponse(t *testing.T) {
+	evs := []event.Event{
+		vev(0, "app", event.OpRead, "kv/data/app/db"),
+		vev(time.Minute, "app", event.OpRead, "kv/data/app/cut-short", func(e *event.Event) { e.Flags |= event.FlagRequestOnly }),
+	}
+	tr := New(evs, Query{Identity: "app"}, func(netip.Addr) bool { return true })
+	if len(tr.Read) != 1 || len(tr.Read[0].Secrets) != 1 || tr.Read[0].Secrets[0].Resource != "kv/app/db" {
+		t.Errorf("read %+v", tr.Read)
+	}
+	if len(tr.Unanswered) != 1 || tr.Unanswered[0].Secrets[0].Resource != "kv/app/cut-short" {
+		t.Errorf("unanswered %+v", tr.Unanswered)
+	}
+}
