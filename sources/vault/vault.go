@@ -160,6 +160,13 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 		rec.kind, rec.reason = recBad, "invalid time: "+err.Error()
 		return
 	}
+	if !v.HasAuth && !v.HasRequest {
+		// Every entry the audit device writes has a request object. Without it and without auth
+		// nothing a detector uses is there: a record a shipper reshaped (Fluent Bit nest/lift
+		// puts request_* and auth_* at the top level) is not an empty event.
+		rec.kind, rec.reason = recBad, "Vault audit entry without auth or request (reshaped by a log shipper? flattened keys such as request_path are not read)"
+		return
+	}
 	rec.kind = recEntry
 	rec.id = makeReqID(v.ID)
 	rec.isResp = v.Type == "response"

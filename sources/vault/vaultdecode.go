@@ -24,6 +24,8 @@ type vaultLine struct {
 	HasUA                                      bool
 	NoParent                                   bool
 
+	HasAuth, HasRequest bool // the objects were there (even empty)
+
 	// response
 	HasResponse   bool
 	HasRespAuth   bool
@@ -56,9 +58,11 @@ func (v *vaultLine) fromEntry(e *vaultEntry) {
 	v.reset()
 	v.Time, v.Type, v.Error = e.Time, e.Type, e.Error
 	if e.Auth != nil {
+		v.HasAuth = true
 		v.Auth.from(e.Auth)
 	}
 	if rq := e.Request; rq != nil {
+		v.HasRequest = true
 		v.ID, v.Operation, v.Path, v.MountPoint, v.MountType = rq.ID, rq.Operation, rq.Path, rq.MountPoint, rq.MountType
 		v.RemoteAddress, v.ClientTokenAccessor = rq.RemoteAddress, rq.ClientTokenAccessor
 		if rq.Namespace != nil {
@@ -137,7 +141,7 @@ func (s *scanner) top(v *vaultLine) bool {
 		case 2:
 			return s.StrValue(&v.Error)
 		case 3:
-			return s.auth(&v.Auth, nil)
+			return s.auth(&v.Auth, &v.HasAuth)
 		case 4:
 			return s.request(v)
 		default:
@@ -200,8 +204,12 @@ func (s *scanner) authMeta(a *vaultAuthFields) bool {
 
 func (s *scanner) request(v *vaultLine) bool {
 	empty, null, ok := s.ObjectStart()
-	if !ok || null || empty {
+	if !ok || null {
 		return ok
+	}
+	v.HasRequest = true
+	if empty {
+		return true
 	}
 	return s.Members(2, requestNames, func(f int) bool {
 		switch f {

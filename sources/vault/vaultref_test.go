@@ -110,6 +110,10 @@ func (vr *refVaultReader) line(line []byte, n int) {
 		vr.st.Bad(n, "invalid time: "+err.Error())
 		return
 	}
+	if e.Auth == nil && e.Request == nil {
+		vr.st.Bad(n, "Vault audit entry without auth or request (reshaped by a log shipper? flattened keys such as request_path are not read)")
+		return
+	}
 	if e.Request == nil {
 		e.Request = &vaultRequest{}
 	}
