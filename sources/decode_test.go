@@ -309,3 +309,24 @@ func TestCRReaderBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeUTF16WithoutBOM: UTF-16 text without a byte order mark, which is not transcoded
+// (nothing tells it from binary for sure), is named rather than called binary data.
+func TestDescribeUTF16WithoutBOM(t *testing.T) {
+	text := strings.Repeat(`{"time":"2026-09-23T00:00:00Z","type":"request"}`+"\n", 3)
+	for _, tc := range []struct {
+		enc  encoding.Encoding
+		want string
+	}{
+		{unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "UTF-16LE text without a byte order mark"},
+		{unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), "UTF-16BE text without a byte order mark"},
+	} {
+		b := encodeText(t, tc.enc, text)
+		if got := ScanHead(b, true).Describe(); !strings.Contains(got, tc.want) {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
+	}
+	if got := ScanHead([]byte("\x00\x01\x02\x03\xff\xfe\x00\x00\x10\x20\x30\x40\x50\x60\x70\x80"), true).Describe(); got != "binary data" {
+		t.Errorf("binary: %q", got)
+	}
+}
