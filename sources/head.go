@@ -171,6 +171,10 @@ func headKeys(s *jscan.Scanner, v *HeadValue) bool {
 // Describe says in a few words what the head looks like, for a file no format recognised.
 func (h *Head) Describe() string {
 	b := bytes.TrimSpace(bytes.TrimPrefix(h.Bytes, []byte("\xef\xbb\xbf")))
+	if enc := utf16NoBOM(b[:min(len(b), 4096)]); enc != "" {
+		// Before the JSON cases: its '{' and '"' bytes make a broken JSON object.
+		return enc + " text without a byte order mark (convert it to UTF-8)"
+	}
 	switch {
 	case len(b) == 0 && h.Complete:
 		return "empty"
@@ -227,4 +231,29 @@ func yamlish(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// utf16NoBOM names the byte order of text that reads as UTF-16 without a byte order mark (a
+// NUL in every other byte, ASCII in the rest), which open cannot tell from binary by itself.
+func utf16NoBOM(b []byte) string {
+	if len(b) < 16 {
+		return ""
+	}
+	b = b[:len(b)&^1]
+	zeros := [2]int{}
+	for i, c := range b {
+		if c == 0 {
+			zeros[i&1]++
+		} else if c >= 0x80 {
+			return ""
+		}
+	}
+	half := len(b) / 2
+	switch {
+	case zeros[1] == half && zeros[0] == 0:
+		return "UTF-16LE"
+	case zeros[0] == half && zeros[1] == 0:
+		return "UTF-16BE"
+	}
+	return ""
 }

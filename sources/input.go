@@ -20,8 +20,9 @@ import (
 // ErrNoInput means a path named on the command line matched nothing readable.
 var ErrNoInput = errors.New("no such file")
 
-// ErrDecompressionLimit means a gzip input decompressed to more than the limits allow (a gzip
-// bomb, or a legitimate archive larger than --max-decompressed-bytes).
+// ErrDecompressionLimit means a compressed input decompressed to more than the limits allow
+// (a decompression bomb, or a legitimate archive larger than --max-decompressed-bytes). The
+// limits apply to every compression read (gzip, zstd, bzip2, xz) and to each layer.
 var ErrDecompressionLimit = errors.New("decompression limit reached")
 
 // Limits on what reading one gzip input may cost. Memory does not depend on them (input is
@@ -191,6 +192,7 @@ type openLimits struct {
 	maxDecompressed int64 // <= 0: DefaultMaxDecompressedBytes
 	maxRatio        int   // 0: DefaultMaxGzipRatio; < 0: no ratio check
 	ratioFloor      int64 // 0: gzipRatioFloor (tests lower it)
+	lineFloor       int64 // 0: lineFloor (tests lower it)
 }
 
 // openedInput is an input ready to read, decompressed when it was gzip.
@@ -205,8 +207,12 @@ type openedInput struct {
 	size int64           // the file's size; 0 when unknown
 }
 
-// open opens in and, when its first bytes are the gzip magic, decompresses it. The format is
-// sniffed, never taken from the file name: rotated logs are not always named .gz.
+// open opens in and decompresses it, layer by layer, while its first bytes are the magic
+// number of a compression it reads (gzip, zstd, bzip2, xz; a gzip of a gzip is two layers);
+// text in UTF-16 or UTF-32 with a byte order mark is transcoded to UTF-8, and lone CR line
+// endings become LF. Everything is sniffed, never taken from the file name: rotated logs are
+// not always named .gz. A compression or archive it does not read is an error that names it
+// (ErrUnsupportedInput), so it is not read as lines of invalid JSON.
 //
 // A regular file is read up to the size it had when opened, plus the rest of the line being
 // written at that point: an active audit.log keeps growing while it is analysed, and reading
@@ -234,42 +240,89 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 	}
 	counted := &countingReader{r: raw}
 	br := getReader(&rawReaders, counted, 256<<10)
+	// Layers are released innermost first, the file last.
+	var releases []func()
 	fileClose := close
-	close = func() error { putReader(&rawReaders, br); return fileClose() }
+	close = func() error {
+		for i := len(releases) - 1; i >= 0; i-- {
+			releases[i]()
+		}
+		putReader(&rawReaders, br)
+		return fileClose()
+	}
 	oi := &openedInput{r: br, close: close, note: func() string { return "" }, raw: counted}
+	var notes []string
 	if snap != nil {
-		oi.note = snap.note
 		oi.size = snap.size
 	}
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if snap != nil {
-			snap.extend = false // a gzip member has no lines to complete
+	// peek looks at the start of what is read. Of a plain regular file it takes only what the
+	// first read brought: reading on at open could reach the end of a growing file before the
+	// line being written there is complete.
+	peek := func(n int) []byte {
+		if snap != nil && snap.extend {
+			oi.r.Peek(1)
+			n = min(n, oi.r.Buffered())
 		}
-		zr, err := getGzip(br)
+		b, _ := oi.r.Peek(n)
+		return b
+	}
+	var layers []string
+	for {
+		magic := peek(sniffMagicBytes)
+		c, ok := sniffCompression(magic)
+		if !ok {
+			break
+		}
+		if c.open == nil {
+			close()
+			return nil, fmt.Errorf("open %s: %w", in.Name, c.unsupported(len(layers)))
+		}
+		if len(layers) == maxLayers {
+			close()
+			return nil, fmt.Errorf("open %s: compressed more than %d times (%s, then %s): %w", in.Name, maxLayers,
+				strings.Join(layers, ", "), c.name, ErrUnsupportedInput)
+		}
+		if snap != nil {
+			snap.extend = false // a compressed stream has no lines to complete
+		}
+		zr, release, err := c.open(oi.r)
 		if err != nil {
 			close()
-			return nil, fmt.Errorf("open gzip %s: %w", in.Name, err)
+			return nil, fmt.Errorf("open %s %s: %w", c.name, in.Name, err)
 		}
-		g := &guardReader{zr: zr, compressed: counted, max: lim.maxDecompressed, ratio: lim.maxRatio, floor: lim.ratioFloor}
-		if g.max <= 0 {
-			g.max = DefaultMaxDecompressedBytes
+		releases = append(releases, release)
+		zbr := getReader(&gzipReaders, newGuard(zr, c.name, counted, lim), 1<<20)
+		releases = append(releases, func() { putReader(&gzipReaders, zbr) })
+		oi.r, oi.compressed = zbr, true
+		layers = append(layers, c.name)
+	}
+	if len(layers) > 1 || len(layers) == 1 && layers[0] != "gzip" {
+		inner := slices.Clone(layers)
+		slices.Reverse(inner)
+		notes = append(notes, "decompressed "+strings.Join(inner, " inside "))
+	}
+	if tr, name := transcode(oi.r, peek(4)); name != "" {
+		if snap != nil {
+			snap.extend = false // completing a line looks for an LF byte, which UTF-16 splits
 		}
-		if g.ratio == 0 {
-			g.ratio = DefaultMaxGzipRatio
+		oi.r = bufio.NewReaderSize(tr, 1<<20)
+		notes = append(notes, name+" text (byte order mark) read as UTF-8")
+	}
+	if crOnly(peek(HeadBytes)) {
+		if snap != nil {
+			snap.extend = false // no LF would end the line being completed
 		}
-		if g.floor <= 0 {
-			g.floor = gzipRatioFloor
+		oi.r = bufio.NewReaderSize(&crReader{r: oi.r}, 1<<20)
+		notes = append(notes, "lines end with CR alone")
+	}
+	oi.note = func() string {
+		all := notes
+		if snap != nil {
+			if n := snap.note(); n != "" {
+				all = append(slices.Clip(all), n)
+			}
 		}
-		zbr := getReader(&gzipReaders, g, 1<<20)
-		oi.r = zbr
-		oi.compressed = true
-		oi.close = func() error {
-			zr.Close()
-			putReader(&gzipReaders, zbr)
-			gzips.Put(zr)
-			return close()
-		}
+		return strings.Join(all, "; ")
 	}
 	return oi, nil
 }
@@ -321,17 +374,51 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func (c *countingReader) load() int64 { return c.n.Load() }
 
-// guardReader stops a gzip stream that decompresses to more than max bytes, or to more than
-// ratio times its compressed size once gzipRatioFloor bytes came out, and says where a
-// damaged stream broke.
+// guardReader stops a decompressed stream that comes to more than max bytes, or to more than
+// ratio times the compressed size (of the file as stored) once floor bytes came out, and says
+// where a damaged stream broke. It also counts line ends (LF and CR): each line costs a reader
+// work and memory whatever its length, so a stream of empty lines (a megabyte of gzip makes a
+// billion) is measured at lineCost bytes a line against the same ratio, from lineFloor lines
+// on. (In the output of an outer layer, which is compressed data, line-end bytes are rare.)
 type guardReader struct {
-	zr         *gzip.Reader
+	zr         io.Reader
+	what       string // the compression, for messages
 	compressed *countingReader
 	out        int64
 	max        int64
 	ratio      int
 	floor      int64
+	lines      int64
+	lineFloor  int64
 	err        error
+}
+
+// Line accounting of the guard. Real audit lines are hundreds of bytes and compress to tens:
+// far below one line per compressed byte. At the default ratio a stream is stopped past
+// about three lines per compressed byte.
+const (
+	lineCost  = 64
+	lineFloor = 1 << 20
+	// guardReadMax bounds one read, so the guard trips within this many lines of its limit.
+	guardReadMax = 256 << 10
+)
+
+func newGuard(zr io.Reader, what string, compressed *countingReader, lim openLimits) *guardReader {
+	g := &guardReader{zr: zr, what: what, compressed: compressed, max: lim.maxDecompressed, ratio: lim.maxRatio,
+		floor: lim.ratioFloor, lineFloor: lim.lineFloor}
+	if g.max <= 0 {
+		g.max = DefaultMaxDecompressedBytes
+	}
+	if g.ratio == 0 {
+		g.ratio = DefaultMaxGzipRatio
+	}
+	if g.floor <= 0 {
+		g.floor = gzipRatioFloor
+	}
+	if g.lineFloor <= 0 {
+		g.lineFloor = lineFloor
+	}
+	return g
 }
 
 func (g *guardReader) Read(p []byte) (int, error) {
@@ -345,15 +432,27 @@ func (g *guardReader) Read(p []byte) (int, error) {
 		g.err = fmt.Errorf("%w: more than %d decompressed bytes (raise --max-decompressed-bytes to read on)", ErrDecompressionLimit, g.max)
 		return 0, g.err
 	}
+	if len(p) > guardReadMax {
+		p = p[:guardReadMax]
+	}
 	n, err := g.zr.Read(p)
 	g.out += int64(n)
-	if g.ratio > 0 && g.out > g.floor && g.out > int64(g.ratio)*max(g.compressed.load(), 1) {
-		g.err = fmt.Errorf("%w: %d bytes decompressed from %d, more than %d times (a gzip bomb? --max-gzip-ratio raises the limit)",
-			ErrDecompressionLimit, g.out, g.compressed.load(), g.ratio)
-		return n, g.err
+	g.lines += int64(bytes.Count(p[:n], []byte{'\n'}) + bytes.Count(p[:n], []byte{'\r'}))
+	if g.ratio > 0 {
+		in := max(g.compressed.load(), 1)
+		if g.out > g.floor && g.out > int64(g.ratio)*in {
+			g.err = fmt.Errorf("%w: %d bytes decompressed (%s) from %d, more than %d times (a decompression bomb? --max-gzip-ratio raises the limit)",
+				ErrDecompressionLimit, g.out, g.what, in, g.ratio)
+			return n, g.err
+		}
+		if g.lines > g.lineFloor && g.lines*lineCost > int64(g.ratio)*in {
+			g.err = fmt.Errorf("%w: %d lines decompressed (%s) from %d bytes, each line counted as %d bytes: more than %d times (a decompression bomb of empty lines? --max-gzip-ratio raises the limit)",
+				ErrDecompressionLimit, g.lines, g.what, in, lineCost, g.ratio)
+			return n, g.err
+		}
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		err = fmt.Errorf("decompress at compressed byte %d: %w", g.compressed.load(), err)
+		err = fmt.Errorf("decompress %s at compressed byte %d: %w", g.what, g.compressed.load(), err)
 		g.err = err
 	}
 	return n, err
@@ -427,7 +526,7 @@ func (s *snapshotReader) note() string {
 	return ""
 }
 
-// OpenFile opens a file for reading, decompressed when it is gzip (with the default limits),
+// OpenFile opens a file for reading as open does (decompressed, transcoded, with the default limits),
 // for inputs that are not audit logs (a Kubernetes events file).
 func OpenFile(name string) (r *bufio.Reader, closeFile func() error, err error) {
 	f, err := open(Input{Name: name}, nil, openLimits{})

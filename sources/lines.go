@@ -12,8 +12,9 @@ import (
 // most memory one line can take while it is read.
 const DefaultMaxLineBytes = 64 << 20
 
-// lineFunc receives one line without its line ending ("\n" or "\r\n"). Lines longer than the
-// limit arrive with a nil line and tooLong set. n is the 1-based line number.
+// lineFunc receives one line without its line ending ("\n", "\r\n", or a lone "\r" in a file
+// whose lines end so). Lines longer than the limit arrive with a nil line and tooLong set. n is
+// the 1-based line number.
 type lineFunc func(line []byte, n int, tooLong bool)
 
 // keepLongBuffer is the largest line buffer kept for the next long line; a bigger one is
@@ -26,7 +27,13 @@ const keepLongBuffer = 4 << 20
 // maxLine whatever the input. A last line without a newline is a line. It returns every byte
 // read (line endings included) and the first read error other than io.EOF (a truncated gzip, an
 // I/O error): the lines before it, and the partial line at the break, have been delivered.
+//
+// When the first buffer of r holds a CR and no LF, lines end with a lone CR (as open finds
+// too, for every reader): a CR not followed by an LF then ends a line.
 func ForEachLine(r *bufio.Reader, maxLine int, fn lineFunc) (int64, error) {
+	if head, _ := r.Peek(r.Size()); crOnly(head) {
+		r = bufio.NewReaderSize(&crReader{r: r}, r.Size())
+	}
 	var (
 		long    []byte // the current line when it spans several buffers
 		size    int    // bytes of the current line so far, line ending included
