@@ -34,6 +34,16 @@ var vaultChunkSize = 2 << 20
 // vaultChunkKeep: a chunk buffer grown past this many chunk sizes for a long line is not reused.
 const vaultChunkKeep = 4
 
+// vaultChunkLines bounds the lines of one chunk. A worker makes a record of some 600 bytes
+// for every line, blank or not: without the bound a chunk of 2 MiB of empty lines would be
+// 2 million records (over a gigabyte) per chunk in flight. Real entries are hundreds of bytes
+// or more, so a chunk of them stays under the bound; a chunk of short lines is cut here, and
+// its records cost at most this many times a record, about the size of a chunk's buffer.
+const vaultChunkLines = 4096
+
+// shortRead is the least the reader takes at a time while lines are short.
+const shortRead = 4 << 10
+
 type recKind uint8
 
 const (
@@ -260,8 +270,11 @@ func (p *vaultPairer) safeChunk(c *vaultChunk) (failed *sources.PanicError) {
 // that only says so. It returns the bytes read and the first read error other than io.EOF.
 func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultChunk, work, ordered chan<- *vaultChunk) (int64, error) {
 	var (
-		carry []byte // the start of a line whose end is not read yet
+		carry []byte // the start of a line whose end is not read yet, or whole lines left by a cut
 		total int64
+		// want, when lines are short, is how much the next chunk reads: about twice what the
+		// last chunk took, so what is left over for the next (copied) stays small.
+		want int
 	)
 	send := func(c *vaultChunk) {
 		work <- c
@@ -273,7 +286,8 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 		}
 		c := <-free
 		buf := c.buf
-		if cap(buf) < vaultChunkSize || cap(buf) > vaultChunkKeep*vaultChunkSize || cap(buf) < 2*len(carry) {
+		longStart := 2*len(carry) > cap(buf) && bytes.IndexByte(carry, '\n') < 0
+		if cap(buf) < vaultChunkSize || cap(buf) > vaultChunkKeep*vaultChunkSize || cap(buf) < len(carry) || longStart {
 			if 2*len(carry) > vaultChunkKeep*vaultChunkSize {
 				drain(free, cap(free)-1) // the start of a long line: as below
 			}
@@ -282,11 +296,27 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 		buf = append(buf[:0], carry...)
 		carry = carry[:0]
 		for {
-			n, err := fill(r, buf[len(buf):cap(buf)])
+			end := cap(buf)
+			if want > 0 {
+				end = min(end, max(want, len(buf)))
+			}
+			n, err := fill(r, buf[len(buf):end])
 			buf = buf[:len(buf)+n]
 			total += int64(n)
 			if err != nil {
-				// The end (or a read error): what is left is the last line, complete or not.
+				// The end (or a read error): what is left is the last line, complete or not,
+				// or lines enough for several chunks when they are short.
+				for {
+					cut := linesCut(buf)
+					if cut == 0 {
+						break
+					}
+					next := <-free
+					next.buf = append(next.buf[:0], buf[cut:]...)
+					c.buf, c.data, c.long = buf, buf[:cut], false
+					send(c)
+					c, buf = next, next.buf
+				}
 				c.buf, c.data, c.long = buf, buf, false
 				if len(buf) > 0 {
 					send(c)
@@ -299,10 +329,18 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 				return total, err
 			}
 			if cut := bytes.LastIndexByte(buf, '\n') + 1; cut > 0 {
+				want = 0
+				if k := linesCut(buf[:cut]); k > 0 {
+					cut, want = k, max(shortRead, 2*k)
+				}
 				carry = append(carry, buf[cut:]...)
 				c.buf, c.data, c.long = buf, buf[:cut], false
 				send(c)
 				break
+			}
+			if len(buf) < cap(buf) {
+				want = 0 // no line end in a short read: read on to the buffer's end
+				continue
 			}
 			// A full buffer without a line end: one line longer than the buffer.
 			if len(buf) > maxLine+1 { // too long whatever follows (a '\r' of "\r\n" included)
@@ -330,6 +368,19 @@ func cutChunks(ctx context.Context, r io.Reader, maxLine int, free chan *vaultCh
 			buf = grown
 		}
 	}
+}
+
+// linesCut is the offset just past the vaultChunkLines-th line end of b, or 0 when b holds no
+// more than vaultChunkLines line ends.
+func linesCut(b []byte) int {
+	if bytes.Count(b, []byte{'\n'}) <= vaultChunkLines {
+		return 0
+	}
+	off := 0
+	for range vaultChunkLines {
+		off += bytes.IndexByte(b[off:], '\n') + 1
+	}
+	return off
 }
 
 // drain waits until n chunks are in free, and leaves them there.
