@@ -77,8 +77,8 @@ func newBaselineLearnCmd(s Streams) *cobra.Command {
 	f.StringVar(&opts.Until, "until", "", "learn from events before `TIME`")
 	f.StringVar(&opts.BaselineMaxAge, "baseline-max-age", "", "drop what was last seen longer ago than `DURATION`")
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read")
-	f.Int64Var(&opts.MaxDecompressed, "max-decompressed-bytes", sources.DefaultMaxDecompressedBytes, "stop reading a gzip input after this many decompressed bytes (gzip bomb guard)")
-	f.IntVar(&opts.MaxGzipRatio, "max-gzip-ratio", sources.DefaultMaxGzipRatio, "stop reading a gzip input that expands more than this many times, checked after 256 MiB (0: no ratio check)")
+	f.Int64Var(&opts.MaxDecompressed, "max-decompressed-bytes", sources.DefaultMaxDecompressedBytes, "stop reading a compressed input (gzip, zstd, bzip2, xz) after this many decompressed bytes (decompression bomb guard)")
+	f.IntVar(&opts.MaxGzipRatio, "max-gzip-ratio", sources.DefaultMaxGzipRatio, "stop reading a compressed input that expands more than this many times, checked after 256 MiB (0: no ratio check)")
 	opts.Timezone, opts.MinSeverity = "UTC", "info"
 	return c
 }
