@@ -3,7 +3,6 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
@@ -98,7 +97,7 @@ func (d *DualSourceIP) Observe(ev *event.Event) {
 // instanceOutside reports EC2 instance credentials used from a public address the role has not
 // used before.
 func (d *DualSourceIP) instanceOutside(ev *event.Event) bool {
-	if ev.Kind != event.KindCloudTrail || !isInstanceSession(ev.DisplayName) {
+	if !ev.Has(event.FlagInstanceCredential) {
 		return false
 	}
 	a := ev.RemoteAddr
@@ -107,22 +106,6 @@ func (d *DualSourceIP) instanceOutside(ev *event.Event) bool {
 	}
 	if h := d.env.Baseline.Get(ev.Actor()); h != nil {
 		if _, known := h.Addrs[a.String()]; known {
-			return false
-		}
-	}
-	return true
-}
-
-// isInstanceSession reports whether an assumed-role session name is an EC2 instance id, as the
-// instance profile names its sessions (i- and 8 or 17 hex digits).
-func isInstanceSession(s string) bool {
-	hex, ok := strings.CutPrefix(s, "i-")
-	if !ok || (len(hex) != 8 && len(hex) != 17) {
-		return false
-	}
-	for i := 0; i < len(hex); i++ {
-		c := hex[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 			return false
 		}
 	}

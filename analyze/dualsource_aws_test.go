@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,9 @@ func TestDualSourceIPAWS(t *testing.T) {
 	cfg.InternalCIDRs = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2a05:d018:1f4:ab00::/56")}
 	inst := "i-0b7d3e9a1c4f25e60"
 	read := func(at time.Duration, session, addr string, opts ...func(*event.Event)) event.Event {
+		if strings.HasPrefix(session, "i-") { // as the CloudTrail reader marks an instance profile's session
+			opts = append(opts, withFlags(event.FlagInstanceCredential))
+		}
 		return aev(at, "batch-reconciler", session, "GetSecretValue", event.OpRead, "prod/reconciler/bank-api",
 			append([]func(*event.Event){from(addr)}, opts...)...)
 	}

@@ -142,6 +142,9 @@ const (
 	// CloudFormation, the console's sign-in service, Secrets Manager's KMS decrypt). It is the
 	// principal's call; the service only carried it.
 	FlagViaService
+	// FlagInstanceCredential: the credential is an EC2 instance profile's (an assumed-role
+	// session named after the instance id): it belongs on that instance.
+	FlagInstanceCredential
 )
 
 // Grant summarises what a resource policy written by this request allows: the principals it

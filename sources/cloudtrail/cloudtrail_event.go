@@ -63,6 +63,9 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 	}
 	if id := r.UserIdentity; id != nil {
 		ev.Credential = in.Str(id.AccessKeyID)
+		if id.Type == "AssumedRole" && isInstanceSession(display) {
+			ev.Flags |= event.FlagInstanceCredential
+		}
 		if id.InvokedBy != "" && !service {
 			ev.Flags |= event.FlagViaService
 		}
@@ -781,4 +784,24 @@ func ctOutcome(code, message string, signInFailed bool) event.Outcome {
 		return event.OutcomeDenied
 	}
 	return event.OutcomeError
+}
+
+// isInstanceSession reports whether an assumed-role session name is an EC2 instance id, as the
+// instance profile names its sessions (i- and 8 or 17 hex digits). AWS writes them in lower
+// case; they are compared without regard to case.
+func isInstanceSession(s string) bool {
+	if len(s) < 2 || !strings.EqualFold(s[:2], "i-") {
+		return false
+	}
+	hex := s[2:]
+	if len(hex) != 8 && len(hex) != 17 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		c := hex[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

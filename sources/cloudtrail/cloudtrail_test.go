@@ -522,6 +522,17 @@ func TestCloudTrailNormalize(t *testing.T) {
 		want(t, ev.Has(event.FlagViaService), true)
 		want(t, ev.Op, event.OpAudit)
 	})
+	t.Run("an instance profile's session, in any case", func(t *testing.T) {
+		for session, want := range map[string]bool{"i-0b7d3e9a1c4f25e60": true, "I-0B7D3E9A1C4F25E60": true, "i-0b7d3e9a": true,
+			"i-0b7d3e9g1c4f25e60": false, "ci-runner": false, "i-\x10\x11\x12\x13\x14\x15\x16\x17": false} {
+			r := testutil.CTRecord("s", t0, "GetSecretValue", `{"secretId":"prod/x"}`, "")
+			r["userIdentity"] = map[string]any{"type": "AssumedRole", "principalId": "AROA:" + session, "accountId": "111122223333",
+				"arn": "arn:aws:sts::111122223333:assumed-role/batch/" + session}
+			if got := norm(r)[0].Has(event.FlagInstanceCredential); got != want {
+				t.Errorf("%q: instance credential %v, want %v", session, got, want)
+			}
+		}
+	})
 	t.Run("another account's caller", func(t *testing.T) {
 		r := testutil.CTRecord("x", t0, "GetSecretValue", `{"secretId":"arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/x-AbCdEf"}`, "")
 		r["userIdentity"] = json.RawMessage(`{"type":"AWSAccount","principalId":"AROAOTHER:build-42","accountId":"999988887777"}`)
