@@ -16,7 +16,10 @@ import (
 // survives key rotation and role clean-up.
 //
 // Thresholds: one successful call is enough. Critical for "*" without a Condition, high for "*"
-// restricted by a Condition (aws:PrincipalOrgID, aws:SourceVpce, ...) or for another account.
+// restricted by another Condition (aws:SourceVpce, aws:SourceIp, ...) or for another account,
+// low for "*" narrowed to the organisation or an account (aws:PrincipalOrgID, aws:PrincipalOrgPaths,
+// aws:PrincipalAccount in every statement that grants "*": it grants the organisation, not
+// everyone), with the conditions quoted.
 // The source reads the policy into Event.Grant; the policy text itself is never kept.
 //
 // Known false positives: deliberate cross-account sharing (a central account reading a
@@ -32,7 +35,8 @@ func NewResourcePolicyChange(env Env) Detector {
 	return &ResourcePolicyChange{rule: Rule{
 		Kinds: event.KindsOf(event.KindCloudTrail), Group: GroupIdentity, ID: "resource-policy-change", Name: "Secret shared through its resource policy", Severity: High,
 		Summary: "a Secrets Manager resource policy grants access to everyone or to another AWS account",
-		Help: "PutResourcePolicy with Principal \"*\" (critical unless a Condition narrows it) or a principal of another " +
+		Help: "PutResourcePolicy with Principal \"*\" (critical unless a Condition narrows it; low when aws:PrincipalOrgID, " +
+			"aws:PrincipalOrgPaths or aws:PrincipalAccount narrows it to the organisation or an account) or a principal of another " +
 			"account (high). blockPublicPolicy=false is shown when the caller switched off Secrets Manager's public-policy check. " +
 			"Known false positives: intended cross-account sharing.",
 		Guide: "Read the policy (aws secretsmanager get-resource-policy --secret-id ...), remove it if it was not intended " +
@@ -73,7 +77,10 @@ func (d *ResourcePolicyChange) Observe(ev *event.Event) {
 	if len(public) > 0 {
 		who = append(who, "everyone (Principal \"*\")")
 		f.Severity = Critical
-		if pol.Condition {
+		switch {
+		case pol.OrgScoped:
+			f.Severity = Low
+		case pol.Condition:
 			f.Severity = High
 		}
 	}
@@ -81,8 +88,15 @@ func (d *ResourcePolicyChange) Observe(ev *event.Event) {
 		who = append(who, "another account ("+strings.Join(foreign, ", ")+")")
 	}
 	msg := fmt.Sprintf("resource policy of %s now grants %s", ev.Resource, strings.Join(who, " and "))
-	if pol.Condition {
+	switch {
+	case pol.OrgScoped:
+		msg = fmt.Sprintf("resource policy of %s now grants %s, narrowed to an organisation or account (%s)", ev.Resource,
+			strings.Join(who, " and "), strings.Join(pol.Conditions, ", "))
+	case pol.Condition:
 		msg += ", narrowed by a Condition"
+		if len(pol.Conditions) > 0 {
+			msg += " (" + strings.Join(pol.Conditions, ", ") + ")"
+		}
 	}
 	if pol.BlockPublic == "false" {
 		msg += "; blockPublicPolicy=false switched off the public-policy check"

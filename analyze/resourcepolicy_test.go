@@ -20,6 +20,7 @@ func TestResourcePolicyChange(t *testing.T) {
 		{"Principal * with the public-policy check off", put("principal=* blockPublicPolicy=false"), []Severity{Critical}},
 		{"Principal * narrowed by a condition", put("principal=* condition=true blockPublicPolicy=true"), []Severity{High}},
 		{"another account's root", put("principal=arn:aws:iam::999988887777:root"), []Severity{High}},
+		{"Principal * narrowed to the organisation", put("principal=* condition=true org=aws:PrincipalOrgID=o-7k2pq9x1ab"), []Severity{Low}},
 		{"a role of the same account is quiet", put("principal=arn:aws:iam::" + testAccount + ":role/app"), nil},
 		{"a service principal is quiet", put("principal=service:lambda.amazonaws.com"), nil},
 		{"a denied attempt changes nothing", put("principal=* blockPublicPolicy=false", denied), nil},
@@ -54,6 +55,8 @@ func withGrant(summary string) func(*event.Event) {
 				g.Condition = v == "true"
 			case "blockPublicPolicy":
 				g.BlockPublic = v
+			case "org":
+				g.OrgScoped, g.Conditions = true, []string{v}
 			}
 		}
 		e.Grant, e.Detail = g, summary

@@ -154,6 +154,13 @@ type Grant struct {
 	Principals  []string // sorted
 	Condition   bool
 	BlockPublic string // "true", "false", or "" when the request did not say
+	// OrgScoped: every statement that grants "*" is narrowed to an organisation or account
+	// (a condition on aws:PrincipalOrgID, aws:PrincipalOrgPaths or aws:PrincipalAccount): it
+	// grants the organisation, not everyone.
+	OrgScoped bool
+	// Conditions quote the conditions of the statements that grant "*" ("aws:PrincipalOrgID=o-1"),
+	// sorted, at most a few.
+	Conditions []string
 }
 
 // Pos locates an event's evidence in its input.

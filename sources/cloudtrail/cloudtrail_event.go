@@ -327,6 +327,7 @@ func describeFilters(fs []ctFilter) string {
 // unreadable when the policy was not JSON.
 func ResourcePolicyGrant(doc string, blockPublic *bool) (g *event.Grant, unreadable bool) {
 	g = &event.Grant{}
+	public, scoped := 0, 0
 	if strings.TrimSpace(doc) != "" {
 		var v any
 		if err := sonic.UnmarshalString(doc, &v); err != nil {
@@ -341,16 +342,31 @@ func ResourcePolicyGrant(doc string, blockPublic *bool) (g *event.Grant, unreada
 				if eff, _ := sm["Effect"].(string); !strings.EqualFold(eff, "Allow") {
 					continue
 				}
+				prs := policyPrincipals(sm["Principal"])
 				if _, ok := sm["NotPrincipal"]; ok {
-					g.Principals = append(g.Principals, "*")
+					prs = append(prs, "*")
 				}
-				g.Principals = append(g.Principals, policyPrincipals(sm["Principal"])...)
+				g.Principals = append(g.Principals, prs...)
 				if sm["Condition"] != nil {
 					g.Condition = true
+				}
+				if slices.Contains(prs, "*") {
+					public++
+					conds, org := policyConditions(sm["Condition"])
+					if org {
+						scoped++
+					}
+					g.Conditions = append(g.Conditions, conds...)
 				}
 			}
 			slices.Sort(g.Principals)
 			g.Principals = slices.Compact(g.Principals)
+			slices.Sort(g.Conditions)
+			g.Conditions = slices.Compact(g.Conditions)
+			if len(g.Conditions) > 8 {
+				g.Conditions = g.Conditions[:8]
+			}
+			g.OrgScoped = public > 0 && scoped == public
 		}
 	}
 	if blockPublic != nil {
@@ -360,6 +376,34 @@ func ResourcePolicyGrant(doc string, blockPublic *bool) (g *event.Grant, unreada
 		return nil, unreadable
 	}
 	return g, unreadable
+}
+
+// orgKeys are the condition keys that narrow a statement to an organisation or an account.
+var orgKeys = []string{"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"}
+
+// policyConditions quotes a statement's Condition block as "key=value" (any operator), and
+// reports whether one of its keys narrows it to an organisation or account.
+func policyConditions(c any) (conds []string, org bool) {
+	ops, _ := c.(map[string]any)
+	for _, block := range ops {
+		keys, _ := block.(map[string]any)
+		for k, v := range keys {
+			if slices.Contains(orgKeys, strings.ToLower(k)) {
+				org = true
+			}
+			var vals []string
+			for _, x := range asList(v) {
+				if s, ok := x.(string); ok {
+					vals = append(vals, s)
+				}
+			}
+			if s, ok := v.(string); ok {
+				vals = append(vals, s)
+			}
+			conds = append(conds, sources.Truncate(k+"="+strings.Join(vals, ","), 80))
+		}
+	}
+	return conds, org
 }
 
 // SummarizeResourcePolicy describes a grant for people: "principal=* condition=true

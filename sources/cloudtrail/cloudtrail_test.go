@@ -522,6 +522,22 @@ func TestCloudTrailNormalize(t *testing.T) {
 		want(t, ev.Has(event.FlagViaService), true)
 		want(t, ev.Op, event.OpAudit)
 	})
+	t.Run("a policy for the organisation is not public", func(t *testing.T) {
+		// The shape of the Secrets Manager documentation's examples (attach a permissions policy).
+		org := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*",` +
+			`"Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-7k2pq9x1ab"}}}]}`
+		g, _ := ResourcePolicyGrant(org, nil)
+		want(t, g.OrgScoped, true)
+		want(t, strings.Join(g.Conditions, ","), "aws:PrincipalOrgID=o-7k2pq9x1ab")
+		vpce := `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"secretsmanager:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1a2b"}}}]}`
+		g, _ = ResourcePolicyGrant(vpce, nil)
+		want(t, g.OrgScoped, false)
+		want(t, g.Condition, true)
+		mixed := `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}},` +
+			`{"Effect":"Allow","Principal":"*","Action":"secretsmanager:DescribeSecret","Resource":"*"}]}`
+		g, _ = ResourcePolicyGrant(mixed, nil)
+		want(t, g.OrgScoped, false)
+	})
 	t.Run("an instance profile's session, in any case", func(t *testing.T) {
 		for session, want := range map[string]bool{"i-0b7d3e9a1c4f25e60": true, "I-0B7D3E9A1C4F25E60": true, "i-0b7d3e9a": true,
 			"i-0b7d3e9g1c4f25e60": false, "ci-runner": false, "i-\x10\x11\x12\x13\x14\x15\x16\x17": false} {
