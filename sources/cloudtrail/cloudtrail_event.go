@@ -397,9 +397,6 @@ func policyConditions(c any) (conds []string, org bool) {
 					vals = append(vals, s)
 				}
 			}
-			if s, ok := v.(string); ok {
-				vals = append(vals, s)
-			}
 			conds = append(conds, sources.Truncate(k+"="+strings.Join(vals, ","), 80))
 		}
 	}
