@@ -17,6 +17,7 @@ var constructors = []func(Env) Detector{
 	NewPolicyChange,
 	NewAuthConfigChange,
 	NewAdminOffHours,
+	NewRootActivity,
 	NewRotationWithoutRead,
 	NewAuditDisabled,
 	NewAuditGap,

@@ -93,7 +93,8 @@ type Flags uint32
 
 // Event flags.
 const (
-	// FlagRootToken: the request was authenticated by a root token (policy "root").
+	// FlagRootToken: the request was authenticated by a root credential: a Vault root token
+	// (policy "root"), the AWS account's root user.
 	FlagRootToken Flags = 1 << iota
 	// FlagOrphan: the request creates a token without a parent (Vault no_parent / create-orphan).
 	FlagOrphan
@@ -145,6 +146,8 @@ const (
 	// FlagInstanceCredential: the credential is an EC2 instance profile's (an assumed-role
 	// session named after the instance id): it belongs on that instance.
 	FlagInstanceCredential
+	// FlagReadOnly: the store says the call changes nothing (CloudTrail readOnly).
+	FlagReadOnly
 )
 
 // Grant summarises what a resource policy written by this request allows: the principals it

@@ -60,6 +60,7 @@ type ctRecord struct {
 	AdditionalEventData          *ctAdditional   `json:"additionalEventData"`
 	SessionCredentialFromConsole lenientTrue     `json:"sessionCredentialFromConsole"`
 	ErrorMessage                 string          `json:"errorMessage"`
+	ReadOnly                     lenientTrue     `json:"readOnly"`
 	ResponseElements             ctResponse      `json:"responseElements"`
 }
 

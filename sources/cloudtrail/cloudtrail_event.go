@@ -66,12 +66,18 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 		if id.Type == "AssumedRole" && isInstanceSession(display) {
 			ev.Flags |= event.FlagInstanceCredential
 		}
+		if id.Type == "Root" {
+			ev.Flags |= event.FlagRootToken
+		}
 		if id.InvokedBy != "" && !service {
 			ev.Flags |= event.FlagViaService
 		}
 		if id.AccountID != "" && account != "" && id.AccountID != account {
 			ev.Flags |= event.FlagCrossAccount
 		}
+	}
+	if r.ReadOnly {
+		ev.Flags |= event.FlagReadOnly
 	}
 	if principal == "" && !service {
 		ev.Flags |= event.FlagUnauthenticated

@@ -57,7 +57,7 @@ type ctFast struct {
 var (
 	ctRecordNames = []string{"eventVersion", "eventTime", "eventSource", "eventName", "eventType", "awsRegion", "sourceIPAddress",
 		"userAgent", "errorCode", "eventID", "recipientAccountId", "userIdentity", "requestParameters", "resources",
-		"additionalEventData", "sessionCredentialFromConsole", "errorMessage", "responseElements"}
+		"additionalEventData", "sessionCredentialFromConsole", "errorMessage", "responseElements", "readOnly"}
 	// ctEnvelopeOnly are the keys of ctEnvelope that no record has.
 	ctEnvelopeOnly   = []string{"Records", "Events", "CloudTrailEvent", "detail", "digestPublicKeyFingerprint", "digestEndTime"}
 	ctIdentityNames  = []string{"type", "principalId", "arn", "accountId", "accessKeyId", "userName", "invokedBy", "identityProvider", "sessionContext", "onBehalfOf"}
@@ -231,6 +231,10 @@ func (f *ctFast) record(top bool) bool {
 			return ok
 		case 16:
 			return f.str(&r.ErrorMessage)
+		case 18:
+			raw, ok := f.s.RawValue(1)
+			r.ReadOnly = lenientTrue(string(raw) == "true" || string(raw) == `"true"`)
+			return ok
 		default:
 			raw, ok := f.s.RawValue(1)
 			if ok {

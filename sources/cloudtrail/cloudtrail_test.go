@@ -522,6 +522,17 @@ func TestCloudTrailNormalize(t *testing.T) {
 		want(t, ev.Has(event.FlagViaService), true)
 		want(t, ev.Op, event.OpAudit)
 	})
+	t.Run("the root user and read-only calls are marked", func(t *testing.T) {
+		r := testutil.CTRecord("r", t0, "CreateAccessKey", `{}`, `{"eventSource":"iam.amazonaws.com","readOnly":false}`)
+		r["userIdentity"] = json.RawMessage(`{"type":"Root","principalId":"111122223333","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333"}`)
+		ev := norm(r)[0]
+		want(t, ev.Has(event.FlagRootToken), true)
+		want(t, ev.Has(event.FlagReadOnly), false)
+		r["readOnly"], r["eventName"] = true, "GetAccountSummary"
+		want(t, norm(r)[0].Has(event.FlagReadOnly), true)
+		user := norm(testutil.CTRecord("u", t0, "GetSecretValue", `{"secretId":"prod/x"}`, ""))[0]
+		want(t, user.Has(event.FlagRootToken), false)
+	})
 	t.Run("a policy for the organisation is not public", func(t *testing.T) {
 		// The shape of the Secrets Manager documentation's examples (attach a permissions policy).
 		org := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*",` +
