@@ -22,7 +22,7 @@ import (
 // across daylight-saving changes; a window whose end is not after its start crosses midnight.
 //
 // What counts: requests the identity made itself, logins included (an administrator signing in
-// at night is the start of the work). Not counted: unauthenticated requests (no identity),
+// at night is the start of the work), but not failed logins (someone trying the credential). Not counted: unauthenticated requests (no identity),
 // requests an AWS service made on a caller's behalf, and token or lease renewals
 // (auth/token/renew*, sys/leases/renew, sys/renew), which agents holding a long-lived token make
 // around the clock without anybody working.
@@ -128,6 +128,9 @@ func (d *AdminOffHours) privileged(ev *event.Event) bool {
 func countsAsActivity(ev *event.Event) bool {
 	if ev.Has(event.FlagUnauthenticated) || ev.Has(event.FlagServiceActor) || ev.Has(event.FlagMaintenance) || ev.Actor() == "" {
 		return false
+	}
+	if ev.Op == event.OpLogin && ev.Outcome != event.OutcomeOK {
+		return false // a failed sign-in is somebody trying the credential, not the administrator at work
 	}
 	if ev.Kind != event.KindVault {
 		return true

@@ -56,6 +56,10 @@ func TestAdminOffHours(t *testing.T) {
 	}{
 		{"admin policy at 03:00", nil, seqOf(vev(0, "ops", event.OpAdmin, "sys/policies/acl/app", admin, atTime(wed3))), 1},
 		{"same admin at 10:00 is inside the window", nil, seqOf(vev(0, "ops", event.OpAdmin, "sys/policies/acl/app", admin)), 0},
+		{"a failed root sign-in at 03:00 is not admin activity", nil, seqOf(aev(0, "admin", "", "ConsoleLogin", event.OpLogin, "", atTime(wed3), denied,
+			func(e *event.Event) { e.Principal, e.DisplayName = "arn:aws:iam::"+testAccount+":root", "root" })), 0},
+		{"a successful root sign-in at 03:00 is", nil, seqOf(aev(0, "admin", "", "ConsoleLogin", event.OpLogin, "", atTime(wed3),
+			func(e *event.Event) { e.Principal, e.DisplayName = "arn:aws:iam::"+testAccount+":root", "root" })), 1},
 		{"non-admin at 03:00", nil, seqOf(vev(0, "app", event.OpRead, "kv/data/app/db", withPolicies("default", "app"), atTime(wed3))), 0},
 		{"policy root-readonly is not root", func(c *Config) { c.AdminPolicies = []string{"root"} },
 			seqOf(vev(0, "ro", event.OpRead, "sys/mounts", withPolicies("root-readonly"), atTime(wed3))), 0},
