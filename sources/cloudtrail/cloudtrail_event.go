@@ -171,12 +171,15 @@ func secretsManagerEvents(dst []event.Event, ev event.Event, r *ctRecord, p *ctP
 			}
 			return dst
 		}
-		// A filter instead of ids: the caller asks "everything that matches", which is a
-		// listing (enumeration), the values arrive as GetSecretValue records.
+		// A filter instead of ids: "everything that matches", a listing that returns the values
+		// of every secret it matches (CloudTrail writes a GetSecretValue record for each, which
+		// are the reads). A filter that matches everything (none, or only negated values such
+		// as tag-key !nonexistent) is bulk retrieval of the whole store in one call.
 		ev.Op = event.OpList
+		ev.Flags |= event.FlagValueRead
 		ev.Resource = in.Str(listScope(p.Filters))
 		ev.Detail = in.Str(describeFilters(p.Filters))
-		if len(p.Filters) == 0 {
+		if len(p.Filters) == 0 || catchAll(p.Filters) {
 			ev.Flags |= event.FlagListAll
 		}
 	case "ListSecrets":
@@ -312,6 +315,19 @@ func listScope(fs []ctFilter) string {
 	}
 	slices.Sort(names)
 	return sources.Truncate(strings.Join(slices.Compact(names), ","), 120)
+}
+
+// catchAll reports whether filters match every secret: each filter's values are all negated
+// ("!x": everything without x), so no filter narrows the result.
+func catchAll(fs []ctFilter) bool {
+	for _, f := range fs {
+		for _, v := range f.Values {
+			if !strings.HasPrefix(v, "!") {
+				return false
+			}
+		}
+	}
+	return len(fs) > 0
 }
 
 // describeFilters summarises list filters: "filters key=all values=prod".

@@ -478,11 +478,16 @@ func TestCloudTrailNormalize(t *testing.T) {
 		other := norm(testutil.CTRecord("w4", t0, "UpdateSecretVersionStage", `{"secretId":"prod/x","versionStage":"AWSPREVIOUS"}`, ""))
 		want(t, other[0].Op, event.OpOther)
 	})
-	t.Run("filter batch is a listing", func(t *testing.T) {
+	t.Run("filter batch is a listing that returns values", func(t *testing.T) {
 		evs := norm(testutil.CTRecord("b", t0, "BatchGetSecretValue", `{"filters":[{"key":"all","values":["prod"]}],"maxResults":20}`, ""))
 		want(t, len(evs), 1)
 		want(t, evs[0].Op, event.OpList)
+		want(t, evs[0].Has(event.FlagValueRead), true)
+		want(t, evs[0].Has(event.FlagListAll), false)
 		want(t, evs[0].Detail, "filters key=all values=prod")
+		// A negated tag key matches every secret: the whole store in one call.
+		all := norm(testutil.CTRecord("c", t0, "BatchGetSecretValue", `{"filters":[{"key":"tag-key","values":["!nonexistent"]}]}`, ""))
+		want(t, all[0].Has(event.FlagListAll), true)
 	})
 	t.Run("identity types", func(t *testing.T) {
 		cases := []struct {
