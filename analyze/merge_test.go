@@ -87,7 +87,7 @@ func TestRuleGroups(t *testing.T) {
 		"privileged-token": GroupIdentity, "policy-change": GroupIdentity, "auth-config-change": GroupIdentity,
 		"admin-off-hours": GroupIdentity, "rotation-without-read": GroupIdentity, "audit-disabled": GroupIdentity,
 		"audit-gap": GroupIdentity, "resource-policy-change": GroupIdentity, "unusual-client": GroupIdentity,
-		"cross-store-access": GroupIdentity, "secret-in-audit-log": GroupNone, "root-activity": GroupIdentity,
+		"cross-store-access": GroupIdentity, "secret-in-audit-log": GroupNone, "root-activity": GroupIdentity, "new-source-account": GroupIdentity,
 	}
 	got := map[string]GroupBy{}
 	for _, r := range Rules() {

@@ -9,6 +9,7 @@ var constructors = []func(Env) Detector{
 	NewNewResource,
 	NewDormantIdentity,
 	NewNewSourceIP,
+	NewNewSourceAccount,
 	NewDeniedBurst,
 	NewEnumeration,
 	NewManySourceIPs,
