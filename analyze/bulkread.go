@@ -22,7 +22,10 @@ import (
 // twice the distinct count (20 distinct secrets) in the window whatever the number of reads:
 // the standard harvest reads each secret once (Stratus Red Team's secretsmanager-retrieve-secrets
 // reads 20 in 4 seconds; Elastic's and Panther's rules fire at 20), and no workload reads that
-// many different secrets that fast unless it is a sync the baseline has seen.
+// many different secrets that fast unless it is a sync the baseline has seen. A listing of the
+// whole store followed within the window by reads of at least the distinct count (10) is the
+// harvest too, however few the reads (Stratus' ssm-retrieve-securestring-parameters:
+// DescribeParameters, then GetParameters of every name it returned).
 // Overlapping windows merge into one finding per burst, and each burst stays its own finding
 // (GroupNone: Run does not sum two harvests an hour apart into one). A burst ends when a whole
 // window passes without the threshold being met again, in log time, whichever credential the
@@ -86,6 +89,9 @@ type readRef struct {
 type bulkState struct {
 	win    []readRef // events inside the window, oldest first (win[head:])
 	head   int
+	// listedAll is the time of the credential's latest successful listing of a whole store;
+	// a listing of everything followed by reads of what it found is the harvest's shape.
+	listedAll time.Time
 	counts map[string]int
 	burst  *bulkBurst
 	cfg    BurstConfig
@@ -104,7 +110,8 @@ func NewBulkRead(env Env) Detector {
 		Summary: "one credential reads many distinct secrets within minutes",
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
 			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes, " +
-			"or reads 20 distinct secrets (twice the distinct count) within 5 minutes however few the reads (thresholds.bulk-read). Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
+			"or reads 20 distinct secrets (twice the distinct count) within 5 minutes however few the reads, or lists the whole store " +
+			"and then reads at least 10 distinct secrets within 5 minutes (thresholds.bulk-read). Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
 			"backup jobs; give them per-identity overrides rather than raising the global threshold.",
 		Guide: "List what the credential read (vaultsentry trace --credential ...), revoke it, rotate every secret in the list, " +
 			"and find where the token was taken from (pod, CI job, laptop).",
@@ -139,6 +146,9 @@ func (d *BulkRead) Observe(ev *event.Event) {
 	if st.burst != nil && ev.Time.Sub(st.burst.lastTrig) > cfg.Window {
 		d.close(st)
 	}
+	if ev.Has(event.FlagListAll) && ev.Outcome == event.OutcomeOK {
+		st.listedAll = ev.Time
+	}
 	st.win = append(st.win, readRef{t: ev.Time, res: ev.Resource, pos: ev.Pos})
 	st.counts[ev.Resource]++
 	for st.head < len(st.win) && ev.Time.Sub(st.win[st.head].t) > cfg.Window {
@@ -153,7 +163,8 @@ func (d *BulkRead) Observe(ev *event.Event) {
 		st.head = 0
 	}
 	n := len(st.win) - st.head
-	if (n >= cfg.MinCount && len(st.counts) >= cfg.MinDistinct) || len(st.counts) >= 2*cfg.MinDistinct {
+	listedThenRead := !st.listedAll.IsZero() && ev.Time.Sub(st.listedAll) <= cfg.Window && len(st.counts) > cfg.MinDistinct
+	if (n >= cfg.MinCount && len(st.counts) >= cfg.MinDistinct) || len(st.counts) >= 2*cfg.MinDistinct || listedThenRead {
 		if st.burst == nil {
 			b := &bulkBurst{f: newFinding(d.rule, ev)}
 			b.f.FirstSeen = st.win[st.head].t

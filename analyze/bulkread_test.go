@@ -40,6 +40,14 @@ func TestBulkRead(t *testing.T) {
 		{"20 secrets read once each is a harvest, however few the reads", every(20, func(i int) event.Event {
 			return vev(time.Duration(i)*200*time.Millisecond, "stratus", event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i))
 		}), 1},
+		{"a listing of the whole store, then reads of 11 secrets, is a harvest", append([]event.Event{
+			vev(0, "thief", event.OpList, "kv/metadata/", withFlags(event.FlagListAll))}, every(11, func(i int) event.Event {
+			return vev(time.Second+time.Duration(i)*time.Second, "thief", event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i))
+		})...), 1},
+		{"a listing of the whole store, then reads of 5 secrets, is not", append([]event.Event{
+			vev(0, "app", event.OpList, "kv/metadata/", withFlags(event.FlagListAll))}, every(5, func(i int) event.Event {
+			return vev(time.Second+time.Duration(i)*time.Second, "app", event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i))
+		})...), 0},
 		{"a workload reading its 3 secrets every minute for a day is quiet", every(3*24*60, func(i int) event.Event {
 			return vev(time.Duration(i/3)*time.Minute+time.Duration(i%3)*time.Second, "api", event.OpRead, fmt.Sprintf("kv/data/api/%d", i%3))
 		}), 0},
@@ -55,7 +63,7 @@ func TestBulkRead(t *testing.T) {
 				t.Fatalf("got %d findings, want %d: %+v", len(got), tt.want, got)
 			}
 			for _, f := range got {
-				if f.Rule != "bulk-read" || (f.Count < 30 || len(f.Resources) < 10) && len(f.Resources) < 20 {
+				if f.Rule != "bulk-read" || (f.Count < 30 || len(f.Resources) < 10) && len(f.Resources) < 11 {
 					t.Errorf("finding %+v: want rule bulk-read, count >= 30 over >= 10 resources, or >= 20 resources", f)
 				}
 			}

@@ -192,6 +192,11 @@ func (d *Enumeration) listOf(ev *event.Event) (root, ok bool) {
 				return true, true
 			}
 		}
+		// Any other listing of a whole store (SSM DescribeParameters without a filter,
+		// GetParametersByPath of "/") is a root too; narrower ones are a service's own lookups.
+		if ev.Op == event.OpList && ev.Has(event.FlagListAll) {
+			return true, true
+		}
 		return false, false
 	case event.KindKubernetes:
 		// A list of Secrets (a watch is a controller's cache, not a look around): the whole
