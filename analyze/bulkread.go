@@ -87,14 +87,14 @@ type readRef struct {
 }
 
 type bulkState struct {
-	win    []readRef // events inside the window, oldest first (win[head:])
-	head   int
+	win  []readRef // events inside the window, oldest first (win[head:])
+	head int
 	// listedAll is the time of the credential's latest successful listing of a whole store;
 	// a listing of everything followed by reads of what it found is the harvest's shape.
 	listedAll time.Time
-	counts map[string]int
-	burst  *bulkBurst
-	cfg    BurstConfig
+	counts    map[string]int
+	burst     *bulkBurst
+	cfg       BurstConfig
 }
 
 type bulkBurst struct {
