@@ -111,7 +111,8 @@ func NewBulkRead(env Env) Detector {
 		Help: "A stolen token or key is used with the workload's own API calls; only the breadth changes. " +
 			"Fires when one credential makes at least 30 reads or lists over at least 10 distinct secrets within 5 minutes, " +
 			"or reads 20 distinct secrets (twice the distinct count) within 5 minutes however few the reads, or lists the whole store " +
-			"and then reads at least 10 distinct secrets within 5 minutes (thresholds.bulk-read). Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
+			"and then reads at least 10 distinct secrets within 5 minutes (thresholds.bulk-read). SSM: a GetParameters of ten names is ten reads. Kubernetes: gets of Secrets by one " +
+			"service-account token; kubelets and kubernetes.operators are left out. Known false positives: secret operators syncing a fixed set (quiet once a baseline has seen that set), " +
 			"backup jobs; give them per-identity overrides rather than raising the global threshold.",
 		Guide: "List what the credential read (vaultsentry trace --credential ...), revoke it, rotate every secret in the list, " +
 			"and find where the token was taken from (pod, CI job, laptop).",

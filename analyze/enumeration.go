@@ -66,8 +66,9 @@ func NewEnumeration(env Env) Detector {
 		Summary: "a non-administrator lists a mount's root, a control-plane catalogue, or many paths within minutes",
 		Help: "Applications read the paths they need; listing is reconnaissance. Fires when a non-administrator lists a mount's root " +
 			"(kv/metadata/, a KV v1 mount), a catalogue (LIST sys/policies/acl, identity/entity/id, auth/token/accessors), " +
-			"or at least 5 distinct paths within 10 minutes (thresholds.enumeration: count, window); on AWS, ListSecrets or " +
-			"BatchGetSecretValue with filters. Administrators, AWS services and listing habits already in the baseline stay quiet. " +
+			"or at least 5 distinct paths within 10 minutes (thresholds.enumeration: count, window); on AWS, ListSecrets, " +
+			"BatchGetSecretValue with filters, SSM DescribeParameters or GetParametersByPath of the whole store; on Kubernetes, a list " +
+			"of every namespace's Secrets or of kube-system's (a watch is a controller's cache). Administrators, operators, AWS services and listing habits already in the baseline stay quiet. " +
 			"Known false positives: the first run of a discovery tool (External Secrets find, backups), the web UI before a baseline exists.",
 		Guide: "See what the identity read or was denied right after the listing (vaultsentry trace --identity ...): enumeration " +
 			"followed by reads of paths it never used is a stolen credential. Check the decoys and bulk-read findings around it.",
