@@ -134,3 +134,26 @@ func TestKubernetesNodeAgent(t *testing.T) {
 		t.Errorf("the same reads by a service account: %v", got)
 	}
 }
+
+// TestKubernetesRolloutQuiet: a rollout restarting 40 pods that each read their two secrets
+// within a minute (80 gets of 2 distinct secrets, each pod with its own token) is no harvest
+// and no first access.
+func TestKubernetesRolloutQuiet(t *testing.T) {
+	const sa = "system:serviceaccount:authorisation:auth-router"
+	var evs []event.Event
+	for d := range 3 { // the deployment's history
+		evs = append(evs, kev(time.Duration(d)*24*time.Hour, sa, "authorisation/auth-router-hmac", withCred("JTI=old")),
+			kev(time.Duration(d)*24*time.Hour+time.Second, sa, "authorisation/auth-router-db", withCred("JTI=old")))
+	}
+	for p := range 40 {
+		at := 72*time.Hour + time.Duration(p)*time.Second
+		cred := withCred(fmt.Sprintf("JTI=pod-%d", p))
+		evs = append(evs, kev(at, sa, "authorisation/auth-router-hmac", cred, from(fmt.Sprintf("100.96.3.%d", p+10))),
+			kev(at+200*time.Millisecond, sa, "authorisation/auth-router-db", cred, from(fmt.Sprintf("100.96.3.%d", p+10))))
+	}
+	cfg := DefaultConfig()
+	cfg.LearnUntil = t0.Add(48 * time.Hour)
+	if res := Run(sortedByTime(evs), Env{Config: &cfg}); len(res.Findings) != 0 {
+		t.Errorf("a rollout of 40 pods: %s", describe(res.Findings))
+	}
+}
