@@ -193,6 +193,9 @@ type openLimits struct {
 	maxRatio        int   // 0: DefaultMaxGzipRatio; < 0: no ratio check
 	ratioFloor      int64 // 0: gzipRatioFloor (tests lower it)
 	lineFloor       int64 // 0: lineFloor (tests lower it)
+	// done, when closed, makes every later read of the file fail (the run was cancelled):
+	// every reader stops at its next read, whatever loop it is in.
+	done <-chan struct{}
 }
 
 // openedInput is an input ready to read, decompressed when it was gzip.
@@ -238,7 +241,7 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 			raw = snap
 		}
 	}
-	counted := &countingReader{r: raw}
+	counted := &countingReader{r: raw, done: lim.done}
 	br := getReader(&rawReaders, counted, 256<<10)
 	// Layers are released innermost first, the file last.
 	var releases []func()
@@ -362,11 +365,22 @@ func getGzip(r io.Reader) (*gzip.Reader, error) {
 // countingReader counts the bytes read through it. The count is atomic: the reading goroutine
 // writes it while progress reporting reads it from another.
 type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+	r    io.Reader
+	n    atomic.Int64
+	done <-chan struct{} // nil: never cancelled
 }
 
+// errCancelled is the read error of a file whose run was cancelled.
+var errCancelled = errors.New("cancelled")
+
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.done != nil {
+		select {
+		case <-c.done:
+			return 0, errCancelled
+		default:
+		}
+	}
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err

@@ -304,7 +304,7 @@ func readFileSafe(ctx context.Context, in Input, opts LoadOptions, st *FileStats
 // st.ReadError and what came before is kept. A file no format recognises is described in
 // st.NotRead and not read; format is then -1.
 func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner) (b Batch, format int, err error) {
-	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
+	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio, done: ctx.Done()})
 	if err != nil {
 		st.ReadError = err.Error()
 		return Batch{}, -1, err
@@ -326,7 +326,7 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 		}
 		// A line past the head is a log's: read the file again, in that format.
 		f.close()
-		reopened, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio})
+		reopened, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio, done: ctx.Done()})
 		if err != nil {
 			f = &openedInput{close: func() error { return nil }, raw: f.raw}
 			st.ReadError = err.Error()
