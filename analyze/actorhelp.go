@@ -82,42 +82,6 @@ func newTimedKey(ev *event.Event, key string) timedKey {
 
 func (k timedKey) evidence() Evidence { return Evidence{File: k.pos.File, Line: k.pos.Line, Time: k.t} }
 
-// slidingKeys is a time window of keyed events with a count per distinct key. Adding and
-// expiring are amortised O(1): each event enters and leaves the queue once.
-type slidingKeys struct {
-	q      []timedKey
-	head   int
-	counts map[string]int
-}
-
-func (s *slidingKeys) add(k timedKey) {
-	if s.counts == nil {
-		s.counts = map[string]int{}
-	}
-	s.q = append(s.q, k)
-	s.counts[k.key]++
-}
-
-// expire drops the events before cutoff, oldest first.
-func (s *slidingKeys) expire(cutoff time.Time) {
-	for s.head < len(s.q) && s.q[s.head].t.Before(cutoff) {
-		k := s.q[s.head].key
-		if s.counts[k]--; s.counts[k] <= 0 {
-			delete(s.counts, k)
-		}
-		s.q[s.head] = timedKey{}
-		s.head++
-	}
-	if s.head > 256 && s.head*2 > len(s.q) {
-		s.q = append(s.q[:0], s.q[s.head:]...)
-		s.head = 0
-	}
-}
-
-func (s *slidingKeys) events() []timedKey { return s.q[s.head:] }
-func (s *slidingKeys) len() int           { return len(s.q) - s.head }
-func (s *slidingKeys) distinct() int      { return len(s.counts) }
-
 // credentialHint says briefly how to revoke the credential behind a finding, for remediations
 // that are not about stolen secret values.
 func credentialHint(f Finding) string {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
@@ -46,7 +47,7 @@ type Enumeration struct {
 }
 
 type enumState struct {
-	win  slidingKeys
+	win  window.Distinct[string, timedKey]
 	cfg  CountConfig
 	open *enumRun
 }
@@ -110,15 +111,16 @@ func (d *Enumeration) Observe(ev *event.Event) {
 	}
 	shown := listShown(ev)
 	k := newTimedKey(ev, shown)
-	st.win.add(k)
-	st.win.expire(ev.Time.Add(-cfg.Window))
-	if root || st.win.distinct() >= cfg.Min {
+	st.win.Add(k.t, k.key, k)
+	st.win.Expire(ev.Time.Add(-cfg.Window))
+	if root || st.win.Distinct() >= cfg.Min {
 		if st.open == nil {
 			r := &enumRun{f: newFinding(d.rule, ev)}
-			r.f.FirstSeen = st.win.events()[0].t
+			entries := st.win.Entries()
+			r.f.FirstSeen = entries[0].Time
 			r.f.TriggerTime = ev.Time
-			for _, e := range st.win.events()[:st.win.len()-1] {
-				r.add(e, false)
+			for _, e := range entries[:len(entries)-1] {
+				r.add(e.Value, false)
 			}
 			st.open = r
 		}
