@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -37,6 +38,7 @@ type AdminOffHours struct {
 	env     Env
 	rule    Rule
 	open    map[string]*offSession
+	due     window.Deadlines[string] // when each open session has been quiet for offHoursSessionGap
 	found   []Finding
 	zone    string
 	windows string
@@ -81,6 +83,7 @@ func (d *AdminOffHours) Rule() Rule { return d.rule }
 
 // Observe adds a privileged request outside the windows to its identity's session.
 func (d *AdminOffHours) Observe(ev *event.Event) {
+	d.due.Due(ev.Time, func(k string) { d.close(k, d.open[k]) })
 	if !d.privileged(ev) || !countsAsActivity(ev) {
 		return
 	}
@@ -105,6 +108,7 @@ func (d *AdminOffHours) Observe(ev *event.Event) {
 	s.f.LastSeen = ev.Time
 	s.f.addEvidence(evidenceOf(ev))
 	s.f.SourceIPs = appendAddr(s.f.SourceIPs, ev.RemoteAddr)
+	d.due.Set(key, ev.Time.Add(offHoursSessionGap))
 	if p := ev.Path; p != "" {
 		s.paths.add(p)
 	}
@@ -142,6 +146,7 @@ func countsAsActivity(ev *event.Event) bool {
 
 func (d *AdminOffHours) close(key string, s *offSession) {
 	delete(d.open, key)
+	d.due.Remove(key)
 	f := s.f
 	f.Resources = s.paths.sorted(MaxResources)
 	why := "policies " + strings.Join(s.pols.sorted(0), ", ")

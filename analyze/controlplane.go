@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -141,6 +142,7 @@ type controlPlane struct {
 	env   Env
 	rule  Rule
 	open  map[string]*controlRun
+	due   window.Deadlines[string] // when each open run has been quiet for mergeWindow
 	found []Finding
 }
 
@@ -216,6 +218,7 @@ func (d *controlPlane) Rule() Rule { return d.rule }
 
 // Observe records one change of this rule.
 func (d *controlPlane) Observe(ev *event.Event) {
+	d.due.Due(ev.Time, d.close) // runs quiet for a window end, whatever comes next
 	ch, ok := classifyControl(d.env.Config, ev)
 	if !ok || ch.rule != d.rule.ID {
 		return
@@ -246,11 +249,13 @@ func (d *controlPlane) Observe(ev *event.Event) {
 	r.paths.add(ev.Path)
 	r.f.addEvidence(evidenceOf(ev))
 	r.f.SourceIPs = appendAddr(r.f.SourceIPs, ev.RemoteAddr)
+	d.due.Set(key, ev.Time.Add(mergeWindow))
 }
 
 func (d *controlPlane) close(key string) {
 	r := d.open[key]
 	delete(d.open, key)
+	d.due.Remove(key)
 	f := r.f
 	f.Resources = r.paths.sorted(MaxResources)
 	who := f.DisplayName

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -38,6 +39,7 @@ type DecoyAccess struct {
 	match *decoyMatcher // nil without decoys
 	rule  Rule
 	open  map[string]*decoyRun
+	due   window.Deadlines[string] // when each open run has been quiet for mergeWindow
 	found []Finding
 }
 
@@ -73,6 +75,7 @@ func (d *DecoyAccess) Rule() Rule { return d.rule }
 
 // Observe checks one request against the decoys.
 func (d *DecoyAccess) Observe(ev *event.Event) {
+	d.due.Due(ev.Time, d.close) // runs quiet for a window end, whatever comes next
 	if d.match == nil || isServicePrincipal(ev) {
 		return
 	}
@@ -102,11 +105,13 @@ func (d *DecoyAccess) Observe(ev *event.Event) {
 	}
 	r.f.addEvidence(evidenceOf(ev))
 	r.f.SourceIPs = appendAddr(r.f.SourceIPs, ev.RemoteAddr)
+	d.due.Set(key, ev.Time.Add(mergeWindow))
 }
 
 func (d *DecoyAccess) close(key string) {
 	r := d.open[key]
 	delete(d.open, key)
+	d.due.Remove(key)
 	f := r.f
 	f.Resources = r.paths.sorted(MaxResources)
 	outcome := "succeeded"

@@ -127,3 +127,30 @@ func TestSecretNameOf(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRunsEnd: a run (decoy-access, admin-off-hours) that has been quiet for its window
+// ends while the input goes on, whatever identity the next event carries, so a long input
+// does not hold every identity that ever touched a decoy.
+func TestOpenRunsEnd(t *testing.T) {
+	cfg := decoyConfig()
+	env := Env{Config: &cfg}
+	d := NewDecoyAccess(env).(*DecoyAccess)
+	touch := vev(0, "thief", event.OpRead, "kv/data/prod/break-glass/db-root", mountedAt("kv/"))
+	d.Observe(&touch)
+	if len(d.open) != 1 {
+		t.Fatalf("open runs %d after the touch", len(d.open))
+	}
+	other := vev(2*time.Hour, "app", event.OpRead, "kv/data/app/db", mountedAt("kv/"))
+	d.Observe(&other)
+	if len(d.open) != 0 || len(d.found) != 1 {
+		t.Errorf("2 h later: open %d, found %d; want the run closed and reported", len(d.open), len(d.found))
+	}
+	a := NewAdminOffHours(Env{Config: &cfg}).(*AdminOffHours)
+	night := vev(0, "ops", event.OpAdmin, "sys/policies/acl/app", withPolicies("admin"), atTime(time.Date(2026, 9, 23, 3, 0, 0, 0, time.UTC)))
+	a.Observe(&night)
+	later := vev(0, "app", event.OpRead, "kv/data/app/db", atTime(time.Date(2026, 9, 23, 5, 0, 0, 0, time.UTC)))
+	a.Observe(&later)
+	if len(a.open) != 0 || len(a.found) != 1 {
+		t.Errorf("admin-off-hours 2 h later: open %d, found %d", len(a.open), len(a.found))
+	}
+}

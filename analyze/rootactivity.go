@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -29,6 +30,7 @@ type RootActivity struct {
 	env   Env
 	rule  Rule
 	open  map[string]*rootSession
+	due   window.Deadlines[string] // when each open session has been quiet for rootSessionGap
 	found []Finding
 }
 
@@ -62,6 +64,7 @@ func (d *RootActivity) Rule() Rule { return d.rule }
 
 // Observe adds a root call to its session.
 func (d *RootActivity) Observe(ev *event.Event) {
+	d.due.Due(ev.Time, func(k string) { d.close(k, d.open[k]) })
 	if !ev.Has(event.FlagRootToken) || ev.Has(event.FlagServiceActor) || ev.Outcome != event.OutcomeOK {
 		return
 	}
@@ -93,10 +96,12 @@ func (d *RootActivity) Observe(ev *event.Event) {
 			s.off = true
 		}
 	}
+	d.due.Set(key, ev.Time.Add(rootSessionGap))
 }
 
 func (d *RootActivity) close(key string, s *rootSession) {
 	delete(d.open, key)
+	d.due.Remove(key)
 	f := s.f
 	when := "inside the maintenance windows"
 	if s.off {
