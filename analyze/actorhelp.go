@@ -73,7 +73,6 @@ type timedKey struct {
 	pos    event.Pos
 	key    string
 	denied bool
-	mark   bool // a detector's own fact about the event
 }
 
 func newTimedKey(ev *event.Event, key string) timedKey {
