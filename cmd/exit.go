@@ -16,7 +16,12 @@ const (
 	ExitOK       = 0 // nothing at or above --fail-on
 	ExitFindings = 1 // findings at or above --fail-on
 	ExitUsage    = 2 // bad flags, arguments or configuration
-	ExitRuntime  = 3 // no input could be read, output could not be written, --strict with malformed lines
+	// ExitRuntime: no input could be read, output could not be written, --strict with malformed
+	// lines. A file that could not be opened, or that a reader failed on with an internal error
+	// (a panic: sources.Loaded.Panics), while other files were read is not a failure of the run:
+	// the rest is analysed, the summary names the file, and the exit code is that of the findings,
+	// as for a missing file among others. Nothing read at all is ExitRuntime.
+	ExitRuntime = 3
 	// ExitInterrupted (130) and ExitTerminated (143), in signal.go: SIGINT or SIGTERM ended the run.
 )
 

@@ -168,7 +168,7 @@ func (p *pipeline) run() (Outcome, error) {
 	}
 	baselineErr := p.saveBaseline(bl)
 	if !o.Quiet {
-		writeSummary(o.IO.Err, rr, time.Since(o.Start), o.Verbose)
+		writeSummary(o.IO.Err, rr, p.loaded.Panics, time.Since(o.Start), o.Verbose)
 	}
 	if baselineErr != nil {
 		return out, baselineErr

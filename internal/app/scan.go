@@ -52,6 +52,9 @@ func loadInputs(ctx context.Context, o *Options, command string, paths []string,
 	if ctx.Err() != nil {
 		return nil, nil, interrupted(ctx, "reading")
 	}
+	if loaded != nil && o.Verbose {
+		writePanics(o.IO.Err, loaded.Panics)
+	}
 	if errors.Is(err, sources.ErrNothingRead) {
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))

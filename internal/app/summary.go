@@ -12,9 +12,15 @@ import (
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
+// issuesURL is where a bug in vaultsentry is reported.
+const issuesURL = "https://github.com/vaultsentry/vaultsentry/issues"
+
 // writeSummary prints the run summary on standard error, in the manner of Hayabusa: what was
-// read, what could not be used and where, the time span, findings by severity, speed.
-func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration, verbose bool) {
+// read, what could not be used and where, the time span, findings by severity, speed. panics
+// are the files a reader failed on with an internal error (sources.Loaded.Panics): counted
+// apart from the files that could not be opened, their stacks only with verbose (writePanics,
+// as they were read).
+func writeSummary(w io.Writer, r *report.Result, panics []*sources.PanicError, elapsed time.Duration, verbose bool) {
 	var bytes int64
 	lines, parsed, malformed, skipped, dups := 0, 0, 0, 0, 0
 	for _, f := range r.Files {
@@ -27,13 +33,47 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration, verbose 
 	}
 	fmt.Fprintln(w, "")
 	fmt.Fprintln(w, "── vaultsentry run summary ──")
-	var notRead []sources.FileStats
+	var notRead, notOpened, crashed []sources.FileStats
 	for _, f := range r.Files {
-		if f.NotRead != "" {
-			notRead = append(notRead, f)
+		switch fileFailure(f, panics) {
+		case failedInternal:
+			crashed = append(crashed, f)
+		case failedOpen:
+			notOpened = append(notOpened, f)
+		default:
+			if f.NotRead != "" {
+				notRead = append(notRead, f)
+			}
 		}
 	}
-	fmt.Fprintf(w, "Files read:        %d (%s)\n", len(r.Files)-len(notRead), report.HumanBytes(bytes))
+	read := len(r.Files) - len(notRead) - len(notOpened) - len(crashed)
+	if read == len(r.Files) {
+		fmt.Fprintf(w, "Files read:        %d (%s)", read, report.HumanBytes(bytes))
+	} else {
+		fmt.Fprintf(w, "Files read:        %d of %d (%s)", read, len(r.Files), report.HumanBytes(bytes))
+	}
+	var failed []string
+	if len(notOpened) > 0 {
+		failed = append(failed, fmt.Sprintf("%d could not be opened", len(notOpened)))
+	}
+	if len(crashed) > 0 {
+		failed = append(failed, fmt.Sprintf("%d failed with an internal error", len(crashed)))
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(failed, ", "))
+	}
+	fmt.Fprintln(w)
+	for _, f := range slices.Concat(notOpened, crashed) {
+		fmt.Fprintf(w, "  %s: %s\n", report.Sanitize(f.File), report.Sanitize(f.ReadError))
+	}
+	if len(crashed) > 0 {
+		fmt.Fprint(w, "Internal error:    a bug in vaultsentry; the other files were analysed. Please report it at "+issuesURL)
+		if verbose {
+			fmt.Fprintln(w, " with the stack printed above")
+		} else {
+			fmt.Fprintln(w, " with the stack --verbose prints")
+		}
+	}
 	if len(notRead) > 0 {
 		fmt.Fprintf(w, "Files not read:    %d (not audit logs, or empty)", len(notRead))
 		if !verbose {
@@ -58,7 +98,7 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration, verbose 
 	fmt.Fprintln(w)
 	for _, f := range r.Files {
 		name := report.Sanitize(f.File)
-		if f.ReadError != "" {
+		if f.ReadError != "" && fileFailure(f, panics) == failedNot { // the others are listed above
 			fmt.Fprintf(w, "  %s: %s\n", name, report.Sanitize(f.ReadError))
 		}
 		if f.Note != "" {
@@ -89,7 +129,9 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration, verbose 
 		}
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "  unreadable: %s\n", report.Sanitize(e))
+		if !slices.ContainsFunc(notOpened, func(f sources.FileStats) bool { return f.ReadError == e }) {
+			fmt.Fprintf(w, "  unreadable: %s\n", report.Sanitize(e)) // a path that matched nothing
+		}
 	}
 	if !r.First.IsZero() {
 		fmt.Fprintf(w, "Log time span:     %s .. %s (%s)\n", fmtT(r.First, r.Location), fmtT(r.Last, r.Location), r.Last.Sub(r.First).Round(time.Second))
@@ -122,6 +164,45 @@ func writeSummary(w io.Writer, r *report.Result, elapsed time.Duration, verbose 
 		rate = float64(bytes) / secs / 1e6
 	}
 	fmt.Fprintf(w, "Elapsed:           %s (%.1f MB/s, %.0f events/s)\n", elapsed.Round(time.Millisecond), rate, float64(parsed)/max(secs, 1e-9))
+}
+
+// failure is how reading a file failed, for the summary.
+type failure int
+
+const (
+	failedNot      failure = iota // read, perhaps only in part (ReadError says where it stopped)
+	failedOpen                    // could not be opened (missing, denied, an archive vaultsentry does not read)
+	failedInternal                // a reader panicked on it: its events are left out
+)
+
+// fileFailure says whether f could not be opened or failed with an internal error. A file that
+// could not be opened has a ReadError and neither a format nor a description: sources.Load
+// sets the error before it looks at the content.
+func fileFailure(f sources.FileStats, panics []*sources.PanicError) failure {
+	if f.ReadError == "" {
+		return failedNot
+	}
+	if slices.ContainsFunc(panics, func(p *sources.PanicError) bool { return p.File == f.File }) {
+		return failedInternal
+	}
+	if f.Format == "" && f.NotRead == "" {
+		return failedOpen
+	}
+	return failedNot
+}
+
+// writePanics prints the stack of each reader that panicked, for a bug report (--verbose). The
+// stack is vaultsentry's own text, but it is sanitised line by line all the same, as the file
+// name comes from outside.
+func writePanics(w io.Writer, panics []*sources.PanicError) {
+	for _, p := range panics {
+		fmt.Fprintf(w, "%s (a bug in vaultsentry; please report it at %s with this stack):\n",
+			report.Sanitize(p.Error()), issuesURL)
+		for line := range strings.Lines(string(p.Stack)) {
+			line = strings.ReplaceAll(strings.TrimRight(line, "\n"), "\t", "    ") // Go indents file lines with a tab
+			fmt.Fprintf(w, "  %s\n", report.Sanitize(line))
+		}
+	}
 }
 
 func fmtT(t time.Time, loc *time.Location) string {

@@ -52,6 +52,9 @@ func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, erro
 		return nil, interrupted(ctx, "reading")
 	}
 	if loaded != nil {
+		if r.Verbose {
+			writePanics(r.IO.Err, loaded.Panics)
+		}
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(r.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
 		}
