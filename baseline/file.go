@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -140,13 +141,43 @@ func (b *Baseline) Encode(w io.Writer) error {
 	return zw.Close()
 }
 
-// Decode reads a baseline file's content.
-func Decode(r io.Reader) (*Baseline, error) {
-	zr, err := gzip.NewReader(r)
+// Limits on what decompressing a baseline file may cost: Decode holds the whole JSON document in
+// memory, so they bound its memory, not only its time. Baselines compress 4-16 times (every entry
+// carries its own path and time: measured on learned baselines of 10^3 to 10^6 events); a gzip
+// bomb expands about 1000 times, DEFLATE's limit.
+const (
+	// MaxDecompressedBytes is the most a baseline file may decompress to: 4 GiB, some 200 times
+	// the 21 MB of a baseline of a thousand identities with fifty secrets each.
+	MaxDecompressedBytes int64 = 4 << 30
+	// MaxGzipRatio is how many times a baseline file may expand once more than gzipRatioFloor
+	// bytes came out of it.
+	MaxGzipRatio = 200
+	// gzipRatioFloor keeps a small, very repetitive file (an empty baseline) from being judged by
+	// its ratio.
+	gzipRatioFloor int64 = 16 << 20
+)
+
+// decodeLimits are the limits Decode applies; tests lower them.
+type decodeLimits struct {
+	max   int64
+	ratio int
+	floor int64
+}
+
+var defaultLimits = decodeLimits{max: MaxDecompressedBytes, ratio: MaxGzipRatio, floor: gzipRatioFloor}
+
+// Decode reads a baseline file's content. A stream that decompresses to more than
+// MaxDecompressedBytes, or past 16 MiB to more than MaxGzipRatio times its compressed size,
+// is ErrCorrupt: it is stopped there, before it costs more memory.
+func Decode(r io.Reader) (*Baseline, error) { return decode(r, defaultLimits) }
+
+func decode(r io.Reader, lim decodeLimits) (*Baseline, error) {
+	in := &countingReader{r: r}
+	zr, err := gzip.NewReader(in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	data, err := io.ReadAll(zr)
+	data, err := io.ReadAll(&limitReader{r: zr, in: in, lim: lim})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -186,6 +217,56 @@ func Decode(r io.Reader) (*Baseline, error) {
 		b.Principals[id] = h
 	}
 	return b, nil
+}
+
+// countingReader counts the compressed bytes gzip read (including what it buffered ahead).
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// limitReader stops a decompressed stream at lim.max bytes, or once it came to more than lim.floor
+// bytes and more than lim.ratio times what was read from in.
+type limitReader struct {
+	r   io.Reader
+	in  *countingReader
+	lim decodeLimits
+	out int64
+	err error
+}
+
+// limitReadMax bounds one read, so the ratio check runs at least every this many bytes.
+const limitReadMax = 1 << 20
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	// Read one byte past the maximum, so a stream of exactly the maximum is still accepted.
+	if room := l.lim.max + 1 - l.out; int64(len(p)) > room {
+		p = p[:room]
+	}
+	if len(p) > limitReadMax {
+		p = p[:limitReadMax]
+	}
+	n, err := l.r.Read(p)
+	l.out += int64(n)
+	switch {
+	case l.out > l.lim.max:
+		l.err = fmt.Errorf("decompresses to more than %d bytes, the most a baseline file may hold (a decompression bomb?)", l.lim.max)
+		return 0, l.err
+	case l.out > l.lim.floor && l.out > int64(l.lim.ratio)*max(l.in.n, 1):
+		l.err = fmt.Errorf("%d bytes decompressed from %d, more than %d times (baselines expand 4-16 times: a decompression bomb?)",
+			l.out, l.in.n, l.lim.ratio)
+		return 0, l.err
+	}
+	return n, err
 }
 
 // Store is a baseline file held under an advisory lock for the length of a run, so two
@@ -239,7 +320,7 @@ func (st *Store) save(b *Baseline, write func(io.Writer, []byte) error) error {
 		return err
 	}
 	dir := filepath.Dir(st.Path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(st.Path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(st.Path)+"*")
 	if err != nil {
 		return fmt.Errorf("write baseline %s: %w", st.Path, err)
 	}
@@ -248,6 +329,13 @@ func (st *Store) save(b *Baseline, write func(io.Writer, []byte) error) error {
 		tmp.Close()
 		os.Remove(tmpName)
 		return fmt.Errorf("write baseline %s: %w", st.Path, err)
+	}
+	// The file being replaced keeps its permissions (someone may have made it readable to a
+	// reporting job); CreateTemp's 0600 stays the mode of a new file.
+	if fi, err := os.Stat(st.Path); err == nil && fi.Mode().IsRegular() {
+		if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
+			return fail(err)
+		}
 	}
 	if err := write(tmp, buf.Bytes()); err != nil {
 		return fail(err)
@@ -264,7 +352,40 @@ func (st *Store) save(b *Baseline, write func(io.Writer, []byte) error) error {
 		return fmt.Errorf("write baseline %s: %w", st.Path, err)
 	}
 	syncDir(dir)
+	if st.lock != nil && st.lock.Locked() {
+		removeStaleTemps(st.Path, time.Now().Add(-staleTempAge))
+	}
 	return nil
+}
+
+// staleTempAge is how old a temporary file of this baseline must be before a save removes it.
+// The lock already keeps every other writer out; the age also spares the file of a writer the
+// lock cannot see (flock emulated per host on some network file systems), which never lives
+// more than the seconds a save takes.
+const staleTempAge = time.Hour
+
+// tempPrefix is the name of path's temporary files up to the random part, which os.CreateTemp
+// makes of decimal digits.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// removeStaleTemps removes what a killed save of path left behind: regular files in path's
+// directory named exactly as Save names its temporary files, last modified before cut. It is
+// best effort: a file it cannot remove is left for the next save.
+func removeStaleTemps(path string, cut time.Time) {
+	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cut) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // Close releases the lock.

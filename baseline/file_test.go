@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -222,7 +223,231 @@ func TestBaselineCrashDuringWrite(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("the baseline changed although the writer was killed before finishing")
 	}
-	if _, b2, err := Open(path, true); err != nil || len(b2.Principals) != len(orig.Principals) {
+	st2, b2, err := Open(path, true)
+	if err != nil || len(b2.Principals) != len(orig.Principals) {
 		t.Fatalf("old baseline unreadable after the crash: %v", err)
+	}
+	defer st2.Close()
+
+	// The next save removes what the killed one left, once it is old enough to be stale.
+	left, _ := filepath.Glob(filepath.Join(dir, ".state.vsb.tmp-*"))
+	if len(left) != 1 {
+		t.Fatalf("the killed save left %q, want one temporary file", left)
+	}
+	old := time.Now().Add(-2 * staleTempAge)
+	if err := os.Chtimes(left[0], old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := st2.Save(b2); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".state.vsb.tmp-*")); len(m) != 0 {
+		t.Errorf("temporary files left after the next save: %q", m)
+	}
+}
+
+// writeBomb writes a gzip file whose JSON starts like a baseline and goes on with n spaces inside
+// a string, streaming, so the test never holds it in memory. It returns the file's size.
+func writeBomb(t *testing.T, path string, n int64) int64 {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	io.WriteString(zw, `{"format":"vaultsentry-baseline","format_version":1,"tool_version":"`)
+	spaces := bytes.Repeat([]byte{' '}, 1<<20)
+	for n > 0 {
+		chunk := spaces[:min(n, int64(len(spaces)))]
+		if _, err := zw.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		n -= int64(len(chunk))
+	}
+	io.WriteString(zw, `"}`)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// heapAllocs is the total the heap has allocated since the program started.
+func heapAllocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestBaselineGzipBomb loads a baseline file of 1 KiB-ish compressed per MiB of spaces (the
+// issue's file expanded to 6.7 GB): it is refused as corrupt, naming the file and the limit,
+// after allocating tens of megabytes, not the size of the stream.
+func TestBaselineGzipBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 1 GiB gzip stream")
+	}
+	path := filepath.Join(t.TempDir(), "state.vsb")
+	size := writeBomb(t, path, 1<<30)
+	before := heapAllocs()
+	_, _, err := Open(path, false)
+	allocs := heapAllocs() - before
+	t.Logf("bomb of %d compressed bytes (1 GiB decompressed): Open allocated %d MiB", size, allocs>>20)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
+	}
+	for _, want := range []string{path, fmt.Sprintf("more than %d times", MaxGzipRatio)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// The guard trips past gzipRatioFloor (16 MiB); io.ReadAll's growth allocates a few times that.
+	if limit := uint64(8 * gzipRatioFloor); allocs > limit {
+		t.Errorf("loading the bomb allocated %d MiB, want at most %d MiB", allocs>>20, limit>>20)
+	}
+}
+
+func TestBaselineDecodeLimits(t *testing.T) {
+	var good bytes.Buffer
+	if err := learnedBaseline(t, 500).Encode(&good); err != nil {
+		t.Fatal(err)
+	}
+	raw := int64(len(gunzip(t, good.Bytes())))
+	tests := []struct {
+		name string
+		lim  decodeLimits
+		want string // in the error; "" for no error
+	}{
+		{"exactly the maximum", decodeLimits{max: raw, ratio: MaxGzipRatio, floor: gzipRatioFloor}, ""},
+		{"a byte over the maximum", decodeLimits{max: raw - 1, ratio: MaxGzipRatio, floor: gzipRatioFloor},
+			fmt.Sprintf("more than %d bytes", raw-1)},
+		{"ratio below the file's", decodeLimits{max: MaxDecompressedBytes, ratio: 2, floor: 1024}, "more than 2 times"},
+		{"ratio below the file's, under the floor", decodeLimits{max: MaxDecompressedBytes, ratio: 2, floor: raw}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := decode(bytes.NewReader(good.Bytes()), tt.lim)
+			if tt.want == "" {
+				if err != nil || len(b.Principals) != 7 {
+					t.Fatalf("err = %v, want the baseline", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrCorrupt saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBaselineSaveKeepsMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.vsb")
+	save := func() {
+		t.Helper()
+		st, b, err := Open(path, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.Save(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mode := func() os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	save()
+	if got := mode(); got != 0o600 {
+		t.Errorf("a new baseline has mode %#o, want 0600", got)
+	}
+	for _, want := range []os.FileMode{0o644, 0o640, 0o600} {
+		if err := os.Chmod(path, want); err != nil {
+			t.Fatal(err)
+		}
+		save()
+		if got := mode(); got != want {
+			t.Errorf("an update changed the mode from %#o to %#o", want, got)
+		}
+	}
+}
+
+func TestBaselineSaveRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.vsb")
+	old := time.Now().Add(-2 * staleTempAge)
+	files := []struct {
+		name string
+		old  bool
+		gone bool
+	}{
+		{".state.vsb.tmp-1234567890", true, true}, // what a killed save leaves
+		{".state.vsb.tmp-42", true, true},
+		{".state.vsb.tmp-987654", false, false},   // young: maybe a writer the lock cannot see
+		{".state.vsb.tmp-12ab", true, false},      // not a name Save makes
+		{".state.vsb.tmp-", true, false},          // nor this
+		{".other.vsb.tmp-1234", true, false},      // another baseline's
+		{".state.vsb.lock.tmp-1234", true, false}, // another file's
+		{"state.vsb.tmp-1234", true, false},
+		{"notes.txt", true, false},
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte("leftover"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if f.old {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A directory with the pattern's name is not a file a save left.
+	subdir := filepath.Join(dir, ".state.vsb.tmp-777")
+	if err := os.Mkdir(subdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(subdir, old, old)
+
+	// A reader holds no lock, so it never cleans up, even if it saves.
+	ro, b, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Save(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, files[0].name)); err != nil {
+		t.Fatalf("a save without the lock removed a temporary file: %v", err)
+	}
+
+	st, b, err := Open(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Save(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		_, err := os.Stat(filepath.Join(dir, f.name))
+		if gone := errors.Is(err, os.ErrNotExist); gone != f.gone {
+			t.Errorf("%s: removed = %v, want %v (stat: %v)", f.name, gone, f.gone, err)
+		}
+	}
+	if _, err := os.Stat(subdir); err != nil {
+		t.Errorf("a directory named like a temporary file was removed: %v", err)
+	}
+	if _, _, err := Open(path, false); err != nil {
+		t.Errorf("the baseline itself: %v", err)
 	}
 }
