@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-// End-to-end tests of a full disk (issue 20), with the real binary (built by TestMain in
+// End-to-end tests of a full disk, with the real binary (built by TestMain in
 // main_test.go): a report or a baseline that does not fit fails the run with exit 3 and says
 // which part was not written, and the file it would have replaced is as it was.
 

@@ -14,7 +14,7 @@ import (
 )
 
 // TestSummaryFailedFiles: a file that could not be opened is not counted as read; it is named
-// once, with its reason, beside the count (issue 20: "Files read: 3" when one of three failed).
+// once, with its reason, beside the count (it once said "Files read: 3" when one of three failed).
 func TestSummaryFailedFiles(t *testing.T) {
 	dir := t.TempDir()
 	zip := filepath.Join(dir, "c.log")

@@ -1,6 +1,6 @@
 package vault
 
-// Tests for the holes issue 20 found in the Vault reader: a line that crashed the run, times
+// Tests for the holes that breaking the Vault reader on purpose found: a line that crashed the run, times
 // far outside the plausible range, addresses that are not IPs, responses before their
 // requests and ids shared by two requests, and strings encoding/json rejects.
 
@@ -23,7 +23,7 @@ func TestParseUUID(t *testing.T) {
 	}{
 		{"066de4ff-e369-03aa-078c-1fcfe10b34d0", true},
 		{"00000000-0000-0000-0000-000000000000", true},
-		{"00000000-0000-0000-0000-0000000000-0", false}, // issue 20: panicked (index out of range)
+		{"00000000-0000-0000-0000-0000000000-0", false}, // panicked once (index out of range)
 		{"00000000-0000-0000-0000-00000000000-", false},
 		{"00000000-0000-0000-0000--00000000000", false},
 		{"0000000-00000-0000-0000-000000000000", false},
@@ -58,7 +58,7 @@ func TestParseUUID(t *testing.T) {
 	}
 }
 
-// TestCrasherLine: the line of issue 20 is read as an ordinary response alone.
+// TestCrasherLine: the line that once crashed the run is read as an ordinary response alone.
 func TestCrasherLine(t *testing.T) {
 	line := `{"time":"2026-09-23T10:00:01Z","type":"response","request":{"id":"00000000-0000-0000-0000-0000000000-0","operation":"read","path":"kv/data/x"}}` + "\n"
 	l, st := loadVaultBytes(t, "a.log", []byte(line), sources.LoadOptions{})
