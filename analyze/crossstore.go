@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type CrossStore struct {
 	env    Env
 	rule   Rule
 	addrs  map[netip.Addr]*crossAddr
-	works  map[string]*crossAddr // link key -> the workload's recent reads
+	works  map[string]*crossWork // link key -> the workload's recent reads
 	found  []Finding
 	byWork []Finding // workload findings, reconciled with the address ones in Finish
 	seen   int       // events since the last sweep of idle addresses
@@ -79,7 +80,7 @@ const crossSweepEvery = 1 << 16
 
 // NewCrossStore builds the cross-store-access detector.
 func NewCrossStore(env Env) Detector {
-	return &CrossStore{env: env, addrs: map[netip.Addr]*crossAddr{}, works: map[string]*crossAddr{}, rule: Rule{
+	return &CrossStore{env: env, addrs: map[netip.Addr]*crossAddr{}, works: map[string]*crossWork{}, rule: Rule{
 		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes),
 		ID:    "cross-store-access", Name: "One address reads secrets in several stores", Severity: High,
 		Group:   GroupIdentity, // the identity is the address: its episodes close in time are one finding
@@ -210,6 +211,36 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 	st.reported = ev.Time
 }
 
+// crossWork is one workload's recent secret reads, per store: O(1) per event and a fixed
+// amount of memory per workload, since most workloads read one store all day.
+type crossWork struct {
+	stores   [8]workStore
+	fresh    map[string]bool // identity -> new in its store, judged at its first read of an episode
+	seenAt   time.Time       // the latest read
+	reported time.Time       // end of the last reported episode; zero when none
+}
+
+// workStore is a workload's reads in one store: when an identity the baseline knew last read
+// there, when a new one did, and the latest reads for the finding's evidence.
+type workStore struct {
+	lastKnown, lastFresh time.Time
+	recent               [workRecent]crossRead // a ring of the latest reads
+	n                    int                   // reads ever put in the ring
+}
+
+// workRecent is how many reads per store a workload's finding can show.
+const workRecent = 16
+
+func (w *workStore) add(r crossRead) {
+	w.recent[w.n%workRecent] = r
+	w.n++
+	if r.fresh {
+		w.lastFresh = r.at
+	} else {
+		w.lastKnown = r.at
+	}
+}
+
 // observeWorkload follows the secret reads of one workload across stores. In each store the
 // workload is known when its identity there had read secrets before (per the baseline), judged
 // at the identity's first read in an episode.
@@ -224,51 +255,42 @@ func (d *CrossStore) observeWorkload(ev *event.Event) {
 		return
 	}
 	win := d.env.Config.CrossStore.Window
-	st := d.works[lk]
-	if st == nil {
-		st = &crossAddr{fresh: map[string]bool{}}
-		d.works[lk] = st
-	} else if ev.Time.Sub(st.seenAt) > win {
-		clear(st.fresh)
+	w := d.works[lk]
+	if w == nil {
+		w = &crossWork{fresh: map[string]bool{}}
+		d.works[lk] = w
+	} else if ev.Time.Sub(w.seenAt) > win {
+		clear(w.fresh)
 	}
-	st.seenAt = ev.Time
-	fresh, ok := st.fresh[id]
+	w.seenAt = ev.Time
+	fresh, ok := w.fresh[id]
 	if !ok {
 		h := d.env.Baseline.Get(id)
 		fresh = h == nil || len(h.Resources) == 0
-		st.fresh[id] = fresh
+		w.fresh[id] = fresh
 	}
-	if !st.reported.IsZero() && ev.Time.Sub(st.last) <= win {
-		st.last, st.reported = ev.Time, ev.Time // the episode reported goes on
+	if !w.reported.IsZero() && ev.Time.Sub(w.reported) <= win {
+		w.reported = ev.Time // the episode reported goes on
 		return
 	}
-	st.reported = time.Time{}
-	st.last = ev.Time
-	for len(st.reads) > 0 && ev.Time.Sub(st.reads[0].at) > win {
-		st.drop()
-	}
-	if len(st.reads) >= maxCrossReads {
-		st.drop()
-	}
-	st.reads = append(st.reads, crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
+	w.reported = time.Time{}
+	k := ev.Kind & 7
+	w.stores[k].add(crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
 		resource: ev.Resource, ev: evidenceOf(ev), fresh: fresh, addr: ev.RemoteAddr})
-	if fresh {
-		st.freshBy[ev.Kind&7]++
-	}
 	// Reported when one store is new to the workload and another is its home: a store whose
 	// reads in the window are all by identities it knew.
-	var kinds, newKinds [8]bool
-	for _, r := range st.reads {
-		kinds[r.kind&7] = true
-	}
+	since := ev.Time.Add(-win)
+	var newKinds [8]bool
 	stores, fresh1, known := 0, false, false
-	for k, in := range kinds {
-		if !in {
+	for i := range w.stores {
+		st := &w.stores[i]
+		inFresh, inKnown := !st.lastFresh.Before(since) && !st.lastFresh.IsZero(), !st.lastKnown.Before(since) && !st.lastKnown.IsZero()
+		if !inFresh && !inKnown {
 			continue
 		}
 		stores++
-		newKinds[k] = st.freshBy[k] > 0
-		if newKinds[k] {
+		newKinds[i] = inFresh
+		if inFresh {
 			fresh1 = true
 		} else {
 			known = true
@@ -277,16 +299,27 @@ func (d *CrossStore) observeWorkload(ev *event.Event) {
 	if stores < 2 || !fresh1 || !known {
 		return
 	}
-	d.reportWorkload(lk, st, ev, newKinds)
+	d.reportWorkload(lk, w, ev, newKinds, since)
 }
 
-// reportWorkload makes the finding of one episode of workload lk.
-func (d *CrossStore) reportWorkload(lk string, st *crossAddr, ev *event.Event, newKinds [8]bool) {
+// reportWorkload makes the finding of one episode of workload lk: the recent reads of each
+// store inside the window.
+func (d *CrossStore) reportWorkload(lk string, w *crossWork, ev *event.Event, newKinds [8]bool, since time.Time) {
+	var reads []crossRead
+	for i := range w.stores {
+		st := &w.stores[i]
+		for j := max(0, st.n-workRecent); j < st.n; j++ {
+			if r := st.recent[j%workRecent]; !r.at.Before(since) {
+				reads = append(reads, r)
+			}
+		}
+	}
+	slices.SortFunc(reads, func(a, b crossRead) int { return a.at.Compare(b.at) })
 	var ids, names, res, stores, fresh, addrs set
 	f := newFinding(d.rule, ev)
 	f.Identity, f.Credential = lk, ""
-	f.FirstSeen = st.reads[0].at
-	for _, r := range st.reads {
+	f.FirstSeen = reads[0].at
+	for _, r := range reads {
 		stores.add(r.kind.String())
 		if newKinds[r.kind&7] {
 			fresh.add(r.kind.String())
@@ -299,7 +332,7 @@ func (d *CrossStore) reportWorkload(lk string, st *crossAddr, ev *event.Event, n
 		}
 		f.addEvidence(r.ev)
 	}
-	f.Count = len(st.reads)
+	f.Count = len(reads)
 	f.Source = strings.Join(stores.sorted(0), "+")
 	f.DisplayName = strings.Join(names.sorted(10), ", ")
 	f.Resources = res.sorted(MaxResources)
@@ -310,8 +343,8 @@ func (d *CrossStore) reportWorkload(lk string, st *crossAddr, ev *event.Event, n
 	f.Remediation = "ask the owner of " + lk + " whether it was given access to the new store; if not, revoke its credentials " +
 		"in every store and rotate the secrets listed; vaultsentry trace --identity " + lk + " shows the workload in every store"
 	d.byWork = append(d.byWork, f)
-	st.reads, st.freshBy = st.reads[:0], [8]int32{}
-	st.reported = ev.Time
+	w.stores = [8]workStore{}
+	w.reported = ev.Time
 }
 
 // sweep forgets addresses and workloads idle for longer than the window.
