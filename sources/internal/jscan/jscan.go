@@ -141,8 +141,25 @@ func (s *Scanner) Number() bool {
 	return true
 }
 
-// skip passes over one value of any kind, validating it.
+// Skip passes over one value of any kind, validating it. Nesting inside a skipped value has no
+// depth limit and no recursion (an explicit stack of open brackets): a field nobody reads may be
+// as deep as Vault accepts (a request body 5,000 levels deep), and skipping it must not lose the
+// entry. Only the fields the decoders read are bounded by MaxDepth. depth is the caller's
+// nesting, kept for the signature the walkers share.
 func (s *Scanner) Skip(depth int) bool {
+	if s.I >= len(s.B) {
+		return false
+	}
+	switch c := s.B[s.I]; c {
+	case '{', '[':
+		return s.skipNested()
+	default:
+		return s.scalar()
+	}
+}
+
+// scalar passes over a string, a literal or a number.
+func (s *Scanner) scalar() bool {
 	if s.I >= len(s.B) {
 		return false
 	}
@@ -150,10 +167,6 @@ func (s *Scanner) Skip(depth int) bool {
 	case '"':
 		_, _, ok := s.Str()
 		return ok
-	case '{':
-		return s.skipObject(depth + 1)
-	case '[':
-		return s.skipArray(depth + 1)
 	case 't':
 		return s.Lit("true")
 	case 'f':
@@ -168,55 +181,76 @@ func (s *Scanner) Skip(depth int) bool {
 	return false
 }
 
-func (s *Scanner) skipObject(depth int) bool {
-	if depth > MaxDepth {
-		return false
-	}
-	s.I++
-	s.WS()
-	if s.I < len(s.B) && s.B[s.I] == '}' {
-		s.I++
-		return true
-	}
+// skipNested passes over an object or array at s.I, however deep, validating it.
+func (s *Scanner) skipNested() bool {
+	var buf [64]byte
+	open := buf[:0] // the brackets open around the current position, innermost last
 	for {
-		if s.I >= len(s.B) || s.B[s.I] != '"' {
+		// s.I is at the start of a value.
+		if s.I >= len(s.B) {
 			return false
 		}
-		if _, _, ok := s.Str(); !ok {
-			return false
+		switch s.B[s.I] {
+		case '{':
+			s.I++
+			s.WS()
+			if s.I < len(s.B) && s.B[s.I] == '}' {
+				s.I++
+				break // an empty object is a whole value
+			}
+			open = append(open, '}')
+			if !s.key() {
+				return false
+			}
+			continue
+		case '[':
+			s.I++
+			s.WS()
+			if s.I < len(s.B) && s.B[s.I] == ']' {
+				s.I++
+				break
+			}
+			open = append(open, ']')
+			continue
+		default:
+			// Large bodies are mostly arrays of numbers (Vault does not HMAC them).
+			if len(open) > 0 && open[len(open)-1] == ']' && IsDigit(s.B[s.I]) {
+				if !s.numbers() {
+					return false
+				}
+			} else if !s.scalar() {
+				return false
+			}
 		}
-		if !s.Colon() || !s.Skip(depth) {
-			return false
+		// A value ended: close what it ended, then go on to the next member or element.
+		for {
+			if len(open) == 0 {
+				return true
+			}
+			done, ok := s.Next(open[len(open)-1])
+			if !ok {
+				return false
+			}
+			if !done {
+				break
+			}
+			open = open[:len(open)-1]
 		}
-		if done, ok := s.Next('}'); !ok || done {
-			return ok
+		if open[len(open)-1] == '}' && !s.key() {
+			return false
 		}
 	}
 }
 
-func (s *Scanner) skipArray(depth int) bool {
-	if depth > MaxDepth {
+// key passes over an object member's key and its colon, leaving s.I at the value.
+func (s *Scanner) key() bool {
+	if s.I >= len(s.B) || s.B[s.I] != '"' {
 		return false
 	}
-	s.I++
-	s.WS()
-	if s.I < len(s.B) && s.B[s.I] == ']' {
-		s.I++
-		return true
+	if _, _, ok := s.Str(); !ok {
+		return false
 	}
-	for {
-		// Large bodies are mostly arrays of numbers (Vault does not HMAC them).
-		if s.I < len(s.B) && IsDigit(s.B[s.I]) {
-			if !s.numbers() {
-				return false
-			}
-		} else if !s.Skip(depth) {
-			return false
-		}
-		if done, ok := s.Next(']'); !ok || done {
-			return ok
-		}
-	}
+	return s.Colon()
 }
 
 // numbers passes over a run of plain numbers separated by commas ("0.6805,0.3971,12"), the
