@@ -2,11 +2,11 @@ package analyze
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
@@ -31,7 +31,7 @@ import (
 // window passes without the threshold being met again, in log time, whichever credential the
 // next event carries: a sync that logs in for every cycle (External Secrets) uses a new token each time, and
 // each cycle must end, and be learned, before the next one is judged. Each event enters and
-// leaves its credential's window once; open bursts wait in a heap by deadline (O(log n)).
+// leaves its credential's window once; open bursts wait in window.Deadlines (O(1) to extend).
 //
 // Known false positives: operators that sync a fixed set of secrets periodically (External
 // Secrets, Vault Secrets Operator). Once the baseline has seen the same set in earlier bursts,
@@ -45,7 +45,7 @@ type BulkRead struct {
 	found  []Finding
 	rule   Rule
 	config BurstConfig
-	due    burstHeap // open bursts by the time their window runs out
+	due    window.Deadlines[string] // open bursts, by credential, until their window runs out
 	// habits are the bursts closed in this run, by principal, not yet in the baseline; learned
 	// lists them in closing order for Run (learnedBursts).
 	habits  map[string]*burstHabit
@@ -59,27 +59,6 @@ type burstHabit struct {
 	paths  map[string]struct{}
 }
 
-// burstDue is an open burst and the time its window ran out when it was queued; the burst may
-// have been extended since (it is queued again then) or closed (the entry is dropped).
-type burstDue struct {
-	at time.Time
-	st *bulkState
-	b  *bulkBurst
-}
-
-type burstHeap []burstDue
-
-func (h burstHeap) Len() int           { return len(h) }
-func (h burstHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h burstHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *burstHeap) Push(x any)        { *h = append(*h, x.(burstDue)) }
-func (h *burstHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
 type readRef struct {
 	t   time.Time
 	res string
@@ -87,6 +66,7 @@ type readRef struct {
 }
 
 type bulkState struct {
+	key  string    // the credential (or principal) it counts for
 	win  []readRef // events inside the window, oldest first (win[head:])
 	head int
 	// listedAll is the time of the credential's latest successful listing of a whole store;
@@ -139,7 +119,7 @@ func (d *BulkRead) Observe(ev *event.Event) {
 	}
 	st := d.state[key]
 	if st == nil {
-		st = &bulkState{counts: map[string]int{}, cfg: burstFor(d.env.Config, d.rule.ID, ev, d.config)}
+		st = &bulkState{key: key, counts: map[string]int{}, cfg: burstFor(d.env.Config, d.rule.ID, ev, d.config)}
 		d.state[key] = st
 	}
 	cfg := st.cfg
@@ -173,11 +153,11 @@ func (d *BulkRead) Observe(ev *event.Event) {
 				b.add(r)
 			}
 			st.burst = b
-			heap.Push(&d.due, burstDue{at: ev.Time.Add(cfg.Window), st: st, b: b})
 		} else {
 			st.burst.add(st.win[len(st.win)-1])
 		}
 		st.burst.lastTrig = ev.Time
+		d.due.Set(key, ev.Time.Add(cfg.Window)) // moving a deadline later is O(1)
 		st.burst.f.LastSeen = ev.Time
 		st.burst.f.SourceIPs = appendAddr(st.burst.f.SourceIPs, ev.RemoteAddr)
 	} else if st.burst != nil {
@@ -186,19 +166,14 @@ func (d *BulkRead) Observe(ev *event.Event) {
 	}
 }
 
-// expire closes the bursts whose window has run out before now.
+// expire closes the bursts whose window has run out before now, whichever credential the
+// event that says so carries.
 func (d *BulkRead) expire(now time.Time) {
-	for len(d.due) > 0 && now.After(d.due[0].at) {
-		e := heap.Pop(&d.due).(burstDue)
-		if e.st.burst != e.b {
-			continue // closed already by its own credential's next read
+	d.due.Due(now, func(key string) {
+		if st := d.state[key]; st != nil && st.burst != nil {
+			d.close(st)
 		}
-		if end := e.b.lastTrig.Add(e.st.cfg.Window); now.After(end) {
-			d.close(e.st)
-		} else {
-			heap.Push(&d.due, burstDue{at: end, st: e.st, b: e.b}) // extended since it was queued
-		}
-	}
+	})
 }
 
 func (b *bulkBurst) add(r readRef) {
@@ -210,6 +185,7 @@ func (b *bulkBurst) add(r readRef) {
 func (d *BulkRead) close(st *bulkState) {
 	b := st.burst
 	st.burst = nil
+	d.due.Remove(st.key)
 	paths := b.paths.sorted(0)
 	h := d.env.Baseline.Get(b.f.Identity)
 	known := h != nil && knownPeriodicSet(h, d.habits[b.f.Identity], paths)
