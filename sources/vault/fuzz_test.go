@@ -51,6 +51,7 @@ var reasonShapes = regexp.MustCompile(`^(` +
 	`|invalid JSON: wrong JSON type at offset N \(field [A-Za-z0-9_.?-]* wants [a-z0-9.\[\]*]+\)` +
 	`|invalid time: (missing|not RFC N \(N bytes\)|year -?N out of range in UTC|year -?N outside N-N)` +
 	`|not a Vault audit entry: no "type"` +
+	`|Vault audit entry without auth or request \(reshaped by a log shipper\? flattened keys such as request_path are not read\)` +
 	`|not a JSON object` +
 	`|N NUL bytes \(lost file system block\?\)` +
 	`|line longer than N bytes, skipped` +
