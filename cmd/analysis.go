@@ -17,7 +17,7 @@ import (
 type analysisOptions struct {
 	IO          Streams
 	Format      string
-	Output      string
+	Outputs     []string // -o, repeatable
 	MinSeverity string
 	FailOn      string
 	Since       string
@@ -43,7 +43,12 @@ type analysisOptions struct {
 	PreviousReport string
 	Verbose        bool
 
+	// changed tells validate whether a flag was given (nil: none was); a method value, so
+	// cmd needs no import of pflag.
+	changed func(name string) bool
+
 	// Set by validate.
+	outputs                  []app.Output        // -o with the format of each; nil: standard output in Format
 	previous                 *app.PreviousReport // --previous-report, read before the long load
 	minSev, failOn           analyze.Severity
 	loc                      *time.Location
@@ -56,7 +61,9 @@ type analysisOptions struct {
 func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVarP(&o.Format, "format", "f", "table", "output format: "+strings.Join(report.Formats(), ", "))
-	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of standard output")
+	f.StringArrayVarP(&o.Outputs, "output", "o", nil, "write the report to `FILE` instead of standard output, in the format its extension names\n"+
+		"("+outputExtensions()+"); repeatable: one analysis, one file per -o")
+	o.changed = f.Changed
 	f.StringVar(&o.MinSeverity, "min-severity", "info", "show findings at or above this severity: "+strings.Join(analyze.Severities(), ", "))
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 when a finding at or above this severity exists: "+strings.Join(analyze.Severities(), ", ")+" (default: never)")
 	f.StringVar(&o.Since, "since", "", "analyse events at or after `TIME` (RFC 3339, or a duration such as 24h counted back from the newest event)")
@@ -83,6 +90,9 @@ func (o *analysisOptions) validate() error {
 		return usagef("pass --format "+strings.Join(report.Formats(), "|"), "%v", err)
 	}
 	var err error
+	if o.outputs, err = o.resolveOutputs(); err != nil {
+		return err
+	}
 	if o.minSev, err = analyze.ParseSeverity(o.MinSeverity); err != nil {
 		return usagef("pass --min-severity "+strings.Join(analyze.Severities(), "|"), "--min-severity: %v", err)
 	}
@@ -161,7 +171,7 @@ func (o *analysisOptions) options(cfg *loadedConfig, start time.Time) app.Option
 	}
 	return app.Options{
 		IO: o.IO.app(), Config: cfg.app(),
-		Format: o.Format, Output: o.Output, MinSeverity: o.minSev, Location: o.loc,
+		Format: o.Format, Outputs: o.outputs, MinSeverity: o.minSev, Location: o.loc,
 		Since: o.since, Until: o.until, LearnUntil: o.learnUntil, K8sEvents: o.K8sEvents,
 		Strict: o.Strict, Quiet: o.Quiet, Verbose: o.Verbose,
 		MaxLineBytes: o.MaxLine, MaxDecompressedBytes: o.MaxDecompressed, MaxGzipRatio: ratio,

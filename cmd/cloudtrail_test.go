@@ -24,6 +24,8 @@ func TestCloudTrailFlags(t *testing.T) {
 		{"--region with --from", []string{"--from", "a", "--region", "eu-west-1"}, nil, nil, "cannot be combined with --from"},
 		{"bad rate", []string{"--max-rps", "0"}, nil, nil, "--max-rps"},
 		{"bad format", []string{"--format", "xml"}, nil, nil, "unknown format"},
+		{"several -o", []string{"--from", "a", "-o", "r.html", "-o", "f.json"}, []string{"a"}, nil, ""},
+		{"-o and --format disagree", []string{"--from", "a", "--format", "sarif", "-o", "f.json"}, nil, nil, "-o f.json but --format sarif: drop one or make them agree"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

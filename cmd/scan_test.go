@@ -38,6 +38,42 @@ func TestScanFlags(t *testing.T) {
 		{"bad zone", []string{"--timezone", "Mars/Olympus", "a.log"}, 2, nil, "unknown time zone"},
 		{"no input", nil, 2, nil, "no input given"},
 		{"unknown flag", []string{"--bogus", "a.log"}, 2, nil, "unknown flag"},
+		{"one -o: the extension picks the format", []string{"-o", "r.html", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if len(o.outputs) != 1 || o.outputs[0].Format != "html" {
+				t.Errorf("outputs %+v", o.outputs)
+			}
+		}, ""},
+		{"several -o, each by extension", []string{"-o", "r.htm", "-o", "f.json", "-o", "f.sarif", "-o", "s.md", "-o", "t.txt", "a.log"}, 0,
+			func(t *testing.T, o *scanOptions) {
+				var got []string
+				for _, out := range o.outputs {
+					got = append(got, out.Format)
+				}
+				if strings.Join(got, ",") != "html,json,sarif,markdown,table" {
+					t.Errorf("formats %v", got)
+				}
+			}, ""},
+		{"-o - keeps --format", []string{"-o", "-", "-o", "f.json", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if o.outputs[0].Format != "table" || o.outputs[1].Format != "json" {
+				t.Errorf("outputs %+v", o.outputs)
+			}
+		}, ""},
+		{"--format agreeing with the extension", []string{"--format", "json", "-o", "f.json", "a.log"}, 0, nil, ""},
+		{"--format for an extension that names none", []string{"--format", "sarif", "-o", "f.out", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if o.outputs[0].Format != "sarif" {
+				t.Errorf("outputs %+v", o.outputs)
+			}
+		}, ""},
+		{"-o and --format disagree", []string{"--format", "json", "-o", "report.html", "a.log"}, 2, nil,
+			"-o report.html but --format json: drop one or make them agree"},
+		{"several -o and --format disagree", []string{"--format", "json", "-o", "f.json", "-o", "f.sarif", "a.log"}, 2, nil,
+			"-o f.sarif but --format json"},
+		{"unknown extension without --format", []string{"-o", "report.out", "a.log"}, 2, nil,
+			"-o report.out: the extension names no report format and --format is not given"},
+		{"unknown extension among several", []string{"--format", "json", "-o", "f.json", "-o", "report", "a.log"}, 2, nil,
+			"-o report: the extension names no report format"},
+		{"csv is not a scan format", []string{"-o", "f.csv", "a.log"}, 2, nil, "names no report format"},
+		{"same file twice", []string{"-o", "f.json", "-o", "./f.json", "a.log"}, 2, nil, "-o ./f.json given twice"},
 		{"update-baseline needs baseline", []string{"--update-baseline", "a.log"}, 2, nil, "--update-baseline needs --baseline"},
 	}
 	for _, tt := range tests {

@@ -15,8 +15,11 @@ type Options struct {
 	IO     IO
 	Config *Config // nil: DefaultConfig
 
-	Format      string // a name from report.Formats()
-	Output      string // file for the report; "" or "-" is IO.Out
+	Format string // a name from report.Formats()
+	Output string // file for the report; "" or "-" is IO.Out
+	// Outputs, when set, replace Format and Output: the report is rendered into each, from the
+	// one analysis. At most one of them is standard output ("" or "-").
+	Outputs     []Output
 	MinSeverity analyze.Severity
 	Location    *time.Location // for times in table output; nil is UTC
 
@@ -46,6 +49,20 @@ type Options struct {
 	Start time.Time
 	// Now is the wall clock (ignore expiry, the future-event guard); nil is time.Now.
 	Now func() time.Time
+}
+
+// Output is one destination of the report: a file ("" or "-" for IO.Out) and its format.
+type Output struct {
+	Path   string
+	Format string // a name from report.Formats()
+}
+
+// outputs are the report's destinations: Outputs, or the one of Format and Output.
+func (o *Options) outputs() []Output {
+	if len(o.Outputs) > 0 {
+		return o.Outputs
+	}
+	return []Output{{Path: o.Output, Format: o.Format}}
 }
 
 func (o *Options) config() *Config {

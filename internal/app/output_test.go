@@ -120,3 +120,29 @@ func TestScanCancelled(t *testing.T) {
 		t.Errorf("baseline written: %v", err)
 	}
 }
+
+// TestScanOutputs: one analysis, one file per output in its format; an output that cannot be
+// written does not cost the others, and the error names it.
+func TestScanOutputs(t *testing.T) {
+	dir := t.TempDir()
+	s, out, _ := testIO()
+	outs := []Output{
+		{Path: filepath.Join(dir, "r.html"), Format: "html"},
+		{Path: filepath.Join(dir, "missing", "f.json"), Format: "json"},
+		{Path: filepath.Join(dir, "f.sarif"), Format: "sarif"},
+	}
+	_, err := Scan(context.Background(), ScanRequest{Options: Options{IO: s, Quiet: true, Outputs: outs}, Paths: []string{incident}})
+	var re *RuntimeError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "1 of 3 report outputs not written ("+outs[1].Path+")") {
+		t.Fatalf("err %v", err)
+	}
+	for path, want := range map[string]string{outs[0].Path: "<html", outs[2].Path: `"version": "2.1.0"`} {
+		b, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %v, lacks %q", path, err, want)
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("standard output written: %q", out.String())
+	}
+}

@@ -110,7 +110,6 @@ func (p *pipeline) run() (Outcome, error) {
 		Files: p.loaded.Files, Events: len(evs), Filtered: filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous,
-		Color: o.IO.Color && (o.Output == "" || o.Output == "-"),
 	}
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed
@@ -145,7 +144,7 @@ func (p *pipeline) run() (Outcome, error) {
 			report.Sanitize(o.BaselinePath), len(bl.Principals))
 		return Outcome{}, nil
 	}
-	if o.Format == "html" {
+	if slices.ContainsFunc(o.outputs(), func(out Output) bool { return out.Format == "html" }) {
 		from := rr.First
 		if !cfg.LearnUntil.IsZero() && cfg.LearnUntil.After(from) && cfg.LearnUntil.Before(rr.Last) {
 			from = cfg.LearnUntil // chart the reporting period, not the history
@@ -187,13 +186,69 @@ func (p *pipeline) run() (Outcome, error) {
 	return out, nil
 }
 
+// render writes the report to each output, all rendered from the same result. An output that
+// cannot be written does not stop the others: the error names the ones that failed and the ones
+// written. An interrupt stops at the next output; what was already renamed into place is whole.
 func (p *pipeline) render(rr *report.Result) error {
-	o := p.opts
-	r, err := report.New(o.Format)
-	if err != nil {
-		return usagef("pass --format "+strings.Join(report.Formats(), "|"), "%v", err)
+	outs := p.opts.outputs()
+	var failed []error
+	var written, failedPaths []string
+	for _, out := range outs {
+		r, err := report.New(out.Format)
+		if err != nil {
+			return usagef("pass --format "+strings.Join(report.Formats(), "|"), "%v", err)
+		}
+		res := *rr // Color depends on the destination; the rest is shared
+		res.Color = p.opts.IO.Color && (out.Path == "" || out.Path == "-")
+		err = writeOutput(p.ctx, p.opts.IO.Out, out.Path, "report", func(w io.Writer) error { return r.Render(w, &res) })
+		if err != nil && p.ctx.Err() != nil {
+			if len(written) > 0 {
+				return runtimef("the outputs written are complete; the others are as they were",
+					fmt.Errorf("interrupted while writing the report %s (written: %s): %w", outputName(out.Path), strings.Join(written, ", "), context.Cause(p.ctx)))
+			}
+			return err
+		}
+		if err != nil {
+			failed = append(failed, err)
+			failedPaths = append(failedPaths, outputName(out.Path))
+			continue
+		}
+		written = append(written, outputName(out.Path))
 	}
-	return writeOutput(p.ctx, o.IO.Out, o.Output, "report", func(w io.Writer) error { return r.Render(w, rr) })
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(outs) == 1:
+		return failed[0]
+	}
+	hint := ""
+	var re *RuntimeError
+	if errors.As(failed[0], &re) {
+		hint = re.Hint
+	}
+	msg := fmt.Sprintf("%d of %d report outputs not written (%s)", len(failed), len(outs), strings.Join(failedPaths, ", "))
+	if len(written) > 0 {
+		msg += "; written: " + strings.Join(written, ", ")
+	}
+	// One line, each cause wrapped (errors.Join would put them on lines of their own).
+	verbs := strings.TrimSuffix(strings.Repeat("%w; ", len(failed)), "; ")
+	return runtimef(hint, fmt.Errorf("%s: "+verbs, append([]any{msg}, toAny(failed)...)...))
+}
+
+func toAny(errs []error) []any {
+	as := make([]any, len(errs))
+	for i, e := range errs {
+		as[i] = e
+	}
+	return as
+}
+
+// outputName names an output in messages.
+func outputName(path string) string {
+	if path == "" || path == "-" {
+		return "standard output"
+	}
+	return path
 }
 
 // withNote adds a sentence to a run error's hint.
