@@ -354,6 +354,16 @@ func FuzzReadVault(f *testing.F) {
 	f.Add([]byte("\n\n{}\n{\"type\":\"request\"}\r\n"+vaultLines[0]), uint16(1))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint16) {
 		const maxLine = 300
+		if head := data[:min(len(data), 1<<16)]; bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0 {
+			// A CR-only file: sources' open turns its lone CRs into LFs before any reader sees
+			// it (the pipeline here is fed directly), so both readers get what open gives.
+			data = bytes.Clone(data)
+			for i := range data {
+				if data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+					data[i] = '\n'
+				}
+			}
+		}
 		var want, got sources.FileStats
 		wantEvs := refReadVault("f.log", bytes.NewReader(data), maxLine, &want)
 		gotEvs := readWithPipeline(data, nil, maxLine, int(chunk%1024)+16, &got)
