@@ -12,20 +12,28 @@ import (
 
 // extensionFormats maps a report file's extension to its format, in the order help lists them.
 // An extension counts only when report.Formats() has its format (no csv for scan reports yet).
-var extensionFormats = []struct{ ext, format string }{
-	{".json", "json"}, {".sarif", "sarif"}, {".html", "html"}, {".htm", "html"},
-	{".md", "markdown"}, {".markdown", "markdown"}, {".csv", "csv"}, {".txt", "table"},
+// A weak extension (.txt) says "text" more than "table": --format, when given, wins over it.
+var extensionFormats = []struct {
+	ext, format string
+	weak        bool
+}{
+	{".json", "json", false}, {".sarif", "sarif", false}, {".html", "html", false}, {".htm", "html", false},
+	{".md", "markdown", false}, {".markdown", "markdown", false}, {".csv", "csv", false}, {".txt", "table", true},
 }
 
-// formatOf is the format path's extension names, or "" when it names none.
-func formatOf(path string) string {
+// formatOf is the format path's extension names ("" when it names none), whether the
+// extension is weak, and whether it is one this list knows (even for a format scan lacks).
+func formatOf(path string) (format string, weak, known bool) {
 	ext := strings.ToLower(filepath.Ext(path))
 	for _, ef := range extensionFormats {
-		if ef.ext == ext && slices.Contains(report.Formats(), ef.format) {
-			return ef.format
+		if ef.ext == ext {
+			if slices.Contains(report.Formats(), ef.format) {
+				return ef.format, ef.weak, true
+			}
+			return "", false, true
 		}
 	}
-	return ""
+	return "", false, false
 }
 
 // outputExtensions lists the extensions -o understands, for help and hints.
@@ -54,7 +62,11 @@ func namesNoFile(path string) bool {
 // in a format nobody asked for:
 //   - no -o: standard output in --format (default table);
 //   - a file's extension names its format (outputExtensions); --format may be given too only
-//     when it agrees, and is needed for an extension that names no format;
+//     when it agrees;
+//   - one -o whose extension names no format (report, audit-report.out) is written in --format
+//     (default table), as before -o read extensions: scripts that wrote -o today keep working;
+//     .txt is table unless --format says otherwise; an extension of a format scan reports do
+//     not have (.csv) is a usage error;
 //   - with several -o, every file needs an extension that names its format;
 //   - "-" and paths that are not regular files (/dev/stdout) are written in --format;
 //   - no file twice.
@@ -84,17 +96,18 @@ func (o *analysisOptions) resolveOutputs() ([]app.Output, error) {
 			outs = append(outs, app.Output{Path: path, Format: o.Format})
 			continue
 		}
-		f := formatOf(path)
+		f, weak, known := formatOf(path)
 		switch {
+		case weak && formatSet:
+			f = o.Format
+		case f == "" && known:
+			return nil, usagef(extHint, "-o %s: scan reports have no %s format", path, strings.TrimPrefix(filepath.Ext(path), "."))
 		case f != "" && formatSet && f != o.Format:
 			return nil, usagef("the extension of -o names the format; --format is not needed with it",
 				"-o %s but --format %s: drop one or make them agree", path, o.Format)
 		case f == "" && len(o.Outputs) > 1:
 			return nil, usagef(extHint+"; with several -o each file's extension names its format",
 				"-o %s: the extension names no report format", path)
-		case f == "" && !formatSet:
-			return nil, usagef(extHint+", or pass --format "+strings.Join(report.Formats(), "|"),
-				"-o %s: the extension names no report format and --format is not given", path)
 		case f == "":
 			f = o.Format
 		}

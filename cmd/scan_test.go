@@ -68,11 +68,21 @@ func TestScanFlags(t *testing.T) {
 			"-o report.html but --format json: drop one or make them agree"},
 		{"several -o and --format disagree", []string{"--format", "json", "-o", "f.json", "-o", "f.sarif", "a.log"}, 2, nil,
 			"-o f.sarif but --format json"},
-		{"unknown extension without --format", []string{"-o", "report.out", "a.log"}, 2, nil,
-			"-o report.out: the extension names no report format and --format is not given"},
+		{"one -o whose extension names no format is written in --format, as before", []string{"-o", "report.out", "a.log"}, 0,
+			func(t *testing.T, o *scanOptions) {
+				if len(o.outputs) != 1 || o.outputs[0].Format != "table" {
+					t.Errorf("outputs %+v", o.outputs)
+				}
+			}, ""},
+		{"--format wins over .txt", []string{"--format", "json", "-o", "findings.txt", "a.log"}, 0,
+			func(t *testing.T, o *scanOptions) {
+				if len(o.outputs) != 1 || o.outputs[0].Format != "json" {
+					t.Errorf("outputs %+v", o.outputs)
+				}
+			}, ""},
 		{"unknown extension among several", []string{"--format", "json", "-o", "f.json", "-o", "report", "a.log"}, 2, nil,
 			"-o report: the extension names no report format"},
-		{"csv is not a scan format", []string{"-o", "f.csv", "a.log"}, 2, nil, "names no report format"},
+		{"csv is not a scan format", []string{"-o", "f.csv", "a.log"}, 2, nil, "-o f.csv: scan reports have no csv format"},
 		{"same file twice", []string{"-o", "f.json", "-o", "./f.json", "a.log"}, 2, nil, "-o ./f.json given twice"},
 		{"update-baseline needs baseline", []string{"--update-baseline", "a.log"}, 2, nil, "--update-baseline needs --baseline"},
 	}
