@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -126,12 +127,7 @@ func accountOf(f Finding) string {
 
 // Finish closes the open sessions.
 func (d *RootActivity) Finish() []Finding {
-	keys := make([]string, 0, len(d.open))
-	for k := range d.open {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(d.open)) {
 		d.close(k, d.open[k])
 	}
 	return d.found
