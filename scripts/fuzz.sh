@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 FUZZTIME="${FUZZTIME:-20s}"
 filter="${1:-.}"
 status=0
+# saved counts the failing inputs saved for a target (0 when it has no corpus directory).
+saved() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 # Every package with fuzz targets, and its targets, found from the sources.
 for pkg in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$pkg"/*_test.go | sed 's/^func //' | sort -u); do
@@ -18,11 +20,11 @@ for pkg in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname |
 		# as a warning. A saved input always fails the run.
 		corpus="$pkg/testdata/fuzz/$target"
 		for attempt in 1 2; do
-			before=$(ls "$corpus" 2>/dev/null | wc -l)
+			before=$(saved "$corpus")
 			if go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -parallel "${FUZZ_PARALLEL:-2}"; then
 				break
 			fi
-			if [ "$(ls "$corpus" 2>/dev/null | wc -l)" -gt "$before" ]; then
+			if [ "$(saved "$corpus")" -gt "$before" ]; then
 				echo "FAIL: $target found a failing input; it is saved under $corpus/" >&2
 				status=1
 				break
