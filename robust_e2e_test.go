@@ -273,17 +273,6 @@ func TestSignalDuringReading(t *testing.T) {
 func TestBaselineUnwritableKeepsReport(t *testing.T) {
 	wd, _ := os.Getwd()
 	input := filepath.Join(wd, "testdata", "vault", "incident.jsonl")
-	checkReport := func(t *testing.T, path string) {
-		t.Helper()
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("no report: %v", err)
-		}
-		var doc struct{ Findings []json.RawMessage }
-		if err := json.Unmarshal(data, &doc); err != nil || len(doc.Findings) == 0 {
-			t.Fatalf("the report is not a complete JSON report with findings (%v): %.300s", err, data)
-		}
-	}
 	t.Run("path under a file", func(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "plain-file"), []byte("x"), 0o644)
@@ -296,7 +285,7 @@ func TestBaselineUnwritableKeepsReport(t *testing.T) {
 		if !bytes.Contains(stderr, []byte("report written, baseline not saved")) {
 			t.Errorf("stderr does not say which part failed:\n%s", stderr)
 		}
-		checkReport(t, report)
+		completeReport(t, report)
 	})
 	t.Run("read-only directory", func(t *testing.T) {
 		if os.Geteuid() == 0 {
@@ -321,7 +310,7 @@ func TestBaselineUnwritableKeepsReport(t *testing.T) {
 		if !bytes.Contains(stderr, []byte("report written, baseline not saved")) {
 			t.Errorf("stderr does not say which part failed:\n%s", stderr)
 		}
-		checkReport(t, report)
+		completeReport(t, report)
 		if after, _ := os.ReadFile(bl); !bytes.Equal(before, after) {
 			t.Error("the baseline changed")
 		}
