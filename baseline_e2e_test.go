@@ -7,9 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaultsentry/vaultsentry/internal/testutil"
 )
 
 // vaultLine writes one request/response pair of the file audit device.
@@ -191,5 +194,135 @@ func TestBaselineFileErrors(t *testing.T) {
 	_, stderr, code = runBinary(t, "scan", "--update-baseline", log)
 	if code != 2 || !strings.Contains(stderr, "--baseline") {
 		t.Errorf("--update-baseline without --baseline: exit %d, stderr %s", code, stderr)
+	}
+}
+
+// baselineEvents is what `baseline show` says of one identity's event count.
+func baselineEvents(t *testing.T, state, identity string) string {
+	t.Helper()
+	show, stderr, code := runBinary(t, "baseline", "show", state, "--identity", identity)
+	if code != 0 {
+		t.Fatalf("baseline show exit %d: %s", code, stderr)
+	}
+	for l := range strings.SplitSeq(show, "\n") {
+		if strings.Contains(l, "first seen") {
+			f := strings.Fields(l)
+			return f[len(f)-2]
+		}
+	}
+	t.Fatalf("baseline show has no events line for %s:\n%s", identity, show)
+	return ""
+}
+
+// reportNotes returns the notes of a JSON report.
+func reportNotes(t *testing.T, js string) string {
+	t.Helper()
+	var r struct {
+		Stats struct {
+			Notes []string `json:"notes"`
+		} `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	return strings.Join(r.Stats.Notes, "\n")
+}
+
+// TestBaselineDailyHistory is the daily cron job over a log directory: day 13's run starts with
+// no baseline and learns the whole file it finds (history before --since included, not only the
+// last 24 hours); day 14's run over the grown file reports day 14's incidents, which need the
+// full history (the contractor's last work was 40 days earlier), and learns nothing twice; the
+// same run again, and a run after logrotate renamed and compressed the file, add nothing twice.
+func TestBaselineDailyHistory(t *testing.T) {
+	dir := t.TempDir()
+	full, day14 := genHistory(t, dir)
+	data, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, day14Lines []string // the file as it was on day 13, and what day 14 adds
+	payments14 := 0
+	for l := range strings.SplitSeq(strings.TrimSuffix(string(data), "\n"), "\n") {
+		var e struct {
+			Time time.Time `json:"time"`
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Time.Before(day14) {
+			before = append(before, l)
+			continue
+		}
+		day14Lines = append(day14Lines, l)
+		if strings.Contains(l, `"k8s-payments"`) && strings.Contains(l, `"type":"request"`) {
+			payments14++
+		}
+	}
+	logDir := filepath.Join(dir, "logs")
+	if err := os.Mkdir(logDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(logDir, "audit.log")
+	write := func(lines []string) {
+		t.Helper()
+		if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := filepath.Join(dir, "state.vsb")
+	cron := func(name string) (string, string) {
+		t.Helper()
+		out, stderr, code := runBinary(t, "scan", "--format", "json", "--baseline", state, "--update-baseline", "--since", "24h", logDir)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		return out, stderr
+	}
+
+	write(before)
+	out, stderr := cron("day 13")
+	for _, w := range []string{"had no history yet", "learned as history, not reported"} {
+		if !strings.Contains(stderr, w) || !strings.Contains(reportNotes(t, out), w) {
+			t.Errorf("day 13: stderr and the report's notes should say %q:\nstderr: %s\nnotes: %s", w, stderr, reportNotes(t, out))
+		}
+	}
+	if got := onlyBaselineRules(findingKeys(t, out)); slices.Contains(got, "dormant-identity userpass-contractor") {
+		t.Errorf("day 13 has no incident of day 14: %q", got)
+	}
+	payments13, err := strconv.Atoi(baselineEvents(t, state, "k8s-payments"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	write(append(slices.Clone(before), day14Lines...)) // the device appended day 14
+	out, stderr = cron("day 14")
+	want := []string{"dormant-identity userpass-contractor", "new-resource k8s-eso", "new-resource k8s-payments", "new-source-ip oidc-ops", "new-source-ip userpass-contractor"}
+	if got := onlyBaselineRules(findingKeys(t, out)); !slices.Equal(got, want) {
+		t.Errorf("day 14 findings:\n got %q\nwant %q", got, want)
+	}
+	if !strings.Contains(stderr, "not learned twice") {
+		t.Errorf("day 14's window overlaps what day 13 learned; stderr should say so:\n%s", stderr)
+	}
+	wantEvents := strconv.Itoa(payments13 + payments14)
+	if got := baselineEvents(t, state, "k8s-payments"); got != wantEvents {
+		t.Errorf("after day 14 the baseline counts %s events of k8s-payments, want %s (each event learned once)", got, wantEvents)
+	}
+
+	cron("day 14 again")
+	if got := baselineEvents(t, state, "k8s-payments"); got != wantEvents {
+		t.Errorf("rerunning day 14 learned again: %s events of k8s-payments, want %s", got, wantEvents)
+	}
+
+	// logrotate: audit.log becomes audit.log-1.gz, and a new audit.log starts.
+	if err := os.WriteFile(log+"-1.gz", testutil.Gzip(t, []byte(strings.Join(append(slices.Clone(before), day14Lines...), "\n")+"\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	day15 := day14.Add(24 * time.Hour)
+	write([]string{strings.TrimSuffix(vaultLine(day15, "req-d15", "k8s-payments", "ent-k8s-payments", "hmac-sha256:acc-k8s-payments",
+		"read", "kv/data/prod/payments/db", "10.20.1.5", ""), "\n")})
+	cron("day 15")
+	wantEvents = strconv.Itoa(payments13 + payments14 + 1)
+	if got := baselineEvents(t, state, "k8s-payments"); got != wantEvents {
+		t.Errorf("after the rotation the baseline counts %s events of k8s-payments, want %s (the rotated file was learned already)", got, wantEvents)
 	}
 }

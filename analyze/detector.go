@@ -71,6 +71,10 @@ type Env struct {
 	// Baseline is the history learned so far (from a baseline file and from the events already
 	// seen in this run). Never nil. Detectors only read it: Run is the one place that writes it.
 	Baseline *baseline.Baseline
+	// LearnedUntil: the bursts and rotations that ended at or before it were learned by an
+	// earlier run (the events of that time carry event.FlagLearned); Run does not learn them
+	// again. Zero: learn all.
+	LearnedUntil time.Time
 	// Done, when not nil, stops Run once closed (a context's Done: the run was interrupted).
 	// Run then returns a Result with Interrupted set and no findings.
 	Done <-chan struct{}
@@ -151,7 +155,9 @@ func Run(events []event.Event, env Env) *Result {
 				d.Observe(ev)
 			}
 		}
-		env.Baseline.Learn(ev)
+		if ev.Flags&event.FlagLearned == 0 {
+			env.Baseline.Learn(ev)
+		}
 	}
 	res := &Result{}
 	var all []Finding
@@ -163,6 +169,9 @@ func Run(events []event.Event, env Env) *Result {
 		fs := d.Finish()
 		if t, ok := d.(burstTeacher); ok {
 			for _, b := range t.learnedBursts() {
+				if !b.end.After(env.LearnedUntil) && !env.LearnedUntil.IsZero() {
+					continue
+				}
 				env.Baseline.LearnBurst(b.principal, b.paths, b.end)
 			}
 		}

@@ -67,6 +67,7 @@ type RotationWithoutRead struct {
 	due      []*rotWrite
 	end      time.Time
 	habit    map[rotHabitKey][2]int // this run's settled writes: [0] picked up, [1] not
+	relearn  map[rotHabitKey][2]int // of them, those an earlier run learned (Env.LearnedUntil)
 }
 
 type rotHabitKey struct{ writer, key string }
@@ -120,7 +121,7 @@ func NewRotationWithoutRead(env Env) Detector {
 		g = DefaultConfig().Rotation.Grace
 	}
 	return &RotationWithoutRead{env: env, grace: g, rollouts: rs, pending: map[string]*rotWrite{},
-		readers: map[string][]string{}, kv2: map[string]bool{}, habit: map[rotHabitKey][2]int{}, rule: Rule{
+		readers: map[string][]string{}, kv2: map[string]bool{}, habit: map[rotHabitKey][2]int{}, relearn: map[rotHabitKey][2]int{}, rule: Rule{
 			Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail, event.KindKubernetes), Group: GroupIdentity, ID: "rotation-without-read", Name: "Secret rotated but not picked up", Severity: Medium,
 			Summary: "a secret is written (rotated) and no other identity reads it, and no consuming deployment rolls out, within the grace window",
 			Help: "A rotation nobody picks up leaves consumers on the old value. Fires when a KV write or rotate-role call is not followed within " +
@@ -294,19 +295,26 @@ func (d *RotationWithoutRead) settle(w *rotWrite) {
 		picked = d.rolledOut(w)
 	}
 	habitual := !picked && d.habitual(w)
+	learned := !d.env.LearnedUntil.IsZero() && !w.last.After(d.env.LearnedUntil)
 	for _, wr := range w.writers.list {
 		k := rotHabitKey{wr, w.key}
-		h := d.habit[k]
-		if picked {
-			h[0]++
-		} else {
-			h[1]++
+		d.habit[k] = countRotation(d.habit[k], picked)
+		if learned {
+			d.relearn[k] = countRotation(d.relearn[k], picked)
 		}
-		d.habit[k] = h
 	}
 	if !picked && !habitual {
 		d.due = append(d.due, w)
 	}
+}
+
+func countRotation(h [2]int, picked bool) [2]int {
+	if picked {
+		h[0]++
+	} else {
+		h[1]++
+	}
+	return h
 }
 
 // habitual reports whether every writer of w wrote the secret before at least rotHabitMin
@@ -332,7 +340,11 @@ func (d *RotationWithoutRead) habitual(w *rotWrite) bool {
 func (d *RotationWithoutRead) learnedRotations() []learnedRotation {
 	out := make([]learnedRotation, 0, len(d.habit))
 	for k, h := range d.habit {
-		out = append(out, learnedRotation{k.writer, k.key, h[0], h[1]})
+		old := d.relearn[k] // an earlier run learned these already
+		picked, unpicked := h[0]-old[0], h[1]-old[1]
+		if picked+unpicked > 0 {
+			out = append(out, learnedRotation{k.writer, k.key, picked, unpicked})
+		}
 	}
 	return out
 }

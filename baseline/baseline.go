@@ -30,18 +30,58 @@ type Baseline struct {
 	// addrNames caches the text of each address and of its network, which Learn needs for
 	// every event: formatting them once per distinct address keeps learning cheap.
 	addrNames map[netip.Addr][2]string
+	// byFirst indexes Inputs by the first event's time (Covered), built on first use: the
+	// inputs do not change while a run reads them (the run adds its own after it is done).
+	byFirst map[int64][]int32
 	// families caches ClientFamily per user agent (a handful of distinct values).
 	families map[string]string
 }
 
-// Input is one input file a baseline learned from.
+// Input is one input file a baseline learned from: its first event and the newest event of it
+// that was learned (Last), which is where a later run that reads the file again, or the file
+// grown or rotated, picks up (Covered).
 type Input struct {
-	File    string    `json:"file"`
-	SHA256  string    `json:"sha256,omitempty"`
-	Bytes   int64     `json:"bytes"`
-	First   time.Time `json:"first,omitzero"`
+	File   string    `json:"file"`
+	Format string    `json:"format,omitempty"` // the format that read it; empty in files written before it was recorded
+	SHA256 string    `json:"sha256,omitempty"`
+	Bytes  int64     `json:"bytes"`
+	First  time.Time `json:"first,omitzero"`
+	// Last is the newest event of the file that the baseline learned: the file's last event,
+	// or the last before --until.
 	Last    time.Time `json:"last,omitzero"`
 	Learned time.Time `json:"learned"` // wall-clock time of the run that learned it
+}
+
+// Covered returns the newest event time the baseline has learned of the stream that the file
+// path (read as format, first event first) continues: zero when it learned none of it. A file is
+// the same stream as an input learned before when both start with the same event (to the
+// nanosecond, as the log wrote it) and either have the same path (the file read again, or grown
+// since) or, when renamed is true, are of the same format: the caller says so for logs that are
+// rotated by renaming (rotating puts yesterday's audit.log under a new name, often compressed,
+// so neither the path nor the bytes match), never for immutable objects such as CloudTrail
+// delivery files, whose first records can share a second with another region's file.
+func (b *Baseline) Covered(path, format string, renamed bool, first time.Time) time.Time {
+	var c time.Time
+	if first.IsZero() {
+		return c
+	}
+	if len(b.byFirst) == 0 && len(b.Inputs) > 0 { // an index, for archives of many thousand files
+		b.byFirst = make(map[int64][]int32, len(b.Inputs))
+		for i := range b.Inputs {
+			k := b.Inputs[i].First.UnixNano()
+			b.byFirst[k] = append(b.byFirst[k], int32(i))
+		}
+	}
+	for _, i := range b.byFirst[first.UnixNano()] {
+		in := &b.Inputs[i]
+		if !in.First.Equal(first) || !in.Last.After(c) {
+			continue
+		}
+		if in.File == path || (renamed && in.Format == format) {
+			c = in.Last
+		}
+	}
+	return c
 }
 
 // History is one principal's past.

@@ -148,6 +148,10 @@ const (
 	FlagInstanceCredential
 	// FlagReadOnly: the store says the call changes nothing (CloudTrail readOnly).
 	FlagReadOnly
+	// FlagLearned: the baseline learned this event in an earlier run (the run reads a file again,
+	// or the part of a grown or rotated file it had read). Never set by a source: the run sets it
+	// from the baseline's inputs, and the event is analysed but not learned a second time.
+	FlagLearned
 )
 
 // Grant summarises what a resource policy written by this request allows: the principals it

@@ -15,7 +15,6 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/report"
-	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // loadBaseline opens --baseline (locking it when it will be written back) or returns an empty one.
@@ -77,7 +76,7 @@ func (p *pipeline) saveBaseline(b *baseline.Baseline) error {
 	}
 	b.ToolVersion = Version
 	b.Written = time.Now().UTC()
-	b.Inputs = mergeInputs(b.Inputs, describeInputs(p.loaded.Files, b.Written))
+	b.Inputs = mergeInputs(b.Inputs, p.learnedInputs(b.Written))
 	if err := p.store.Save(b); err != nil {
 		return runtimef("check free space and permissions in the baseline's directory; the previous baseline is intact",
 			fmt.Errorf("%s: %w", p.unsaved(), err))
@@ -93,20 +92,6 @@ func (p *pipeline) unsaved() string {
 	return "report written, baseline not saved"
 }
 
-// describeInputs records what a baseline learned from, with a SHA-256 of each file's bytes as
-// stored (standard input has none).
-func describeInputs(files []sources.FileStats, now time.Time) []baseline.Input {
-	var out []baseline.Input
-	for _, f := range files {
-		in := baseline.Input{File: f.File, Bytes: f.Bytes, First: f.FirstEvent, Last: f.LastEvent, Learned: now}
-		if f.File != "-" {
-			in.SHA256 = fileSHA256(f.File)
-		}
-		out = append(out, in)
-	}
-	return out
-}
-
 func fileSHA256(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -120,12 +105,13 @@ func fileSHA256(path string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// mergeInputs keeps one entry per file content (hash), newest last.
+// mergeInputs keeps one entry per file: a file read again, or grown since (the same path and
+// first event), replaces its entry; newest last.
 func mergeInputs(old, add []baseline.Input) []baseline.Input {
 	out := slices.Clone(old)
 	for _, a := range add {
 		i := slices.IndexFunc(out, func(o baseline.Input) bool {
-			return o.File == a.File && o.SHA256 == a.SHA256
+			return o.File == a.File && (o.SHA256 == a.SHA256 || (!o.First.IsZero() && o.First.Equal(a.First)))
 		})
 		if i >= 0 {
 			out[i] = a

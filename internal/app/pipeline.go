@@ -33,6 +33,9 @@ type pipeline struct {
 	saveErr error
 	// liveSince: for online sources --since was already applied by the query.
 	liveSince bool
+	// learnedLast: the newest event of each file that the run learned (window), for the
+	// baseline's inputs.
+	learnedLast map[string]time.Time
 }
 
 // newestPlausible is the reference time for durations on files: the newest event, ignoring
@@ -68,18 +71,6 @@ func (p *pipeline) run() (Outcome, error) {
 	if p.liveSince {
 		since, until = time.Time{}, time.Time{} // the query already applied them
 	}
-	filtered := 0
-	if !since.IsZero() || !until.IsZero() {
-		kept := evs[:0]
-		for _, ev := range evs {
-			if (!since.IsZero() && ev.Time.Before(since)) || (!until.IsZero() && !ev.Time.Before(until)) {
-				filtered++
-				continue
-			}
-			kept = append(kept, ev)
-		}
-		evs = kept
-	}
 	cfg := conf.Analyze
 	cfg.LearnUntil = o.LearnUntil.Resolve(p.timeRef)
 	rollouts, err := loadRollouts(append(slices.Clone(conf.K8sEvents), o.K8sEvents...))
@@ -96,10 +87,15 @@ func (p *pipeline) run() (Outcome, error) {
 		return Outcome{}, err
 	}
 	defer p.store.Close() // the lock is held until the baseline is written back, or not
+	win := p.window(evs, bl, since, until)
+	evs = win.events
+	if win.history > 0 && since.After(cfg.LearnUntil) {
+		cfg.LearnUntil = since // what came before --since is history, not the report
+	}
 	if o.Verbose {
 		fmt.Fprintf(o.IO.Err, "analysing %d events\n", len(evs))
 	}
-	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl, Done: p.ctx.Done()})
+	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl, LearnedUntil: win.learnedUntil, Done: p.ctx.Done()})
 	if res.Interrupted || p.ctx.Err() != nil {
 		return Outcome{}, interrupted(p.ctx, "analysing")
 	}
@@ -107,7 +103,7 @@ func (p *pipeline) run() (Outcome, error) {
 
 	rr := &report.Result{
 		Tool: "vaultsentry", Version: Version, Command: p.command, Rules: res.Rules,
-		Files: p.loaded.Files, Events: len(evs), Filtered: filtered, Training: res.Training,
+		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous,
 	}
@@ -127,6 +123,7 @@ func (p *pipeline) run() (Outcome, error) {
 	if futureNote != "" {
 		rr.Notes = append(rr.Notes, futureNote)
 	}
+	rr.Notes = append(rr.Notes, p.historyNotes(win, since, cfg.LearnUntil)...)
 	out := Outcome{Result: rr, Findings: len(findings)}
 	for _, f := range findings {
 		out.Worst = max(out.Worst, f.Severity)
