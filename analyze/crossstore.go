@@ -205,7 +205,7 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 	f.Message = fmt.Sprintf("%s read %d secrets in %s within %s, as %s; the address was new to them",
 		a, res.len(), strings.Join(stores.sorted(0), " and "), f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(ids.sorted(10), ", "))
 	f.Remediation = "treat every credential used from " + a.String() + " as stolen: revoke them in each store " +
-		"and rotate the secrets listed; vaultsentry trace --ip " + a.String() + " over all the logs shows what else it did"
+		"and " + rotateListed + "; vaultsentry trace --ip " + a.String() + " over all the logs shows what else it did"
 	d.found = append(d.found, f)
 	st.reads, st.freshBy = st.reads[:0], [8]int32{}
 	st.reported = ev.Time
@@ -341,7 +341,7 @@ func (d *CrossStore) reportWorkload(lk string, w *crossWork, ev *event.Event, ne
 		strings.Join(stores.sorted(0), " and "), f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(ids.sorted(10), ", "),
 		strings.Join(fresh.sorted(0), " and "))
 	f.Remediation = "ask the owner of " + lk + " whether it was given access to the new store; if not, revoke its credentials " +
-		"in every store and rotate the secrets listed; vaultsentry trace --identity " + lk + " shows the workload in every store"
+		"in every store and " + rotateListed + "; vaultsentry trace --identity " + lk + " shows the workload in every store"
 	d.byWork = append(d.byWork, f)
 	w.stores = [8]workStore{}
 	w.reported = ev.Time

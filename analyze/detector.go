@@ -195,6 +195,7 @@ func Run(events []event.Event, env Env) *Result {
 		return &Result{Interrupted: true}
 	}
 	res.Findings = Merge(all, res.Rules, mergeWindow)
+	fillValuesRead(events, res.Findings, env.Config)
 	SortFindings(res.Findings)
 	return res
 }

@@ -69,6 +69,10 @@ type Finding struct {
 	DisplayName string // the human name
 	Credential  string // accessor or access key id
 	Resources   []string
+	// ValuesRead are the Resources whose value was returned to the finding's identity within
+	// FirstSeen..LastSeen (the secrets to rotate); the others were denied, listed or read as
+	// metadata only. Set by Run for every finding with resources; nil for the others.
+	ValuesRead  []string
 	SourceIPs   []string
 	FirstSeen   time.Time
 	LastSeen    time.Time

@@ -108,7 +108,7 @@ type htmlFinding struct {
 	FirstSeen, LastSeen, Fingerprint              string
 	Remediation, Guide                            string
 	Count                                         int
-	Resources, SourceIPs, MITRE                   []string
+	Resources, ValuesRead, SourceIPs, MITRE       []string
 	Evidence                                      []htmlEvidence
 	MoreEvidence                                  int
 	Reason, Expires                               string // suppressed findings only
@@ -218,7 +218,7 @@ func htmlFindingOf(r *Result, f analyze.Finding, rules map[string]analyze.Rule) 
 		Identity: Sanitize(f.Identity), DisplayName: Sanitize(f.DisplayName), Credential: Sanitize(f.Credential),
 		Source: f.Source, FirstSeen: r.humanTime(f.FirstSeen), LastSeen: r.humanTime(f.LastSeen),
 		Fingerprint: f.Fingerprint(), Remediation: Sanitize(f.Remediation), Count: f.Count,
-		Resources: sanitizeAll(f.Resources), SourceIPs: sanitizeAll(f.SourceIPs),
+		Resources: sanitizeAll(f.Resources), ValuesRead: sanitizeAll(f.ValuesRead), SourceIPs: sanitizeAll(f.SourceIPs),
 	}
 	if ru, ok := rules[f.Rule]; ok {
 		hf.Guide = ru.Guide

@@ -79,6 +79,7 @@ type jsonFinding struct {
 	DisplayName string         `json:"display_name"`
 	Credential  string         `json:"credential"`
 	Resources   []string       `json:"resources"`
+	ValuesRead  []string       `json:"values_read"`
 	SourceIPs   []string       `json:"source_ips"`
 	FirstSeen   string         `json:"first_seen"`
 	LastSeen    string         `json:"last_seen"`
@@ -143,7 +144,7 @@ func newJSONFinding(f analyze.Finding) jsonFinding {
 	jf := jsonFinding{
 		Rule: f.Rule, Severity: f.Severity.String(), Title: validUTF8(f.Title), Message: validUTF8(f.Message),
 		Source: f.Source, Identity: validUTF8(f.Identity), DisplayName: validUTF8(f.DisplayName),
-		Credential: validUTF8(f.Credential), Resources: validAll(f.Resources), SourceIPs: nonNil(f.SourceIPs),
+		Credential: validUTF8(f.Credential), Resources: validAll(f.Resources), ValuesRead: validAll(f.ValuesRead), SourceIPs: nonNil(f.SourceIPs),
 		FirstSeen: utc(f.FirstSeen), LastSeen: utc(f.LastSeen), Count: f.Count,
 		Evidence: make([]jsonEvidence, 0, len(f.Evidence)), Remediation: validUTF8(f.Remediation),
 		Fingerprint: f.Fingerprint(),

@@ -149,6 +149,18 @@ func mdFinding(b *strings.Builder, r *Result, f analyze.Finding, rules map[strin
 		}
 		fmt.Fprintf(b, "- **Secrets and paths (%d):** %s%s\n", len(f.Resources), strings.Join(parts, ", "), more)
 	}
+	if len(f.ValuesRead) > 0 {
+		shown := f.ValuesRead[:min(mdResources, len(f.ValuesRead))]
+		parts := make([]string, len(shown))
+		for i, res := range shown {
+			parts[i] = esc(res)
+		}
+		more := ""
+		if len(f.ValuesRead) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(f.ValuesRead)-len(shown))
+		}
+		fmt.Fprintf(b, "- **Values returned, rotate these (%d):** %s%s\n", len(f.ValuesRead), strings.Join(parts, ", "), more)
+	}
 	if len(f.Evidence) > 0 {
 		shown := f.Evidence[:min(mdEvidence, len(f.Evidence))]
 		parts := make([]string, len(shown))

@@ -86,6 +86,8 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 			Add("first_seen", utc(f.FirstSeen)).
 			Add("last_seen", utc(f.LastSeen)).
 			Add("resources", sanitizeAll(f.Resources)).
+			Add("values_read", sanitizeAll(f.ValuesRead)).
+			Add("remediation", Sanitize(f.Remediation)).
 			Add("source_ips", sanitizeAll(f.SourceIPs))
 		res.WithProperties(props)
 		if len(f.Evidence) > 0 {
