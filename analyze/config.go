@@ -55,6 +55,8 @@ type Config struct {
 	// adminCache remembers IsAdminPolicy per interned policy list and IsAdminARN per ARN: the
 	// globs are matched once per distinct value, not once per event.
 	adminCache *adminCache
+	// decoys is the matcher IsDecoy builds on first use.
+	decoys *decoyMatcher
 }
 
 type adminCache struct {

@@ -160,6 +160,19 @@ type decoyGlob struct {
 	kvOnly  bool
 }
 
+// IsDecoy reports whether ev touches one of the configured decoys (Config.Decoys), as
+// decoy-access matches them: for trace, which marks them.
+func (c *Config) IsDecoy(ev *event.Event) bool {
+	if len(c.Decoys) == 0 {
+		return false
+	}
+	if c.decoys == nil {
+		c.decoys = newDecoyMatcher(c.Decoys)
+	}
+	_, ok := c.decoys.match(ev)
+	return ok
+}
+
 func newDecoyMatcher(decoys []string) *decoyMatcher {
 	m := &decoyMatcher{exact: map[string]string{}, kvOnly: map[string]string{}}
 	add := func(d, f string, kv bool) {

@@ -37,6 +37,7 @@ type traceOptions struct {
 	Quiet      bool
 	Verbose    bool
 	MaxLine    int
+	Summary    bool
 
 	query        trace.Query
 	loc          *time.Location
@@ -49,8 +50,10 @@ func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *co
 		Use:   "trace (--identity X | --credential X | --ip X) [flags] FILE|DIR|GLOB|- ...",
 		Short: "Blast radius: everything one identity, token or address did, and the secrets to rotate",
 		Long: "trace reads the same inputs as scan and prints the timeline of everything the selected identity, credential\n" +
-			"or address did (time, operation, path, from where, outcome), then the secrets it read successfully,\n" +
-			"grouped by mount: the list to rotate. Secret values are never shown; audit logs hold none.\n\n" +
+			"or address did. The table starts with the answer: the identities matched, the secrets read successfully\n" +
+			"(grouped by mount: the list to rotate; configured decoys marked DECOY) and the secrets changed; then the\n" +
+			"credentials and addresses involved and the timeline (time, operation, path, from where, outcome), which\n" +
+			"--summary leaves out. Secret values are never shown; audit logs hold none.\n\n" +
 			"--identity matches the principal (Vault entity id, AWS ARN) or the display name exactly; use a glob\n" +
 			"('*liam*', where * also crosses /) for a part of a name. A display name brings every event of the\n" +
 			"principal behind it, under any token. --credential matches the accessor as logged (hmac-sha256:... unless\n" +
@@ -78,6 +81,7 @@ func newTraceCmd(s Streams, runF func(context.Context, *traceOptions) error) *co
 	f.StringVar(&opts.Until, "until", "", "only events before `TIME` (RFC 3339, or a duration back from the newest event)")
 	f.StringVar(&opts.Timezone, "timezone", "UTC", "IANA time zone for times in table output (JSON and CSV stay UTC)")
 	f.StringVarP(&opts.ConfigPath, "config", "c", "", "configuration `FILE` for internal_cidrs (default ./"+DefaultConfigFile+" when it exists)")
+	f.BoolVar(&opts.Summary, "summary", false, "table output: only the answer (identities, secrets to rotate, secrets changed), no timeline")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary or progress on standard error")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
@@ -179,5 +183,5 @@ func runTrace(ctx context.Context, o *traceOptions) error {
 	}
 	return app.Trace(ctx, app.TraceRequest{IO: o.IO.app(), Config: cfg.app(), Paths: o.Paths, Query: o.query,
 		Source: o.Source, Format: o.Format, Output: o.Output, Since: o.since, Until: o.until, Location: o.loc,
-		Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine})
+		Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine, Summary: o.Summary})
 }

@@ -26,6 +26,8 @@ type TraceResult struct {
 	Location *time.Location // for the table; nil means UTC
 	// Internal classifies addresses in the timeline (the configured internal networks).
 	Internal func(netip.Addr) bool
+	// Summary: the table shows the answer only (who, what to rotate, what changed), no timeline.
+	Summary bool
 }
 
 // TraceFormats lists the trace output formats.
@@ -68,6 +70,14 @@ func (r *TraceResult) network(ev *event.Event) string {
 	return "unknown"
 }
 
+// decoyMark flags an event on a configured decoy in the timeline.
+func (r *TraceResult) decoyMark(ev *event.Event) string {
+	if r.Trace.Query.Decoy != nil && r.Trace.Query.Decoy(ev) {
+		return "  DECOY"
+	}
+	return ""
+}
+
 func from(ev *event.Event) string {
 	switch {
 	case ev.RemoteAddr.IsValid():
@@ -97,7 +107,9 @@ func DescribeQuery(q trace.Query) string {
 	return strings.Join(parts, " and ")
 }
 
-// traceTable is the responder's view: who matched, the timeline, then the list to rotate.
+// traceTable is the responder's view, the answer first: who matched, the secrets to rotate and
+// those changed; then the credentials and addresses involved, and the timeline (both left out
+// with Summary).
 func traceTable(w io.Writer, r *TraceResult) error {
 	t := r.Trace
 	bw := &errWriter{w: w}
@@ -114,6 +126,35 @@ func traceTable(w io.Writer, r *TraceResult) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\n", cell(id.Principal, 60), cell(strings.Join(id.DisplayNames, ", "), 80), id.Events)
 	}
 	tw.Flush()
+	fmt.Fprintln(bw)
+	n := 0
+	for _, g := range t.Read {
+		n += len(g.Secrets)
+	}
+	fmt.Fprintf(bw, "Secrets read successfully: rotate these (%d secrets in %d groups)\n", n, len(t.Read))
+	if n == 0 {
+		fmt.Fprintln(bw, "  none")
+	}
+	writeGroups(bw, tw, r, t.Read, true)
+	if len(t.Unanswered) > 0 {
+		n = 0
+		for _, g := range t.Unanswered {
+			n += len(g.Secrets)
+		}
+		fmt.Fprintf(bw, "\nSecrets requested, outcome unknown (no response in the log): rotate these too when in doubt (%d secrets)\n", n)
+		writeGroups(bw, tw, r, t.Unanswered, true)
+	}
+	if len(t.Changed) > 0 {
+		n = 0
+		for _, g := range t.Changed {
+			n += len(g.Secrets)
+		}
+		fmt.Fprintf(bw, "\nSecrets written or deleted: check their current values and versions (%d secrets)\n", n)
+		writeGroups(bw, tw, r, t.Changed, false)
+	}
+	if r.Summary {
+		return bw.err
+	}
 	if len(t.Credentials) > 0 {
 		fmt.Fprintln(bw)
 		fmt.Fprintln(tw, "CREDENTIAL\tEVENTS\tFIRST\tLAST")
@@ -148,7 +189,7 @@ func traceTable(w io.Writer, r *TraceResult) error {
 		if path == "" {
 			path = ev.Resource
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s (%s)\t%s", r.when(ev.Time), cell(ev.Action, 30), cell(path, 80), from(ev), r.network(ev), ev.Outcome)
+		row := fmt.Sprintf("%s\t%s\t%s%s\t%s (%s)\t%s", r.when(ev.Time), cell(ev.Action, 30), cell(path, 80), r.decoyMark(ev), from(ev), r.network(ev), ev.Outcome)
 		if many {
 			who := ev.DisplayName
 			if who == "" {
@@ -160,31 +201,6 @@ func traceTable(w io.Writer, r *TraceResult) error {
 	}
 	tw.Flush()
 
-	n := 0
-	for _, g := range t.Read {
-		n += len(g.Secrets)
-	}
-	fmt.Fprintf(bw, "\nSecrets read successfully: rotate these (%d secrets in %d groups)\n", n, len(t.Read))
-	if n == 0 {
-		fmt.Fprintln(bw, "  none")
-	}
-	writeGroups(bw, tw, r, t.Read, true)
-	if len(t.Unanswered) > 0 {
-		n = 0
-		for _, g := range t.Unanswered {
-			n += len(g.Secrets)
-		}
-		fmt.Fprintf(bw, "\nSecrets requested, outcome unknown (no response in the log): rotate these too when in doubt (%d secrets)\n", n)
-		writeGroups(bw, tw, r, t.Unanswered, true)
-	}
-	if len(t.Changed) > 0 {
-		n = 0
-		for _, g := range t.Changed {
-			n += len(g.Secrets)
-		}
-		fmt.Fprintf(bw, "\nSecrets written or deleted: check their current values and versions (%d secrets)\n", n)
-		writeGroups(bw, tw, r, t.Changed, false)
-	}
 	return bw.err
 }
 
@@ -200,7 +216,11 @@ func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []trace.
 			noun = "read"
 		}
 		for _, s := range g.Secrets {
-			fmt.Fprintf(tw, "    %s\t%d %s%s\t%s\t%s\tfrom %s\n", cell(s.Resource, 100), s.Count, noun, plural(s.Count),
+			mark := ""
+			if s.Decoy {
+				mark = "  DECOY"
+			}
+			fmt.Fprintf(tw, "    %s%s\t%d %s%s\t%s\t%s\tfrom %s\n", cell(s.Resource, 100), mark, s.Count, noun, plural(s.Count),
 				r.when(s.First), r.when(s.Last), cell(strings.Join(s.Addresses, ", "), 60))
 		}
 		tw.Flush()
@@ -302,6 +322,7 @@ type traceJSONSecret struct {
 	First     string   `json:"first_seen"`
 	Last      string   `json:"last_seen"`
 	Addresses []string `json:"source_ips"`
+	Decoy     bool     `json:"decoy,omitempty"` // a configured decoy
 }
 
 type traceJSONEvent struct {
@@ -383,7 +404,7 @@ func jsonGroups(gs []trace.SecretGroup) []traceJSONGroup {
 		jg := traceJSONGroup{Store: g.Store, Group: validUTF8(g.Group), Dynamic: g.Dynamic, Secrets: make([]traceJSONSecret, 0, len(g.Secrets))}
 		for _, s := range g.Secrets {
 			jg.Secrets = append(jg.Secrets, traceJSONSecret{Resource: validUTF8(s.Resource), Count: s.Count,
-				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses)})
+				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses), Decoy: s.Decoy})
 		}
 		out = append(out, jg)
 	}

@@ -38,6 +38,9 @@ type Query struct {
 	Addr netip.Prefix
 	// Since and Until bound the timeline (Until exclusive); zero means open.
 	Since, Until time.Time
+	// Decoy reports whether an event touches a configured decoy secret (analyze.Config.IsDecoy);
+	// nil: none is configured.
+	Decoy func(*event.Event) bool
 }
 
 // Empty reports whether no selector is set.
@@ -100,7 +103,10 @@ type SecretGroup struct {
 
 // SecretUse is one secret with how often it was touched and when.
 type SecretUse struct {
-	Resource    string
+	Resource string
+	// Decoy: the secret is a configured decoy (Query.Decoy): nobody has a reason to touch it,
+	// so whoever did holds a stolen credential or is exploring.
+	Decoy       bool
 	Count       int
 	First, Last time.Time
 	Addresses   []string
@@ -193,15 +199,15 @@ func New(evs []event.Event, q Query, internal func(netip.Addr) bool) *Trace {
 		g := groupKey{ev.Kind, secretGroup(ev)}
 		switch {
 		case ValueRead(ev) && ev.Has(event.FlagRequestOnly):
-			useInto(unanswered, g, ev)
+			useInto(unanswered, g, ev, q.Decoy)
 		case ValueRead(ev):
-			useInto(read, g, ev)
+			useInto(read, g, ev, q.Decoy)
 			if isDynamicMount(ev.MountType) {
 				dynamic[g] = true
 			}
 		case ev.Op == event.OpWrite || ev.Op == event.OpDelete:
 			if !ev.Has(event.FlagControl) { // the source marks the control plane: never a secret
-				useInto(changed, g, ev)
+				useInto(changed, g, ev, q.Decoy)
 			}
 		}
 	}
@@ -275,7 +281,7 @@ type groupKey struct {
 	group string
 }
 
-func useInto(m map[groupKey]map[string]*SecretUse, g groupKey, ev *event.Event) {
+func useInto(m map[groupKey]map[string]*SecretUse, g groupKey, ev *event.Event, decoy func(*event.Event) bool) {
 	sm := m[g]
 	if sm == nil {
 		sm = map[string]*SecretUse{}
@@ -283,7 +289,7 @@ func useInto(m map[groupKey]map[string]*SecretUse, g groupKey, ev *event.Event) 
 	}
 	u := sm[ev.Resource]
 	if u == nil {
-		u = &SecretUse{Resource: ev.Resource, First: ev.Time}
+		u = &SecretUse{Resource: ev.Resource, First: ev.Time, Decoy: decoy != nil && decoy(ev)}
 		sm[ev.Resource] = u
 	}
 	u.Count++

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 	"github.com/vaultsentry/vaultsentry/sources/formats"
@@ -29,6 +30,7 @@ type TraceRequest struct {
 	Quiet        bool
 	Verbose      bool
 	MaxLineBytes int
+	Summary      bool // table output: the answer only, no timeline
 }
 
 // IsTraceSource reports whether name is a valid TraceRequest.Source: "" detects each file's
@@ -97,8 +99,11 @@ func Trace(ctx context.Context, r TraceRequest) error {
 	q := r.Query
 	q.Since, q.Until = r.Since.Resolve(ref), r.Until.Resolve(ref)
 	q.Link = cfg.Analyze.LinkOf
+	if len(cfg.Analyze.Decoys) > 0 {
+		q.Decoy = cfg.Analyze.IsDecoy
+	}
 	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
-	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal}
+	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal, Summary: r.Summary}
 
 	if ctx.Err() != nil {
 		return interrupted(ctx, "tracing")
@@ -114,14 +119,23 @@ func Trace(ctx context.Context, r TraceRequest) error {
 		fmt.Fprintf(r.IO.Err, "trace: %d of %d events matched %s; %d secrets read successfully (%s)\n",
 			len(tr.Events), len(loaded.Events), report.Sanitize(report.DescribeQuery(tr.Query)), n, time.Since(start).Round(time.Millisecond))
 		if len(tr.Events) == 0 {
-			fmt.Fprintln(r.IO.Err, "hint: "+traceHint(q))
+			fmt.Fprintln(r.IO.Err, "hint: "+traceHint(q, loaded.Events))
 		}
 	}
 	return nil
 }
 
-// traceHint suggests why nothing matched.
-func traceHint(q trace.Query) string {
+// traceHint suggests why nothing matched. A credential given as the start of one that the logs
+// hold (a responder copies the first characters of an accessor or key id) gets the glob.
+func traceHint(q trace.Query, evs []event.Event) string {
+	if c := q.Credential; c != "" && !strings.ContainsAny(c, "*?[") {
+		for i := range evs {
+			if cr := evs[i].Credential; len(cr) > len(c) && strings.HasPrefix(cr, c) {
+				return fmt.Sprintf("--credential matches whole values; %q is the start of a credential in the logs: try --credential '%s*'",
+					report.Sanitize(c), report.Sanitize(c))
+			}
+		}
+	}
 	switch {
 	case q.Identity != "" && !strings.ContainsAny(q.Identity, "*?["):
 		return fmt.Sprintf("--identity matches whole names; Vault display names carry the auth mount (oidc-, k8s-, approle-...): try --identity '*%s*'", report.Sanitize(q.Identity))
