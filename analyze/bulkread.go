@@ -199,9 +199,9 @@ func (d *BulkRead) close(st *bulkState) {
 	}
 	f := b.f
 	f.Resources = b.paths.sorted(MaxResources)
-	f.Message = fmt.Sprintf("%d reads of %d distinct secrets between %s and %s (%s)",
-		f.Count, len(paths), f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339),
-		f.LastSeen.Sub(f.FirstSeen).Round(time.Second))
+	f.Message = fmt.Sprintf("%s of %s between %s and %s (%s)",
+		Count(f.Count, "read", "reads"), Count(len(paths), "distinct secret", "distinct secrets"), f.FirstSeen.UTC().Format(time.RFC3339),
+		f.LastSeen.UTC().Format(time.RFC3339), Span(f.LastSeen.Sub(f.FirstSeen)))
 	f.Remediation = revokeHint(f)
 	d.found = append(d.found, f)
 }

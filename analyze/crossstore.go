@@ -203,7 +203,7 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 	f.DisplayName = strings.Join(names.sorted(10), ", ")
 	f.Resources = res.sorted(MaxResources)
 	f.Message = fmt.Sprintf("%s read %d secrets in %s within %s, as %s; the address was new to them",
-		a, res.len(), strings.Join(stores.sorted(0), " and "), f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(ids.sorted(10), ", "))
+		a, res.len(), strings.Join(stores.sorted(0), " and "), Span(f.LastSeen.Sub(f.FirstSeen)), strings.Join(ids.sorted(10), ", "))
 	f.Remediation = "treat every credential used from " + a.String() + " as stolen: revoke them in each store " +
 		"and " + rotateListed + "; vaultsentry trace --ip " + a.String() + " over all the logs shows what else it did"
 	d.found = append(d.found, f)
@@ -338,7 +338,7 @@ func (d *CrossStore) reportWorkload(lk string, w *crossWork, ev *event.Event, ne
 	f.Resources = res.sorted(MaxResources)
 	f.SourceIPs = addrs.sorted(MaxResources)
 	f.Message = fmt.Sprintf("workload %s read %d secrets in %s within %s, as %s; new for it in %s", lk, res.len(),
-		strings.Join(stores.sorted(0), " and "), f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(ids.sorted(10), ", "),
+		strings.Join(stores.sorted(0), " and "), Span(f.LastSeen.Sub(f.FirstSeen)), strings.Join(ids.sorted(10), ", "),
 		strings.Join(fresh.sorted(0), " and "))
 	f.Remediation = "ask the owner of " + lk + " whether it was given access to the new store; if not, revoke its credentials " +
 		"in every store and " + rotateListed + "; vaultsentry trace --identity " + lk + " shows the workload in every store"

@@ -191,9 +191,9 @@ func (d *DeniedBurst) close(st *deniedState) {
 	if n := b.paths.len(); n > len(f.Resources) {
 		more = fmt.Sprintf(" (first %d listed)", len(f.Resources))
 	}
-	f.Message = fmt.Sprintf("%d permission-denied requests on %d distinct paths%s between %s and %s (%s)",
-		f.Count, b.paths.len(), more, f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339),
-		f.LastSeen.Sub(f.FirstSeen).Round(time.Second))
+	f.Message = fmt.Sprintf("%s on %s%s between %s and %s (%s)",
+		Count(f.Count, "permission-denied request", "permission-denied requests"), Count(b.paths.len(), "distinct path", "distinct paths"),
+		more, f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), Span(f.LastSeen.Sub(f.FirstSeen)))
 	f.Remediation = "compare the denied paths with the identity's policy and its usual paths; the denied secrets were not read. " +
 		"If the credential is not being used by its owner, revoke it (" + credentialHint(f) + ") and check what it read successfully"
 	d.found = append(d.found, f)

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
@@ -140,11 +141,11 @@ func (d *DualSourceIP) Finish() []Finding {
 	out := make([]Finding, 0, len(d.order))
 	for _, k := range d.order {
 		f := *d.found[k]
-		f.Message = fmt.Sprintf("credential used from internal and external addresses (%v) within %s; %d switches between them",
-			f.SourceIPs, d.env.Config.DualSourceIP.Window, f.Count)
+		f.Message = fmt.Sprintf("credential used from internal and external addresses (%s) within %s; %s between them",
+			strings.Join(f.SourceIPs, ", "), Span(d.env.Config.DualSourceIP.Window), Count(f.Count, "switch", "switches"))
 		if session, ok := d.instance[k]; ok {
-			f.Message = fmt.Sprintf("EC2 instance credentials (session %s) used from outside the internal networks; addresses %v",
-				session, f.SourceIPs)
+			f.Message = fmt.Sprintf("EC2 instance credentials (session %s) used from outside the internal networks; addresses %s",
+				session, strings.Join(f.SourceIPs, ", "))
 		}
 		f.Remediation = revokeHint(f)
 		out = append(out, f)

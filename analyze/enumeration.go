@@ -153,7 +153,7 @@ func (d *Enumeration) close(st *enumState) {
 	f := r.f
 	f.Resources = r.paths.sorted(MaxResources)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d list requests over %d distinct paths between %s and %s", f.Count, r.paths.len(),
+	fmt.Fprintf(&b, "%s over %s between %s and %s", Count(f.Count, "list request", "list requests"), Count(r.paths.len(), "distinct path", "distinct paths"),
 		f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339))
 	if r.roots.len() > 0 {
 		fmt.Fprintf(&b, "; mount roots or catalogues: %s", strings.Join(r.roots.sorted(10), ", "))

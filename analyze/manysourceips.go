@@ -173,9 +173,9 @@ func (d *ManySourceIPs) close(st *manyIPState) {
 	r := st.open
 	st.open = nil
 	f := r.f
-	f.Message = fmt.Sprintf("used from %d distinct external addresses between %s and %s (%s): %s",
-		r.clients.len(), f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339),
-		f.LastSeen.Sub(f.FirstSeen).Round(time.Second), strings.Join(f.SourceIPs, ", "))
+	f.Message = fmt.Sprintf("used from %s between %s and %s (%s): %s",
+		Count(r.clients.len(), "distinct external address", "distinct external addresses"), f.FirstSeen.UTC().Format(time.RFC3339),
+		f.LastSeen.UTC().Format(time.RFC3339), Span(f.LastSeen.Sub(f.FirstSeen)), strings.Join(f.SourceIPs, ", "))
 	f.Remediation = revokeHint(f)
 	d.found = append(d.found, f)
 }

@@ -83,8 +83,8 @@ func (d *NewSourceIP) Observe(ev *event.Event) {
 		f.Resources = []string{ev.Resource}
 	}
 	f.addEvidence(evidenceOf(ev))
-	f.Message = fmt.Sprintf("new address %s (network %s) for an identity seen from %d addresses since %s", addr, network,
-		len(h.Addrs), h.First.UTC().Format("2006-01-02"))
+	f.Message = fmt.Sprintf("new address %s (network %s) for an identity seen from %s since %s", addr, network,
+		Count(len(h.Addrs), "address", "addresses"), h.First.UTC().Format("2006-01-02"))
 	f.Remediation = "confirm the address with the identity's owner; if unknown, " + revokeHint(f)
 	d.found = append(d.found, f)
 }

@@ -13,6 +13,11 @@ func newBaselineCmd(s Streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "baseline",
 		Short: "Inspect or learn a baseline file without reporting",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  unknownSubcommand,
+		// A mistyped subcommand comes with the flags of the one meant (baseline lern --baseline F):
+		// the name is the mistake to report, not the flags.
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
 	}
 	c.AddCommand(newBaselineShowCmd(s), newBaselineLearnCmd(s))
 	return c

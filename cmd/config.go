@@ -100,6 +100,7 @@ type fileBaselineConfig struct {
 // loadedConfig is the configuration after validation.
 type loadedConfig struct {
 	Path      string
+	Implicit  bool // found in the working directory, not named by --config
 	Analyze   analyze.Config
 	K8sEvents []string // resolved relative to the config file
 	// BaselineMaxAge is baseline.max_age: pruning when --update-baseline writes (0: never).
@@ -110,7 +111,7 @@ type loadedConfig struct {
 
 // app is the configuration as a run takes it.
 func (lc *loadedConfig) app() *app.Config {
-	return &app.Config{Path: lc.Path, Analyze: lc.Analyze, K8sEvents: lc.K8sEvents, Ignore: lc.ignore}
+	return &app.Config{Path: lc.Path, Implicit: lc.Implicit, Analyze: lc.Analyze, K8sEvents: lc.K8sEvents, Ignore: lc.ignore}
 }
 
 // loadConfig reads path (or ./vaultsentry.yaml when path is empty and the file exists) on top
@@ -131,7 +132,7 @@ func loadConfig(path string) (*loadedConfig, error) {
 		}
 		return nil, runtimef("", fmt.Errorf("read config %s: %w", path, err))
 	}
-	lc.Path = path
+	lc.Path, lc.Implicit = path, !explicit
 	var fc fileConfig
 	if err := yaml.UnmarshalWithOptions(data, &fc, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return nil, usagef("the configuration keys are listed in the README (\"Configuration\") and in vaultsentry.example.yaml",

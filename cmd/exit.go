@@ -60,7 +60,7 @@ func exitCode(s Streams, err error) int {
 		printError(s, err, re.Hint)
 		return ExitRuntime
 	case isCobraUsage(err):
-		printError(s, err, "run 'vaultsentry --help' or 'vaultsentry <command> --help' for usage")
+		printCobraError(s, err, "run 'vaultsentry --help' or 'vaultsentry <command> --help' for usage")
 		return ExitUsage
 	}
 	printError(s, err, "")
@@ -85,6 +85,23 @@ func interruptedExit(ctx context.Context, s Streams, err error) int {
 
 func printError(s Streams, err error, hint string) {
 	fmt.Fprintf(s.Err, "error: %s\n", report.Sanitize(err.Error()))
+	if hint != "" {
+		fmt.Fprintf(s.Err, "hint: %s\n", report.Sanitize(hint))
+	}
+}
+
+// printCobraError prints one of cobra's own messages, which come in lines ("unknown command
+// "scna" ... Did you mean this?" and the suggestions on lines of their own, tab-indented) as
+// lines: the first after "error: ", the rest indented, each sanitised (the command name in it
+// is the user's), so a suggestion reads as text, not as escaped control characters.
+func printCobraError(s Streams, err error, hint string) {
+	lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
+	fmt.Fprintf(s.Err, "error: %s\n", report.Sanitize(lines[0]))
+	for _, l := range lines[1:] {
+		if l = strings.TrimSpace(l); l != "" {
+			fmt.Fprintf(s.Err, "  %s\n", report.Sanitize(l))
+		}
+	}
 	if hint != "" {
 		fmt.Fprintf(s.Err, "hint: %s\n", report.Sanitize(hint))
 	}

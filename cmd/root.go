@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -43,11 +44,13 @@ func newRootCmd(s Streams) *cobra.Command {
 			"privileged work off hours, rotations no consumer picked up, audit devices switched off.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	root.SetVersionTemplate(versionLine())
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usagef(fmt.Sprintf("run 'vaultsentry %s --help' for the flags", c.Name()), "%v", err)
+		return usagef(fmt.Sprintf("run '%s --help' for the flags", c.CommandPath()), "%v", err)
 	})
 	root.AddCommand(newScanCmd(s, nil), newVersionCmd(s))
 	for _, extra := range extraCommands {
@@ -65,8 +68,29 @@ func newVersionCmd(s Streams) *cobra.Command {
 		Short: "Print version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(s.Out, "vaultsentry %s (commit %s, built %s)\n", version, commit, date)
+			_, err := fmt.Fprint(s.Out, versionLine())
 			return err
 		},
 	}
+}
+
+func versionLine() string {
+	return fmt.Sprintf("vaultsentry %s (commit %s, built %s)\n", version, commit, date)
+}
+
+// unknownSubcommand is the RunE of a command that only groups others (baseline): without
+// arguments it prints its help; an argument is a mistyped subcommand, a usage error (exit 2)
+// with cobra's suggestions.
+func unknownSubcommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return c.Help()
+	}
+	hint := fmt.Sprintf("run '%s --help' for its commands", c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on its own path
+	}
+	if sug := c.SuggestionsFor(args[0]); len(sug) > 0 {
+		hint = fmt.Sprintf("did you mean '%s %s'?", c.CommandPath(), strings.Join(sug, "' or '"+c.CommandPath()+" "))
+	}
+	return usagef(hint, "unknown command %q for %q", args[0], c.CommandPath())
 }

@@ -214,10 +214,10 @@ func buildHTMLView(r *Result) *htmlView {
 func htmlFindingOf(r *Result, f analyze.Finding, rules map[string]analyze.Rule) htmlFinding {
 	hf := htmlFinding{
 		Anchor: "f-" + f.Fingerprint(), Severity: f.Severity.String(), Color: severityColors[f.Severity],
-		Rule: f.Rule, Title: Sanitize(f.Title), Message: Sanitize(f.Message),
+		Rule: f.Rule, Title: Sanitize(f.Title), Message: Sanitize(r.localText(f.Message)),
 		Identity: Sanitize(f.Identity), DisplayName: Sanitize(f.DisplayName), Credential: Sanitize(f.Credential),
 		Source: f.Source, FirstSeen: r.humanTime(f.FirstSeen), LastSeen: r.humanTime(f.LastSeen),
-		Fingerprint: f.Fingerprint(), Remediation: Sanitize(f.Remediation), Count: f.Count,
+		Fingerprint: f.Fingerprint(), Remediation: Sanitize(r.localText(f.Remediation)), Count: f.Count,
 		Resources: sanitizeAll(f.Resources), ValuesRead: sanitizeAll(f.ValuesRead), SourceIPs: sanitizeAll(f.SourceIPs),
 	}
 	if ru, ok := rules[f.Rule]; ok {
@@ -276,13 +276,5 @@ func HumanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// humanSpan writes long durations with days: "65d 19h18m" rather than "1579h18m22s".
-func humanSpan(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d < 48*time.Hour {
-		return d.String()
-	}
-	days := d / (24 * time.Hour)
-	rest := (d - days*24*time.Hour).Round(time.Minute)
-	return fmt.Sprintf("%dd %dh%02dm", days, rest/time.Hour, (rest%time.Hour)/time.Minute)
-}
+// humanSpan writes durations with days: "65d 19h" rather than "1579h18m22s" (analyze.Span).
+func humanSpan(d time.Duration) string { return analyze.Span(d) }

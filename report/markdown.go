@@ -98,7 +98,7 @@ func (Markdown) Render(w io.Writer, r *Result) error {
 		b.WriteString("|---|---|---|---|---|---|---:|\n")
 		for _, f := range r.Findings {
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %d |\n", strings.ToUpper(f.Severity.String()), f.Rule,
-				esc(Cut(who(f), 60)), esc(Cut(what(f), 140)), r.humanTime(f.FirstSeen), r.humanTime(f.LastSeen), f.Count)
+				esc(Cut(who(f), 60)), esc(Cut(r.localText(what(f)), 140)), r.humanTime(f.FirstSeen), r.humanTime(f.LastSeen), f.Count)
 		}
 		rules := ruleIndex(r.Rules)
 		for i, f := range r.Findings {
@@ -124,7 +124,7 @@ func (Markdown) Render(w io.Writer, r *Result) error {
 func mdFinding(b *strings.Builder, r *Result, f analyze.Finding, rules map[string]analyze.Rule) {
 	esc := MarkdownEscape
 	if f.Message != "" {
-		b.WriteString(esc(f.Message) + "\n\n")
+		b.WriteString(esc(r.localText(f.Message)) + "\n\n")
 	}
 	fmt.Fprintf(b, "- **Identity:** %s\n", esc(f.Identity))
 	if f.DisplayName != "" {
@@ -174,7 +174,7 @@ func mdFinding(b *strings.Builder, r *Result, f analyze.Finding, rules map[strin
 		fmt.Fprintf(b, "- **Evidence:** %s%s\n", strings.Join(parts, ", "), more)
 	}
 	if f.Remediation != "" {
-		fmt.Fprintf(b, "- **Remediation:** %s\n", esc(f.Remediation))
+		fmt.Fprintf(b, "- **Remediation:** %s\n", esc(r.localText(f.Remediation)))
 	}
 	if ru, ok := rules[f.Rule]; ok {
 		if ru.Guide != "" {

@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
 )
 
 func TestMarkdownEscape(t *testing.T) {
@@ -60,4 +63,31 @@ func TestMarkdownGolden(t *testing.T) {
 		}
 	}
 	golden(t, "report.md", buf.Bytes())
+}
+
+// TestTimezoneInMessages: --timezone applies to the times inside a finding's message too.
+func TestTimezoneInMessages(t *testing.T) {
+	dublin, err := time.LoadLocation("Europe/Dublin")
+	if err != nil {
+		t.Skip("no tzdata")
+	}
+	at := time.Date(2026, 9, 23, 23, 41, 7, 0, time.UTC)
+	r := &Result{Location: dublin, Findings: []analyze.Finding{{Rule: "bulk-read", Title: "Bulk read", Identity: "x",
+		Message: "40 reads between 2026-09-23T23:41:07Z and 2026-09-23T23:44:02Z (2m55s)", FirstSeen: at, LastSeen: at}}}
+	var b strings.Builder
+	if err := (Markdown{}).Render(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if md := strings.ReplaceAll(b.String(), `\:`, ":"); !strings.Contains(md, "between 2026-09-24T00:41:07+01:00 and 2026-09-24T00:44:02+01:00") ||
+		strings.Contains(md, "23:41:07Z") {
+		t.Errorf("the message keeps UTC under --timezone Europe/Dublin:\n%s", b.String())
+	}
+	r.Location = nil
+	b.Reset()
+	if err := (Markdown{}).Render(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ReplaceAll(b.String(), `\:`, ":"), "between 2026-09-23T23:41:07Z and") {
+		t.Errorf("UTC is left as written:\n%s", b.String())
+	}
 }

@@ -10,6 +10,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -108,6 +109,24 @@ func (r *Result) loc() *time.Location {
 }
 
 // humanTime formats t in the report's zone, with an explicit offset.
+// utcStamp is a UTC time as analyze writes it into messages and remediations.
+var utcStamp = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b`)
+
+// localText rewrites the UTC times in a finding's text into --timezone, as every other time of
+// the human formats is: a responder in Dublin reads one clock. JSON and SARIF keep UTC.
+func (r *Result) localText(s string) string {
+	if r.loc() == time.UTC || !strings.Contains(s, "Z") {
+		return s
+	}
+	return utcStamp.ReplaceAllStringFunc(s, func(m string) string {
+		t, err := time.Parse(time.RFC3339Nano, m)
+		if err != nil {
+			return m
+		}
+		return r.humanTime(t)
+	})
+}
+
 func (r *Result) humanTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"

@@ -56,6 +56,7 @@ const DefaultConfigFile = "vaultsentry.yaml"
 // Config is the validated configuration file (cmd reads and checks the YAML).
 type Config struct {
 	Path      string // "" when the defaults are used
+	Implicit  bool   // Path was found in the working directory, not given (--config)
 	Analyze   analyze.Config
 	K8sEvents []string // Kubernetes events files, resolved relative to the config file
 	Ignore    []IgnoreEntry

@@ -26,6 +26,7 @@ func CloudTrail(ctx context.Context, r CloudTrailRequest) (Outcome, error) {
 	if r.Start.IsZero() {
 		r.Start = time.Now()
 	}
+	r.logConfig()
 	if len(r.From) > 0 {
 		return cloudTrailFiles(ctx, &r)
 	}

@@ -165,10 +165,13 @@ func (p *progress) finish() {
 
 // logConfig says, with Verbose, which configuration the run uses.
 func (o *Options) logConfig() {
+	cfg := o.config()
 	if !o.Verbose {
+		if cfg.Implicit && !o.Quiet { // a file nobody named changes the results: say which
+			fmt.Fprintf(o.IO.Err, "config: %s (found in the working directory; --config names another)\n", report.Sanitize(cfg.Path))
+		}
 		return
 	}
-	cfg := o.config()
 	if cfg.Path == "" {
 		fmt.Fprintln(o.IO.Err, "config: none (defaults; no ./"+DefaultConfigFile+")")
 	} else {

@@ -134,7 +134,7 @@ func writeSummary(w io.Writer, r *report.Result, panics []*sources.PanicError, e
 		}
 	}
 	if !r.First.IsZero() {
-		fmt.Fprintf(w, "Log time span:     %s .. %s (%s)\n", fmtT(r.First, r.Location), fmtT(r.Last, r.Location), r.Last.Sub(r.First).Round(time.Second))
+		fmt.Fprintf(w, "Log time span:     %s .. %s (%s)\n", fmtT(r.First, r.Location), fmtT(r.Last, r.Location), analyze.Span(r.Last.Sub(r.First)))
 	}
 	by := report.BySeverity(r.Findings)
 	var parts []string
