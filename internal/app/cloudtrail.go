@@ -26,10 +26,14 @@ func CloudTrail(ctx context.Context, r CloudTrailRequest) (Outcome, error) {
 	if r.Start.IsZero() {
 		r.Start = time.Now()
 	}
+	var out Outcome
+	var err error
 	if len(r.From) > 0 {
-		return cloudTrailFiles(ctx, &r)
+		out, err = cloudTrailFiles(ctx, &r)
+	} else {
+		out, err = cloudTrailLive(ctx, &r)
 	}
-	return cloudTrailLive(ctx, &r)
+	return out, notifyFailure(ctx, &r.Options, "cloudtrail", err)
 }
 
 // loadGCPercent is the collector's target while a CloudTrail tree loads (unless GOGC is set):
