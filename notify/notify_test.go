@@ -472,3 +472,26 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterHonoured: a 429 asking for a second is waited for, not the shorter backoff.
+func TestRetryAfterHonoured(t *testing.T) {
+	var first time.Time
+	var gap time.Duration
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			first = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		gap = time.Since(first)
+	})
+	s := fast()
+	s.MaxWait = 5 * time.Second
+	if err := s.Send(context.Background(), []Target{rc.target(t, "/")}, message()); err != nil {
+		t.Fatal(err)
+	}
+	if rc.calls.Load() != 2 || gap < 900*time.Millisecond {
+		t.Errorf("%d requests, second after %s; want 2, after Retry-After's second", rc.calls.Load(), gap)
+	}
+}
