@@ -316,9 +316,9 @@ func TestGeneric(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Tool     string `json:"tool"`
-		Version  string `json:"version"`
-		Summary  struct {
+		Tool    string `json:"tool"`
+		Version string `json:"version"`
+		Summary struct {
 			Command     string         `json:"command"`
 			Findings    int            `json:"findings"`
 			BySeverity  map[string]int `json:"findings_by_severity"`
