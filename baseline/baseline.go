@@ -26,6 +26,11 @@ type Baseline struct {
 	// ToolVersion and Written describe the last write of the file.
 	ToolVersion string
 	Written     time.Time
+	// Alerted: fingerprint of a finding sent by --notify -> when it was delivered (wall clock),
+	// so a later run does not send it again. internal/app records it (MarkAlerted) only when
+	// every destination took the alert and the baseline is being updated; detectors never
+	// read it.
+	Alerted map[string]time.Time
 
 	// addrNames caches the text of each address and of its network, which Learn needs for
 	// every event: formatting them once per distinct address keeps learning cheap.
@@ -175,6 +180,25 @@ func (b *Baseline) Learn(ev *event.Event) {
 	}
 	if ev.Has(event.FlagInteractive) && ev.Time.After(h.Interactive) {
 		h.Interactive = ev.Time
+	}
+}
+
+// WasAlerted reports whether the finding with this fingerprint was already delivered by --notify.
+func (b *Baseline) WasAlerted(fingerprint string) bool {
+	_, ok := b.Alerted[fingerprint]
+	return ok
+}
+
+// MarkAlerted records that the finding with this fingerprint was delivered at t.
+func (b *Baseline) MarkAlerted(fingerprint string, t time.Time) {
+	if fingerprint == "" {
+		return
+	}
+	if b.Alerted == nil {
+		b.Alerted = map[string]time.Time{}
+	}
+	if t.After(b.Alerted[fingerprint]) {
+		b.Alerted[fingerprint] = t.UTC()
 	}
 }
 

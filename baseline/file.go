@@ -46,6 +46,9 @@ type baselineWire struct {
 	Last          time.Time               `json:"last,omitzero"`
 	Inputs        []Input                 `json:"inputs"`
 	Principals    map[string]*historyWire `json:"principals"`
+	// Alerted: fingerprint -> Unix seconds of delivery. Absent in files written before
+	// --notify existed (testdata/v1.vsb), which load with no alert recorded.
+	Alerted map[string]int64 `json:"alerted,omitempty"`
 }
 
 // historyWire stores times as Unix seconds to keep the file small.
@@ -109,7 +112,7 @@ func (b *Baseline) Encode(w io.Writer) error {
 	wire := baselineWire{
 		Format: Format, FormatVersion: FormatVersion, ToolVersion: b.ToolVersion,
 		Written: b.Written, First: b.First, Last: b.Last, Inputs: b.Inputs,
-		Principals: make(map[string]*historyWire, len(b.Principals)),
+		Principals: make(map[string]*historyWire, len(b.Principals)), Alerted: toUnix(b.Alerted),
 	}
 	if wire.Inputs == nil {
 		wire.Inputs = []Input{}
@@ -197,6 +200,7 @@ func decode(r io.Reader, lim decodeLimits) (*Baseline, error) {
 	}
 	b := New()
 	b.First, b.Last, b.Inputs, b.ToolVersion, b.Written = wire.First, wire.Last, wire.Inputs, wire.ToolVersion, wire.Written
+	b.Alerted = fromUnix(wire.Alerted)
 	for id, hw := range wire.Principals {
 		if hw == nil {
 			continue
@@ -402,11 +406,17 @@ func syncDir(dir string) {
 	}
 }
 
-// Prune drops what was last seen more than maxAge before the newest event the baseline knows.
-// Nothing expires unless asked: entries never silently disappear.
+// Prune drops what was last seen more than maxAge before the newest event the baseline knows,
+// and the alerts delivered more than maxAge before the newest alert (alerts are dated by the
+// wall clock, events by log time: each is measured against its own clock). Nothing expires
+// unless asked: entries never silently disappear.
 func (b *Baseline) Prune(maxAge time.Duration) (dropped int) {
-	if maxAge <= 0 || b.Last.IsZero() {
+	if maxAge <= 0 {
 		return 0
+	}
+	dropped = b.pruneAlerted(maxAge)
+	if b.Last.IsZero() {
+		return dropped
 	}
 	cut := b.Last.Add(-maxAge)
 	prune := func(m map[string]time.Time) {
@@ -428,6 +438,24 @@ func (b *Baseline) Prune(maxAge time.Duration) (dropped int) {
 		prune(h.Nets)
 		prune(h.Lists)
 		prune(h.Clients)
+	}
+	return dropped
+}
+
+// pruneAlerted drops the alerts delivered more than maxAge before the newest one.
+func (b *Baseline) pruneAlerted(maxAge time.Duration) (dropped int) {
+	var newest time.Time
+	for _, t := range b.Alerted {
+		if t.After(newest) {
+			newest = t
+		}
+	}
+	cut := newest.Add(-maxAge)
+	for fp, t := range b.Alerted {
+		if t.Before(cut) {
+			delete(b.Alerted, fp)
+			dropped++
+		}
 	}
 	return dropped
 }

@@ -451,3 +451,45 @@ func TestBaselineSaveRemovesStaleTemps(t *testing.T) {
 		t.Errorf("the baseline itself: %v", err)
 	}
 }
+
+// TestBaselineAlerted: the fingerprints --notify delivered survive a save and load, an old file
+// without them loads with none (TestGoldenV1 checks that its bytes are unchanged), and Prune
+// drops the alerts delivered more than its age before the newest alert.
+func TestBaselineAlerted(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v1.vsb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(old.Alerted) != 0 || old.WasAlerted("x") {
+		t.Fatalf("a file written before --notify has alerts: %v", old.Alerted)
+	}
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	b := learnedBaseline(t, 10)
+	b.MarkAlerted("fp-old", now.Add(-40*24*time.Hour))
+	b.MarkAlerted("fp-new", now)
+	b.MarkAlerted("", now) // no fingerprint, nothing recorded
+	var buf bytes.Buffer
+	if err := b.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Alerted) != 2 || !got.WasAlerted("fp-old") || !got.Alerted["fp-new"].Equal(now) {
+		t.Fatalf("alerts after a round trip: %v", got.Alerted)
+	}
+	// The events are from 2024 (log time); the alerts from 2026 (wall clock): each is pruned
+	// against its own newest entry.
+	got.Prune(30 * 24 * time.Hour)
+	if got.WasAlerted("fp-old") || !got.WasAlerted("fp-new") {
+		t.Errorf("prune by 30 days kept alerts %v", got.Alerted)
+	}
+	if len(got.Principals) == 0 {
+		t.Error("pruning the alerts dropped the identities")
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/internal/app"
+	"github.com/vaultsentry/vaultsentry/notify"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -43,6 +44,11 @@ type analysisOptions struct {
 	PreviousReport string
 	Verbose        bool
 
+	// Alerts.
+	Notify            []string
+	NotifyMinSeverity string
+	NotifyOnError     bool
+
 	// changed tells validate whether a flag was given (nil: none was); a method value, so
 	// cmd needs no import of pflag.
 	changed func(name string) bool
@@ -54,6 +60,8 @@ type analysisOptions struct {
 	loc                      *time.Location
 	since, until, learnUntil app.TimeArg
 	baselineMaxAge           time.Duration
+	notify                   []notify.Target
+	notifyMin                analyze.Severity
 	// discard: run the analysis for its side effects (baseline learn) and print no report.
 	discard bool
 }
@@ -82,6 +90,10 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.BaselineMaxAge, "baseline-max-age", "", "when updating the baseline, drop what was last seen longer ago than `DURATION` (e.g. 90d)")
 	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "list the findings the config's ignore list suppressed (they are always counted)")
 	f.StringVar(&o.PreviousReport, "previous-report", "", "report only findings whose fingerprint is not in this earlier JSON report `FILE` (a missing file counts as empty)")
+	f.StringArrayVar(&o.Notify, "notify", nil, "after the report, send the new findings to `URL` (repeatable): a path ending in /api/v2/alerts is\n"+
+		"Alertmanager, hooks.slack.com or slack+https://... a Slack webhook, anything else a JSON POST; a failed delivery exits 3")
+	f.StringVar(&o.NotifyMinSeverity, "notify-min-severity", "high", "--notify sends findings at or above severity `SEV`: "+strings.Join(analyze.Severities(), ", "))
+	f.BoolVar(&o.NotifyOnError, "notify-on-error", false, "when the run fails (exit 3), send a short error notice to every --notify URL")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail on standard error: config used, each file as it is read, suppressed findings")
 }
 
@@ -129,6 +141,9 @@ func (o *analysisOptions) validate() error {
 	if o.Quiet && o.Verbose {
 		return usagef("pass one of them", "--quiet and --verbose exclude each other")
 	}
+	if err := o.validateNotify(); err != nil {
+		return err
+	}
 	if o.MaxLine <= 0 {
 		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
 	}
@@ -137,6 +152,31 @@ func (o *analysisOptions) validate() error {
 	}
 	if o.MaxGzipRatio < 0 {
 		return usagef("give a ratio such as 200, or 0 to turn the check off", "--max-gzip-ratio must not be negative")
+	}
+	return nil
+}
+
+// validateNotify checks --notify, --notify-min-severity and --notify-on-error.
+func (o *analysisOptions) validateNotify() error {
+	o.notify, o.notifyMin = nil, analyze.High
+	if o.NotifyMinSeverity != "" { // "" only where the flag is not declared (baseline learn)
+		var err error
+		if o.notifyMin, err = analyze.ParseSeverity(o.NotifyMinSeverity); err != nil {
+			return usagef("pass --notify-min-severity "+strings.Join(analyze.Severities(), "|"), "--notify-min-severity: %v", err)
+		}
+	}
+	for i, raw := range o.Notify {
+		t, err := notify.ParseTarget(raw)
+		if err != nil {
+			// The URL itself is not repeated: a webhook's URL is its secret.
+			return usagef("give an http(s) URL such as http://alertmanager:9093/api/v2/alerts, https://hooks.slack.com/services/..., "+
+				"slack+https://HOST/PATH for another Slack-compatible webhook, or https://HOST/PATH for a JSON POST",
+				"--notify #%d: %v", i+1, err)
+		}
+		o.notify = append(o.notify, t)
+	}
+	if o.NotifyOnError && len(o.notify) == 0 {
+		return usagef("add --notify URL to say where the notice goes", "--notify-on-error needs --notify")
 	}
 	return nil
 }
@@ -177,6 +217,7 @@ func (o *analysisOptions) options(cfg *loadedConfig, start time.Time) app.Option
 		MaxLineBytes: o.MaxLine, MaxDecompressedBytes: o.MaxDecompressed, MaxGzipRatio: ratio,
 		BaselinePath: o.BaselinePath, UpdateBaseline: o.UpdateBaseline, PruneAfter: pruneAfter,
 		ShowSuppressed: o.ShowSuppressed, Previous: o.previous, LearnOnly: o.discard,
+		Notify: o.notify, NotifyMinSeverity: o.notifyMin, NotifyOnError: o.NotifyOnError,
 		Start: start,
 	}
 }

@@ -26,6 +26,8 @@ func TestCloudTrailFlags(t *testing.T) {
 		{"bad format", []string{"--format", "xml"}, nil, nil, "unknown format"},
 		{"several -o", []string{"--from", "a", "-o", "r.html", "-o", "f.json"}, []string{"a"}, nil, ""},
 		{"-o and --format disagree", []string{"--from", "a", "--format", "sarif", "-o", "f.json"}, nil, nil, "-o f.json but --format sarif: drop one or make them agree"},
+		{"--notify", []string{"--from", "a", "--notify", "http://127.0.0.1:9093/api/v2/alerts", "--notify-on-error"}, []string{"a"}, nil, ""},
+		{"--notify not http", []string{"--from", "a", "--notify", "file:///etc/passwd"}, nil, nil, `--notify #1: scheme "file"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

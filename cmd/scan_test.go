@@ -85,6 +85,31 @@ func TestScanFlags(t *testing.T) {
 		{"csv is not a scan format", []string{"-o", "f.csv", "a.log"}, 2, nil, "-o f.csv: scan reports have no csv format"},
 		{"same file twice", []string{"-o", "f.json", "-o", "./f.json", "a.log"}, 2, nil, "-o ./f.json given twice"},
 		{"update-baseline needs baseline", []string{"--update-baseline", "a.log"}, 2, nil, "--update-baseline needs --baseline"},
+		{"notify defaults", []string{"a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if len(o.notify) != 0 || o.notifyMin != analyze.High || o.NotifyOnError {
+				t.Errorf("notify %v, min %s, on error %v", o.notify, o.notifyMin, o.NotifyOnError)
+			}
+		}, ""},
+		{"notify: each URL its kind", []string{"--notify", "http://127.0.0.1:9093/api/v2/alerts", "--notify", "https://hooks.slack.com/services/T/B/x",
+			"--notify", "slack+https://chat.example/hooks/x", "--notify", "https://siem.example/in", "--notify-min-severity", "Critical", "--notify-on-error", "a.log"}, 0,
+			func(t *testing.T, o *scanOptions) {
+				var kinds []string
+				for _, tg := range o.notify {
+					kinds = append(kinds, tg.Kind.String())
+				}
+				opts := o.options(&loadedConfig{}, time.Time{})
+				if strings.Join(kinds, ",") != "alertmanager,slack,slack,generic" || o.notifyMin != analyze.Critical ||
+					len(opts.Notify) != 4 || opts.NotifyMinSeverity != analyze.Critical || !opts.NotifyOnError ||
+					opts.Notify[2].URL.String() != "https://chat.example/hooks/x" {
+					t.Errorf("kinds %v, min %s, options %+v", kinds, o.notifyMin, opts)
+				}
+			}, ""},
+		{"notify: not http", []string{"--notify", "ftp://siem.example/in", "a.log"}, 2, nil, `--notify #1: scheme "ftp"`},
+		{"notify: not a URL, and the URL not repeated", []string{"--notify", "https://hooks.slack.com/x", "--notify", "https://[s3cr3t/x", "a.log"}, 2, nil, "--notify #2: not a URL"},
+		{"notify: no host", []string{"--notify", "https:///api/v2/alerts", "a.log"}, 2, nil, "no host"},
+		{"notify: slack+ over http", []string{"--notify", "slack+http://chat.example/x", "a.log"}, 2, nil, "https only"},
+		{"notify-min-severity unknown", []string{"--notify", "https://x.example/", "--notify-min-severity", "urgent", "a.log"}, 2, nil, "--notify-min-severity: unknown severity"},
+		{"notify-on-error needs notify", []string{"--notify-on-error", "a.log"}, 2, nil, "--notify-on-error needs --notify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +129,9 @@ func TestScanFlags(t *testing.T) {
 			}
 			if tt.stderr != "" && !strings.Contains(errb.String(), tt.stderr) {
 				t.Errorf("stderr %q lacks %q", errb, tt.stderr)
+			}
+			if strings.Contains(errb.String(), "s3cr3t") {
+				t.Errorf("stderr repeats a --notify URL: %q", errb)
 			}
 			if tt.wantExit == 2 && !strings.Contains(errb.String(), "hint:") {
 				t.Errorf("usage error without a hint: %q", errb)

@@ -31,13 +31,13 @@ type jsonReport struct {
 	Tool     string        `json:"tool"`
 	Command  string        `json:"command"`
 	Stats    jsonStats     `json:"stats"`
-	Findings []jsonFinding `json:"findings"`
+	Findings []JSONFinding `json:"findings"`
 	// Suppressed lists the findings the ignore list suppressed (only with --show-suppressed).
 	Suppressed []jsonSuppressed `json:"suppressed"`
 }
 
 type jsonSuppressed struct {
-	jsonFinding
+	JSONFinding
 	Reason  string `json:"suppressed_reason"`
 	Expires string `json:"suppressed_until,omitempty"`
 }
@@ -69,7 +69,9 @@ type jsonEvidence struct {
 	Time string `json:"time"`
 }
 
-type jsonFinding struct {
+// JSONFinding is one finding as the JSON report writes it (docs/report.schema.json); the
+// generic --notify payload reuses it, so a receiver parses alerts as it parses reports.
+type JSONFinding struct {
 	Rule        string         `json:"rule"`
 	Severity    string         `json:"severity"`
 	Title       string         `json:"title"`
@@ -99,7 +101,7 @@ func utc(t time.Time) string {
 // Render writes r as indented JSON.
 func (JSON) Render(w io.Writer, r *Result) error {
 	doc := jsonReport{Version: r.Version, Schema: SchemaVersion, Tool: "vaultsentry", Command: r.Command,
-		Findings: make([]jsonFinding, 0, len(r.Findings))}
+		Findings: make([]JSONFinding, 0, len(r.Findings))}
 	st := &doc.Stats
 	st.Files = r.Files
 	if st.Files == nil {
@@ -124,11 +126,11 @@ func (JSON) Render(w io.Writer, r *Result) error {
 	}
 	st.Suppressed, st.Previous, st.LearnUntil = r.SuppressedCount, r.Previous, utc(r.LearnUntil)
 	for _, f := range r.Findings {
-		doc.Findings = append(doc.Findings, newJSONFinding(f))
+		doc.Findings = append(doc.Findings, NewJSONFinding(f))
 	}
 	doc.Suppressed = make([]jsonSuppressed, 0, len(r.Suppressed))
 	for _, s := range r.Suppressed {
-		doc.Suppressed = append(doc.Suppressed, jsonSuppressed{jsonFinding: newJSONFinding(s.Finding), Reason: validUTF8(s.Reason), Expires: s.Expires})
+		doc.Suppressed = append(doc.Suppressed, jsonSuppressed{JSONFinding: NewJSONFinding(s.Finding), Reason: validUTF8(s.Reason), Expires: s.Expires})
 	}
 	var buf bytes.Buffer
 	enc := sonic.ConfigStd.NewEncoder(&buf)
@@ -140,8 +142,10 @@ func (JSON) Render(w io.Writer, r *Result) error {
 	return err
 }
 
-func newJSONFinding(f analyze.Finding) jsonFinding {
-	jf := jsonFinding{
+// NewJSONFinding is f as the JSON report writes it. Logged strings are kept exactly; whoever
+// encodes it should pass the bytes through EscapeInvisibleJSON, as Render does.
+func NewJSONFinding(f analyze.Finding) JSONFinding {
+	jf := JSONFinding{
 		Rule: f.Rule, Severity: f.Severity.String(), Title: validUTF8(f.Title), Message: validUTF8(f.Message),
 		Source: f.Source, Identity: validUTF8(f.Identity), DisplayName: validUTF8(f.DisplayName),
 		Credential: validUTF8(f.Credential), Resources: validAll(f.Resources), ValuesRead: validAll(f.ValuesRead), SourceIPs: nonNil(f.SourceIPs),

@@ -27,10 +27,14 @@ func CloudTrail(ctx context.Context, r CloudTrailRequest) (Outcome, error) {
 		r.Start = time.Now()
 	}
 	r.logConfig()
+	var out Outcome
+	var err error
 	if len(r.From) > 0 {
-		return cloudTrailFiles(ctx, &r)
+		out, err = cloudTrailFiles(ctx, &r)
+	} else {
+		out, err = cloudTrailLive(ctx, &r)
 	}
-	return cloudTrailLive(ctx, &r)
+	return out, notifyFailure(ctx, &r.Options, "cloudtrail", err)
 }
 
 // loadGCPercent is the collector's target while a CloudTrail tree loads (unless GOGC is set):

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/notify"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 	"github.com/vaultsentry/vaultsentry/sources/formats"
@@ -41,6 +42,14 @@ type Options struct {
 
 	ShowSuppressed bool
 	Previous       *PreviousReport // --previous-report, read before the run; nil: none
+
+	// Alerts (--notify, notify.go): after the report, the new findings at or above
+	// NotifyMinSeverity are posted to each target; NotifyOnError posts a notice when the run
+	// fails (exit 3). Notifier nil: the default retries and timeouts.
+	Notify            []notify.Target
+	NotifyMinSeverity analyze.Severity
+	NotifyOnError     bool
+	Notifier          *notify.Sender
 
 	// LearnOnly runs the analysis for the baseline and prints one line instead of a report.
 	LearnOnly bool

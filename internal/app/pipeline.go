@@ -162,12 +162,16 @@ func (p *pipeline) run() (Outcome, error) {
 		return out, runtimef("the report is complete; run again to update the baseline",
 			fmt.Errorf("interrupted after writing the report, before saving the baseline: %w", context.Cause(p.ctx)))
 	}
+	alertErr := p.sendAlerts(bl, findings) // --notify (notify.go): before the baseline records what was sent
 	baselineErr := p.saveBaseline(bl)
 	if !o.Quiet {
 		writeSummary(o.IO.Err, rr, p.loaded.Panics, time.Since(o.Start), o.Verbose)
 	}
 	if baselineErr != nil {
 		return out, baselineErr
+	}
+	if alertErr != nil {
+		return out, alertErr
 	}
 	malformed := 0
 	for _, f := range p.loaded.Files {

@@ -22,6 +22,11 @@ type ScanRequest struct {
 // Scan reads the inputs, analyses them and writes the report. No event at all in the inputs is
 // a RuntimeError, never "no findings".
 func Scan(ctx context.Context, r ScanRequest) (Outcome, error) {
+	out, err := scan(ctx, &r)
+	return out, notifyFailure(ctx, &r.Options, "scan", err)
+}
+
+func scan(ctx context.Context, r *ScanRequest) (Outcome, error) {
 	o := &r.Options
 	if o.Start.IsZero() {
 		o.Start = time.Now()
