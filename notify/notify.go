@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/report"
 )
 
 // Kind is the receiver a URL names.
@@ -145,10 +146,9 @@ func (e *DeliveryError) Error() string {
 
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
-// RunbookURL is the documentation of a rule, for Alertmanager's runbook_url annotation.
-func RunbookURL(rule string) string {
-	return "https://github.com/vaultsentry/vaultsentry/blob/main/docs/rules.md#" + url.PathEscape(rule)
-}
+// RunbookURL is the documentation of a rule, for Alertmanager's runbook_url annotation: its
+// section of docs/rules.md, as SARIF's helpUri.
+func RunbookURL(rule string) string { return report.RuleDocURL(rule) }
 
 // alertLifetime is how long an Alertmanager alert of a finding stays firing. A finding is an
 // event, not a state that will resolve: the alert fires, is routed and notified once, and ends

@@ -65,6 +65,7 @@ func (SARIF) Render(w io.Writer, r *Result) error {
 			WithShortDescription(sarif.NewMultiformatMessageString().WithText(ru.Summary)).
 			WithFullDescription(sarif.NewMultiformatMessageString().WithText(ru.Name + ": " + ru.Summary)).
 			WithHelp(sarif.NewMultiformatMessageString().WithText(help)).
+			WithHelpURI(RuleDocURL(ru.ID)).
 			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(ru.Severity))).
 			WithProperties(props)
 	}
