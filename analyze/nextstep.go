@@ -48,7 +48,7 @@ func NextStep(f Finding) string {
 	case "root-activity":
 		return "confirm with the holder of the root login"
 	case "rotation-without-read":
-		return "restart the consumers of the secret"
+		return "restart the secret's consumers"
 	case "secret-in-audit-log":
 		return "log secrets at Metadata level, rotate them"
 	case "unusual-client":

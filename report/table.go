@@ -48,7 +48,11 @@ func (Table) Render(w io.Writer, r *Result) error {
 	}
 	rows := r.tableRows()
 	var b bytes.Buffer
-	b.WriteString(fitWidth(TableSummary(rows), width) + "\n")
+	sum := TableSummary(rows)
+	if twwidth.Width(sum) > width {
+		sum = strings.TrimSuffix(sum, " involved")
+	}
+	b.WriteString(fitWidth(sum, width) + "\n")
 	lay := max(width, minTableWidth)
 	cols := r.columns(lay)
 	widths := allocate(cols, rows, lay)
