@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,8 @@ type analysisOptions struct {
 	ShowSuppressed bool
 	PreviousReport string
 	Verbose        bool
+	Sort           string // table rows: report.SortOrders()
+	GroupBy        string // table rows: "" or one of report.Groupings()
 
 	// changed tells validate whether a flag was given (nil: none was); a method value, so
 	// cmd needs no import of pflag.
@@ -82,6 +85,8 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.BaselineMaxAge, "baseline-max-age", "", "when updating the baseline, drop what was last seen longer ago than `DURATION` (e.g. 90d)")
 	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "list the findings the config's ignore list suppressed (they are always counted)")
 	f.StringVar(&o.PreviousReport, "previous-report", "", "report only findings whose fingerprint is not in this earlier JSON report `FILE` (a missing file counts as empty)")
+	f.StringVar(&o.Sort, "sort", report.SortSeverity, "order of the table's rows: "+strings.Join(report.SortOrders(), ", ")+" (time: a timeline)")
+	f.StringVar(&o.GroupBy, "group-by", "", "group the table's rows: "+strings.Join(report.Groupings(), ", ")+" (default: no grouping)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail on standard error: config used, each file as it is read, suppressed findings")
 }
 
@@ -125,6 +130,12 @@ func (o *analysisOptions) validate() error {
 		if o.previous, err = app.ReadPreviousReport(o.PreviousReport); err != nil {
 			return err
 		}
+	}
+	if !slices.Contains(report.SortOrders(), o.Sort) {
+		return usagef("pass --sort "+strings.Join(report.SortOrders(), "|"), "--sort: unknown order %q", o.Sort)
+	}
+	if o.GroupBy != "" && !slices.Contains(report.Groupings(), o.GroupBy) {
+		return usagef("pass --group-by "+strings.Join(report.Groupings(), "|")+", or leave it out", "--group-by: unknown grouping %q", o.GroupBy)
 	}
 	if o.Quiet && o.Verbose {
 		return usagef("pass one of them", "--quiet and --verbose exclude each other")
@@ -177,6 +188,7 @@ func (o *analysisOptions) options(cfg *loadedConfig, start time.Time) app.Option
 		MaxLineBytes: o.MaxLine, MaxDecompressedBytes: o.MaxDecompressed, MaxGzipRatio: ratio,
 		BaselinePath: o.BaselinePath, UpdateBaseline: o.UpdateBaseline, PruneAfter: pruneAfter,
 		ShowSuppressed: o.ShowSuppressed, Previous: o.previous, LearnOnly: o.discard,
+		Sort: o.Sort, GroupBy: o.GroupBy,
 		Start: start,
 	}
 }

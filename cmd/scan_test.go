@@ -85,6 +85,18 @@ func TestScanFlags(t *testing.T) {
 		{"csv is not a scan format", []string{"-o", "f.csv", "a.log"}, 2, nil, "-o f.csv: scan reports have no csv format"},
 		{"same file twice", []string{"-o", "f.json", "-o", "./f.json", "a.log"}, 2, nil, "-o ./f.json given twice"},
 		{"update-baseline needs baseline", []string{"--update-baseline", "a.log"}, 2, nil, "--update-baseline needs --baseline"},
+		{"table rows worst first by default", []string{"a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if o.Sort != "severity" || o.GroupBy != "" {
+				t.Errorf("sort %q, group-by %q", o.Sort, o.GroupBy)
+			}
+		}, ""},
+		{"--sort time --group-by identity", []string{"--sort", "time", "--group-by", "identity", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if opts := o.options(&loadedConfig{}, time.Time{}); opts.Sort != "time" || opts.GroupBy != "identity" {
+				t.Errorf("options sort %q, group-by %q", opts.Sort, opts.GroupBy)
+			}
+		}, ""},
+		{"bad sort", []string{"--sort", "worst", "a.log"}, 2, nil, `--sort: unknown order "worst"`},
+		{"bad group-by", []string{"--group-by", "rule", "a.log"}, 2, nil, `--group-by: unknown grouping "rule"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,6 +42,9 @@ type Options struct {
 	ShowSuppressed bool
 	Previous       *PreviousReport // --previous-report, read before the run; nil: none
 
+	// Sort and GroupBy order the table's rows (report.SortOrders, report.Groupings).
+	Sort, GroupBy string
+
 	// LearnOnly runs the analysis for the baseline and prints one line instead of a report.
 	LearnOnly bool
 
