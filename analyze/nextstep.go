@@ -10,9 +10,9 @@ func NextStep(f Finding) string {
 		return "ask the admin; else " + cut
 	case "audit-disabled":
 		if f.Source == "cloudtrail" {
-			return "restart the trail; " + cut
+			return "restart the trail, " + cut
 		}
-		return "re-enable the audit device; " + cut
+		return "re-enable audit, " + cut
 	case "audit-gap":
 		return "check the server log for the silence"
 	case "bulk-read":
@@ -22,9 +22,9 @@ func NextStep(f Finding) string {
 	case "policy-change":
 		return "restore the policy from source control"
 	case "auth-config-change":
-		return "compare with the infra code; undo if unplanned"
+		return "undo unless planned in infra code"
 	case "cross-store-access":
-		return "treat the address's credentials as stolen"
+		return "revoke every token from that IP"
 	case "decoy-access":
 		return cut + ": a decoy was touched"
 	case "denied-burst":
@@ -34,25 +34,25 @@ func NextStep(f Finding) string {
 	case "dual-source-ip":
 		return cut + ", trace the outside IP"
 	case "enumeration":
-		return "ask the owner whether the listing was theirs"
+		return "ask the owner if the listing was theirs"
 	case "many-source-ips":
 		return cut + ", check the addresses"
 	case "new-resource":
-		return "ask the owner whether the access is expected"
+		return "ask the owner if access is expected"
 	case "new-source-account":
 		return "check the secret's resource policy"
 	case "new-source-ip":
 		return "confirm the address with the owner"
 	case "resource-policy-change":
-		return "remove the new grant, rotate the secret"
+		return "drop the new grant, rotate secret"
 	case "root-activity":
-		return "confirm with the holder of the root login"
+		return "ask who holds the root login"
 	case "rotation-without-read":
 		return "restart the secret's consumers"
 	case "secret-in-audit-log":
-		return "log secrets at Metadata level, rotate them"
+		return "set level Metadata, rotate secrets"
 	case "unusual-client":
-		return "check the client; else " + cut
+		return "unknown client? " + cut
 	}
 	return "see vaultsentry rules explain " + f.Rule
 }
@@ -62,7 +62,7 @@ func cutOff(f Finding) string {
 	switch f.Source {
 	case "cloudtrail":
 		if f.Credential != "" {
-			return "disable the access key"
+			return "disable the key"
 		}
 		return "restrict the principal"
 	case "kubernetes":

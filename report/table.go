@@ -185,8 +185,9 @@ func groupHeading(rows []analyze.Finding, i int) string {
 type column struct {
 	head     [2]string
 	min, max int
-	// shrink orders the columns that give up width when the terminal is narrow: lowest first.
-	shrink int
+	// weight is the column's share of a narrow terminal: the columns give up width one at a time,
+	// always the one widest for its weight, down to their minimum. 0: the width is fixed.
+	weight int
 	want   func(f *analyze.Finding) int              // the width the content would like
 	keep   func(f *analyze.Finding) int              // the width never cut (rule ids); nil: none
 	cell   func(f *analyze.Finding, w int) [2]string // the two lines, each at most w wide
@@ -208,38 +209,38 @@ func (r *Result) columns(width int) []column {
 		}
 		return f.FirstSeen.In(r.loc()).Format(whenLayout)
 	}
-	sevWhen := column{head: [2]string{"SEVERITY", "WHEN"}, max: 32, shrink: 9,
+	sevWhen := column{head: [2]string{"SEVERITY", "WHEN"}, max: 32,
 		want: func(f *analyze.Finding) int { return max(len("CRITICAL"), twwidth.Width(when(f))) },
 		cell: func(f *analyze.Finding, w int) [2]string {
 			return [2]string{r.severityCell(f.Severity), fitWidth(when(f), w)}
 		}}
-	whoRule := column{head: [2]string{"IDENTITY", "RULE"}, min: 12, max: 20, shrink: 5,
+	whoRule := column{head: [2]string{"IDENTITY", "RULE"}, min: 12, max: 20, weight: 20,
 		want: func(f *analyze.Finding) int { return max(twwidth.Width(Sanitize(who(*f))), len(f.Rule)) },
 		keep: func(f *analyze.Finding) int { return min(len(f.Rule), 24) },
 		cell: func(f *analyze.Finding, w int) [2]string {
 			return [2]string{fitWidth(Sanitize(who(*f)), w), fitWidth(f.Rule, w)}
 		}}
-	whatSecrets := column{head: [2]string{"WHAT HAPPENED", "SECRETS"}, min: 16, max: 60, shrink: 3,
+	whatSecrets := column{head: [2]string{"WHAT HAPPENED", "SECRETS"}, min: 16, max: 60, weight: 30,
 		want: func(f *analyze.Finding) int {
 			return max(twwidth.Width(Sanitize(what(*f))), twwidth.Width(strings.Join(sanitizeAll(f.Resources), ", ")))
 		},
 		cell: func(f *analyze.Finding, w int) [2]string {
 			return [2]string{fitWidth(Sanitize(what(*f)), w), fitList(f.Resources, w)}
 		}}
-	source := column{head: [2]string{"SOURCE", ""}, min: 13, max: 24, shrink: 4,
+	source := column{head: [2]string{"SOURCE", ""}, min: 15, max: 24, weight: 15,
 		want: func(f *analyze.Finding) int { return maxWidth(f.SourceIPs) },
 		cell: func(f *analyze.Finding, w int) [2]string { return fitList2(f.SourceIPs, w) }}
-	next := column{head: [2]string{"NEXT STEP", ""}, min: 20, max: 44, shrink: 1,
+	next := column{head: [2]string{"NEXT STEP", ""}, min: 20, max: 44, weight: 12,
 		want: func(f *analyze.Finding) int { return twwidth.Width(analyze.NextStep(*f)) },
 		cell: func(f *analyze.Finding, w int) [2]string { return wrap2(analyze.NextStep(*f), w) }}
 	switch {
 	case width >= 170:
-		whatCount := column{head: [2]string{"WHAT HAPPENED", "EVENTS, LAST SEEN"}, min: 24, max: 70, shrink: 3,
+		whatCount := column{head: [2]string{"WHAT HAPPENED", "EVENTS, LAST SEEN"}, min: 24, max: 70, weight: 30,
 			want: func(f *analyze.Finding) int { return twwidth.Width(Sanitize(what(*f))) },
 			cell: func(f *analyze.Finding, w int) [2]string {
 				return [2]string{fitWidth(Sanitize(what(*f)), w), fitWidth(fmt.Sprintf("%d, last %s", f.Count, r.humanTime(f.LastSeen)), w)}
 			}}
-		secrets := column{head: [2]string{"SECRETS", ""}, min: 16, max: 50, shrink: 2,
+		secrets := column{head: [2]string{"SECRETS", ""}, min: 16, max: 50, weight: 20,
 			want: func(f *analyze.Finding) int {
 				return (twwidth.Width(strings.Join(sanitizeAll(f.Resources), ", ")) + 1) / 2
 			},
@@ -254,8 +255,8 @@ func (r *Result) columns(width int) []column {
 }
 
 // allocate gives each column the width its content wants within its bounds, then takes back
-// what the terminal lacks, from the columns that shrink first, down to their minimum, and
-// below that from the widest (very narrow terminals only).
+// what the terminal lacks, one column at a time from the one widest for its weight, down to
+// their minimum, and below that from the widest (very narrow terminals only).
 func allocate(cols []column, rows []analyze.Finding, width int) []int {
 	ws := make([]int, len(cols))
 	for i := range cols {
@@ -273,18 +274,18 @@ func allocate(cols []column, rows []analyze.Finding, width int) []int {
 	for _, w := range ws {
 		over += w
 	}
-	order := make([]int, len(cols))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cols[a].shrink, cols[b].shrink) })
-	for _, i := range order {
-		if over <= 0 {
+	for over > 0 {
+		j := -1
+		for i, c := range cols {
+			if c.weight > 0 && ws[i] > c.min && (j < 0 || ws[i]*cols[j].weight > ws[j]*c.weight) {
+				j = i
+			}
+		}
+		if j < 0 {
 			break
 		}
-		d := min(over, ws[i]-cols[i].min)
-		ws[i] -= d
-		over -= d
+		ws[j]--
+		over--
 	}
 	for over > 0 {
 		j := 0

@@ -144,3 +144,16 @@ func TestFitList(t *testing.T) {
 		}
 	}
 }
+
+// TestNextStepsFitNarrowTable: every rule's next step, for each source, fits the NEXT STEP
+// column at 80 columns (two lines of 20) without being cut.
+func TestNextStepsFitNarrowTable(t *testing.T) {
+	for _, r := range analyze.Rules() {
+		for _, src := range []string{"vault", "cloudtrail", "kubernetes"} {
+			s := analyze.NextStep(analyze.Finding{Rule: r.ID, Source: src, Credential: "AKIAEXAMPLE"})
+			if l := wrap2(s, 20); strings.Contains(l[0]+l[1], "…") {
+				t.Errorf("%s (%s): %q is cut at 20 columns: %q", r.ID, src, s, l)
+			}
+		}
+	}
+}
