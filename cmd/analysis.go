@@ -131,7 +131,7 @@ func (o *analysisOptions) validate() error {
 			return err
 		}
 	}
-	if !slices.Contains(report.SortOrders(), o.Sort) {
+	if o.Sort != "" && !slices.Contains(report.SortOrders(), o.Sort) { // "": a command without the flag (baseline learn)
 		return usagef("pass --sort "+strings.Join(report.SortOrders(), "|"), "--sort: unknown order %q", o.Sort)
 	}
 	if o.GroupBy != "" && !slices.Contains(report.Groupings(), o.GroupBy) {
