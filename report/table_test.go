@@ -157,3 +157,18 @@ func TestNextStepsFitNarrowTable(t *testing.T) {
 		}
 	}
 }
+
+// TestTableTinyWidth: below the narrowest layout the lines are cut to the width, colour or not.
+func TestTableTinyWidth(t *testing.T) {
+	for _, width := range []int{1, 20, 39, 40, 60} {
+		for _, color := range []bool{false, true} {
+			r := widthResult()
+			r.Width, r.Color = width, color
+			for i, l := range strings.Split(strings.TrimSuffix(string(render(t, "table", r)), "\n"), "\n") {
+				if w := twwidth.Width(l); w > width {
+					t.Errorf("width %d (colour %v): line %d is %d wide: %q", width, color, i+1, w, l)
+				}
+			}
+		}
+	}
+}
