@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -49,8 +50,8 @@ func (Table) Render(w io.Writer, r *Result) error {
 	rows := r.tableRows()
 	var b bytes.Buffer
 	sum := TableSummary(rows)
-	if twwidth.Width(sum) > width {
-		sum = strings.TrimSuffix(sum, " involved")
+	if twwidth.Width(sum) > width { // "3 identities; 25 secrets read by them", shorter
+		sum = shortSummary.ReplaceAllString(sum, "; $1 read $2")
 	}
 	b.WriteString(fitWidth(sum, width) + "\n")
 	lay := max(width, minTableWidth)
@@ -135,19 +136,27 @@ func identityKey(f analyze.Finding) string {
 	return f.DisplayName
 }
 
-// TableSummary is the table's first line: the findings per severity, the identities and the
-// secrets involved (trivy and osv-scanner open the same way).
+// TableSummary is the table's first line, in the manner of trivy and osv-scanner: the findings
+// per severity, the identities, and the secrets whose value was returned to them
+// (Finding.ValuesRead: the ones to rotate).
 func TableSummary(fs []analyze.Finding) string {
-	ids, secrets := map[string]bool{}, map[string]bool{}
+	ids, read := map[string]bool{}, map[string]bool{}
 	for _, f := range fs {
 		ids[identityKey(f)] = true
-		for _, s := range f.Resources {
-			secrets[s] = true
+		for _, s := range f.ValuesRead {
+			read[s] = true
 		}
 	}
-	return fmt.Sprintf("%s: %s; %d identit%s; %d secret%s involved", count(len(fs), "finding"), severityCounts(fs),
-		len(ids), map[bool]string{true: "y", false: "ies"}[len(ids) == 1], len(secrets), plural(len(secrets)))
+	idents := "identities"
+	if len(ids) == 1 {
+		idents = "identity"
+	}
+	return fmt.Sprintf("%s: %s; %d %s; %s read by them", count(len(fs), "finding"), severityCounts(fs),
+		len(ids), idents, count(len(read), "secret"))
 }
+
+// shortSummary rewrites the end of the summary line for narrow terminals.
+var shortSummary = regexp.MustCompile(`; (\d+ identit(?:y|ies)); (\d+ secrets?) read by them$`)
 
 // severityCounts lists the non-zero counts per severity, worst first: "2 critical, 1 low".
 func severityCounts(fs []analyze.Finding) string {
