@@ -89,9 +89,12 @@ func (Table) Render(w io.Writer, r *Result) error {
 		return fmt.Errorf("render table: %w", err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 3+2*len(rows) {
+		return fmt.Errorf("render table: %d lines for %d findings, want two each", len(lines), len(rows))
+	}
 	var out bytes.Buffer
 	for i, l := range lines {
-		// Lines 1-3 are the summary and the header; then two lines per finding.
+		// Line 1 is the summary, 2-3 the header; then two lines per finding.
 		if k := i - 3; k >= 0 && k%2 == 0 && r.GroupBy == GroupIdentity && (k == 0 || identityKey(rows[k/2]) != identityKey(rows[k/2-1])) {
 			out.WriteString("\n" + fitWidth(groupHeading(rows, k/2), width) + "\n")
 		}
