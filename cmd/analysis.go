@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,8 @@ type analysisOptions struct {
 	ShowSuppressed bool
 	PreviousReport string
 	Verbose        bool
+	Sort           string // table rows: report.SortOrders()
+	GroupBy        string // table rows: "" or one of report.Groupings()
 
 	// Alerts.
 	Notify            []string
@@ -94,6 +97,8 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 		"Alertmanager, hooks.slack.com or slack+https://... a Slack webhook, anything else a JSON POST; a failed delivery exits 3")
 	f.StringVar(&o.NotifyMinSeverity, "notify-min-severity", "high", "--notify sends findings at or above severity `SEV`: "+strings.Join(analyze.Severities(), ", "))
 	f.BoolVar(&o.NotifyOnError, "notify-on-error", false, "when the run fails (exit 3), send a short error notice to every --notify URL")
+	f.StringVar(&o.Sort, "sort", report.SortSeverity, "order of the table's rows: "+strings.Join(report.SortOrders(), ", ")+" (time: a timeline)")
+	f.StringVar(&o.GroupBy, "group-by", "", "group the table's rows: "+strings.Join(report.Groupings(), ", ")+" (default: no grouping)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail on standard error: config used, each file as it is read, suppressed findings")
 }
 
@@ -137,6 +142,12 @@ func (o *analysisOptions) validate() error {
 		if o.previous, err = app.ReadPreviousReport(o.PreviousReport); err != nil {
 			return err
 		}
+	}
+	if o.Sort != "" && !slices.Contains(report.SortOrders(), o.Sort) { // "": a command without the flag (baseline learn)
+		return usagef("pass --sort "+strings.Join(report.SortOrders(), "|"), "--sort: unknown order %q", o.Sort)
+	}
+	if o.GroupBy != "" && !slices.Contains(report.Groupings(), o.GroupBy) {
+		return usagef("pass --group-by "+strings.Join(report.Groupings(), "|")+", or leave it out", "--group-by: unknown grouping %q", o.GroupBy)
 	}
 	if o.Quiet && o.Verbose {
 		return usagef("pass one of them", "--quiet and --verbose exclude each other")
@@ -218,6 +229,7 @@ func (o *analysisOptions) options(cfg *loadedConfig, start time.Time) app.Option
 		BaselinePath: o.BaselinePath, UpdateBaseline: o.UpdateBaseline, PruneAfter: pruneAfter,
 		ShowSuppressed: o.ShowSuppressed, Previous: o.previous, LearnOnly: o.discard,
 		Notify: o.notify, NotifyMinSeverity: o.notifyMin, NotifyOnError: o.NotifyOnError,
+		Sort: o.Sort, GroupBy: o.GroupBy,
 		Start: start,
 	}
 }

@@ -110,6 +110,18 @@ func TestScanFlags(t *testing.T) {
 		{"notify: slack+ over http", []string{"--notify", "slack+http://chat.example/x", "a.log"}, 2, nil, "https only"},
 		{"notify-min-severity unknown", []string{"--notify", "https://x.example/", "--notify-min-severity", "urgent", "a.log"}, 2, nil, "--notify-min-severity: unknown severity"},
 		{"notify-on-error needs notify", []string{"--notify-on-error", "a.log"}, 2, nil, "--notify-on-error needs --notify"},
+		{"table rows worst first by default", []string{"a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if o.Sort != "severity" || o.GroupBy != "" {
+				t.Errorf("sort %q, group-by %q", o.Sort, o.GroupBy)
+			}
+		}, ""},
+		{"--sort time --group-by identity", []string{"--sort", "time", "--group-by", "identity", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if opts := o.options(&loadedConfig{}, time.Time{}); opts.Sort != "time" || opts.GroupBy != "identity" {
+				t.Errorf("options sort %q, group-by %q", opts.Sort, opts.GroupBy)
+			}
+		}, ""},
+		{"bad sort", []string{"--sort", "worst", "a.log"}, 2, nil, `--sort: unknown order "worst"`},
+		{"bad group-by", []string{"--group-by", "rule", "a.log"}, 2, nil, `--group-by: unknown grouping "rule"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

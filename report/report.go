@@ -54,7 +54,27 @@ type Result struct {
 	Charts *Charts
 	// Color: severities may be coloured (a terminal, NO_COLOR unset).
 	Color bool
+	// Width is the terminal's width in columns for the table; 0 is DefaultWidth. The caller
+	// decides it (the terminal, COLUMNS); renderers never read the environment.
+	Width int
+	// Sort orders the table's rows: SortSeverity (the zero value) or SortTime.
+	Sort string
+	// GroupBy groups the table's rows: "" (none) or GroupIdentity.
+	GroupBy string
 }
+
+// Table row orders (--sort) and groupings (--group-by).
+const (
+	SortSeverity  = "severity" // worst first, then time
+	SortTime      = "time"     // a timeline
+	GroupIdentity = "identity" // one block per identity
+)
+
+// SortOrders lists the values of --sort, the default first.
+func SortOrders() []string { return []string{SortSeverity, SortTime} }
+
+// Groupings lists the values of --group-by.
+func Groupings() []string { return []string{GroupIdentity} }
 
 // SuppressedFinding is a finding an ignore entry matched, with that entry's reason.
 type SuppressedFinding struct {

@@ -22,6 +22,9 @@ type IO struct {
 	Err    io.Writer // progress, warnings, the run summary
 	ErrTTY bool      // stderr is a terminal: progress lines allowed
 	Color  bool      // colour in table output written to Out
+	// Width is the width of Out in columns for the table (the terminal's, or COLUMNS); 0 is
+	// report.DefaultWidth.
+	Width int
 }
 
 // UsageError is a mistake the user can fix (a configuration entry, a file that is not what the

@@ -50,6 +50,8 @@ type Options struct {
 	NotifyMinSeverity analyze.Severity
 	NotifyOnError     bool
 	Notifier          *notify.Sender
+	// Sort and GroupBy order the table's rows (report.SortOrders, report.Groupings).
+	Sort, GroupBy string
 
 	// LearnOnly runs the analysis for the baseline and prints one line instead of a report.
 	LearnOnly bool

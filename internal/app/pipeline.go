@@ -106,6 +106,7 @@ func (p *pipeline) run() (Outcome, error) {
 		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous,
+		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
 	}
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed
@@ -201,6 +202,9 @@ func (p *pipeline) render(rr *report.Result) error {
 		}
 		res := *rr // Color depends on the destination; the rest is shared
 		res.Color = p.opts.IO.Color && (out.Path == "" || out.Path == "-")
+		if out.Path != "" && out.Path != "-" {
+			res.Width = 0 // a file is laid out at the default width, whatever the terminal
+		}
 		err = writeOutput(p.ctx, p.opts.IO.Out, out.Path, "report", func(w io.Writer) error { return r.Render(w, &res) })
 		if err != nil && p.ctx.Err() != nil {
 			if len(written) > 0 {
