@@ -170,8 +170,8 @@ func (d *AdminOffHours) close(key string, s *offSession) {
 			span += " to " + last.Format("Mon 2006-01-02 15:04")
 		}
 	}
-	f.Message = fmt.Sprintf("%d request(s) %s %s, outside the maintenance windows (%s), by a privileged identity (%s); paths: %s",
-		f.Count, span, d.zone, d.windows, why, summarizeList(f.Resources, 8))
+	f.Message = fmt.Sprintf("%s %s %s, outside the maintenance windows (%s), by a privileged identity (%s); paths: %s",
+		Count(f.Count, "request", "requests"), span, d.zone, d.windows, why, summarizeList(f.Resources, 8))
 	if f.Source == event.KindCloudTrail.String() {
 		f.Remediation = revokeHint(f)
 	} else {

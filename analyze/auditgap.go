@@ -308,8 +308,8 @@ func (d *AuditGap) finding(c gapCandidate, gap, p99 time.Duration, n int) Findin
 	}
 	f.Message = fmt.Sprintf("%s without audit entries %s, from %s to %s: more than %.0fx this stream's 99th-percentile gap "+
 		"(%s over %d gaps within %s around it); first event after it: %s %s by %s",
-		gap.Round(100*time.Millisecond), where, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano),
-		d.env.Config.AuditGap.Factor, p99.Round(100*time.Millisecond), n, d.env.Config.AuditGap.Context, a.op, a.path, who)
+		Span(gap), where, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano),
+		d.env.Config.AuditGap.Factor, p99.Round(100*time.Millisecond), n, Span(d.env.Config.AuditGap.Context), a.op, a.path, who)
 	f.addEvidence(Evidence{File: c.next.pos.File, Line: c.next.pos.Line, Time: to})
 	f.Remediation = "check the server's operational log and the other audit devices for the silence; treat requests in it as unaudited"
 	return f

@@ -109,8 +109,8 @@ func (d *RootActivity) close(key string, s *rootSession) {
 		f.Severity = Critical
 		when = "outside the maintenance windows"
 	}
-	f.Message = fmt.Sprintf("the root user of account %s made %d call(s) between %s and %s, %s: %s", accountOf(f),
-		f.Count, f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), when,
+	f.Message = fmt.Sprintf("the root user of account %s made %s between %s and %s, %s: %s", accountOf(f),
+		Count(f.Count, "call", "calls"), f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), when,
 		strings.Join(s.actions.sorted(10), ", "))
 	f.Remediation = "confirm the session with whoever holds the root credentials; if it was not theirs, change the root password, " +
 		"delete root access keys and review the changes it made"

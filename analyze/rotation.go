@@ -431,9 +431,9 @@ func (d *RotationWithoutRead) finding(w *rotWrite) Finding {
 		what = fmt.Sprintf("%s written %d times by %s between %s and %s", name, f.Count, findingWho(f),
 			f.FirstSeen.UTC().Format(time.RFC3339), w.last.UTC().Format(time.RFC3339))
 	}
-	msg := fmt.Sprintf("not picked up within %s: %s; no other identity read it", d.grace, what)
+	msg := fmt.Sprintf("not picked up within %s: %s; no other identity read it", Span(d.grace), what)
 	if w.selfRd > 0 {
-		msg += fmt.Sprintf(" (the writer read it back %d time(s))", w.selfRd)
+		msg += fmt.Sprintf(" (the writer read it back %s)", Count(w.selfRd, "time", "times"))
 	}
 	if deps := d.mappedDeployments(w); len(deps) > 0 {
 		if len(d.rollouts) == 0 {

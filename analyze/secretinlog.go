@@ -111,7 +111,7 @@ func (d *SecretInAuditLog) Finish() []Finding {
 		if lists := d.lists[file].sorted(0); len(lists) > 0 {
 			what = append(what, "listings "+strings.Join(lists, ", "))
 		}
-		msg := fmt.Sprintf("%s holds the data of secrets in %d logged request(s) between %s and %s: %s", file, f.Count,
+		msg := fmt.Sprintf("%s holds the data of secrets in %s between %s and %s: %s", file, Count(f.Count, "logged request", "logged requests"),
 			f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), strings.Join(what, "; "))
 		f.Message = msg + "; the audit policy logs secrets at the Request or RequestResponse level. The values are not shown here."
 		f.Remediation = "set secrets to level Metadata in the audit policy, rotate the secrets named, and delete or restrict every copy of " + file

@@ -250,7 +250,7 @@ func (r *Result) columns(width int) []column {
 		whatCount := column{head: [2]string{"WHAT HAPPENED", "EVENTS, LAST SEEN"}, min: 24, max: 70, weight: 30,
 			want: func(f *analyze.Finding) int { return twwidth.Width(Sanitize(what(*f))) },
 			cell: func(f *analyze.Finding, w int) [2]string {
-				return [2]string{fitWidth(Sanitize(what(*f)), w), fitWidth(fmt.Sprintf("%d, last %s", f.Count, r.humanTime(f.LastSeen)), w)}
+				return [2]string{fitWidth(Sanitize(r.localText(what(*f))), w), fitWidth(fmt.Sprintf("%d, last %s", f.Count, r.humanTime(f.LastSeen)), w)}
 			}}
 		secrets := column{head: [2]string{"SECRETS", ""}, min: 16, max: 50, weight: 20,
 			want: func(f *analyze.Finding) int {
