@@ -121,6 +121,23 @@ func (Markdown) Render(w io.Writer, r *Result) error {
 	return err
 }
 
+// mdList writes one bullet of a finding's strings, the first mdResources of them escaped.
+func mdList(b *strings.Builder, label string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	shown := items[:min(mdResources, len(items))]
+	parts := make([]string, len(shown))
+	for i, s := range shown {
+		parts[i] = MarkdownEscape(s)
+	}
+	more := ""
+	if len(items) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(items)-len(shown))
+	}
+	fmt.Fprintf(b, "- **%s (%d):** %s%s\n", label, len(items), strings.Join(parts, ", "), more)
+}
+
 func mdFinding(b *strings.Builder, r *Result, f analyze.Finding, rules map[string]analyze.Rule) {
 	esc := MarkdownEscape
 	if f.Message != "" {
@@ -137,30 +154,8 @@ func mdFinding(b *strings.Builder, r *Result, f analyze.Finding, rules map[strin
 	if len(f.SourceIPs) > 0 {
 		fmt.Fprintf(b, "- **Source addresses:** %s\n", esc(strings.Join(f.SourceIPs, ", ")))
 	}
-	if len(f.Resources) > 0 {
-		shown := f.Resources[:min(mdResources, len(f.Resources))]
-		parts := make([]string, len(shown))
-		for i, res := range shown {
-			parts[i] = esc(res)
-		}
-		more := ""
-		if len(f.Resources) > len(shown) {
-			more = fmt.Sprintf(" and %d more", len(f.Resources)-len(shown))
-		}
-		fmt.Fprintf(b, "- **Secrets and paths (%d):** %s%s\n", len(f.Resources), strings.Join(parts, ", "), more)
-	}
-	if len(f.ValuesRead) > 0 {
-		shown := f.ValuesRead[:min(mdResources, len(f.ValuesRead))]
-		parts := make([]string, len(shown))
-		for i, res := range shown {
-			parts[i] = esc(res)
-		}
-		more := ""
-		if len(f.ValuesRead) > len(shown) {
-			more = fmt.Sprintf(" and %d more", len(f.ValuesRead)-len(shown))
-		}
-		fmt.Fprintf(b, "- **Values returned, rotate these (%d):** %s%s\n", len(f.ValuesRead), strings.Join(parts, ", "), more)
-	}
+	mdList(b, "Secrets and paths", f.Resources)
+	mdList(b, "Values returned, rotate these", f.ValuesRead)
 	if len(f.Evidence) > 0 {
 		shown := f.Evidence[:min(mdEvidence, len(f.Evidence))]
 		parts := make([]string, len(shown))
