@@ -76,7 +76,7 @@ func (p *pipeline) saveBaseline(b *baseline.Baseline) error {
 	}
 	b.ToolVersion = Version
 	b.Written = time.Now().UTC()
-	b.Inputs = mergeInputs(b.Inputs, p.learnedInputs(b.Written))
+	b.Inputs = mergeInputs(b.Inputs, append(p.earlier, p.learnedInputs(b.Written)...))
 	if err := p.store.Save(b); err != nil {
 		return runtimef("check free space and permissions in the baseline's directory; the previous baseline is intact",
 			fmt.Errorf("%s: %w", p.unsaved(), err))

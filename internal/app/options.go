@@ -55,6 +55,9 @@ type Options struct {
 
 	// LearnOnly runs the analysis for the baseline and prints one line instead of a report.
 	LearnOnly bool
+	// LearnBatchBytes bounds what one batch of a LearnOnly run holds in memory, in estimated
+	// decompressed input bytes (learn.go); 0: DefaultLearnBatchBytes.
+	LearnBatchBytes int64
 
 	// Start is when the run began, for the elapsed time in the summary (zero: when Scan is called).
 	Start time.Time

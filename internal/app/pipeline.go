@@ -36,6 +36,11 @@ type pipeline struct {
 	// learnedLast: the newest event of each file that the run learned (window), for the
 	// baseline's inputs.
 	learnedLast map[string]time.Time
+	// batch: this run is one batch of a baseline learn over an archive too large for one
+	// (learn.go); nil otherwise.
+	batch *learnBatch
+	// earlier: the inputs learned by the earlier batches, saved with this run's.
+	earlier []baseline.Input
 }
 
 // newestPlausible is the reference time for durations on files: the newest event, ignoring
@@ -82,11 +87,15 @@ func (p *pipeline) run() (Outcome, error) {
 		return Outcome{}, interrupted(p.ctx, "reading")
 	}
 
-	bl, err := p.loadBaseline()
-	if err != nil {
-		return Outcome{}, err
+	var bl *baseline.Baseline
+	if p.batch != nil { // one batch of baseline learn: the driver holds the baseline
+		bl, p.store, p.saveErr = p.batch.bl, p.batch.store, p.batch.saveErr
+	} else {
+		if bl, err = p.loadBaseline(); err != nil {
+			return Outcome{}, err
+		}
+		defer p.store.Close() // the lock is held until the baseline is written back, or not
 	}
-	defer p.store.Close() // the lock is held until the baseline is written back, or not
 	win := p.window(evs, bl, since, until)
 	evs = win.events
 	if win.history > 0 && since.After(cfg.LearnUntil) {
@@ -133,6 +142,10 @@ func (p *pipeline) run() (Outcome, error) {
 			continue
 		}
 		rr.Findings = append(rr.Findings, f)
+	}
+	if p.batch != nil {
+		p.batch.done(p, len(evs))
+		return Outcome{}, nil
 	}
 	if o.LearnOnly {
 		if err := p.saveBaseline(bl); err != nil {

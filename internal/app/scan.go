@@ -32,6 +32,11 @@ func scan(ctx context.Context, r *ScanRequest) (Outcome, error) {
 		o.Start = time.Now()
 	}
 	o.logConfig()
+	if o.LearnOnly {
+		if out, done, err := learnArchive(ctx, r); done {
+			return out, err
+		}
+	}
 	loaded, inErrs, err := loadInputs(ctx, o, "scan", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
 	if err != nil {
@@ -49,13 +54,19 @@ func loadInputs(ctx context.Context, o *Options, command string, paths []string,
 	if len(ins) == 0 {
 		return nil, nil, runtimef(hint, fmt.Errorf("%s: %w", command, sources.ErrNothingRead))
 	}
+	loaded, err := loadExpanded(ctx, o, command, ins, format, hint)
+	return loaded, inErrs, err
+}
+
+// loadExpanded reads inputs already expanded (loadInputs, or one batch of learnArchive).
+func loadExpanded(ctx context.Context, o *Options, command string, ins []sources.Input, format string, hint string) (*sources.Loaded, error) {
 	prog := newProgress(o.IO, o.Quiet, o.Verbose, ins)
 	lo := o.loadOptions(format)
 	lo.Progress = prog.hook()
 	loaded, err := load(ctx, ins, lo)
 	prog.finish()
 	if ctx.Err() != nil {
-		return nil, nil, interrupted(ctx, "reading")
+		return nil, interrupted(ctx, "reading")
 	}
 	if loaded != nil && o.Verbose {
 		writePanics(o.IO.Err, loaded.Panics)
@@ -64,17 +75,20 @@ func loadInputs(ctx context.Context, o *Options, command string, paths []string,
 		for _, e := range loaded.Errors {
 			fmt.Fprintf(o.IO.Err, "error: %s\n", report.Sanitize(e.Error()))
 		}
-		return nil, nil, runtimef("check the paths and their permissions", fmt.Errorf("%s: %w", command, err))
+		return nil, runtimef("check the paths and their permissions", fmt.Errorf("%s: %w", command, err))
 	}
 	if err != nil {
-		return nil, nil, runtimef("", fmt.Errorf("%s: %w", command, err))
+		return nil, runtimef("", fmt.Errorf("%s: %w", command, err))
 	}
 	o.warn(loaded.Errors)
 	if err := noEvents(o.IO, command, loaded, hint); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return loaded, inErrs, nil
+	return loaded, nil
 }
+
+// errNoEvents: the inputs were read and none gave an event.
+var errNoEvents = errors.New("no input produced an event")
 
 // noEvents is the error for a load that produced no event, after saying what each file held.
 // A CI gate pointed at the wrong path must not pass: nothing read is not "no findings".
@@ -86,7 +100,7 @@ func noEvents(s IO, command string, loaded *sources.Loaded, hint string) error {
 		fmt.Fprintf(s.Err, "  %s: %s\n", report.Sanitize(f.File), report.Sanitize(describeEmpty(f)))
 	}
 	return runtimef("give Vault / OpenBao audit logs or CloudTrail records (files, directories, globs); "+hint,
-		fmt.Errorf("%s: no input produced an event (%s)", command, countFiles(len(loaded.Files))))
+		fmt.Errorf("%s: %w (%s)", command, errNoEvents, countFiles(len(loaded.Files))))
 }
 
 // describeEmpty says what a file that gave no event held.
