@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# scripts/deploy-test.sh: tests the deployment templates in deploy/ (called by scripts/test.sh).
+#   1. lints: shellcheck (when installed), actionlint on the GitHub Actions workflow, systemd-analyze
+#      verify on the units, kubeconform on the CronJob against the schemas vendored in deploy/testdata/schemas,
+#      a YAML parse of the GitLab job. Each lint also runs on a broken copy that must fail, so a lint that
+#      silently checks nothing is caught. The lints never skip.
+#   2. two simulated days of deploy/vaultsentry-daily.sh on the practice scenario (../shared/scenarios/vault,
+#      or $VAULTSENTRY_SCENARIOS/vault): day 1 = the logs as they stood at 2026-09-23T12:00Z, after a
+#      `baseline learn`, run as the systemd unit runs it; day 2 = the whole files, run as the cron line runs
+#      it; then a quiet day, a usage error (exit 2) and a failed run (exit 3). Skipped, with a message, when
+#      the scenario is not there (a clean clone in CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$PWD"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+gobin="$(go env GOPATH)/bin"
+work="$(mktemp -d)"
+webhook_pid=""
+cleanup() {
+	if [ -n "$webhook_pid" ]; then kill "$webhook_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '== deploy-test: %s\n' "$*"; }
+fail() {
+	printf 'deploy-test: FAIL: %s\n' "$*" >&2
+	exit 1
+}
+# expect_rc WANT GOT WHAT
+expect_rc() { [ "$1" = "$2" ] || fail "$3: exit $2, want $1"; }
+
+# --- 1. lints -------------------------------------------------------------------------------------------
+
+if ! command -v shellcheck >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 || true
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+	step "shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
+	shellcheck deploy/vaultsentry-daily.sh scripts/deploy-test.sh
+else
+	step "shellcheck not installed: shell lint skipped (optional; actionlint runs without it too)"
+fi
+
+ACTIONLINT="$gobin/actionlint"
+if [ ! -x "$ACTIONLINT" ]; then
+	step "installing actionlint v1.7.12 from the Go module proxy (first run only)"
+	go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi
+step "actionlint $("$ACTIONLINT" -version | head -n 1) on deploy/github-actions.yml"
+"$ACTIONLINT" deploy/github-actions.yml
+# Broken copy: a step output that does not exist and an unknown action input must be reported.
+sed 's/steps\.scan\.outputs\.rc != '"''"'/steps.scann.outputs.rc != '"''"'/; s/^          category: /          categoryy: /' \
+	deploy/github-actions.yml >"$work/broken-workflow.yml"
+if "$ACTIONLINT" "$work/broken-workflow.yml" >/dev/null 2>&1; then
+	fail "actionlint accepted a broken copy of the workflow"
+fi
+
+SYSTEMD_ANALYZE="$(command -v systemd-analyze || true)"
+if [ -z "$SYSTEMD_ANALYZE" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	step "installing systemd (for systemd-analyze)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+	SYSTEMD_ANALYZE="$(command -v systemd-analyze || true)"
+fi
+[ -n "$SYSTEMD_ANALYZE" ] || fail "systemd-analyze is not installed (apt-get install systemd)"
+# verify wants ExecStart= to exist and be executable: point it at the script in this checkout.
+# systemd-analyze verify exits 0 on unknown keys and bad values (it warns and ignores them), so any
+# output at all is a failure.
+verify_units() { # DIR: prints what systemd-analyze said
+	(cd "$1" && "$SYSTEMD_ANALYZE" verify vaultsentry.service vaultsentry.timer 2>&1) || echo "systemd-analyze verify failed"
+}
+mkdir -p "$work/units" "$work/units-broken"
+sed "s|^ExecStart=/usr/local/lib/vaultsentry/vaultsentry-daily.sh\$|ExecStart=$repo/deploy/vaultsentry-daily.sh|" \
+	deploy/vaultsentry.service >"$work/units/vaultsentry.service"
+cp deploy/vaultsentry.timer "$work/units/"
+grep -q "^ExecStart=$repo/deploy/vaultsentry-daily.sh\$" "$work/units/vaultsentry.service" ||
+	fail "vaultsentry.service: ExecStart is not /usr/local/lib/vaultsentry/vaultsentry-daily.sh"
+step "$("$SYSTEMD_ANALYZE" --version | head -n 1): systemd-analyze verify vaultsentry.service vaultsentry.timer"
+out="$(verify_units "$work/units")"
+[ -z "$out" ] || fail "systemd-analyze verify: $out"
+sed 's/^Type=oneshot/Type=oneshoot/; s/^NoNewPrivileges=/NoNewPrivilegez=/' "$work/units/vaultsentry.service" \
+	>"$work/units-broken/vaultsentry.service"
+sed 's/^OnCalendar=.*/OnCalendar=every day at dawn/' deploy/vaultsentry.timer >"$work/units-broken/vaultsentry.timer"
+out="$(verify_units "$work/units-broken")"
+for want in oneshoot NoNewPrivilegez "calendar specification"; do
+	case "$out" in *"$want"*) ;; *) fail "systemd-analyze verify did not report the broken $want: $out" ;; esac
+done
+grep -q '^Persistent=true$' deploy/vaultsentry.timer || fail "vaultsentry.timer: Persistent=true missing"
+grep -q '^RandomizedDelaySec=' deploy/vaultsentry.timer || fail "vaultsentry.timer: RandomizedDelaySec missing"
+
+KUBECONFORM="$gobin/kubeconform"
+if [ ! -x "$KUBECONFORM" ]; then
+	step "installing kubeconform v0.7.0 from the Go module proxy (first run only)"
+	go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0
+fi
+# The schemas are vendored (deploy/testdata/README.md): kubeconform never downloads one here.
+schemas='deploy/testdata/schemas/{{.ResourceKind}}{{.KindSuffix}}.json'
+step "kubeconform (version: $("$KUBECONFORM" -v)) -strict on deploy/cronjob.yaml"
+"$KUBECONFORM" -strict -summary -schema-location "$schemas" deploy/cronjob.yaml
+sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesytem: true/' deploy/cronjob.yaml >"$work/broken-cronjob.yaml"
+if "$KUBECONFORM" -strict -schema-location "$schemas" "$work/broken-cronjob.yaml" >/dev/null 2>&1; then
+	fail "kubeconform accepted a broken copy of the CronJob"
+fi
+for want in 'concurrencyPolicy: Forbid' 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'persistentVolumeClaim:' 'readOnly: true'; do
+	grep -q "$want" deploy/cronjob.yaml || fail "cronjob.yaml: '$want' missing"
+done
+
+if command -v python3 >/dev/null 2>&1 && python3 -c 'import yaml' 2>/dev/null; then
+	step "YAML parse of deploy/gitlab-ci.yml"
+	python3 -c 'import sys, yaml; job = yaml.safe_load(open(sys.argv[1]))["vaultsentry-daily"]; assert "script" in job and job["cache"]["paths"] == ["state/"] and job["artifacts"]["when"] == "always"' deploy/gitlab-ci.yml ||
+		fail "deploy/gitlab-ci.yml"
+else
+	step "python3 with PyYAML not available: deploy/gitlab-ci.yml not parsed"
+fi
+
+# --- 2. two simulated days on the practice scenario -------------------------------------------------------
+
+scen="${VAULTSENTRY_SCENARIOS:-$repo/../shared/scenarios}/vault"
+if [ ! -f "$scen/truth.json" ]; then
+	step "SKIP the two-day run of vaultsentry-daily.sh: no practice scenario at $scen (set VAULTSENTRY_SCENARIOS to the scenarios directory)"
+	step "ok (lints only)"
+	exit 0
+fi
+command -v python3 >/dev/null 2>&1 || fail "python3 is needed for the two-day run (truncating the logs, scoring)"
+score="$scen/../score.py"
+
+step "building vaultsentry"
+go build -o "$work/bin/vaultsentry" .
+bin="$work/bin/vaultsentry"
+mkdir -p "$work/etc" "$work/day1" "$work/day2" "$work/state" "$work/empty"
+cp "$scen/vaultsentry.yaml" "$scen/k8s-events.json" "$work/etc/" # k8s_events is relative to the config
+config="$work/etc/vaultsentry.yaml"
+mapfile -t files < <(python3 -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))["files"]))' "$scen/truth.json")
+[ "${#files[@]}" -gt 0 ] || fail "truth.json lists no files"
+cutoff=2026-09-23T12:00:00Z
+for f in "${files[@]}"; do
+	mkdir -p "$work/day1/$(dirname "$f")" "$work/day2/$(dirname "$f")"
+	python3 deploy/testdata/truncate-logs.py "$scen/$f" "$work/day1/$f" "$cutoff" >/dev/null
+	cp "$scen/$f" "$work/day2/$f"
+done
+
+notify=""
+if "$bin" scan --help | grep -q -- --notify; then
+	python3 deploy/testdata/webhook.py "$work/webhook.jsonl" "$work/webhook.port" &
+	webhook_pid=$!
+	for _ in $(seq 50); do [ -s "$work/webhook.port" ] && break; sleep 0.1; done
+	[ -s "$work/webhook.port" ] || fail "the webhook receiver did not start"
+	notify="http://127.0.0.1:$(cat "$work/webhook.port")/vaultsentry"
+	step "webhook receiver on $notify"
+else
+	step "SKIP the webhook part: this vaultsentry has no --notify flag yet (it runs once --notify is merged)"
+fi
+
+step "day 0: baseline learn on the logs before $cutoff"
+"$bin" baseline learn --baseline "$work/state/baseline.vsb" --config "$config" "${files[@]/#/$work/day1/}" 2>"$work/learn.err" ||
+	fail "baseline learn: $(cat "$work/learn.err")"
+
+# Day 1, as vaultsentry.service runs it: systemd passes the StateDirectory= path as $STATE_DIRECTORY,
+# and the reports go to its reports/ directory.
+step "day 1 (systemd style): logs up to $cutoff"
+rc=0
+env STATE_DIRECTORY="$work/state" VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day1" VAULTSENTRY_CONFIG="$config" \
+	VAULTSENTRY_FAIL_ON=high VAULTSENTRY_DATE=2026-09-23 \
+	bash deploy/vaultsentry-daily.sh >"$work/day1.out" 2>"$work/day1.err" || rc=$?
+# Day 1's window (the 24 hours before noon) holds a high finding: a policy written by an operator.
+expect_rc 1 "$rc" "day 1 with VAULTSENTRY_FAIL_ON=high"
+d1="$work/state/reports/2026-09-23"
+for f in report.html findings.json findings.sarif summary.md; do [ -s "$d1/$f" ] || fail "day 1: no $f"; done
+grep -q 'ALERT 2026-09-23: findings at or above high; logs from 2026-09-22T.* to 2026-09-23T' "$work/day1.err" ||
+	fail "day 1: no alert on stderr: $(cat "$work/day1.err")"
+cmp -s "$d1/findings.json" "$work/state/latest.json" || fail "day 1: latest.json is not day 1's findings.json"
+
+# Day 2, as the cron line runs it: cron's bare environment, stdout to a log file, stderr mailed.
+step "day 2 (cron style): the whole files"
+rc=0
+env -i PATH=/usr/bin:/bin HOME="$work" LANG=C.UTF-8 VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day2" \
+	VAULTSENTRY_STATE_DIR="$work/state" VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" \
+	VAULTSENTRY_FAIL_ON=high VAULTSENTRY_NOTIFY="$notify" VAULTSENTRY_DATE=2026-09-24 \
+	bash deploy/vaultsentry-daily.sh >>"$work/daily.log" 2>"$work/day2.mail" || rc=$?
+expect_rc 1 "$rc" "day 2 with VAULTSENTRY_FAIL_ON=high"
+d2="$work/reports/2026-09-24"
+for f in report.html findings.json findings.sarif summary.md; do [ -s "$d2/$f" ] || fail "day 2: no $f"; done
+grep -q 'ALERT 2026-09-24: findings at or above high' "$work/day2.mail" || fail "day 2: no alert mailed"
+grep -q '^## vaultsentry: [1-9][0-9]* findings' "$work/day2.mail" || fail "day 2: the mail has no Markdown summary"
+cmp -s "$d2/findings.json" "$work/state/latest.json" || fail "day 2: latest.json is not day 2's findings.json"
+result="$(python3 "$score" "$scen/truth.json" "$d2/findings.json")" || fail "score.py: $result"
+printf '%s\n' "$result" | tail -n 1
+printf '%s\n' "$result" | grep -q '^recall 18/18, false positives 0$' || fail "day 2 findings.json: $result"
+if [ -n "$notify" ]; then
+	[ -s "$work/webhook.jsonl" ] || fail "day 2: the webhook receiver got no request"
+	step "webhook: $(wc -l <"$work/webhook.jsonl") request(s) received"
+fi
+
+# A quiet day: day 2 again, after day 2 (the same findings are in latest.json now): exit 0, and the
+# report is still written, with the span of the logs; cron mails nothing (stderr stays empty).
+step "quiet day: day 2 again"
+rc=0
+env -i PATH=/usr/bin:/bin HOME="$work" LANG=C.UTF-8 VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day2" \
+	VAULTSENTRY_STATE_DIR="$work/state" VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" \
+	VAULTSENTRY_FAIL_ON=high VAULTSENTRY_DATE=2026-09-24-rerun \
+	bash deploy/vaultsentry-daily.sh >"$work/quiet.out" 2>"$work/quiet.mail" || rc=$?
+expect_rc 0 "$rc" "the quiet day"
+d3="$work/reports/2026-09-24-rerun"
+for f in report.html findings.json findings.sarif summary.md; do [ -s "$d3/$f" ] || fail "quiet day: no $f"; done
+[ ! -s "$work/quiet.mail" ] || fail "quiet day: stderr (cron mail) is not empty: $(cat "$work/quiet.mail")"
+grep -q '^vaultsentry 2026-09-24-rerun: nothing found at or above high; logs from 2026-09-23T03:00:00Z to 2026-09-24T02:58:45Z; report ' "$work/quiet.out" ||
+	fail "quiet day: no status line: $(cat "$work/quiet.out")"
+grep -q '^## vaultsentry: 0 findings' "$d3/summary.md" || fail "quiet day: summary.md does not say 0 findings"
+grep -q '^Logs from 2026-09-23T03:00:00Z to 2026-09-24T02:58:45Z' "$d3/summary.md" || fail "quiet day: summary.md has no log span"
+grep -q 'No findings' "$d3/report.html" || fail "quiet day: report.html does not say No findings"
+cmp -s "$d3/findings.json" "$work/state/latest.json" || fail "quiet day: latest.json not rotated"
+
+# Exit 2 (a configuration file that does not exist) and exit 3 (no audit event in the logs): loud on
+# stderr, and latest.json and the baseline are left as they were.
+before="$(sha256sum "$work/state/latest.json" "$work/state/baseline.vsb")"
+step "exit 2: a missing configuration file"
+rc=0
+env VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day2" VAULTSENTRY_STATE_DIR="$work/state" \
+	VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$work/etc/missing.yaml" VAULTSENTRY_DATE=usage \
+	bash deploy/vaultsentry-daily.sh >/dev/null 2>"$work/usage.err" || rc=$?
+expect_rc 2 "$rc" "a missing configuration file"
+grep -q 'ALERT usage: vaultsentry exited 2' "$work/usage.err" || fail "exit 2: no alert: $(cat "$work/usage.err")"
+step "exit 3: logs with no audit event"
+rc=0
+env VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/empty" VAULTSENTRY_STATE_DIR="$work/state" \
+	VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" VAULTSENTRY_DATE=failed \
+	bash deploy/vaultsentry-daily.sh >/dev/null 2>"$work/failed.err" || rc=$?
+expect_rc 3 "$rc" "logs with no audit event"
+grep -q 'ALERT failed: vaultsentry exited 3: the run FAILED' "$work/failed.err" || fail "exit 3: no alert: $(cat "$work/failed.err")"
+[ "$before" = "$(sha256sum "$work/state/latest.json" "$work/state/baseline.vsb")" ] ||
+	fail "a failed run changed latest.json or the baseline"
+
+step "ok"
