@@ -113,6 +113,54 @@ else
 	step "python3 with PyYAML not available: deploy/gitlab-ci.yml not parsed"
 fi
 
+# The arguments vaultsentry-daily.sh passes, with a stub vaultsentry that records them (never skips).
+step "vaultsentry-daily.sh arguments (stub binary)"
+mkdir -p "$work/stub"
+cat >"$work/stub/vaultsentry" <<'STUB'
+#!/usr/bin/env bash
+set -euo pipefail
+printf '%s\n' "$@" >"$STUB_ARGS"
+prev=""
+for a in "$@"; do
+	if [ "$prev" = -o ]; then printf '{}\n' >"$a"; fi
+	prev="$a"
+done
+exit "${STUB_RC:-0}"
+STUB
+chmod +x "$work/stub/vaultsentry"
+stub_run() { # RC [VAR=VALUE...]: runs the script against the stub, prints its exit code
+	local want_rc="$1" rc=0
+	shift
+	env STUB_ARGS="$work/stub/args" STUB_RC="$want_rc" VAULTSENTRY_BIN="$work/stub/vaultsentry" \
+		VAULTSENTRY_STATE_DIR="$work/stub/state" VAULTSENTRY_DATE=stub "$@" \
+		bash deploy/vaultsentry-daily.sh >/dev/null 2>&1 || rc=$?
+	echo "$rc"
+}
+rc="$(stub_run 0 VAULTSENTRY_LOGS="$work/stub/logs/*.log $work/stub/other.gz" VAULTSENTRY_CONFIG=/etc/vs.yaml)"
+expect_rc 0 "$rc" "stub run"
+want="scan --quiet --fail-on high --baseline $work/stub/state/baseline.vsb --update-baseline --since 24h
+--previous-report $work/stub/state/latest.json --config /etc/vs.yaml
+-o $work/stub/state/reports/stub/report.html -o $work/stub/state/reports/stub/findings.json
+-o $work/stub/state/reports/stub/findings.sarif -o $work/stub/state/reports/stub/summary.md
+-- $work/stub/logs/*.log $work/stub/other.gz"
+got="$(tr '\n' ' ' <"$work/stub/args")"
+[ "$got" = "$(printf '%s' "$want" | tr '\n' ' ') " ] || fail "vaultsentry-daily.sh arguments:
+got:  $got
+want: $want"
+rc="$(stub_run 1 VAULTSENTRY_LOGS=/logs VAULTSENTRY_FAIL_ON=critical VAULTSENTRY_NOTIFY="http://127.0.0.1:1/a  https://hooks.example/b")"
+expect_rc 1 "$rc" "stub run with findings"
+got="$(tr '\n' ' ' <"$work/stub/args")"
+case "$got" in *" --fail-on critical "*" --notify http://127.0.0.1:1/a --notify https://hooks.example/b -o "*) ;;
+*) fail "VAULTSENTRY_NOTIFY/VAULTSENTRY_FAIL_ON not passed as --notify URL / --fail-on: $got" ;;
+esac
+cmp -s "$work/stub/state/reports/stub/findings.json" "$work/stub/state/latest.json" || fail "stub run: latest.json not rotated"
+rm "$work/stub/state/latest.json"
+rc="$(stub_run 3 VAULTSENTRY_LOGS=/logs)"
+expect_rc 3 "$rc" "stub run that failed"
+[ ! -e "$work/stub/state/latest.json" ] || fail "stub run that failed: latest.json written"
+rc="$(stub_run 0 VAULTSENTRY_LOGS=" ")"
+expect_rc 2 "$rc" "empty VAULTSENTRY_LOGS"
+
 # --- 2. two simulated days on the practice scenario -------------------------------------------------------
 
 scen="${VAULTSENTRY_SCENARIOS:-$repo/../shared/scenarios}/vault"
