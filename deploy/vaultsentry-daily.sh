@@ -92,6 +92,11 @@ fi
 
 case "$rc" in
 0 | 1)
+	if [ ! -s "$day/findings.json" ]; then
+		alert "ALERT $today: vaultsentry exited $rc but wrote no $day/findings.json; latest.json was kept"
+		cat "$day/vaultsentry.stderr" >&2
+		exit 3
+	fi
 	# Rotate: today's findings become tomorrow's --previous-report, atomically (copy, then rename).
 	cp "$day/findings.json" "$state_dir/latest.json.tmp"
 	mv -f "$state_dir/latest.json.tmp" "$state_dir/latest.json"

@@ -122,7 +122,7 @@ set -euo pipefail
 printf '%s\n' "$@" >"$STUB_ARGS"
 prev=""
 for a in "$@"; do
-	if [ "$prev" = -o ]; then printf '{}\n' >"$a"; fi
+	if [ "$prev" = -o ] && [ -z "${STUB_NO_OUTPUT:-}" ]; then printf '{}\n' >"$a"; fi
 	prev="$a"
 done
 exit "${STUB_RC:-0}"
@@ -158,6 +158,9 @@ rm "$work/stub/state/latest.json"
 rc="$(stub_run 3 VAULTSENTRY_LOGS=/logs)"
 expect_rc 3 "$rc" "stub run that failed"
 [ ! -e "$work/stub/state/latest.json" ] || fail "stub run that failed: latest.json written"
+rc="$(stub_run 0 VAULTSENTRY_LOGS=/logs VAULTSENTRY_DATE=stub-no-output STUB_NO_OUTPUT=1)"
+expect_rc 3 "$rc" "stub run that exited 0 without writing findings.json"
+[ ! -e "$work/stub/state/latest.json" ] || fail "stub run without findings.json: latest.json written"
 rc="$(stub_run 0 VAULTSENTRY_LOGS=" ")"
 expect_rc 2 "$rc" "empty VAULTSENTRY_LOGS"
 
