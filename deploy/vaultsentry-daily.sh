@@ -111,7 +111,7 @@ case "$rc" in
 1)
 	alert "ALERT $today: findings at or above $fail_on; ${span:-logs span unknown}; report $day/report.html"
 	# The Markdown summary is the body of the mail cron sends (and of the journal entry).
-	head -c 200000 "$day/summary.md" >&2
+	if [ -s "$day/summary.md" ]; then head -c 200000 "$day/summary.md" >&2; fi
 	;;
 2)
 	alert "ALERT $today: vaultsentry exited 2 (usage or configuration error, or an expired ignore entry): fix the configuration; latest.json was kept"

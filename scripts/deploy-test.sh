@@ -213,7 +213,8 @@ rc=0
 env STATE_DIRECTORY="$work/state" VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day1" VAULTSENTRY_CONFIG="$config" \
 	VAULTSENTRY_FAIL_ON=high VAULTSENTRY_DATE=2026-09-23 \
 	bash deploy/vaultsentry-daily.sh >"$work/day1.out" 2>"$work/day1.err" || rc=$?
-# Day 1's window (the 24 hours before noon) holds a high finding: a policy written by an operator.
+# Day 1's window (the 24 hours before noon) holds one high finding: maria.fernandes rewrote the policy
+# settlement-batch at 2026-09-22T13:52:30Z (policy-change).
 expect_rc 1 "$rc" "day 1 with VAULTSENTRY_FAIL_ON=high"
 d1="$work/state/reports/2026-09-23"
 for f in report.html findings.json findings.sarif summary.md; do [ -s "$d1/$f" ] || fail "day 1: no $f"; done
