@@ -85,6 +85,10 @@ out="$(verify_units "$work/units-broken")"
 for want in oneshoot NoNewPrivilegez "calendar specification"; do
 	case "$out" in *"$want"*) ;; *) fail "systemd-analyze verify did not report the broken $want: $out" ;; esac
 done
+# The hardening stays: an exposure level above 2.0 (of 10) fails.
+exposure="$(cd "$work/units" && "$SYSTEMD_ANALYZE" security --offline=yes --threshold=20 vaultsentry.service 2>&1)" ||
+	fail "systemd-analyze security: vaultsentry.service exposure above 2.0: $(printf '%s\n' "$exposure" | grep -e '✗' -e 'Overall')"
+step "systemd-analyze security: $(printf '%s\n' "$exposure" | sed -n 's/^→ //p')"
 grep -q '^Persistent=true$' deploy/vaultsentry.timer || fail "vaultsentry.timer: Persistent=true missing"
 grep -q '^RandomizedDelaySec=' deploy/vaultsentry.timer || fail "vaultsentry.timer: RandomizedDelaySec missing"
 
