@@ -14,7 +14,8 @@
 #   VAULTSENTRY_CONFIG      configuration file (default /etc/vaultsentry/vaultsentry.yaml when it exists;
 #                           when set explicitly, it must exist)
 #   VAULTSENTRY_FAIL_ON     severity that makes the run exit 1 and alert (default high)
-#   VAULTSENTRY_NOTIFY      webhook URLs, space-separated, each passed as --notify URL (default none)
+#   VAULTSENTRY_NOTIFY      webhook URLs, space-separated, each passed as --notify URL, with
+#                           --notify-min-severity VAULTSENTRY_FAIL_ON and --notify-on-error (default none)
 #   VAULTSENTRY_BIN         the vaultsentry binary (default: vaultsentry on PATH)
 #   VAULTSENTRY_SINCE       how far back from the newest event to analyse (default 24h)
 #   VAULTSENTRY_KEEP_DAYS   day directories older than this many days are deleted (default 90; 0 keeps all)
@@ -24,7 +25,8 @@
 #   0  nothing at or above VAULTSENTRY_FAIL_ON: the report is still written and a status line printed
 #   1  findings at or above the gate: alert (stderr, so cron mails it; the unit fails, so OnFailure= runs)
 #   2  usage or configuration error, or an expired ignore entry: alert loudly
-#   3  the run failed (no logs, unreadable or corrupt baseline, disk full): alert loudly
+#   3  the run failed (no logs, unreadable or corrupt baseline, disk full, a --notify delivery that
+#      failed after the report was written): alert loudly
 # Alerts go to standard error; the daily status line goes to standard output (the journal, or a log file
 # in the cron line), so cron mails only the days that need a person.
 #
@@ -70,10 +72,14 @@ elif [ -f /etc/vaultsentry/vaultsentry.yaml ]; then
 	args+=(--config /etc/vaultsentry/vaultsentry.yaml)
 fi
 # --notify is passed only when URLs are set, so the script also runs with a vaultsentry without the flag.
+# The webhooks get the new findings at or above the gate, and a notice when the run fails (exit 3).
 read -r -a notify <<<"${VAULTSENTRY_NOTIFY:-}"
 for url in "${notify[@]}"; do
 	args+=(--notify "$url")
 done
+if [ "${#notify[@]}" -gt 0 ]; then
+	args+=(--notify-min-severity "$fail_on" --notify-on-error)
+fi
 
 day="$report_dir/$today"
 mkdir -p "$state_dir" "$day"

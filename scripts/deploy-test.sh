@@ -154,7 +154,7 @@ want: $want"
 rc="$(stub_run 1 VAULTSENTRY_LOGS=/logs VAULTSENTRY_FAIL_ON=critical VAULTSENTRY_NOTIFY="http://127.0.0.1:1/a  https://hooks.example/b")"
 expect_rc 1 "$rc" "stub run with findings"
 got="$(tr '\n' ' ' <"$work/stub/args")"
-case "$got" in *" --fail-on critical "*" --notify http://127.0.0.1:1/a --notify https://hooks.example/b -o "*) ;;
+case "$got" in *" --fail-on critical "*" --notify http://127.0.0.1:1/a --notify https://hooks.example/b --notify-min-severity critical --notify-on-error -o "*) ;;
 *) fail "VAULTSENTRY_NOTIFY/VAULTSENTRY_FAIL_ON not passed as --notify URL / --fail-on: $got" ;;
 esac
 cmp -s "$work/stub/state/reports/stub/findings.json" "$work/stub/state/latest.json" || fail "stub run: latest.json not rotated"
@@ -194,6 +194,29 @@ for f in "${files[@]}"; do
 	cp "$scen/$f" "$work/day2/$f"
 done
 
+# webhook_check WANT KIND: the receiver got WANT requests so far, the last one of KIND: "findings" (the
+# generic JSON POST {"tool","version","summary","findings"}, every finding high or critical) or "error"
+# (the --notify-on-error notice).
+webhook_check() {
+	python3 - "$work/webhook.jsonl" "$1" "$2" <<'PY'
+import json, os, sys
+path, want, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+reqs = [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+if len(reqs) != want:
+    sys.exit(f"{len(reqs)} webhook requests, want {want}")
+if want == 0:
+    sys.exit(0)
+body = json.loads(reqs[-1]["body"])
+if body.get("tool") != "vaultsentry":
+    sys.exit(f"webhook body without tool=vaultsentry: {reqs[-1]['body'][:300]}")
+if kind == "findings":
+    sev = sorted({f.get("severity") for f in body.get("findings", [])})
+    if not body.get("findings") or not set(sev) <= {"high", "critical"}:
+        sys.exit(f"webhook findings: {len(body.get('findings', []))}, severities {sev}")
+elif not body.get("error"):
+    sys.exit(f"webhook error notice without error: {reqs[-1]['body'][:300]}")
+PY
+}
 notify=""
 if "$bin" scan --help | grep -q -- --notify; then
 	python3 deploy/testdata/webhook.py "$work/webhook.jsonl" "$work/webhook.port" &
@@ -203,7 +226,7 @@ if "$bin" scan --help | grep -q -- --notify; then
 	notify="http://127.0.0.1:$(cat "$work/webhook.port")/vaultsentry"
 	step "webhook receiver on $notify"
 else
-	step "SKIP the webhook part: this vaultsentry has no --notify flag yet (it runs once --notify is merged)"
+	step "SKIP the webhook part: this vaultsentry has no --notify flag"
 fi
 
 step "day 0: baseline learn on the logs before $cutoff"
@@ -243,8 +266,8 @@ result="$(python3 "$score" "$scen/truth.json" "$d2/findings.json")" || fail "sco
 printf '%s\n' "$result" | tail -n 1
 printf '%s\n' "$result" | grep -q '^recall 18/18, false positives 0$' || fail "day 2 findings.json: $result"
 if [ -n "$notify" ]; then
-	[ -s "$work/webhook.jsonl" ] || fail "day 2: the webhook receiver got no request"
-	step "webhook: $(wc -l <"$work/webhook.jsonl") request(s) received"
+	webhook_check 1 findings || fail "day 2: webhook"
+	step "webhook: day 2's new findings at or above high delivered to $notify"
 fi
 
 # A quiet day: day 2 again, after day 2 (the same findings are in latest.json now): exit 0, and the
@@ -253,7 +276,7 @@ step "quiet day: day 2 again"
 rc=0
 env -i PATH=/usr/bin:/bin HOME="$work" LANG=C.UTF-8 VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day2" \
 	VAULTSENTRY_STATE_DIR="$work/state" VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" \
-	VAULTSENTRY_FAIL_ON=high VAULTSENTRY_DATE=2026-09-24-rerun \
+	VAULTSENTRY_FAIL_ON=high VAULTSENTRY_NOTIFY="$notify" VAULTSENTRY_DATE=2026-09-24-rerun \
 	bash deploy/vaultsentry-daily.sh >"$work/quiet.out" 2>"$work/quiet.mail" || rc=$?
 expect_rc 0 "$rc" "the quiet day"
 d3="$work/reports/2026-09-24-rerun"
@@ -265,6 +288,7 @@ grep -q '^## vaultsentry: 0 findings' "$d3/summary.md" || fail "quiet day: summa
 grep -q '^Logs from 2026-09-23T03:00:00Z to 2026-09-24T02:58:45Z' "$d3/summary.md" || fail "quiet day: summary.md has no log span"
 grep -q 'No findings' "$d3/report.html" || fail "quiet day: report.html does not say No findings"
 cmp -s "$d3/findings.json" "$work/state/latest.json" || fail "quiet day: latest.json not rotated"
+if [ -n "$notify" ]; then webhook_check 1 findings || fail "quiet day: webhook"; fi
 
 # Exit 2 (a configuration file that does not exist) and exit 3 (no audit event in the logs): loud on
 # stderr, and latest.json and the baseline are left as they were.
@@ -279,11 +303,30 @@ grep -q 'ALERT usage: vaultsentry exited 2' "$work/usage.err" || fail "exit 2: n
 step "exit 3: logs with no audit event"
 rc=0
 env VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/empty" VAULTSENTRY_STATE_DIR="$work/state" \
-	VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" VAULTSENTRY_DATE=failed \
+	VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" VAULTSENTRY_NOTIFY="$notify" VAULTSENTRY_DATE=failed \
 	bash deploy/vaultsentry-daily.sh >/dev/null 2>"$work/failed.err" || rc=$?
 expect_rc 3 "$rc" "logs with no audit event"
 grep -q 'ALERT failed: vaultsentry exited 3: the run FAILED' "$work/failed.err" || fail "exit 3: no alert: $(cat "$work/failed.err")"
 [ "$before" = "$(sha256sum "$work/state/latest.json" "$work/state/baseline.vsb")" ] ||
 	fail "a failed run changed latest.json or the baseline"
+if [ -n "$notify" ]; then
+	webhook_check 2 error || fail "exit 3: webhook"
+	step "webhook: the failed run's notice delivered (--notify-on-error)"
+	# A webhook that does not answer: vaultsentry writes the report, then exits 3; latest.json is kept.
+	kill "$webhook_pid"
+	wait "$webhook_pid" 2>/dev/null || true
+	webhook_pid=""
+	step "exit 3: the webhook is down"
+	latest_before="$(sha256sum <"$work/state/latest.json")"
+	rc=0
+	env VAULTSENTRY_BIN="$bin" VAULTSENTRY_LOGS="$work/day2" VAULTSENTRY_STATE_DIR="$work/state" \
+		VAULTSENTRY_REPORT_DIR="$work/reports" VAULTSENTRY_CONFIG="$config" VAULTSENTRY_NOTIFY="$notify" \
+		VAULTSENTRY_FAIL_ON=low VAULTSENTRY_DATE=webhook-down \
+		bash deploy/vaultsentry-daily.sh >/dev/null 2>"$work/down.err" || rc=$?
+	expect_rc 3 "$rc" "a webhook that is down"
+	grep -q 'ALERT webhook-down: vaultsentry exited 3' "$work/down.err" || fail "webhook down: no alert: $(cat "$work/down.err")"
+	[ -s "$work/reports/webhook-down/report.html" ] || fail "webhook down: no report"
+	[ "$latest_before" = "$(sha256sum <"$work/state/latest.json")" ] || fail "webhook down: latest.json replaced"
+fi
 
 step "ok"
