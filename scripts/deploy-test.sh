@@ -7,8 +7,9 @@
 #   2. two simulated days of deploy/vaultsentry-daily.sh on the practice scenario (../shared/scenarios/vault,
 #      or $VAULTSENTRY_SCENARIOS/vault): day 1 = the logs as they stood at 2026-09-23T12:00Z, after a
 #      `baseline learn`, run as the systemd unit runs it; day 2 = the whole files, run as the cron line runs
-#      it; then a quiet day, a usage error (exit 2) and a failed run (exit 3). Skipped, with a message, when
-#      the scenario is not there (a clean clone in CI).
+#      it; then a quiet day, a usage error (exit 2) and a failed run (exit 3). With a webhook receiver on
+#      127.0.0.1 when vaultsentry has --notify. Skipped, with a message, when the scenario is not there
+#      (a clean clone in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
