@@ -330,4 +330,67 @@ if [ -n "$notify" ]; then
 	[ "$latest_before" = "$(sha256sum <"$work/state/latest.json")" ] || fail "webhook down: latest.json replaced"
 fi
 
+# The CI templates' own shell, run for real: the GitHub workflow's Scan, Job summary and Gate steps and
+# the GitLab job's scan block, on day 2's logs with no baseline yet (a first run), as the runners run them
+# (bash -e; GitHub with -o pipefail). Needs PyYAML to take the scripts out of the YAML (Debian: python3-yaml).
+if python3 -c 'import yaml' 2>/dev/null; then
+	ci_script() { # FILE STEP-NAME|gitlab: prints the shell of that step
+		python3 - "$@" <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+if sys.argv[2] == "gitlab":
+    print(doc["vaultsentry-daily"]["script"][-1])
+else:
+    print(next(s["run"] for s in doc["jobs"]["scan"]["steps"] if s.get("name") == sys.argv[2]))
+PY
+	}
+	step "GitHub workflow steps Scan, Job summary and Gate on day 2 (first run)"
+	gh="$work/gh"
+	mkdir -p "$gh/logs"
+	cp "$config" "$work/etc/k8s-events.json" "$gh/"
+	cp -r "$work/day2/." "$gh/logs/"
+	: >"$gh/output"
+	: >"$gh/summary"
+	for name in Scan "Job summary (Markdown)"; do
+		ci_script deploy/github-actions.yml "$name" >"$gh/step.sh"
+		(cd "$gh" && env PATH="$work/bin:$PATH" FAIL_ON=high NO_COLOR=1 GITHUB_OUTPUT="$gh/output" \
+			GITHUB_STEP_SUMMARY="$gh/summary" bash --noprofile --norc -eo pipefail step.sh >"$gh/step.out" 2>&1) ||
+			fail "workflow step $name: $(cat "$gh/step.out")"
+	done
+	grep -qx 'rc=1' "$gh/output" || fail "workflow Scan: GITHUB_OUTPUT $(cat "$gh/output"), want rc=1"
+	for f in report.html findings.json findings.sarif summary.md; do [ -s "$gh/out/$f" ] || fail "workflow Scan: no out/$f"; done
+	cmp -s "$gh/out/findings.json" "$gh/state/latest.json" || fail "workflow Scan: state/latest.json not written"
+	[ -s "$gh/state/baseline.vsb" ] || fail "workflow Scan: no state/baseline.vsb"
+	cmp -s "$gh/out/summary.md" "$gh/summary" || fail "workflow Job summary: GITHUB_STEP_SUMMARY is not summary.md"
+	# A summary over the limit is cut below 1 MiB, on a line boundary, with a note.
+	for _ in $(seq 40); do cat "$gh/out/summary.md"; done >"$gh/big.md"
+	[ "$(wc -c <"$gh/big.md")" -gt 1048576 ] || fail "test summary not over 1 MiB"
+	cp "$gh/big.md" "$gh/out/summary.md"
+	: >"$gh/summary"
+	(cd "$gh" && env GITHUB_STEP_SUMMARY="$gh/summary" bash --noprofile --norc -eo pipefail step.sh) || fail "workflow Job summary (big)"
+	size="$(wc -c <"$gh/summary")"
+	[ "$size" -lt 1048576 ] || fail "workflow Job summary: $size bytes, over GitHub's 1 MiB"
+	grep -q 'Summary cut at 1 MB' "$gh/summary" || fail "workflow Job summary: no note on the cut"
+	ci_script deploy/github-actions.yml Gate >"$gh/step.sh"
+	rc=0
+	(cd "$gh" && env RC=1 FAIL_ON=high bash --noprofile --norc -eo pipefail step.sh >/dev/null 2>&1) || rc=$?
+	expect_rc 1 "$rc" "workflow Gate with rc=1"
+	(cd "$gh" && env RC=0 FAIL_ON=high bash --noprofile --norc -eo pipefail step.sh >/dev/null 2>&1) || fail "workflow Gate with rc=0 failed"
+
+	step "GitLab job's scan block on day 2 (first run)"
+	gl="$work/gl"
+	mkdir -p "$gl/logs" "$gl/state" "$gl/out" "$gl/gopath/bin"
+	cp "$config" "$work/etc/k8s-events.json" "$gl/"
+	cp -r "$work/day2/." "$gl/logs/"
+	cp "$bin" "$gl/gopath/bin/vaultsentry"
+	ci_script deploy/gitlab-ci.yml gitlab >"$gl/job.sh"
+	rc=0
+	(cd "$gl" && env GOPATH="$gl/gopath" VAULTSENTRY_FAIL_ON=high NO_COLOR=1 bash --noprofile --norc -e job.sh >"$gl/job.out" 2>&1) || rc=$?
+	expect_rc 1 "$rc" "GitLab job on day 2 with VAULTSENTRY_FAIL_ON=high: $(cat "$gl/job.out")"
+	cmp -s "$gl/out/findings.json" "$gl/state/latest.json" || fail "GitLab job: state/latest.json not written"
+	grep -q 'findings at or above high' "$gl/job.out" || fail "GitLab job: no message: $(cat "$gl/job.out")"
+else
+	step "PyYAML not available: the CI templates' shell is not run"
+fi
+
 step "ok"
