@@ -8,8 +8,8 @@
 #      or $VAULTSENTRY_SCENARIOS/vault): day 1 = the logs as they stood at 2026-09-23T12:00Z, after a
 #      `baseline learn`, run as the systemd unit runs it; day 2 = the whole files, run as the cron line runs
 #      it; then a quiet day, a usage error (exit 2) and a failed run (exit 3). With a webhook receiver on
-#      127.0.0.1 when vaultsentry has --notify. Skipped, with a message, when the scenario is not there
-#      (a clean clone in CI).
+#      127.0.0.1 when vaultsentry has --notify; and the shell of the GitHub and GitLab templates, run on
+#      day 2. Skipped, with a message, when the scenario is not there (a clean clone in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -105,6 +105,16 @@ step "kubeconform (version: $("$KUBECONFORM" -v)) -strict on deploy/cronjob.yaml
 sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesytem: true/' deploy/cronjob.yaml >"$work/broken-cronjob.yaml"
 if "$KUBECONFORM" -strict -schema-location "$schemas" "$work/broken-cronjob.yaml" >/dev/null 2>&1; then
 	fail "kubeconform accepted a broken copy of the CronJob"
+fi
+# The vendored schemas are what gen-schema.py makes of Kubernetes' swagger.json, when that module is at hand.
+swagger="$(go env GOMODCACHE)/k8s.io/kubernetes@v1.33.4/api/openapi-spec/swagger.json"
+if [ -f "$swagger" ] && command -v python3 >/dev/null 2>&1; then
+	for def in batch.v1.CronJob:cronjob-batch-v1 core.v1.PersistentVolumeClaim:persistentvolumeclaim-v1; do
+		python3 deploy/testdata/gen-schema.py "$swagger" v1.33.4 "io.k8s.api.${def%%:*}" | cmp -s - "deploy/testdata/schemas/${def#*:}.json" ||
+			fail "deploy/testdata/schemas/${def#*:}.json is not what gen-schema.py generates (deploy/testdata/README.md)"
+	done
+else
+	step "k8s.io/kubernetes@v1.33.4 not in the module cache: the schemas' regeneration is not compared"
 fi
 for want in 'concurrencyPolicy: Forbid' 'runAsNonRoot: true' 'readOnlyRootFilesystem: true' 'persistentVolumeClaim:' 'readOnly: true'; do
 	grep -q "$want" deploy/cronjob.yaml || fail "cronjob.yaml: '$want' missing"
