@@ -57,5 +57,7 @@ go test -run '^$' -bench . -benchtime=1x ./... >/dev/null
 # run gives each three minutes or more: FUZZTIME=3m bash scripts/fuzz.sh (or FUZZTIME=30m for a
 # weekend); a failing input is saved under the package's testdata/fuzz/ and replayed by go test.
 FUZZTIME="${FUZZTIME:-60s}" bash scripts/fuzz.sh
+# The deployment templates in deploy/: lints, and two simulated days on the practice scenario when present.
+bash scripts/deploy-test.sh
 # Known vulnerabilities in dependencies (says so loudly, without failing, when offline).
 bash scripts/govulncheck.sh
