@@ -150,8 +150,9 @@ func FileStream(path string) string {
 	for _, ext := range compressedExts {
 		base = strings.TrimSuffix(base, ext)
 	}
-	// One numbered or dated rotation suffix (logrotate's default and its dateext).
-	if i := strings.LastIndexAny(base, ".-"); i > 0 && i < len(base)-1 && allDigits(base[i+1:]) {
+	// One rotation suffix: logrotate's numbered .1 or its dateext -YYYYMMDD. A shorter number
+	// after a dash is a name (vault-1), kept.
+	if i := strings.LastIndexAny(base, ".-"); i > 0 && allDigits(base[i+1:]) && (base[i] == '.' || len(base)-i-1 == 8) {
 		base = base[:i]
 	}
 	return dir + base

@@ -163,9 +163,9 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// sum and latest say how a value joins the series it lands on: label values are sanitized, and
-// two identities (or paths) that differ only in bytes Sanitize makes visible could become one
-// series, which the exposition format forbids twice.
+// sum and latest say how a value joins a series that already has it. Series are keyed by the
+// label values as written (sanitized, streams without rotation suffixes), so the file never
+// holds one series twice, which the exposition format forbids.
 func sum(old, v float64) float64 { return old + v }
 
 func latest(old, v float64) float64 { return max(old, v) }
