@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -10,8 +11,8 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/internal/app"
-	"github.com/vaultsentry/vaultsentry/notify"
 	"github.com/vaultsentry/vaultsentry/metrics"
+	"github.com/vaultsentry/vaultsentry/notify"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -159,6 +160,11 @@ func (o *analysisOptions) validate() error {
 	if o.Metrics == "-" {
 		return usagef("give a file path, such as /var/lib/node_exporter/textfile/vaultsentry.prom", "--metrics writes a file, not standard output")
 	}
+	for _, out := range o.outputs {
+		if o.Metrics != "" && sameFile(out.Path, o.Metrics) {
+			return usagef("give the metrics their own file, such as vaultsentry.prom", "--metrics %s is also an -o report", o.Metrics)
+		}
+	}
 	if o.MetricsTopIdentities < 0 {
 		return usagef("give a number of identities such as 20, or 0 to list none", "--metrics-top-identities must not be negative")
 	}
@@ -258,4 +264,15 @@ func (o *analysisOptions) exit(out app.Outcome, err error) error {
 		return ErrFindings
 	}
 	return nil
+}
+
+// sameFile reports whether two command-line paths name the same file, by absolute path.
+func sameFile(a, b string) bool {
+	abs := func(p string) string {
+		if q, err := filepath.Abs(p); err == nil {
+			return q
+		}
+		return p
+	}
+	return abs(a) == abs(b)
 }
