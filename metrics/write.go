@@ -51,9 +51,9 @@ var storeOfFormat = map[string]string{
 // failed before its events were collected: the families then say only what the files and the
 // run itself can.
 func Families(c *Collector, r Run) []*dto.MetricFamily {
-	findings := newGauge("vaultsentry_findings", "Findings this run reported, by rule, severity and store; they sum to the report's count.", "rule", "severity", "store")
+	findings := newGauge("vaultsentry_findings", "Findings this run reported, by rule, severity and store (the finding's source: a cross-store finding names both, cloudtrail+vault); they sum to the report's count.", "rule", "severity", "store")
 	for _, f := range r.Findings {
-		findings.add(1, sum, f.Rule, f.Severity.String(), f.Source)
+		findings.add(1, sum, f.Rule, f.Severity.String(), cmp.Or(f.Source, "unknown"))
 	}
 
 	events := newGauge("vaultsentry_events", "Events analysed (inside --since and --until), by store.", "store")
