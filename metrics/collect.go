@@ -28,18 +28,14 @@ const MaxStreams = 100
 
 // Collector is what the metrics need from the events of a run, gathered in one pass before
 // analyze.Run: Run makes the baseline learn every event, after which nothing is new any more.
-// It keeps counters and one entry per distinct identity, stream and new (identity, secret)
-// pair, never the events.
+// It keeps counters and one entry per distinct identity and stream, never the events; the new
+// (identity, secret) pairs it needs to count each once are dropped when Collect returns.
 type Collector struct {
 	events  map[string]int // store -> events analysed
 	reads   map[string]int // store -> secret reads in the reporting window
 	fresh   map[string]int // store -> distinct (identity, secret) pairs read that the baseline had not seen
 	readers map[identityKey]int
 	streams map[streamKey]time.Time // the newest event of each audit stream
-
-	// learned are the pairs this run taught the baseline that its file did not hold: what
-	// baseline.Learn would have recorded by the time of each event.
-	learned map[pairKey]struct{}
 }
 
 type identityKey struct{ store, identity string }
@@ -57,8 +53,12 @@ func Collect(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) *Co
 	}
 	c := &Collector{
 		events: map[string]int{}, reads: map[string]int{}, fresh: map[string]int{},
-		readers: map[identityKey]int{}, streams: map[streamKey]time.Time{}, learned: map[pairKey]struct{}{},
+		readers: map[identityKey]int{}, streams: map[streamKey]time.Time{},
 	}
+	// learned are the pairs this run taught the baseline that its file did not hold: what
+	// baseline.Learn will have recorded by the time of each event. Local, so it is garbage
+	// before analyze.Run grows the baseline by the same pairs.
+	learned := map[pairKey]struct{}{}
 	// Events of one file come in long runs: the stream name is worked out once per run of a file.
 	var lastFile string
 	var lastStream streamKey
@@ -85,7 +85,7 @@ func Collect(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) *Co
 		}
 		id := ev.Actor()
 		k := pairKey{id, ev.Resource}
-		known := c.knows(bl, k)
+		known := knows(bl, learned, k)
 		if ev.Op == event.OpRead && !ev.Time.Before(learnUntil) && ev.Flags&(event.FlagControl|event.FlagMaintenance) == 0 {
 			c.reads[store]++
 			c.readers[identityKey{store, id}]++
@@ -94,20 +94,20 @@ func Collect(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) *Co
 			}
 		}
 		if !known {
-			c.learned[k] = struct{}{}
+			learned[k] = struct{}{}
 		}
 	}
 	return c
 }
 
 // knows reports whether the baseline had seen k before the current event.
-func (c *Collector) knows(bl *baseline.Baseline, k pairKey) bool {
+func knows(bl *baseline.Baseline, learned map[pairKey]struct{}, k pairKey) bool {
 	if h := bl.Get(k.identity); h != nil {
 		if _, ok := h.Resources[k.resource]; ok {
 			return true
 		}
 	}
-	_, ok := c.learned[k]
+	_, ok := learned[k]
 	return ok
 }
 
