@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
@@ -30,6 +33,7 @@ func (p *pipeline) finishMetrics(out *Outcome, runErr *error) {
 	if o.Metrics == "" || o.LearnOnly || p.ctx.Err() != nil {
 		return
 	}
+	o.metricsTried = true
 	r := metrics.Run{Start: o.Start, End: time.Now(), Success: *runErr == nil, TopIdentities: o.MetricsTopIdentities, Version: Version}
 	if out.Result != nil {
 		r.Findings = out.Result.Findings
@@ -37,8 +41,28 @@ func (p *pipeline) finishMetrics(out *Outcome, runErr *error) {
 	if p.loaded != nil {
 		r.Files = p.loaded.Files
 	}
-	families := metrics.Families(p.metrics, r)
-	err := writeOutput(p.ctx, io.Discard, o.Metrics, "metrics", func(w io.Writer) error { return metrics.Write(w, families) })
+	o.writeMetrics(p.ctx, metrics.Families(p.metrics, r), runErr)
+}
+
+// failedMetrics writes the --metrics file of a run that failed before its pipeline (no input,
+// no event, the LookupEvents API refused): the run metrics alone, vaultsentry_run_success 0,
+// so an alert on it fires instead of the previous run's file standing.
+func (o *Options) failedMetrics(ctx context.Context, runErr *error) {
+	if o.Metrics == "" || o.LearnOnly || o.metricsTried || *runErr == nil || ctx.Err() != nil {
+		return
+	}
+	o.metricsTried = true
+	start := o.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	o.writeMetrics(ctx, metrics.Families(nil, metrics.Run{Start: start, End: time.Now(), Version: Version}), runErr)
+}
+
+// writeMetrics writes families to the --metrics file. Its failure becomes the run's error when
+// the run had none (exit 3, after the report), else a note on it.
+func (o *Options) writeMetrics(ctx context.Context, families []*dto.MetricFamily, runErr *error) {
+	err := writeOutput(ctx, io.Discard, o.Metrics, "metrics", func(w io.Writer) error { return metrics.Write(w, families) })
 	if err == nil {
 		return
 	}

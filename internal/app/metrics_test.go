@@ -121,3 +121,38 @@ func TestScanMetricsFailedRun(t *testing.T) {
 		t.Error("the report was not written before the metrics failed")
 	}
 }
+
+// TestScanMetricsNoEvent: a run that fails before its pipeline (no input gave an event) writes
+// the run metrics alone, with vaultsentry_run_success 0, in place of the previous run's file.
+func TestScanMetricsNoEvent(t *testing.T) {
+	dir := t.TempDir()
+	notes, prom := filepath.Join(dir, "notes.txt"), filepath.Join(dir, "m.prom")
+	if err := os.WriteFile(notes, []byte("shopping list\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prom, []byte("vaultsentry_run_success 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	io, _, _ := testIO()
+	_, err := Scan(context.Background(), ScanRequest{Options: Options{IO: io, Quiet: true, Format: "json", Metrics: prom}, Paths: []string{notes}})
+	if err == nil || !strings.Contains(err.Error(), "no input produced an event") {
+		t.Fatalf("err %v, want the no-event error", err)
+	}
+	fams := readMetrics(t, prom)
+	if fams["vaultsentry_run_success"] == nil || fams["vaultsentry_run_success"].GetMetric()[0].GetGauge().GetValue() != 0 || fams["vaultsentry_run_timestamp_seconds"] == nil {
+		t.Errorf("metrics after a run without events: %v", fams)
+	}
+	if fams["vaultsentry_events"] != nil {
+		t.Error("events reported for a run that read none")
+	}
+
+	// CloudTrail files too.
+	io, _, _ = testIO()
+	if _, err := CloudTrail(context.Background(), CloudTrailRequest{Options: Options{IO: io, Quiet: true, Format: "json", Metrics: prom},
+		From: []string{filepath.Join(dir, "missing.json")}}); err == nil {
+		t.Fatal("no error for a missing file")
+	}
+	if fams := readMetrics(t, prom); fams["vaultsentry_run_success"].GetMetric()[0].GetGauge().GetValue() != 0 {
+		t.Error("cloudtrail: run_success is not 0")
+	}
+}

@@ -44,6 +44,8 @@ type Options struct {
 	Metrics string
 	// MetricsTopIdentities is how many identities the metrics list by reads; 0: none.
 	MetricsTopIdentities int
+	// metricsTried: this run has written (or tried to write) the metrics file.
+	metricsTried bool
 
 	ShowSuppressed bool
 	Previous       *PreviousReport // --previous-report, read before the run; nil: none
