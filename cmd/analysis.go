@@ -53,6 +53,7 @@ type analysisOptions struct {
 	Notify            []string
 	NotifyMinSeverity string
 	NotifyOnError     bool
+
 	// Metrics for node_exporter's textfile collector.
 	Metrics              string
 	MetricsTopIdentities int

@@ -44,9 +44,12 @@ type streamKey struct{ store, stream string }
 
 type pairKey struct{ identity, resource string }
 
-// Collect goes over the run's events (in time order, after --since and --until) with the
-// baseline as loaded, before analyze.Run. Events before learnUntil only train: their reads are
-// not counted, but what they touch is no longer new afterwards, as for the detectors.
+// Collect goes over the events the run analyses (in time order: the window, and the history
+// before --since a baseline has not learned) with the baseline as loaded, before analyze.Run.
+// Events before learnUntil (--learn-until, or --since when there is history) only train: their
+// reads are not counted, but what they touch is no longer new afterwards, as for the detectors.
+// An event an earlier run learned (event.FlagLearned) is a read, never a new one, and, as in Run,
+// is not learned again.
 func Collect(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) *Collector {
 	if bl == nil {
 		bl = baseline.New()
@@ -85,7 +88,9 @@ func Collect(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) *Co
 		}
 		id := ev.Actor()
 		k := pairKey{id, ev.Resource}
-		known := knows(bl, learned, k)
+		// An event an earlier run learned is not a first access, even when the baseline has
+		// pruned it since.
+		known := ev.Flags&event.FlagLearned != 0 || knows(bl, learned, k)
 		if ev.Op == event.OpRead && !ev.Time.Before(learnUntil) && ev.Flags&(event.FlagControl|event.FlagMaintenance) == 0 {
 			c.reads[store]++
 			c.readers[identityKey{store, id}]++
