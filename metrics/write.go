@@ -84,10 +84,10 @@ func Families(c *Collector, r Run) []*dto.MetricFamily {
 
 	lastEvent := newGauge("vaultsentry_last_event_timestamp_seconds", fmt.Sprintf("Time of the newest event of each audit stream (a Vault or Kubernetes audit file without its rotation suffixes, a CloudTrail account/region), for the %d newest per store.", MaxStreams), "store", "stream")
 	streams := newGauge("vaultsentry_audit_streams", "Audit streams seen, by store, including those left out of vaultsentry_last_event_timestamp_seconds.", "store")
-	reads := newGauge("vaultsentry_secret_reads", "Successful reads of secrets in the reporting window (after --learn-until), by store.", "store")
-	fresh := newGauge("vaultsentry_new_secret_accesses", "Distinct (identity, secret) pairs read in the reporting window that the baseline had not seen before, by store.", "store")
-	readers := newGauge("vaultsentry_reading_identities", "Identities that read secrets in the reporting window, by store.", "store")
-	identityReads := newGauge("vaultsentry_identity_reads", fmt.Sprintf("Secret reads in the reporting window of the %d identities that read the most (--metrics-top-identities).", r.TopIdentities), "store", "identity")
+	reads := newGauge("vaultsentry_secret_reads", "Successful reads of secrets in the reporting period (after --learn-until, or --since with history before it), by store.", "store")
+	fresh := newGauge("vaultsentry_new_secret_accesses", "Distinct (identity, secret) pairs read in the reporting period that the baseline had not seen before, by store.", "store")
+	readers := newGauge("vaultsentry_reading_identities", "Identities that read secrets in the reporting period, by store.", "store")
+	identityReads := newGauge("vaultsentry_identity_reads", fmt.Sprintf("Secret reads in the reporting period of the %d identities that read the most (--metrics-top-identities).", r.TopIdentities), "store", "identity")
 	if c != nil {
 		for s := range c.events {
 			stores[s] = true
