@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/internal/app"
+	"github.com/vaultsentry/vaultsentry/metrics"
 	"github.com/vaultsentry/vaultsentry/notify"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -51,6 +53,10 @@ type analysisOptions struct {
 	Notify            []string
 	NotifyMinSeverity string
 	NotifyOnError     bool
+
+	// Metrics for node_exporter's textfile collector.
+	Metrics              string
+	MetricsTopIdentities int
 
 	// changed tells validate whether a flag was given (nil: none was); a method value, so
 	// cmd needs no import of pflag.
@@ -99,6 +105,9 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f.BoolVar(&o.NotifyOnError, "notify-on-error", false, "when the run fails (exit 3), send a short error notice to every --notify URL")
 	f.StringVar(&o.Sort, "sort", report.SortSeverity, "order of the table's rows: "+strings.Join(report.SortOrders(), ", ")+" (time: a timeline)")
 	f.StringVar(&o.GroupBy, "group-by", "", "group the table's rows: "+strings.Join(report.Groupings(), ", ")+" (default: no grouping)")
+	f.StringVar(&o.Metrics, "metrics", "", "also write Prometheus metrics of the run to `FILE` (text format, replaced atomically; for node_exporter's\n"+
+		"textfile collector): findings by rule, severity and store, events, malformed lines, newest event per audit stream, new secret accesses")
+	f.IntVar(&o.MetricsTopIdentities, "metrics-top-identities", metrics.DefaultTopIdentities, "list this many identities, those with the most secret reads, in --metrics (0: none)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "more detail on standard error: config used, each file as it is read, suppressed findings")
 }
 
@@ -148,6 +157,17 @@ func (o *analysisOptions) validate() error {
 	}
 	if o.GroupBy != "" && !slices.Contains(report.Groupings(), o.GroupBy) {
 		return usagef("pass --group-by "+strings.Join(report.Groupings(), "|")+", or leave it out", "--group-by: unknown grouping %q", o.GroupBy)
+	}
+	if o.Metrics == "-" {
+		return usagef("give a file path, such as /var/lib/node_exporter/textfile/vaultsentry.prom", "--metrics writes a file, not standard output")
+	}
+	for _, out := range o.outputs {
+		if o.Metrics != "" && sameFile(out.Path, o.Metrics) {
+			return usagef("give the metrics their own file, such as vaultsentry.prom", "--metrics %s is also an -o report", o.Metrics)
+		}
+	}
+	if o.MetricsTopIdentities < 0 {
+		return usagef("give a number of identities such as 20, or 0 to list none", "--metrics-top-identities must not be negative")
 	}
 	if o.Quiet && o.Verbose {
 		return usagef("pass one of them", "--quiet and --verbose exclude each other")
@@ -230,6 +250,7 @@ func (o *analysisOptions) options(cfg *loadedConfig, start time.Time) app.Option
 		ShowSuppressed: o.ShowSuppressed, Previous: o.previous, LearnOnly: o.discard,
 		Notify: o.notify, NotifyMinSeverity: o.notifyMin, NotifyOnError: o.NotifyOnError,
 		Sort: o.Sort, GroupBy: o.GroupBy,
+		Metrics: o.Metrics, MetricsTopIdentities: o.MetricsTopIdentities,
 		Start: start,
 	}
 }
@@ -244,4 +265,15 @@ func (o *analysisOptions) exit(out app.Outcome, err error) error {
 		return ErrFindings
 	}
 	return nil
+}
+
+// sameFile reports whether two command-line paths name the same file, by absolute path.
+func sameFile(a, b string) bool {
+	abs := func(p string) string {
+		if q, err := filepath.Abs(p); err == nil {
+			return q
+		}
+		return p
+	}
+	return abs(a) == abs(b)
 }

@@ -28,6 +28,8 @@ func TestCloudTrailFlags(t *testing.T) {
 		{"-o and --format disagree", []string{"--from", "a", "--format", "sarif", "-o", "f.json"}, nil, nil, "-o f.json but --format sarif: drop one or make them agree"},
 		{"--notify", []string{"--from", "a", "--notify", "http://127.0.0.1:9093/api/v2/alerts", "--notify-on-error"}, []string{"a"}, nil, ""},
 		{"--notify not http", []string{"--from", "a", "--notify", "file:///etc/passwd"}, nil, nil, `--notify #1: scheme "file"`},
+		{"--metrics", []string{"--from", "a", "--metrics", "m.prom", "--metrics-top-identities", "5"}, []string{"a"}, nil, ""},
+		{"negative identity cap", []string{"--from", "a", "--metrics", "m.prom", "--metrics-top-identities", "-3"}, nil, nil, "--metrics-top-identities must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

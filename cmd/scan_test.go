@@ -84,6 +84,19 @@ func TestScanFlags(t *testing.T) {
 			"-o report: the extension names no report format"},
 		{"csv is not a scan format", []string{"-o", "f.csv", "a.log"}, 2, nil, "-o f.csv: scan reports have no csv format"},
 		{"same file twice", []string{"-o", "f.json", "-o", "./f.json", "a.log"}, 2, nil, "-o ./f.json given twice"},
+		{"--metrics with the default identity cap", []string{"--metrics", "m.prom", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if ao := o.options(&loadedConfig{}, time.Time{}); ao.Metrics != "m.prom" || ao.MetricsTopIdentities != 20 {
+				t.Errorf("metrics %q, top %d", ao.Metrics, ao.MetricsTopIdentities)
+			}
+		}, ""},
+		{"--metrics-top-identities 0 lists none", []string{"--metrics", "m.prom", "--metrics-top-identities", "0", "a.log"}, 0, func(t *testing.T, o *scanOptions) {
+			if o.MetricsTopIdentities != 0 {
+				t.Errorf("top %d", o.MetricsTopIdentities)
+			}
+		}, ""},
+		{"negative identity cap", []string{"--metrics", "m.prom", "--metrics-top-identities", "-1", "a.log"}, 2, nil, "--metrics-top-identities must not be negative"},
+		{"--metrics to standard output", []string{"--metrics", "-", "a.log"}, 2, nil, "--metrics writes a file"},
+		{"--metrics over a report", []string{"-o", "f.json", "--metrics", "./f.json", "a.log"}, 2, nil, "--metrics ./f.json is also an -o report"},
 		{"update-baseline needs baseline", []string{"--update-baseline", "a.log"}, 2, nil, "--update-baseline needs --baseline"},
 		{"notify defaults", []string{"a.log"}, 0, func(t *testing.T, o *scanOptions) {
 			if len(o.notify) != 0 || o.notifyMin != analyze.High || o.NotifyOnError {

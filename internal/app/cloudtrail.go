@@ -34,6 +34,7 @@ func CloudTrail(ctx context.Context, r CloudTrailRequest) (Outcome, error) {
 	} else {
 		out, err = cloudTrailLive(ctx, &r)
 	}
+	r.failedMetrics(ctx, &err) // a failure before the pipeline, which writes them itself
 	return out, notifyFailure(ctx, &r.Options, "cloudtrail", err)
 }
 

@@ -40,6 +40,13 @@ type Options struct {
 	UpdateBaseline bool          // write the baseline back (locked while the run uses it)
 	PruneAfter     time.Duration // when updating, drop what was last seen longer ago (0: keep all)
 
+	// Metrics is the file --metrics writes (Prometheus text format, atomically); "": none.
+	Metrics string
+	// MetricsTopIdentities is how many identities the metrics list by reads; 0: none.
+	MetricsTopIdentities int
+	// metricsTried: this run has written (or tried to write) the metrics file.
+	metricsTried bool
+
 	ShowSuppressed bool
 	Previous       *PreviousReport // --previous-report, read before the run; nil: none
 

@@ -12,6 +12,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/metrics"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -41,6 +42,8 @@ type pipeline struct {
 	batch *learnBatch
 	// earlier: the inputs learned by the earlier batches, saved with this run's.
 	earlier []baseline.Input
+	// metrics is what --metrics gathered from the events (metrics.go); nil without it.
+	metrics *metrics.Collector
 }
 
 // newestPlausible is the reference time for durations on files: the newest event, ignoring
@@ -64,7 +67,8 @@ func newestPlausible(evs []event.Event, now time.Time) (time.Time, string) {
 	return evs[i].Time, note
 }
 
-func (p *pipeline) run() (Outcome, error) {
+func (p *pipeline) run() (out Outcome, err error) {
+	defer p.finishMetrics(&out, &err)
 	o := p.opts
 	conf := o.config()
 	evs := p.loaded.Events
@@ -104,6 +108,7 @@ func (p *pipeline) run() (Outcome, error) {
 	if o.Verbose {
 		fmt.Fprintf(o.IO.Err, "analysing %d events\n", len(evs))
 	}
+	p.collectMetrics(evs, bl, cfg.LearnUntil)
 	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl, LearnedUntil: win.learnedUntil, Done: p.ctx.Done()})
 	if res.Interrupted || p.ctx.Err() != nil {
 		return Outcome{}, interrupted(p.ctx, "analysing")
@@ -134,7 +139,7 @@ func (p *pipeline) run() (Outcome, error) {
 		rr.Notes = append(rr.Notes, futureNote)
 	}
 	rr.Notes = append(rr.Notes, p.historyNotes(win, since, cfg.LearnUntil)...)
-	out := Outcome{Result: rr, Findings: len(findings)}
+	out = Outcome{Result: rr, Findings: len(findings)}
 	for _, f := range findings {
 		out.Worst = max(out.Worst, f.Severity)
 		if f.Severity < o.MinSeverity {

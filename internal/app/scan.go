@@ -23,6 +23,7 @@ type ScanRequest struct {
 // a RuntimeError, never "no findings".
 func Scan(ctx context.Context, r ScanRequest) (Outcome, error) {
 	out, err := scan(ctx, &r)
+	r.failedMetrics(ctx, &err) // a failure before the pipeline, which writes them itself
 	return out, notifyFailure(ctx, &r.Options, "scan", err)
 }
 
