@@ -22,7 +22,7 @@ import (
 // DefaultConfigFile is read from the working directory when --config is not given.
 const DefaultConfigFile = app.DefaultConfigFile
 
-// fileConfig mirrors the YAML configuration file (README, "Configuration"). Decoding is
+// fileConfig mirrors the YAML configuration file (docs/configuration.md). Decoding is
 // strict: an unknown key is an error that names the key and its line.
 type fileConfig struct {
 	InternalCIDRs      []string                  `yaml:"internal_cidrs"`
@@ -135,11 +135,11 @@ func loadConfig(path string) (*loadedConfig, error) {
 	lc.Path, lc.Implicit = path, !explicit
 	var fc fileConfig
 	if err := yaml.UnmarshalWithOptions(data, &fc, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
-		return nil, usagef("the configuration keys are listed in the README (\"Configuration\") and in vaultsentry.example.yaml",
+		return nil, usagef("the configuration keys are listed in docs/configuration.md and in vaultsentry.example.yaml",
 			"config %s: %s", path, oneLineYAMLError(err))
 	}
 	if err := fc.apply(lc, filepath.Dir(path)); err != nil {
-		return nil, usagef("the configuration keys are listed in the README (\"Configuration\") and in vaultsentry.example.yaml",
+		return nil, usagef("the configuration keys are listed in docs/configuration.md and in vaultsentry.example.yaml",
 			"config %s: %v", path, err)
 	}
 	return lc, nil
