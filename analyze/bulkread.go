@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -60,9 +61,10 @@ type burstHabit struct {
 }
 
 type readRef struct {
-	t   time.Time
-	res string
-	pos event.Pos
+	t    time.Time
+	res  string
+	pos  event.Pos
+	addr netip.Addr // where the read came from: a burst's source_ips are its reads' addresses
 }
 
 type bulkState struct {
@@ -130,7 +132,7 @@ func (d *BulkRead) Observe(ev *event.Event) {
 	if ev.Has(event.FlagListAll) && ev.Outcome == event.OutcomeOK {
 		st.listedAll = ev.Time
 	}
-	st.win = append(st.win, readRef{t: ev.Time, res: ev.Resource, pos: ev.Pos})
+	st.win = append(st.win, readRef{t: ev.Time, res: ev.Resource, pos: ev.Pos, addr: ev.RemoteAddr})
 	st.counts[ev.Resource]++
 	for st.head < len(st.win) && ev.Time.Sub(st.win[st.head].t) > cfg.Window {
 		old := st.win[st.head]
@@ -159,7 +161,6 @@ func (d *BulkRead) Observe(ev *event.Event) {
 		st.burst.lastTrig = ev.Time
 		d.due.Set(key, ev.Time.Add(cfg.Window)) // moving a deadline later is O(1)
 		st.burst.f.LastSeen = ev.Time
-		st.burst.f.SourceIPs = appendAddr(st.burst.f.SourceIPs, ev.RemoteAddr)
 	} else if st.burst != nil {
 		st.burst.add(st.win[len(st.win)-1])
 		st.burst.f.LastSeen = ev.Time
@@ -180,6 +181,7 @@ func (b *bulkBurst) add(r readRef) {
 	b.f.Count++
 	b.paths.add(r.res)
 	b.f.addEvidence(Evidence{File: r.pos.File, Line: r.pos.Line, Time: r.t})
+	b.f.SourceIPs = appendAddr(b.f.SourceIPs, r.addr)
 }
 
 func (d *BulkRead) close(st *bulkState) {

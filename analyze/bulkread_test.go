@@ -130,3 +130,26 @@ func TestBulkReadPeriodicSetNewTokenEachCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkReadSourceIPsMatchEvidence: the addresses of a burst are those of every read in it,
+// the reads before the threshold was crossed included, as its evidence lists them.
+func TestBulkReadSourceIPsMatchEvidence(t *testing.T) {
+	evs := every(40, func(i int) event.Event {
+		addr := "203.0.113.9"
+		if i < 5 {
+			addr = "198.51.100.7" // the first reads of the window, before the burst is one
+		}
+		return vev(time.Duration(i)*3*time.Second, "fraud", event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%25), from(addr))
+	})
+	fs := runDetector(t, NewBulkRead, DefaultConfig(), evs)
+	if len(fs) != 1 {
+		t.Fatalf("want one bulk-read, got %v", rulesOf(fs))
+	}
+	got := slices.Sorted(slices.Values(fs[0].SourceIPs))
+	if want := []string{"198.51.100.7", "203.0.113.9"}; !slices.Equal(got, want) {
+		t.Errorf("source_ips %q, want %q (the evidence's reads come from both)", got, want)
+	}
+	if !fs[0].FirstSeen.Equal(fs[0].Evidence[0].Time) {
+		t.Errorf("first_seen %v, the first evidence at %v", fs[0].FirstSeen, fs[0].Evidence[0].Time)
+	}
+}
