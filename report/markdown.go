@@ -182,11 +182,52 @@ func mdFinding(b *strings.Builder, r *Result, f analyze.Finding, rules map[strin
 	fmt.Fprintf(b, "- **Fingerprint:** `%s`\n", f.Fingerprint())
 }
 
+// who names a finding's identity for people: the display name, and for an AWS principal the
+// role (or user) and the account its ARN names, which a session name alone does not say
+// ("i-0b7d3e9a1c4f25e60" is an EC2 instance's session of some role in some account).
 func who(f analyze.Finding) string {
-	if f.DisplayName != "" {
-		return f.DisplayName
+	name := f.DisplayName
+	if name == "" {
+		name = f.Identity
 	}
-	return f.Identity
+	if role, acct, ok := awsPrincipal(f.Identity); ok {
+		switch {
+		case strings.HasPrefix(role, "AWSReservedSSO_"): // IAM Identity Center: the person, then the permission set
+			set := strings.TrimPrefix(role, "AWSReservedSSO_")
+			if i := strings.LastIndexByte(set, '_'); i > 0 {
+				set = set[:i]
+			}
+			return fmt.Sprintf("%s (SSO %s, %s)", name, set, acct)
+		case name == role || name == f.Identity:
+			return fmt.Sprintf("%s (%s)", role, acct)
+		}
+		return fmt.Sprintf("%s/%s (%s)", role, name, acct)
+	}
+	return name
+}
+
+// awsPrincipal reads the role or user name and the account of an IAM or STS ARN
+// (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME, user/NAME, sts assumed-role/NAME/SESSION,
+// federated-user/NAME).
+func awsPrincipal(arn string) (name, account string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || (parts[2] != "iam" && parts[2] != "sts") || parts[4] == "" {
+		return "", "", false
+	}
+	kind, rest, found := strings.Cut(parts[5], "/")
+	if !found || rest == "" {
+		return "", "", false
+	}
+	segs := strings.Split(rest, "/")
+	switch kind {
+	case "assumed-role":
+		name = segs[0]
+	case "role", "user", "federated-user":
+		name = segs[len(segs)-1]
+	default:
+		return "", "", false
+	}
+	return name, parts[4], name != ""
 }
 
 func what(f analyze.Finding) string {
