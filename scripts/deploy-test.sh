@@ -205,27 +205,37 @@ for f in "${files[@]}"; do
 	cp "$scen/$f" "$work/day2/$f"
 done
 
-# webhook_check WANT KIND: the receiver got WANT requests so far, the last one of KIND: "findings" (the
-# generic JSON POST {"tool","version","summary","findings"}, every finding high or critical) or "error"
-# (the --notify-on-error notice).
+# webhook_check WANT KIND [REPORT]: each receiver (the generic webhook at /vaultsentry, the Alertmanager
+# API at /api/v2/alerts) got WANT requests so far, the last one of KIND: "findings" (the generic JSON POST
+# {"tool","version","summary","findings"}; Alertmanager's postable alerts), whose findings are exactly the
+# high and critical findings of REPORT (the day's new ones: the previous report's are left out), or "error"
+# (the --notify-on-error notice; Alertmanager's vaultsentry-run-failed alert).
 webhook_check() {
-	python3 - "$work/webhook.jsonl" "$1" "$2" <<'PY'
+	python3 - "$work/webhook.jsonl" "$1" "$2" "${3:-}" <<'PY'
 import json, os, sys
-path, want, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+path, want, kind, report = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 reqs = [json.loads(l) for l in open(path)] if os.path.exists(path) else []
-if len(reqs) != want:
-    sys.exit(f"{len(reqs)} webhook requests, want {want}")
+generic = [r for r in reqs if r["path"] == "/vaultsentry"]
+am = [r for r in reqs if r["path"] == "/api/v2/alerts"]
+if len(generic) != want or len(am) != want:
+    sys.exit(f"{len(generic)} webhook and {len(am)} Alertmanager requests, want {want} each")
 if want == 0:
     sys.exit(0)
-body = json.loads(reqs[-1]["body"])
-if body.get("tool") != "vaultsentry":
-    sys.exit(f"webhook body without tool=vaultsentry: {reqs[-1]['body'][:300]}")
+body = json.loads(generic[-1]["body"])
+alerts = json.loads(am[-1]["body"])
+if body.get("tool") != "vaultsentry" or not isinstance(alerts, list):
+    sys.exit(f"webhook body without tool=vaultsentry, or alerts not a list: {generic[-1]['body'][:300]}")
 if kind == "findings":
-    sev = sorted({f.get("severity") for f in body.get("findings", [])})
-    if not body.get("findings") or not set(sev) <= {"high", "critical"}:
-        sys.exit(f"webhook findings: {len(body.get('findings', []))}, severities {sev}")
-elif not body.get("error"):
-    sys.exit(f"webhook error notice without error: {reqs[-1]['body'][:300]}")
+    got = sorted(f["fingerprint"] for f in body.get("findings", []))
+    got_am = sorted(a["labels"].get("fingerprint", "") for a in alerts)
+    want_fp = sorted(f["fingerprint"] for f in json.load(open(report))["findings"] if f["severity"] in ("high", "critical"))
+    if not want_fp or got != want_fp or got_am != want_fp:
+        sys.exit(f"delivered {len(got)} (webhook) and {len(got_am)} (Alertmanager) findings, want exactly the report's {len(want_fp)} high and critical")
+    for a in alerts:
+        if not {"alertname", "rule", "severity", "identity", "store"} <= set(a["labels"]) or "runbook_url" not in a.get("annotations", {}):
+            sys.exit(f"an alert without its labels or runbook_url: {a}")
+elif not body.get("error") or not any(a["labels"].get("alertname") == "vaultsentry-run-failed" for a in alerts):
+    sys.exit(f"error notice without error, or no vaultsentry-run-failed alert: {generic[-1]['body'][:300]}")
 PY
 }
 notify=""
@@ -234,8 +244,9 @@ if "$bin" scan --help | grep -q -- --notify; then
 	webhook_pid=$!
 	for _ in $(seq 50); do [ -s "$work/webhook.port" ] && break; sleep 0.1; done
 	[ -s "$work/webhook.port" ] || fail "the webhook receiver did not start"
-	notify="http://127.0.0.1:$(cat "$work/webhook.port")/vaultsentry"
-	step "webhook receiver on $notify"
+	port="$(cat "$work/webhook.port")"
+	notify="http://127.0.0.1:$port/vaultsentry http://127.0.0.1:$port/api/v2/alerts"
+	step "webhook and Alertmanager receiver on $notify"
 else
 	step "SKIP the webhook part: this vaultsentry has no --notify flag"
 fi
@@ -277,8 +288,8 @@ result="$(python3 "$score" "$scen/truth.json" "$d2/findings.json")" || fail "sco
 printf '%s\n' "$result" | tail -n 1
 printf '%s\n' "$result" | grep -q '^recall 18/18, false positives 0$' || fail "day 2 findings.json: $result"
 if [ -n "$notify" ]; then
-	webhook_check 1 findings || fail "day 2: webhook"
-	step "webhook: day 2's new findings at or above high delivered to $notify"
+	webhook_check 1 findings "$d2/findings.json" || fail "day 2: webhook"
+	step "webhook and Alertmanager: exactly day 2's new findings at or above high delivered"
 fi
 
 # A quiet day: day 2 again, after day 2 (the same findings are in latest.json now): exit 0, and the
@@ -299,7 +310,7 @@ grep -q '^## vaultsentry: 0 findings' "$d3/summary.md" || fail "quiet day: summa
 grep -q '^Logs from 2026-09-23T03:00:00Z to 2026-09-24T02:58:45Z' "$d3/summary.md" || fail "quiet day: summary.md has no log span"
 grep -q 'No findings' "$d3/report.html" || fail "quiet day: report.html does not say No findings"
 cmp -s "$d3/findings.json" "$work/state/latest.json" || fail "quiet day: latest.json not rotated"
-if [ -n "$notify" ]; then webhook_check 1 findings || fail "quiet day: webhook"; fi
+if [ -n "$notify" ]; then webhook_check 1 findings "$d2/findings.json" || fail "quiet day: webhook"; fi
 
 # Exit 2 (a configuration file that does not exist) and exit 3 (no audit event in the logs): loud on
 # stderr, and latest.json and the baseline are left as they were.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A webhook receiver on 127.0.0.1 for scripts/deploy-test.sh: appends each POST body, one JSON line per
-request ({"path": ..., "body": ...}), to OUT, and answers 204.
+request ({"path": ..., "body": ...}), to OUT, and answers 204; on /api/v2/alerts it answers 200 with an
+empty body, as Alertmanager's API does (api/v2/openapi.yaml, postAlerts: 200 "Create alerts response").
 
 Usage: webhook.py OUT PORTFILE   (listens on an ephemeral port and writes it to PORTFILE)
 """
@@ -17,7 +18,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with open(OUT, "a") as f:
             f.write(json.dumps({"path": self.path, "body": body.decode("utf-8", "replace")}) + "\n")
-        self.send_response(204)
+        if self.path == "/api/v2/alerts":
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+        else:
+            self.send_response(204)
         self.end_headers()
 
     def log_message(self, *args):
