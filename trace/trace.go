@@ -335,6 +335,12 @@ func secretGroup(ev *event.Event) string {
 		g = r[:i+1]
 	}
 	if ev.Kind == event.KindCloudTrail && ev.Namespace != "" {
+		// A secret is its name in one account and one region, as in its ARN
+		// (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME): the same name in two regions is
+		// two secrets, each to rotate with --region.
+		if ev.Region != "" {
+			return ev.Region + ":" + ev.Namespace + ":" + g
+		}
 		return ev.Namespace + ":" + g
 	}
 	return g

@@ -163,3 +163,27 @@ func TestTraceRequestWithoutResponse(t *testing.T) {
 		t.Errorf("unanswered %+v", tr.Unanswered)
 	}
 }
+
+// TestTraceAWSRegions: a Secrets Manager secret is its name in one account and one region; the
+// same name read in two regions is two secrets to rotate, each listed under its region.
+func TestTraceAWSRegions(t *testing.T) {
+	aws := func(region string) func(*event.Event) {
+		return func(e *event.Event) {
+			e.Kind, e.Namespace, e.Region, e.Mount = event.KindCloudTrail, "428190375562", region, ""
+			e.Resource = "prod/payments/psp-key"
+		}
+	}
+	evs := []event.Event{
+		vev(0, "thief", event.OpRead, "prod/payments/psp-key", aws("eu-west-1")),
+		vev(time.Second, "thief", event.OpRead, "prod/payments/psp-key", aws("eu-central-1")),
+	}
+	tr := New(evs, Query{Identity: "thief"}, func(netip.Addr) bool { return false })
+	var groups []string
+	for _, g := range tr.Read {
+		groups = append(groups, g.Group)
+	}
+	slices.Sort(groups)
+	if want := []string{"eu-central-1:428190375562:prod/", "eu-west-1:428190375562:prod/"}; !slices.Equal(groups, want) {
+		t.Errorf("groups %q, want %q", groups, want)
+	}
+}

@@ -88,6 +88,9 @@ func Trace(ctx context.Context, r TraceRequest) error {
 	if loc == nil {
 		loc = time.UTC
 	}
+	if cfg.Implicit && !r.Quiet { // a configuration nobody named changes what is internal and what is a decoy
+		fmt.Fprintf(r.IO.Err, "config: %s (found in the working directory; --config names another)\n", report.Sanitize(cfg.Path))
+	}
 	loaded, err := loadTraceFiles(ctx, &r)
 	if err != nil {
 		return err
