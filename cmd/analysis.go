@@ -86,7 +86,7 @@ func (o *analysisOptions) addFlags(c *cobra.Command) {
 	f.StringVar(&o.Since, "since", "", "analyse events at or after `TIME` (RFC 3339, or a duration such as 24h counted back from the newest event)")
 	f.StringVar(&o.Until, "until", "", "analyse events before `TIME` (RFC 3339, or a duration counted back from the newest event)")
 	f.StringVar(&o.LearnUntil, "learn-until", "", "events before `TIME` only train the baseline; findings are reported after it (RFC 3339 or a duration back from the newest event)")
-	f.StringVar(&o.Timezone, "timezone", "UTC", "IANA time zone for times in table output (JSON and SARIF stay UTC)")
+	f.StringVar(&o.Timezone, "timezone", "UTC", "IANA time zone for every time in the human formats (table, Markdown, HTML), the times inside messages included; JSON and SARIF stay UTC")
 	f.StringVarP(&o.ConfigPath, "config", "c", "", "configuration `FILE` (default ./"+DefaultConfigFile+" when it exists)")
 	f.StringArrayVar(&o.K8sEvents, "k8s-events", nil, "`FILE` of 'kubectl get events -A -o json' output: rollouts count as secret propagation (repeatable)")
 	f.BoolVar(&o.Strict, "strict", false, "exit 3 after the report when any input line was malformed")
