@@ -118,3 +118,18 @@ func BenchmarkRunOneIdentity(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFillValuesRead is the pass that finds each finding's values read (Run runs it once,
+// after merging), over the same stream as BenchmarkRun and Run's own findings: its share of
+// Run's time is what values_read costs.
+func BenchmarkFillValuesRead(b *testing.B) {
+	evs := benchEvents(b, benchN(50000))
+	cfg := DefaultConfig()
+	fs := Run(evs, Env{Config: &cfg}).Findings
+	b.ReportAllocs()
+	for b.Loop() {
+		fillValuesRead(evs, fs, &cfg)
+	}
+	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(fs)), "findings")
+}
