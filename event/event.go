@@ -154,6 +154,27 @@ const (
 	FlagLearned
 )
 
+// Class is the kind of identity behind a request, for access reviews: a person reads a
+// production secret by hand, a workload as its job.
+type Class uint8
+
+// Identity classes.
+const (
+	ClassUnknown  Class = iota
+	ClassPerson         // a human login: OIDC, userpass, LDAP, an SSO session, a Kubernetes user
+	ClassWorkload       // a machine identity: Kubernetes service account, AppRole, IAM role, a node
+)
+
+func (c Class) String() string {
+	switch c {
+	case ClassPerson:
+		return "person"
+	case ClassWorkload:
+		return "workload"
+	}
+	return "unknown"
+}
+
 // Grant summarises what a resource policy written by this request allows: the principals it
 // names ("*", account ids, ARNs), whether a Condition narrows them, and the store's
 // public-policy guard when the request set it. The policy text itself is never kept.
@@ -186,6 +207,9 @@ type Event struct {
 	Op      Op
 	Outcome Outcome
 	Flags   Flags
+	// Class is who the principal is: a person or a workload, as far as the log tells (the
+	// source decides from its own vocabulary; ClassUnknown when it cannot).
+	Class Class
 	// nameAt is where the secret's store-relative name starts in Resource, plus one; 0: none.
 	// The name always ends the resource, so an offset (in the padding after Flags) holds it
 	// instead of a second string per event.

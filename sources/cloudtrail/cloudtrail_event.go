@@ -58,6 +58,7 @@ func appendRecordEvents(dst []event.Event, r *ctRecord, t time.Time, pos event.P
 
 	principal, display, service := ctPrincipal(r.UserIdentity, account)
 	ev.Principal, ev.DisplayName = in.Str(principal), in.Str(display)
+	ev.Class = ctClass(r.UserIdentity, principal, service, ev.Has(event.FlagConsole))
 	if service {
 		ev.Flags |= event.FlagServiceActor
 	}
@@ -723,6 +724,24 @@ func partitionOf(id *ctIdentity) string {
 // actor of their own. A call a service made on a principal's behalf (invokedBy with a principal:
 // CloudFormation deleting a trail, the console's sign-in service, the KMS decrypt behind a
 // GetSecretValue) is that principal's call (FlagViaService).
+// ctClass says whether a person or a workload made the call: IAM Identity Center sessions
+// (AWSReservedSSO_ roles), the root user and console sessions are people; AWS services and
+// assumed roles otherwise are workloads; an IAM user outside the console is either (access
+// keys serve pipelines as often as people), so unknown.
+func ctClass(id *ctIdentity, principal string, service, console bool) event.Class {
+	switch {
+	case id == nil:
+		return event.ClassUnknown
+	case service || id.Type == "AWSService":
+		return event.ClassWorkload
+	case id.Type == "Root" || id.Type == "IdentityCenterUser" || console || strings.Contains(principal, "/AWSReservedSSO_"):
+		return event.ClassPerson
+	case id.Type == "AssumedRole":
+		return event.ClassWorkload
+	}
+	return event.ClassUnknown
+}
+
 func ctPrincipal(id *ctIdentity, account string) (principal, display string, service bool) {
 	if id == nil {
 		return "", "", false

@@ -300,6 +300,10 @@ func toEvent(a *auditEvent, t time.Time, in *sources.LocalInterner) event.Event 
 	ev.Action = in.Str(a.Verb)
 	ev.Principal = in.Str(a.User.Username)
 	ev.DisplayName = ev.Principal
+	ev.Class = event.ClassPerson // a user of the cluster, through its OIDC or certificate login
+	if strings.HasPrefix(ev.Principal, "system:") {
+		ev.Class = event.ClassWorkload // service accounts, nodes, the control plane's own components
+	}
 	if ids := a.User.Extra[credentialID]; len(ids) > 0 {
 		ev.Credential = in.Str(ids[0])
 	}

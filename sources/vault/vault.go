@@ -208,6 +208,7 @@ func (b *vaultBuilder) base(v *vaultLine, t time.Time) event.Event {
 	ev.Principal = internPrincipal(in, au.EntityID, ns, au.DisplayName)
 	ev.Policies = internPolicies(in, au.Policies, au.TokenPolicies, au.IdentityPolicies)
 	ev.Workload = workloadOf(in, au)
+	ev.Class = vaultClass(ev.DisplayName, ev.Workload)
 	if slices.Contains(ev.Policies, "root") {
 		ev.Flags |= event.FlagRootToken
 	}
@@ -368,6 +369,36 @@ func (b *vaultBuilder) response(v *vaultLine, r *respInfo) {
 	}
 }
 
+// personMounts and workloadMounts are the display-name prefixes Vault gives tokens of each
+// auth method at its default path (the display name is the mount path with dashes, then the
+// user or role): people log in through OIDC, userpass, LDAP, Okta, RADIUS, GitHub or SAML;
+// machines through AppRole, Kubernetes, cloud IAM, certificates and JWT (CI).
+var (
+	personMounts   = []string{"oidc-", "userpass-", "ldap-", "okta-", "radius-", "github-", "saml-"}
+	workloadMounts = []string{"approle", "kubernetes-", "k8s-", "aws-", "gcp-", "azure-", "cert-", "jwt-", "alicloud-", "oci-"}
+)
+
+// vaultClass says whether a token is a person's or a workload's: a token whose metadata names
+// a service account or an IAM principal is a workload's; otherwise the auth mount in its display
+// name decides, when it is at a default path; else unknown (a mount at a custom path, a token
+// created by another).
+func vaultClass(display, workload string) event.Class {
+	if workload != "" {
+		return event.ClassWorkload
+	}
+	for _, p := range personMounts {
+		if strings.HasPrefix(display, p) {
+			return event.ClassPerson
+		}
+	}
+	for _, p := range workloadMounts {
+		if strings.HasPrefix(display, p) {
+			return event.ClassWorkload
+		}
+	}
+	return event.ClassUnknown
+}
+
 // workloadOf is the identity in another store that a token's metadata names (event.Workload).
 func workloadOf(in *sources.LocalInterner, a *vaultAuthFields) string {
 	switch {
@@ -403,6 +434,7 @@ func applyResponse(ev *event.Event, r *respInfo, in *sources.LocalInterner) {
 			ev.Principal = internPrincipal(in, r.entityID, ev.Namespace, r.displayName)
 			ev.Policies = r.policies
 			ev.Workload = r.workload
+			ev.Class = vaultClass(ev.DisplayName, ev.Workload)
 		} else {
 			ev.NewPolicies = r.policies
 		}

@@ -229,6 +229,7 @@ func (vr *refVaultReader) base(e *vaultEntry, t time.Time, n int) event.Event {
 	ev.Principal = in.Str(refPrincipal(au, ns))
 	ev.Policies = in.List(refPolicies(au))
 	ev.Workload = in.Str(refWorkload(au))
+	ev.Class = vaultClass(ev.DisplayName, ev.Workload)
 	if slices.Contains(ev.Policies, "root") {
 		ev.Flags |= event.FlagRootToken
 	}
@@ -293,6 +294,7 @@ func (vr *refVaultReader) applyResponse(ev *event.Event, e *vaultEntry) {
 			ev.Principal = vr.in.Str(refPrincipal(rs.Auth, ns))
 			ev.Policies = vr.in.List(refPolicies(rs.Auth))
 			ev.Workload = vr.in.Str(refWorkload(rs.Auth))
+			ev.Class = vaultClass(ev.DisplayName, ev.Workload)
 		} else {
 			ev.NewPolicies = vr.in.List(refPolicies(rs.Auth))
 		}
