@@ -18,7 +18,7 @@ func TestClass(t *testing.T) {
 		"system:node:ip-10-0-1-5":                 event.ClassWorkload,
 		"system:kube-controller-manager":          event.ClassWorkload,
 	} {
-		var a auditEvent
+		a := auditEvent{ObjectRef: &objectRef{Resource: "secrets", Namespace: "ledger", Name: "db"}, Verb: "get"}
 		a.User.Username = user
 		if got := toEvent(&a, time.Now(), in).Class; got != want {
 			t.Errorf("%s: %s, want %s", user, got, want)
