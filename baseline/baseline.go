@@ -23,6 +23,8 @@ type Baseline struct {
 	First, Last time.Time
 	// Inputs are the files the baseline was learned from, across runs.
 	Inputs []Input
+	// Secrets: resource -> its writes and reads (secrets.go), for secret hygiene.
+	Secrets map[string]*Secret
 	// ToolVersion and Written describe the last write of the file.
 	ToolVersion string
 	Written     time.Time
@@ -164,6 +166,7 @@ func (b *Baseline) Learn(ev *event.Event) {
 	}
 	h.Events++
 	h.Hours[hourOfWeek(ev.Time)]++
+	b.learnSecret(ev, id)
 	if ev.Resource != "" && ev.Outcome == event.OutcomeOK && touchesSecret(ev) {
 		setTime(&h.Resources, ev.Resource, ev.Time)
 	}

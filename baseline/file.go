@@ -49,6 +49,18 @@ type baselineWire struct {
 	// Alerted: fingerprint -> Unix seconds of delivery. Absent in files written before
 	// --notify existed (testdata/v1.vsb), which load with no alert recorded.
 	Alerted map[string]int64 `json:"alerted,omitempty"`
+	// Secrets: absent in files written before secret hygiene existed, which load with none.
+	Secrets map[string]*secretWire `json:"secrets,omitempty"`
+}
+
+// secretWire is a Secret with Unix seconds.
+type secretWire struct {
+	Store     string   `json:"store"`
+	First     int64    `json:"first"`
+	LastWrite int64    `json:"last_write,omitempty"`
+	LastRead  int64    `json:"last_read,omitempty"`
+	Writer    string   `json:"writer,omitempty"`
+	Readers   []string `json:"readers,omitempty"`
 }
 
 // historyWire stores times as Unix seconds to keep the file small.
@@ -116,6 +128,13 @@ func (b *Baseline) Encode(w io.Writer) error {
 	}
 	if wire.Inputs == nil {
 		wire.Inputs = []Input{}
+	}
+	if len(b.Secrets) > 0 {
+		wire.Secrets = make(map[string]*secretWire, len(b.Secrets))
+		for k, s := range b.Secrets {
+			wire.Secrets[k] = &secretWire{Store: s.Store, First: unixOrZero(s.First), LastWrite: unixOrZero(s.LastWrite),
+				LastRead: unixOrZero(s.LastRead), Writer: s.Writer, Readers: s.Readers}
+		}
 	}
 	for id, h := range b.Principals {
 		hw := &historyWire{
@@ -201,6 +220,16 @@ func decode(r io.Reader, lim decodeLimits) (*Baseline, error) {
 	b := New()
 	b.First, b.Last, b.Inputs, b.ToolVersion, b.Written = wire.First, wire.Last, wire.Inputs, wire.ToolVersion, wire.Written
 	b.Alerted = fromUnix(wire.Alerted)
+	for k, sw := range wire.Secrets {
+		if sw == nil {
+			continue
+		}
+		if b.Secrets == nil {
+			b.Secrets = make(map[string]*Secret, len(wire.Secrets))
+		}
+		b.Secrets[k] = &Secret{Store: sw.Store, First: timeOrZero(sw.First), LastWrite: timeOrZero(sw.LastWrite),
+			LastRead: timeOrZero(sw.LastRead), Writer: sw.Writer, Readers: sw.Readers}
+	}
 	for id, hw := range wire.Principals {
 		if hw == nil {
 			continue
@@ -438,6 +467,12 @@ func (b *Baseline) Prune(maxAge time.Duration) (dropped int) {
 		prune(h.Nets)
 		prune(h.Lists)
 		prune(h.Clients)
+	}
+	for k, sec := range b.Secrets {
+		if !sec.First.After(cut) && !sec.LastWrite.After(cut) && !sec.LastRead.After(cut) {
+			delete(b.Secrets, k)
+			dropped++
+		}
 	}
 	return dropped
 }
