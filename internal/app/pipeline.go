@@ -105,7 +105,7 @@ func (p *pipeline) run() (Outcome, error) {
 		Tool: "vaultsentry", Version: Version, Command: p.command, Rules: res.Rules,
 		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
-		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous,
+		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous, Changes: leftOut.changes,
 		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
 	}
 	if o.ShowSuppressed {
