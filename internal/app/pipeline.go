@@ -147,7 +147,7 @@ func (p *pipeline) run() (Outcome, error) {
 		if !cfg.LearnUntil.IsZero() && cfg.LearnUntil.After(from) && cfg.LearnUntil.Before(rr.Last) {
 			from = cfg.LearnUntil // chart the reporting period, not the history
 		}
-		rr.Charts = report.BuildCharts(evs, rr.Findings, from, rr.Last)
+		rr.Charts = report.BuildChartsFor(evs, rr.Findings, from, rr.Last, cfg.BulkRead)
 	}
 	// The report first, then the baseline: a baseline that cannot be saved (a full disk, a
 	// read-only directory) must not cost the report. A report that cannot be written keeps the
