@@ -159,6 +159,7 @@ type htmlFormat struct {
 	Format                                                       string
 	Files, Lines, Parsed, Malformed, Skipped, Duplicates, Events int
 	Bytes, First, Last                                           string
+	NoEvents                                                     int    // files with no event
 	SkipReasons                                                  string // lines skipped, by reason
 	WholeFiles                                                   string // files with no event, by why (digests, duplicates, not audit logs)
 }
@@ -194,6 +195,8 @@ type htmlFinding struct {
 	Evidence                                      []htmlEvidence
 	MoreEvidence                                  int
 	Reason, Expires                               string // suppressed findings only
+	// RepeatGuide: an earlier card of the page has the same rule's guide (print shows it once).
+	RepeatGuide bool
 }
 
 type htmlEvidence struct {

@@ -62,6 +62,7 @@ func buildSummary(v *htmlView, r *Result) {
 	type ident struct {
 		g     htmlGroup
 		id    htmlIdentity
+		names []string // display names, in order: an SSO role's sessions are several people
 		worst analyze.Severity
 		first int // index of its first finding
 		rules []string
@@ -80,8 +81,8 @@ func buildSummary(v *htmlView, r *Result) {
 			byID[f.Identity] = d
 			order = append(order, d)
 		}
-		if d.g.Label == "" && f.DisplayName != "" {
-			d.g.Label = Sanitize(f.DisplayName)
+		if n := Sanitize(f.DisplayName); n != "" && !slices.Contains(d.names, n) {
+			d.names = append(d.names, n)
 		}
 		d.worst = max(d.worst, f.Severity)
 		d.g.Findings = append(d.g.Findings, v.Findings[i])
@@ -101,9 +102,16 @@ func buildSummary(v *htmlView, r *Result) {
 		}
 	}
 	slices.SortStableFunc(order, func(a, b *ident) int { return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.first, b.first)) })
+	guides := map[string]bool{}
 	for _, d := range order {
+		d.g.Label = strings.Join(d.names, ", ")
 		if d.g.Label == "" {
 			d.g.Label = d.g.Identity
+		}
+		for i := range d.g.Findings {
+			hf := &d.g.Findings[i]
+			hf.RepeatGuide = guides[hf.Rule]
+			guides[hf.Rule] = true
 		}
 		d.g.Severity, d.g.Color = d.worst.String(), severityColors[d.worst]
 		v.Groups = append(v.Groups, d.g)
@@ -297,10 +305,13 @@ func buildInputs(v *htmlView, r *Result) {
 		}
 		switch {
 		case f.NotRead != "":
+			a.f.NoEvents++
 			a.whole[Sanitize(f.NotRead)]++
 		case f.Events == 0 && f.Parsed == 0 && f.Malformed == 0 && f.ReadError == "" && f.SkippedTotal() > 0:
+			a.f.NoEvents++
 			a.whole[mainReason(f.Skipped)]++
 		case f.Events == 0 && f.Parsed > 0 && f.ReadError == "":
+			a.f.NoEvents++
 			a.whole["no event kept"]++
 		}
 		if f.ReadError != "" || f.Malformed > 0 || len(v.Files[i].Problems) > 0 {
