@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -157,6 +159,14 @@ func (b *browser) screenshot(t *testing.T, width int64, path string) []byte {
 // backgrounds on), writes the PDF and returns its page count.
 func (b *browser) printPDF(t *testing.T, path string) int {
 	t.Helper()
+	// The viewport a screenshot set would otherwise lay the printed page out.
+	clear := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		return err
+	})
+	if err := chromedp.Do(b.ctx, clear); err != nil {
+		t.Fatalf("clear the viewport: %v", err)
+	}
 	// chromedp.PrintToPDF sends Page.printToPDF (page.PrintToPDFParams) and returns the file.
 	pdf, err := chromedp.Run(b.ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4),
 		chromedp.PDFPreferCSSPageSize(), chromedp.PDFPrintBackground()))
@@ -272,7 +282,7 @@ func TestHTMLInChromium(t *testing.T) {
 	affected := count(`document.querySelectorAll('#affected tr').length - 1`)
 
 	// The inputs: one row per format; the per-file list is in the page but folded away.
-	formatRows := count(`document.querySelectorAll('#input-formats tr').length - 1`)
+	formatRows := count(`document.querySelectorAll('#input-formats tr:not(.sub)').length - 1`)
 	formats := text("#input-formats")
 	folded := count(`document.querySelector('#input-files').open ? 0 : 1`)
 	fileRows := count(`document.querySelectorAll('#inputs-table tr').length - 1`)
