@@ -116,7 +116,7 @@ type htmlIndexRow struct {
 
 type htmlIdentity struct {
 	Anchor, Label, Identity, Severity, Color string
-	First, Last                              string
+	First                                    string
 	Findings, Values                         int
 	Rules, Addresses                         []string
 	MoreAddresses                            int

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 )
@@ -96,9 +97,6 @@ func buildSummary(v *htmlView, r *Result) {
 		}
 		for _, s := range f.ValuesRead {
 			d.vals[s] = true
-		}
-		if r.humanTime(f.LastSeen) > d.id.Last { // one zone, one layout: the strings sort as times
-			d.id.Last = r.humanTime(f.LastSeen)
 		}
 	}
 	slices.SortStableFunc(order, func(a, b *ident) int { return cmp.Or(cmp.Compare(b.worst, a.worst), cmp.Compare(a.first, b.first)) })
@@ -264,12 +262,11 @@ func priorList(r *Result, ps []PriorFinding) htmlPriorList {
 // reads) counted by why. The per-file table stays in the page, folded away.
 func buildInputs(v *htmlView, r *Result) {
 	type acc struct {
-		f       htmlFormat
-		bytes   int64
-		first   string
-		last    string
-		reasons map[string]int
-		whole   map[string]int
+		f           htmlFormat
+		bytes       int64
+		first, last time.Time
+		reasons     map[string]int
+		whole       map[string]int
 	}
 	byFormat := map[string]*acc{}
 	var order []string
@@ -295,13 +292,11 @@ func buildInputs(v *htmlView, r *Result) {
 		for k, n := range f.Skipped {
 			a.reasons[Sanitize(k)] += n
 		}
-		if hf := v.Files[i]; hf.First != "" {
-			if a.first == "" || hf.First < a.first {
-				a.first = hf.First
-			}
-			if hf.Last > a.last {
-				a.last = hf.Last
-			}
+		if !f.FirstEvent.IsZero() && (a.first.IsZero() || f.FirstEvent.Before(a.first)) {
+			a.first = f.FirstEvent
+		}
+		if f.LastEvent.After(a.last) {
+			a.last = f.LastEvent
 		}
 		switch {
 		case f.NotRead != "":
@@ -324,7 +319,10 @@ func buildInputs(v *htmlView, r *Result) {
 	}
 	for _, name := range order {
 		a := byFormat[name]
-		a.f.Bytes, a.f.First, a.f.Last = HumanBytes(a.bytes), a.first, a.last
+		a.f.Bytes = HumanBytes(a.bytes)
+		if !a.first.IsZero() {
+			a.f.First, a.f.Last = r.humanTime(a.first), r.humanTime(a.last)
+		}
 		a.f.SkipReasons, a.f.WholeFiles = countList(a.reasons), countList(a.whole)
 		v.Formats = append(v.Formats, a.f)
 	}
