@@ -161,6 +161,7 @@ type htmlFormat struct {
 	Bytes, First, Last                                           string
 	NoEvents                                                     int    // files with no event
 	SkipReasons                                                  string // lines skipped, by reason
+	Detail                                                       string // the line under the row: skip reasons, duplicates, files without events
 	WholeFiles                                                   string // files with no event, by why (digests, duplicates, not audit logs)
 }
 

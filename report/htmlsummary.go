@@ -63,7 +63,8 @@ func buildSummary(v *htmlView, r *Result) {
 	type ident struct {
 		g     htmlGroup
 		id    htmlIdentity
-		names []string // display names, in order: an SSO role's sessions are several people
+		names []string  // display names, in order: an SSO role's sessions are several people
+		since time.Time // its earliest finding
 		worst analyze.Severity
 		first int // index of its first finding
 		rules []string
@@ -78,7 +79,8 @@ func buildSummary(v *htmlView, r *Result) {
 		if d == nil {
 			d = &ident{worst: f.Severity, first: i, vals: map[string]bool{}}
 			d.g = htmlGroup{Anchor: identityAnchor(f.Identity), Identity: Sanitize(f.Identity)}
-			d.id = htmlIdentity{Anchor: d.g.Anchor, Identity: d.g.Identity, First: r.humanTime(f.FirstSeen)}
+			d.id = htmlIdentity{Anchor: d.g.Anchor, Identity: d.g.Identity}
+			d.since = f.FirstSeen
 			byID[f.Identity] = d
 			order = append(order, d)
 		}
@@ -86,6 +88,9 @@ func buildSummary(v *htmlView, r *Result) {
 			d.names = append(d.names, n)
 		}
 		d.worst = max(d.worst, f.Severity)
+		if f.FirstSeen.Before(d.since) {
+			d.since = f.FirstSeen
+		}
 		d.g.Findings = append(d.g.Findings, v.Findings[i])
 		if !slices.Contains(d.rules, f.Rule) {
 			d.rules = append(d.rules, f.Rule)
@@ -114,7 +119,7 @@ func buildSummary(v *htmlView, r *Result) {
 		d.g.Severity, d.g.Color = d.worst.String(), severityColors[d.worst]
 		v.Groups = append(v.Groups, d.g)
 		id := d.id
-		id.Label, id.Severity, id.Color = d.g.Label, d.g.Severity, d.g.Color
+		id.Label, id.Severity, id.Color, id.First = d.g.Label, d.g.Severity, d.g.Color, r.humanTime(d.since)
 		id.Findings, id.Values, id.Rules = len(d.g.Findings), len(d.vals), d.rules
 		id.Addresses = d.addrs
 		if len(id.Addresses) > 4 {
@@ -324,6 +329,17 @@ func buildInputs(v *htmlView, r *Result) {
 			a.f.First, a.f.Last = r.humanTime(a.first), r.humanTime(a.last)
 		}
 		a.f.SkipReasons, a.f.WholeFiles = countList(a.reasons), countList(a.whole)
+		var detail []string
+		if a.f.SkipReasons != "" {
+			detail = append(detail, "Lines skipped: "+a.f.SkipReasons+".")
+		}
+		if a.f.Duplicates > 0 {
+			detail = append(detail, fmt.Sprintf("%s dropped as delivered twice.", nouns(a.f.Duplicates, "record")))
+		}
+		if a.f.WholeFiles != "" {
+			detail = append(detail, "Files without events: "+a.f.WholeFiles+".")
+		}
+		a.f.Detail = strings.Join(detail, " ")
 		v.Formats = append(v.Formats, a.f)
 	}
 }
