@@ -10,12 +10,18 @@ import (
 )
 
 // Charts is the data behind the HTML report's charts: reads per identity over time (the seed's
-// "Reads per Accessor" panel) and distinct secrets per time bucket, for the top identities.
+// "Reads per Accessor" panel) and distinct secrets, for the top identities. Both count what
+// bulk-read counts, in its sliding window: each point is the peak within its bucket, so the
+// rule's thresholds can be drawn as lines on them.
 type Charts struct {
 	From, To time.Time     // the charted period: the reporting period (after --learn-until)
 	Bucket   time.Duration // width of one point
-	Reads    []Series      // read and list requests per bucket
-	Distinct []Series      // distinct secrets touched per bucket
+	Window   time.Duration // the sliding window counted in (bulk-read's)
+	Reads    []Series      // peak read and list requests in a Window, per bucket
+	Distinct []Series      // peak distinct secrets read or listed in a Window, per bucket
+	// ReadLimit and DistinctLimit are bulk-read's thresholds (count, distinct): the
+	// lines drawn across the charts.
+	ReadLimit, DistinctLimit int
 }
 
 // Series is one identity's values, one per bucket.
@@ -38,13 +44,21 @@ var bucketSizes = []time.Duration{
 	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour,
 }
 
-// BuildCharts computes the chart data over [from, to] from events in time order. The identities
-// shown are those with findings first (worst severity first), then the busiest readers, at most
-// MaxSeries. Two linear passes over evs; memory is bounded by the chosen identities' distinct
-// secrets within one bucket.
+// BuildCharts is BuildChartsFor with bulk-read's default thresholds.
 func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Time) *Charts {
+	return BuildChartsFor(evs, findings, from, to, analyze.DefaultConfig().BulkRead)
+}
+
+// BuildChartsFor computes the chart data over [from, to] from events in time order, counting in
+// bulk-read's window as the run configured it. The identities shown are those with findings
+// first (worst severity first), then the busiest readers, at most MaxSeries. Two linear passes
+// over evs; memory is bounded by the chosen identities' reads within one window.
+func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time.Time, bulk analyze.BulkReadConfig) *Charts {
+	if bulk.Window <= 0 {
+		bulk = analyze.DefaultConfig().BulkRead
+	}
 	if to.Before(from) || from.IsZero() {
-		return &Charts{From: from, To: to, Bucket: time.Hour}
+		return &Charts{From: from, To: to, Bucket: time.Hour, Window: bulk.Window}
 	}
 	span := to.Sub(from)
 	bucket := bucketSizes[len(bucketSizes)-1]
@@ -56,7 +70,8 @@ func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Ti
 	}
 	start := from.Truncate(bucket)
 	n := int(to.Sub(start)/bucket) + 1
-	ch := &Charts{From: start, To: start.Add(time.Duration(n) * bucket), Bucket: bucket}
+	ch := &Charts{From: start, To: start.Add(time.Duration(n) * bucket), Bucket: bucket, Window: bulk.Window,
+		ReadLimit: bulk.MinCount, DistinctLimit: bulk.MinDistinct}
 
 	isRead := func(ev *event.Event) bool { return ev.Op == event.OpRead || ev.Op == event.OpList }
 	inRange := func(ev *event.Event) bool { return !ev.Time.Before(from) && !ev.Time.After(to) }
@@ -103,14 +118,21 @@ func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Ti
 	if len(ids) > MaxSeries {
 		ids = ids[:MaxSeries]
 	}
+	// A sliding window per identity, as bulk-read keeps one per credential: the reads of the
+	// last Window and how many times each secret occurs in it.
+	type read struct {
+		t   time.Time
+		res string
+	}
 	type acc struct {
 		reads, distinct []int
-		cur             int
-		seen            map[string]struct{}
+		win             []read
+		head            int
+		counts          map[string]int
 	}
 	chosen := map[string]*acc{}
 	for _, id := range ids {
-		chosen[id] = &acc{reads: make([]int, n), distinct: make([]int, n), cur: -1}
+		chosen[id] = &acc{reads: make([]int, n), distinct: make([]int, n), counts: map[string]int{}}
 	}
 	for i := range evs {
 		ev := &evs[i]
@@ -125,17 +147,24 @@ func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Ti
 		if b < 0 || b >= n {
 			continue
 		}
-		a.reads[b]++
-		if ev.Resource == "" {
-			continue
+		a.win = append(a.win, read{ev.Time, ev.Resource})
+		if ev.Resource != "" {
+			a.counts[ev.Resource]++
 		}
-		if b != a.cur { // events are in time order: a new bucket starts a new set
-			a.cur, a.seen = b, map[string]struct{}{}
+		for a.head < len(a.win) && ev.Time.Sub(a.win[a.head].t) > bulk.Window {
+			if r := a.win[a.head].res; r != "" {
+				if a.counts[r]--; a.counts[r] == 0 {
+					delete(a.counts, r)
+				}
+			}
+			a.head++
 		}
-		if _, ok := a.seen[ev.Resource]; !ok {
-			a.seen[ev.Resource] = struct{}{}
-			a.distinct[b]++
+		if a.head > 1024 && a.head*2 > len(a.win) { // keep the slice from growing with the day
+			a.win = append(a.win[:0], a.win[a.head:]...)
+			a.head = 0
 		}
+		a.reads[b] = max(a.reads[b], len(a.win)-a.head)
+		a.distinct[b] = max(a.distinct[b], len(a.counts))
 	}
 	for _, id := range ids {
 		a := chosen[id]

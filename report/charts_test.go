@@ -2,6 +2,7 @@ package report
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,62 @@ func TestCSVSafe(t *testing.T) {
 		if got := CSVSafe(in); got != want {
 			t.Errorf("CSVSafe(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTimeTicks: an axis that crosses midnight names the dates (on the first tick and where the
+// day changes), in the report's zone, and the labels at the ends are anchored inside the chart.
+func TestTimeTicks(t *testing.T) {
+	from := time.Date(2026, 9, 23, 12, 0, 0, 0, time.UTC)
+	ticks := timeTicks(from, from.Add(15*time.Hour), 56, 888, time.UTC)
+	var labels []string
+	for _, tk := range ticks {
+		labels = append(labels, tk.Label+"/"+tk.Date+"/"+tk.Anchor)
+	}
+	want := "12:00/Sep 23/start 15:00//middle 18:00//middle 21:00//middle 00:00/Sep 24/middle 03:00//end"
+	if got := strings.Join(labels, " "); got != want {
+		t.Errorf("ticks = %s\nwant    %s", got, want)
+	}
+	dublin, err := loadZone("Europe/Dublin")
+	if err != nil {
+		t.Skip(err)
+	}
+	// Round hours of Dublin's clock (UTC+1 in September), and its midnight.
+	ticks = timeTicks(from.Add(-30*time.Minute), from.Add(14*time.Hour), 56, 888, dublin)
+	if ticks[0].Label != "15:00" || ticks[0].Date != "Sep 23" || ticks[3].Label != "00:00" || ticks[3].Date != "Sep 24" {
+		t.Errorf("Dublin ticks: %+v", ticks)
+	}
+	days := timeTicks(from, from.Add(20*24*time.Hour), 56, 888, time.UTC)
+	if !strings.HasPrefix(days[0].Label, "Sep ") || days[0].Date != "" {
+		t.Errorf("a step of days or more labels dates only: %+v", days[0])
+	}
+}
+
+// TestChartThresholds: the line charts draw bulk-read's thresholds as configured, with the
+// scale raised to show them, and the timeline leaves room for the longest rule id.
+func TestChartThresholds(t *testing.T) {
+	t0 := time.Date(2026, 9, 23, 23, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for k := range 8 {
+		evs = append(evs, event.Event{Time: t0.Add(time.Duration(k) * time.Second), Kind: event.KindVault, Op: event.OpRead,
+			Principal: "e-1", Resource: "kv/s" + string(rune('0'+k))})
+	}
+	ch := BuildChartsFor(evs, nil, t0, t0.Add(2*time.Hour), analyze.BulkReadConfig{Window: 10 * time.Minute, MinCount: 40, MinDistinct: 12})
+	if ch.Window != 10*time.Minute || ch.ReadLimit != 40 || ch.DistinctLimit != 12 {
+		t.Fatalf("charts: window %s, limits %d %d", ch.Window, ch.ReadLimit, ch.DistinctLimit)
+	}
+	if got := ch.Distinct[0].Values[0]; got != 8 {
+		t.Errorf("peak distinct secrets in the window = %d, want 8", got)
+	}
+	c := lineChart(ch, ch.Distinct, time.UTC, "peak", ch.DistinctLimit, "limit")
+	if c.Threshold == nil || c.Threshold.Y < c.PlotY || c.Threshold.Y > c.PlotY+c.PlotH {
+		t.Errorf("threshold line %+v outside the plot (%.0f..%.0f)", c.Threshold, c.PlotY, c.PlotY+c.PlotH)
+	}
+	if c := lineChart(ch, ch.Distinct, time.UTC, "peak", 0, ""); c.Threshold != nil {
+		t.Error("no limit, no line")
+	}
+	fs := []analyze.Finding{{Rule: "privileged-token-created-off-hours", FirstSeen: t0, LastSeen: t0}}
+	if tl := findingTimeline(fs, ch, time.UTC); tl.PlotX < 7.5*float64(len(fs[0].Rule)) {
+		t.Errorf("timeline labels get %.0f units, too few for %q", tl.PlotX, fs[0].Rule)
 	}
 }

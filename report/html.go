@@ -26,6 +26,7 @@ var htmlSource string
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f1":      f1,
 	"add":     func(a, b any) float64 { return toFloat(a) + toFloat(b) },
+	"sub":     func(a, b int) int { return a - b },
 	"dict":    dict,
 	"safeCSS": safeColor,
 }).Parse(htmlSource))
@@ -79,6 +80,89 @@ type htmlView struct {
 	Findings    []htmlFinding
 	Suppressed  []htmlFinding
 	Rules       []htmlRule
+
+	// The executive summary.
+	Headline    string
+	Top         []htmlIndexRow // the critical and high findings, at most maxTop
+	MoreTop     int
+	Affected    []htmlIdentity
+	Rotate      []htmlSecret // secrets whose value was returned, worst first
+	MoreRotate  []htmlSecret // past maxListed, inside a <details>
+	TouchedOnly int          // secrets findings name whose value was not returned
+	Revoke      []htmlCredential
+	Changes     *htmlChanges
+
+	Index  []htmlIndexRow // every finding, worst first
+	Groups []htmlGroup    // the findings by identity, worst identity first
+
+	Formats          []htmlFormat // the inputs, one row per format
+	ProblemFiles     []htmlFile   // files with a read error or unusable lines, at most maxListed
+	MoreProblemFiles int
+}
+
+// How much the summary lists before it folds the rest away (a <details>, closed in print).
+const (
+	maxTop    = 10
+	maxListed = 30
+)
+
+type htmlLink struct{ Anchor, Label string }
+
+type htmlIndexRow struct {
+	Anchor, Severity, Color, Title, Rule string
+	Who, WhoAnchor, When                 string
+	Count, Values                        int
+}
+
+type htmlIdentity struct {
+	Anchor, Label, Identity, Severity, Color string
+	First                                    string
+	Findings, Values                         int
+	Rules, Addresses                         []string
+	MoreAddresses                            int
+}
+
+type htmlSecret struct {
+	Name, Severity, Color string
+	Readers               []string
+	Findings              []htmlLink
+}
+
+type htmlCredential struct {
+	Credential, Who, Severity, Color string
+	Findings                         []htmlLink
+}
+
+type htmlChanges struct {
+	Path                string
+	Found               bool
+	New                 int
+	Recurring, Resolved htmlPriorList
+}
+
+type htmlPriorList struct {
+	Total int
+	Shown []htmlPrior
+	More  []htmlPrior
+}
+
+type htmlPrior struct {
+	Fingerprint, Rule, Severity, Color, Title, Who, When string
+}
+
+type htmlGroup struct {
+	Anchor, Label, Identity, Severity, Color string
+	Findings                                 []htmlFinding
+}
+
+type htmlFormat struct {
+	Format                                                       string
+	Files, Lines, Parsed, Malformed, Skipped, Duplicates, Events int
+	Bytes, First, Last                                           string
+	NoEvents                                                     int    // files with no event
+	SkipReasons                                                  string // lines skipped, by reason
+	Detail                                                       string // the line under the row: skip reasons, duplicates, files without events
+	WholeFiles                                                   string // files with no event, by why (digests, duplicates, not audit logs)
 }
 
 type htmlSeverity struct {
@@ -112,6 +196,8 @@ type htmlFinding struct {
 	Evidence                                      []htmlEvidence
 	MoreEvidence                                  int
 	Reason, Expires                               string // suppressed findings only
+	// RepeatGuide: an earlier card of the page has the same rule's guide (print shows it once).
+	RepeatGuide bool
 }
 
 type htmlEvidence struct {
@@ -188,13 +274,18 @@ func buildHTMLView(r *Result) *htmlView {
 	if ch := r.Charts; ch != nil {
 		v.HasCharts = true
 		v.ChartPeriod = r.humanTime(ch.From) + " to " + r.humanTime(ch.To)
-		v.Reads = lineChart(ch, ch.Reads, loc, "reads")
-		v.Distinct = lineChart(ch, ch.Distinct, loc, "peak")
+		win := humanDuration(ch.Window)
+		v.Reads = lineChart(ch, ch.Reads, loc, "reads", ch.ReadLimit,
+			fmt.Sprintf("bulk-read threshold: %d reads in %s", ch.ReadLimit, win))
+		v.Distinct = lineChart(ch, ch.Distinct, loc, "peak", ch.DistinctLimit,
+			fmt.Sprintf("bulk-read threshold: %d distinct secrets in %s", ch.DistinctLimit, win))
 	}
 	v.Timeline = findingTimeline(r.Findings, r.Charts, loc)
 	for _, f := range r.Findings {
 		v.Findings = append(v.Findings, htmlFindingOf(r, f, rules))
 	}
+	buildSummary(v, r)
+	buildInputs(v, r)
 	for _, s := range r.Suppressed {
 		hf := htmlFindingOf(r, s.Finding, rules)
 		hf.Reason, hf.Expires = Sanitize(s.Reason), s.Expires

@@ -48,6 +48,9 @@ type Result struct {
 	SuppressedCount int
 	// Previous counts findings left out because --previous-report already had them.
 	Previous int
+	// Changes compares the run with --previous-report (new, recurring, resolved); nil when
+	// none was given. The findings of Findings are the new ones.
+	Changes *Changes
 	// LearnUntil is the end of the learning period, when one was set.
 	LearnUntil time.Time
 	// Charts are the HTML report's chart data; nil when the format does not draw charts.
@@ -81,6 +84,33 @@ type SuppressedFinding struct {
 	Finding analyze.Finding
 	Reason  string
 	Expires string // YYYY-MM-DD, empty when the entry never expires
+}
+
+// Changes is what changed since the report given to --previous-report.
+type Changes struct {
+	Path  string // the previous report, as given
+	Found bool   // false: there was no file at Path, so every finding is new
+	// Recurring are this run's findings that the previous report already had (left out of
+	// Findings); Resolved are the previous report's findings this run did not find again.
+	Recurring []PriorFinding
+	Resolved  []PriorFinding
+}
+
+// PriorFinding names a finding of the previous report, or one of this run that it already had.
+type PriorFinding struct {
+	Fingerprint         string
+	Rule                string
+	Severity            analyze.Severity
+	Title               string
+	Identity            string
+	DisplayName         string
+	FirstSeen, LastSeen time.Time
+}
+
+// PriorOf is the PriorFinding of a finding of this run.
+func PriorOf(f *analyze.Finding) PriorFinding {
+	return PriorFinding{Fingerprint: f.Fingerprint(), Rule: f.Rule, Severity: f.Severity, Title: f.Title,
+		Identity: f.Identity, DisplayName: f.DisplayName, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen}
 }
 
 // Renderer writes a Result in one format.

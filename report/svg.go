@@ -21,7 +21,7 @@ const (
 	svgLeft    = 56.0
 	svgRight   = 16.0
 	svgTop     = 14.0
-	svgBottom  = 28.0
+	svgBottom  = 40.0 // two lines of tick labels: the time, and the date where it changes
 	svgRowH    = 26.0
 	svgLabelW  = 170.0
 	svgMinMark = 4.0
@@ -35,7 +35,15 @@ var severityColors = map[analyze.Severity]string{
 }
 
 type svgTick struct {
-	Pos   float64
+	Pos    float64
+	Label  string
+	Date   string // the date under a time label: on the first tick and where the day changes
+	Anchor string // text-anchor: labels at the ends of the axis stay inside the drawing
+}
+
+// svgThreshold is a rule's threshold drawn across a chart.
+type svgThreshold struct {
+	Y     float64
 	Label string
 }
 
@@ -56,8 +64,9 @@ type svgChart struct {
 	XTicks, YTicks             []svgTick
 	Lines                      []svgLine
 	Empty                      bool
-	Bucket                     string
+	Bucket, Window             string
 	TotalLabel                 string
+	Threshold                  *svgThreshold
 }
 
 type svgMark struct {
@@ -83,10 +92,10 @@ type svgTimeline struct {
 
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
-// lineChart lays out series over the charted period.
-func lineChart(ch *Charts, series []Series, loc *time.Location, totalLabel string) svgChart {
+// lineChart lays out series over the charted period, with a threshold line at limit (0: none).
+func lineChart(ch *Charts, series []Series, loc *time.Location, totalLabel string, limit int, limitLabel string) svgChart {
 	c := svgChart{W: svgW, H: svgH, PlotX: svgLeft, PlotY: svgTop, PlotW: svgW - svgLeft - svgRight, PlotH: svgH - svgTop - svgBottom,
-		Bucket: humanDuration(ch.Bucket), TotalLabel: totalLabel}
+		Bucket: humanDuration(ch.Bucket), Window: humanDuration(ch.Window), TotalLabel: totalLabel}
 	peak := 0
 	n := 0
 	for _, s := range series {
@@ -99,7 +108,7 @@ func lineChart(ch *Charts, series []Series, loc *time.Location, totalLabel strin
 		c.Empty = true
 		return c
 	}
-	step, ticks := niceStep(peak)
+	step, ticks := niceStep(max(peak, limit))
 	top := step * ticks
 	for i := 0; i <= ticks; i++ {
 		c.YTicks = append(c.YTicks, svgTick{Pos: c.PlotY + c.PlotH - c.PlotH*float64(i)/float64(ticks), Label: strconv.Itoa(step * i)})
@@ -112,6 +121,9 @@ func lineChart(ch *Charts, series []Series, loc *time.Location, totalLabel strin
 		return c.PlotX + c.PlotW*float64(i)/float64(n-1)
 	}
 	y := func(v int) float64 { return c.PlotY + c.PlotH - c.PlotH*float64(v)/float64(top) }
+	if limit > 0 {
+		c.Threshold = &svgThreshold{Y: y(limit), Label: limitLabel}
+	}
 	for k, s := range series {
 		var b strings.Builder
 		for i, v := range s.Values {
@@ -137,6 +149,14 @@ func findingTimeline(fs []analyze.Finding, ch *Charts, loc *time.Location) svgTi
 		t.H = 60
 		return t
 	}
+	// The row labels are rule ids: make room for the longest (about 6.5 units a character at
+	// 11px on screen, 7.5 at the print size) so none is cut at the left edge.
+	longest := 0
+	for _, f := range fs {
+		longest = max(longest, len(f.Rule))
+	}
+	t.PlotX = math.Max(svgLabelW, 7.5*float64(longest)+16)
+	t.PlotW = svgW - t.PlotX - svgRight
 	var from, to time.Time
 	if ch != nil {
 		from, to = ch.From, ch.To
@@ -184,7 +204,9 @@ func findingTimeline(fs []analyze.Finding, ch *Charts, loc *time.Location) svgTi
 	return t
 }
 
-// timeTicks places about six labelled ticks on round times between from and to.
+// timeTicks places about six labelled ticks on round times between from and to. A tick shows
+// the time, and the date under it on the first tick and wherever the day changes, so an axis that
+// crosses midnight says so; steps of a day or more show dates only.
 func timeTicks(from, to time.Time, x0, w float64, loc *time.Location) []svgTick {
 	span := to.Sub(from)
 	if span <= 0 {
@@ -197,21 +219,46 @@ func timeTicks(from, to time.Time, x0, w float64, loc *time.Location) []svgTick 
 			break
 		}
 	}
-	layout := "15:04"
-	switch {
-	case step >= 24*time.Hour:
-		layout = "Jan 2"
-	case span > 24*time.Hour:
-		layout = "Jan 2 15:04"
-	}
 	var ticks []svgTick
-	for tm := from.Truncate(step); !tm.After(to); tm = tm.Add(step) {
+	lastDay := ""
+	for tm := firstTick(from, step, loc); !tm.After(to); tm = tm.Add(step) {
 		if tm.Before(from) {
 			continue
 		}
-		ticks = append(ticks, svgTick{Pos: x0 + w*float64(tm.Sub(from))/float64(span), Label: tm.In(loc).Format(layout)})
+		lt := tm.In(loc)
+		tk := svgTick{Pos: x0 + w*float64(tm.Sub(from))/float64(span), Anchor: "middle"}
+		day := lt.Format("Jan 2")
+		if step >= 24*time.Hour {
+			tk.Label = day
+		} else {
+			tk.Label = lt.Format("15:04")
+			if day != lastDay {
+				tk.Date = day
+			}
+		}
+		lastDay = day
+		// About 40 units is half the widest label ("Sep 23" or "00:00" under it): closer to an
+		// end than that, the label is anchored at that end.
+		switch {
+		case tk.Pos-x0 < 40:
+			tk.Anchor = "start"
+		case x0+w-tk.Pos < 40:
+			tk.Anchor = "end"
+		}
+		ticks = append(ticks, tk)
 	}
 	return ticks
+}
+
+// firstTick is the first round time at or before from: a multiple of step in loc's clock for
+// steps of a day or less (midnight, or 06:00, in the report's zone rather than in UTC).
+func firstTick(from time.Time, step time.Duration, loc *time.Location) time.Time {
+	if step > 24*time.Hour {
+		return from.Truncate(step)
+	}
+	lt := from.In(loc)
+	midnight := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	return midnight.Add(lt.Sub(midnight) / step * step)
 }
 
 // niceStep picks a grid step of 1, 2 or 5 times a power of ten such that at most five steps

@@ -163,54 +163,64 @@ type PreviousReport struct {
 	Path         string
 	Found        bool // false: the file does not exist, and every finding counts as new
 	Fingerprints map[string]bool
+	// Findings are the previous report's findings in its order, for the HTML report's "resolved".
+	Findings []report.PriorFinding
 }
 
-// ReadPreviousReport reads the fingerprints of an earlier JSON report. A missing file is not an
+// ReadPreviousReport reads the findings of an earlier JSON report. A missing file is not an
 // error (the first run of a daily job has no previous report); a file that is not a vaultsentry
 // JSON report is a UsageError.
 func ReadPreviousReport(path string) (*PreviousReport, error) {
-	fps, found, err := previousFingerprints(path)
-	if err != nil {
-		return nil, err
-	}
-	return &PreviousReport{Path: path, Found: found, Fingerprints: fps}, nil
-}
-
-// previousFingerprints reads the fingerprints of an earlier JSON report. A missing file is not an
-// error: it returns nil, false.
-func previousFingerprints(path string) (map[string]bool, bool, error) {
+	prev := &PreviousReport{Path: path}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
+		return prev, nil
 	}
 	if err != nil {
-		return nil, false, runtimef("", fmt.Errorf("read previous report %s: %w", path, err))
+		return nil, runtimef("", fmt.Errorf("read previous report %s: %w", path, err))
 	}
 	var doc struct {
 		Tool     string `json:"tool"`
 		Findings []struct {
 			Fingerprint string `json:"fingerprint"`
+			Rule        string `json:"rule"`
+			Severity    string `json:"severity"`
+			Title       string `json:"title"`
+			Identity    string `json:"identity"`
+			DisplayName string `json:"display_name"`
+			FirstSeen   string `json:"first_seen"`
+			LastSeen    string `json:"last_seen"`
 		} `json:"findings"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Tool != "vaultsentry" {
-		return nil, false, usagef("pass a report written earlier with --format json",
+		return nil, usagef("pass a report written earlier with --format json",
 			"--previous-report %s: not a vaultsentry JSON report", path)
 	}
-	fps := make(map[string]bool, len(doc.Findings))
+	prev.Found = true
+	prev.Fingerprints = make(map[string]bool, len(doc.Findings))
 	for _, f := range doc.Findings {
-		fps[f.Fingerprint] = true
+		if f.Fingerprint == "" || prev.Fingerprints[f.Fingerprint] {
+			continue
+		}
+		prev.Fingerprints[f.Fingerprint] = true
+		sev, _ := analyze.ParseSeverity(f.Severity) // an unknown name reads as info: it is only shown
+		pf := report.PriorFinding{Fingerprint: f.Fingerprint, Rule: f.Rule, Severity: sev, Title: f.Title,
+			Identity: f.Identity, DisplayName: f.DisplayName}
+		pf.FirstSeen, _ = time.Parse(time.RFC3339Nano, f.FirstSeen)
+		pf.LastSeen, _ = time.Parse(time.RFC3339Nano, f.LastSeen)
+		prev.Findings = append(prev.Findings, pf)
 	}
-	return fps, true, nil
+	return prev, nil
 }
 
-// dropPrevious removes findings whose fingerprint the previous report had.
-func dropPrevious(fs []analyze.Finding, prev map[string]bool) (kept []analyze.Finding, dropped int) {
+// dropPrevious removes findings whose fingerprint the previous report had, and returns them.
+func dropPrevious(fs []analyze.Finding, prev map[string]bool) (kept, dropped []analyze.Finding) {
 	if len(prev) == 0 {
-		return fs, 0
+		return fs, nil
 	}
 	for _, f := range fs {
 		if prev[f.Fingerprint()] {
-			dropped++
+			dropped = append(dropped, f)
 			continue
 		}
 		kept = append(kept, f)
@@ -218,10 +228,31 @@ func dropPrevious(fs []analyze.Finding, prev map[string]bool) (kept []analyze.Fi
 	return kept, dropped
 }
 
+// changesSince compares a run with the previous report: recurring are the findings dropped
+// because it had them; resolved are its findings that no finding of the run (all of them, before
+// the ignore list: a suppressed finding is not resolved) has again.
+func changesSince(prev *PreviousReport, all, recurring []analyze.Finding) *report.Changes {
+	ch := &report.Changes{Path: prev.Path, Found: prev.Found}
+	for i := range recurring {
+		ch.Recurring = append(ch.Recurring, report.PriorOf(&recurring[i]))
+	}
+	seen := make(map[string]bool, len(all))
+	for i := range all {
+		seen[all[i].Fingerprint()] = true
+	}
+	for _, pf := range prev.Findings {
+		if !seen[pf.Fingerprint] {
+			ch.Resolved = append(ch.Resolved, pf)
+		}
+	}
+	return ch
+}
+
 // leftOutSummary is what leaveOut kept out of the report, and what the run must say about it.
 type leftOutSummary struct {
 	suppressed []report.SuppressedFinding
 	previous   int
+	changes    *report.Changes // nil without --previous-report
 	notes      []string
 	// expiredErr is returned after the report is written: an expired ignore entry is a
 	// configuration error (exit 2) the report still shows, its findings reported again.
@@ -253,7 +284,10 @@ func (p *pipeline) leaveOut(fs []analyze.Finding) ([]analyze.Finding, leftOutSum
 		if !prev.Found && !o.Quiet {
 			fmt.Fprintf(o.IO.Err, "warning: no previous report at %s: every finding counts as new\n", report.Sanitize(prev.Path))
 		}
-		kept, lo.previous = dropPrevious(kept, prev.Fingerprints)
+		var recurring []analyze.Finding
+		kept, recurring = dropPrevious(kept, prev.Fingerprints)
+		lo.previous = len(recurring)
+		lo.changes = changesSince(prev, fs, recurring)
 	}
 	return kept, lo
 }

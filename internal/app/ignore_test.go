@@ -58,27 +58,40 @@ func TestIgnoreMatching(t *testing.T) {
 func TestPreviousReport(t *testing.T) {
 	a := analyze.Finding{Rule: "bulk-read", Identity: "e-1", Resources: []string{"kv/a", "kv/b"}}
 	b := analyze.Finding{Rule: "bulk-read", Identity: "e-1", Resources: []string{"kv/a", "kv/c"}} // one secret differs
+	gone := analyze.Finding{Rule: "decoy-access", Identity: "e-2", Resources: []string{"kv/decoy"}}
 	dir := t.TempDir()
 	prev := filepath.Join(dir, "yesterday.json")
-	doc, _ := json.Marshal(map[string]any{"tool": "vaultsentry", "findings": []map[string]string{{"fingerprint": a.Fingerprint()}}})
+	doc, _ := json.Marshal(map[string]any{"tool": "vaultsentry", "findings": []map[string]string{
+		{"fingerprint": a.Fingerprint(), "rule": "bulk-read", "severity": "critical", "title": "Bulk secret read"},
+		{"fingerprint": gone.Fingerprint(), "rule": "decoy-access", "severity": "high", "title": "Decoy touched",
+			"identity": "e-2", "first_seen": "2026-09-22T10:00:00Z"},
+	}})
 	if err := os.WriteFile(prev, doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fps, found, err := previousFingerprints(prev)
-	if err != nil || !found {
-		t.Fatalf("read previous report: %v %v", found, err)
+	pr, err := ReadPreviousReport(prev)
+	if err != nil || !pr.Found || len(pr.Findings) != 2 {
+		t.Fatalf("read previous report: %+v %v", pr, err)
 	}
-	kept, dropped := dropPrevious([]analyze.Finding{a, b}, fps)
-	if dropped != 1 || len(kept) != 1 || kept[0].Fingerprint() != b.Fingerprint() {
-		t.Errorf("kept %d, dropped %d: only the finding with a new secret should remain", len(kept), dropped)
+	kept, dropped := dropPrevious([]analyze.Finding{a, b}, pr.Fingerprints)
+	if len(dropped) != 1 || len(kept) != 1 || kept[0].Fingerprint() != b.Fingerprint() {
+		t.Errorf("kept %d, dropped %d: only the finding with a new secret should remain", len(kept), len(dropped))
 	}
-	if _, found, err := previousFingerprints(filepath.Join(dir, "missing.json")); err != nil || found {
-		t.Errorf("a missing previous report counts as empty: found=%v err=%v", found, err)
+	ch := changesSince(pr, []analyze.Finding{a, b}, dropped)
+	if len(ch.Recurring) != 1 || ch.Recurring[0].Fingerprint != a.Fingerprint() {
+		t.Errorf("recurring = %+v, want the finding both reports have", ch.Recurring)
+	}
+	if len(ch.Resolved) != 1 || ch.Resolved[0].Fingerprint != gone.Fingerprint() || ch.Resolved[0].Severity != analyze.High ||
+		ch.Resolved[0].Title != "Decoy touched" || ch.Resolved[0].FirstSeen.IsZero() {
+		t.Errorf("resolved = %+v, want the previous report's finding this run lacks", ch.Resolved)
+	}
+	if pr, err := ReadPreviousReport(filepath.Join(dir, "missing.json")); err != nil || pr.Found || len(pr.Fingerprints) != 0 {
+		t.Errorf("a missing previous report counts as empty: %+v err=%v", pr, err)
 	}
 	bad := filepath.Join(dir, "sarif.json")
 	os.WriteFile(bad, []byte(`{"version":"2.1.0","runs":[]}`), 0o644)
 	var ue *UsageError
-	if _, _, err := previousFingerprints(bad); !errors.As(err, &ue) {
+	if _, err := ReadPreviousReport(bad); !errors.As(err, &ue) {
 		t.Errorf("a file that is not a vaultsentry report is a usage error, got %v", err)
 	}
 }

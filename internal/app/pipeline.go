@@ -119,7 +119,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 		Tool: "vaultsentry", Version: Version, Command: p.command, Rules: res.Rules,
 		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
-		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous,
+		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous, Changes: leftOut.changes,
 		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
 	}
 	if o.ShowSuppressed {
@@ -165,7 +165,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 		if !cfg.LearnUntil.IsZero() && cfg.LearnUntil.After(from) && cfg.LearnUntil.Before(rr.Last) {
 			from = cfg.LearnUntil // chart the reporting period, not the history
 		}
-		rr.Charts = report.BuildCharts(evs, rr.Findings, from, rr.Last)
+		rr.Charts = report.BuildChartsFor(evs, rr.Findings, from, rr.Last, cfg.BulkRead)
 	}
 	// The report first, then the baseline: a baseline that cannot be saved (a full disk, a
 	// read-only directory) must not cost the report. A report that cannot be written keeps the
