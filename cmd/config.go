@@ -17,6 +17,7 @@ import (
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/internal/app"
+	"github.com/vaultsentry/vaultsentry/review"
 )
 
 // DefaultConfigFile is read from the working directory when --config is not given.
@@ -37,7 +38,92 @@ type fileConfig struct {
 	Baseline           *fileBaselineConfig       `yaml:"baseline"`
 	Kubernetes         *fileKubernetes           `yaml:"kubernetes"`
 	Workloads          []fileWorkload            `yaml:"workloads"`
+	Production         []string                  `yaml:"production"`
+	CIScopes           []fileCIScope             `yaml:"ci_scopes"`
+	Hygiene            *fileHygiene              `yaml:"hygiene"`
 	Extra              map[string]map[string]any `yaml:"-"`
+}
+
+// fileCIScope, fileHygiene: the review's keys (vaultsentry review).
+type fileCIScope struct {
+	Identity string   `yaml:"identity"`
+	Secrets  []string `yaml:"secrets"`
+}
+
+type fileHygiene struct {
+	MaxAge      string                `yaml:"max_age"`
+	UnusedAfter string                `yaml:"unused_after"`
+	Overrides   []fileHygieneOverride `yaml:"overrides"`
+}
+
+type fileHygieneOverride struct {
+	Secrets     []string `yaml:"secrets"`
+	MaxAge      string   `yaml:"max_age"`
+	UnusedAfter string   `yaml:"unused_after"`
+}
+
+// applyReview reads the review's keys into lc.Review.
+func (fc *fileConfig) applyReview(lc *loadedConfig) error {
+	globs := func(key string, gs []string) error {
+		for _, g := range gs {
+			if err := analyze.ValidateGlob(g); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+		}
+		return nil
+	}
+	dur := func(key, v string, dst *time.Duration) error {
+		if v == "" {
+			return nil
+		}
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration (like 90d)", key, v)
+		}
+		*dst = d
+		return nil
+	}
+	if fc.Production != nil {
+		if err := globs("production", fc.Production); err != nil {
+			return err
+		}
+		lc.Review.Production = fc.Production
+	}
+	for i, c := range fc.CIScopes {
+		if c.Identity == "" || len(c.Secrets) == 0 {
+			return fmt.Errorf("ci_scopes[%d]: give identity (a glob) and secrets (globs)", i)
+		}
+		if err := globs(fmt.Sprintf("ci_scopes[%d]", i), append([]string{c.Identity}, c.Secrets...)); err != nil {
+			return err
+		}
+		lc.Review.CIScopes = append(lc.Review.CIScopes, review.CIScope{Identity: c.Identity, Secrets: c.Secrets})
+	}
+	if h := fc.Hygiene; h != nil {
+		if err := dur("hygiene.max_age", h.MaxAge, &lc.Review.Hygiene.MaxAge); err != nil {
+			return err
+		}
+		if err := dur("hygiene.unused_after", h.UnusedAfter, &lc.Review.Hygiene.UnusedAfter); err != nil {
+			return err
+		}
+		for i, o := range h.Overrides {
+			key := fmt.Sprintf("hygiene.overrides[%d]", i)
+			if len(o.Secrets) == 0 {
+				return fmt.Errorf("%s: give secrets (globs)", key)
+			}
+			ov := review.HygieneOverride{Secrets: o.Secrets}
+			if err := globs(key, o.Secrets); err != nil {
+				return err
+			}
+			if err := dur(key+".max_age", o.MaxAge, &ov.MaxAge); err != nil {
+				return err
+			}
+			if err := dur(key+".unused_after", o.UnusedAfter, &ov.UnusedAfter); err != nil {
+				return err
+			}
+			lc.Review.Hygiene.Overrides = append(lc.Review.Hygiene.Overrides, ov)
+		}
+	}
+	return nil
 }
 
 type fileMaintenance struct {
@@ -99,6 +185,7 @@ type fileBaselineConfig struct {
 
 // loadedConfig is the configuration after validation.
 type loadedConfig struct {
+	Review    review.Config // the review's keys: production, ci_scopes, hygiene
 	Path      string
 	Implicit  bool // found in the working directory, not named by --config
 	Analyze   analyze.Config
@@ -111,13 +198,13 @@ type loadedConfig struct {
 
 // app is the configuration as a run takes it.
 func (lc *loadedConfig) app() *app.Config {
-	return &app.Config{Path: lc.Path, Implicit: lc.Implicit, Analyze: lc.Analyze, K8sEvents: lc.K8sEvents, Ignore: lc.ignore}
+	return &app.Config{Review: lc.Review, Path: lc.Path, Implicit: lc.Implicit, Analyze: lc.Analyze, K8sEvents: lc.K8sEvents, Ignore: lc.ignore}
 }
 
 // loadConfig reads path (or ./vaultsentry.yaml when path is empty and the file exists) on top
 // of the defaults. Every mistake is a usage error naming the key and, where known, the line.
 func loadConfig(path string) (*loadedConfig, error) {
-	lc := &loadedConfig{Analyze: analyze.DefaultConfig()}
+	lc := &loadedConfig{Analyze: analyze.DefaultConfig(), Review: review.DefaultConfig()}
 	explicit := path != ""
 	if !explicit {
 		if _, err := os.Stat(DefaultConfigFile); err != nil {
@@ -153,6 +240,9 @@ func oneLineYAMLError(err error) string {
 }
 
 func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
+	if err := fc.applyReview(lc); err != nil {
+		return err
+	}
 	c := &lc.Analyze
 	if fc.InternalCIDRs != nil {
 		c.InternalCIDRs = nil

@@ -297,11 +297,19 @@ func accessFlags(a *Access, cfg Config, prior *baseline.Baseline, start time.Tim
 	if s := ciScope(a.Identity, a.DisplayName, cfg); s != nil && !matchAny(s.Secrets, a.Secret) {
 		out = append(out, Flag{FlagCIOutsideScope, fmt.Sprintf("CI identity %s may read %s only (ci_scopes)", s.Identity, strings.Join(s.Secrets, ", "))})
 	}
-	if h := prior.Get(a.Identity); h != nil {
+	h := prior.Get(a.Identity)
+	switch {
+	case len(prior.Principals) == 0: // no earlier review or history: nothing is known to be new
+	case h == nil:
+		out = append(out, Flag{FlagNewAccess, fmt.Sprintf("an identity not seen before the period (history since %s)",
+			prior.First.UTC().Format("2006-01-02"))})
+	default:
 		if _, known := h.Resources[a.Secret]; !known {
 			out = append(out, Flag{FlagNewAccess, fmt.Sprintf("not read by this identity before the period (its history since %s)",
 				h.First.UTC().Format("2006-01-02"))})
 		}
+	}
+	if h != nil {
 		if gap := a.FirstRead.Sub(h.Last); !h.Last.IsZero() && h.Last.Before(start) && gap >= cfg.DormantAfter {
 			out = append(out, Flag{FlagDormant, fmt.Sprintf("silent for %s before this read (last seen %s)",
 				analyze.Span(gap), h.Last.UTC().Format("2006-01-02"))})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/review"
 )
 
 // Version is the version written into reports and baselines; cmd.Main sets it from the build.
@@ -58,15 +59,18 @@ const DefaultConfigFile = "vaultsentry.yaml"
 
 // Config is the validated configuration file (cmd reads and checks the YAML).
 type Config struct {
-	Path      string // "" when the defaults are used
-	Implicit  bool   // Path was found in the working directory, not given (--config)
+	Review    review.Config // vaultsentry review: production, ci_scopes, hygiene
+	Path      string        // "" when the defaults are used
+	Implicit  bool          // Path was found in the working directory, not given (--config)
 	Analyze   analyze.Config
 	K8sEvents []string // Kubernetes events files, resolved relative to the config file
 	Ignore    []IgnoreEntry
 }
 
 // DefaultConfig is the configuration of a run without a configuration file.
-func DefaultConfig() *Config { return &Config{Analyze: analyze.DefaultConfig()} }
+func DefaultConfig() *Config {
+	return &Config{Analyze: analyze.DefaultConfig(), Review: review.DefaultConfig()}
+}
 
 // TimeArg is a --since, --until or --learn-until value: a time, or a duration counted back from
 // a reference (the newest plausible event for files, the wall clock for the LookupEvents API).

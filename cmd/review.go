@@ -1,0 +1,141 @@
+package cmd
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/internal/app"
+	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(s Streams) *cobra.Command { return newReviewCmd(s, nil) })
+}
+
+// reviewOptions are the flags of `vaultsentry review`.
+type reviewOptions struct {
+	IO           Streams
+	Paths        []string
+	ConfigPath   string
+	BaselinePath string
+	Since, Until string
+	Format       string
+	Output       string
+	FailOn       string
+	Quiet        bool
+	Verbose      bool
+	MaxLine      int
+
+	since, until app.TimeArg
+	failOn       analyze.Severity
+}
+
+func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *cobra.Command {
+	opts := &reviewOptions{IO: s}
+	c := &cobra.Command{
+		Use:   "review [flags] FILE|DIR|GLOB|- ...",
+		Short: "The periodic access review and secret hygiene: who read which secret, what is due for rotation, what nobody uses",
+		Long: "review reads the same inputs as scan and writes the evidence of a periodic review for the period --since ..\n" +
+			"--until (default: the whole input): one row per identity and secret (reads, denied attempts, networks, the\n" +
+			"identity's class) with flags for a person reading production, CI outside its scope, access new since the\n" +
+			"baseline and access after dormancy; one row per secret (last write, last read, readers since the write) with\n" +
+			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; and the findings of scan over the\n" +
+			"period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
+			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.",
+		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
+			"  vaultsentry review --format json -o review.json --since 2026-07-01T00:00:00Z --until 2026-10-01T00:00:00Z archive/\n" +
+			"  vaultsentry review --format csv -o review/ /var/log/vault/",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("name the audit logs of the period, as for scan (e.g. vaultsentry review --since 90d /var/log/vault/)", "review: no input given")
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&opts.ConfigPath, "config", "c", "", "configuration `FILE` (default ./"+DefaultConfigFile+" when it exists)")
+	f.StringVar(&opts.BaselinePath, "baseline", "", "history learned before the period, from `FILE` (read, never written)")
+	f.StringVar(&opts.Since, "since", "", "the period starts at `TIME` (RFC 3339, or a duration such as 90d counted back from the newest event)")
+	f.StringVar(&opts.Until, "until", "", "the period ends before `TIME` (RFC 3339, or a duration counted back from the newest event)")
+	f.StringVarP(&opts.Format, "format", "f", "markdown", "output format: "+strings.Join(report.ReviewFormats(), ", ")+" (csv: one file per table into -o DIR)")
+	f.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` (for csv: a directory) instead of standard output")
+	f.StringVar(&opts.FailOn, "fail-on", "", "exit 1 when a finding at or above this severity exists: "+strings.Join(analyze.Severities(), ", ")+" (default: never)")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on standard error")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
+	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
+	c.RunE = func(cc *cobra.Command, args []string) error {
+		opts.Paths = args
+		if err := opts.validate(); err != nil {
+			return err
+		}
+		if runF == nil {
+			runF = runReview
+		}
+		return runF(cc.Context(), opts)
+	}
+	return c
+}
+
+func (o *reviewOptions) validate() error {
+	if !containsString(report.ReviewFormats(), o.Format) {
+		return usagef("pass --format "+strings.Join(report.ReviewFormats(), "|"), "unknown format %q for review (want one of %s)",
+			o.Format, strings.Join(report.ReviewFormats(), ", "))
+	}
+	var err error
+	for _, tv := range []struct {
+		name, v string
+		dst     *app.TimeArg
+	}{{"--since", o.Since, &o.since}, {"--until", o.Until, &o.until}} {
+		if *tv.dst, err = parseTimeArg(tv.v); err != nil {
+			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90d, 24h)", "%s: %v", tv.name, err)
+		}
+	}
+	o.failOn = analyze.Critical + 1
+	if o.FailOn != "" {
+		if o.failOn, err = analyze.ParseSeverity(o.FailOn); err != nil {
+			return usagef("pass --fail-on "+strings.Join(analyze.Severities(), "|"), "--fail-on: %v", err)
+		}
+	}
+	if o.Quiet && o.Verbose {
+		return usagef("pass one of them", "--quiet and --verbose exclude each other")
+	}
+	if o.MaxLine <= 0 {
+		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runReview(ctx context.Context, o *reviewOptions) error {
+	start := time.Now()
+	cfg, err := loadConfig(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	out, err := app.Review(ctx, app.ReviewRequest{
+		Options: app.Options{IO: o.IO.app(), Config: cfg.app(), Since: o.since, Until: o.until, BaselinePath: o.BaselinePath,
+			Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine, MaxDecompressedBytes: sources.DefaultMaxDecompressedBytes, Start: start},
+		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...),
+	})
+	if err != nil {
+		return err
+	}
+	if out.Reaches(o.failOn) {
+		return ErrFindings
+	}
+	return nil
+}

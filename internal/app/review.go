@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/baseline"
+	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/review"
+)
+
+// ReviewRequest is one `vaultsentry review`: the access review and secret hygiene of a period.
+type ReviewRequest struct {
+	Options           // IO, Config, BaselinePath (read only), Since, Until, Quiet, Verbose, reading limits
+	Paths   []string
+	Format  string   // a name from report.ReviewFormats()
+	Output  string   // a file ("" or "-": IO.Out); for csv, the directory that gets one file per table
+	Command []string // the command line, recorded in the review
+}
+
+// Review reads the inputs and writes the review. The period is --since .. --until (durations
+// counted back from the newest event), else the whole input. Events before the period, and the
+// baseline, are history: what an identity read before, when it was last seen, when a secret was
+// last written. The detectors run over the period as scan runs them; their findings are part of
+// the review. The baseline file is read, never written.
+func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
+	o := &r.Options
+	if o.Start.IsZero() {
+		o.Start = time.Now()
+	}
+	o.logConfig()
+	if r.Format == "csv" && (r.Output == "" || r.Output == "-") {
+		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv)", "review --format csv needs -o DIR")
+	}
+	loaded, _, err := loadInputs(ctx, o, "review", r.Paths, "",
+		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
+	if err != nil {
+		return Outcome{}, err
+	}
+	evs := loaded.Events
+	ref, _ := newestPlausible(evs, o.now())
+	start, end := o.Since.Resolve(ref), o.Until.Resolve(ref)
+	if start.IsZero() {
+		start = evs[0].Time
+	}
+	if end.IsZero() {
+		end = ref.Add(time.Nanosecond) // the period includes its newest event
+	}
+	if !start.Before(end) {
+		return Outcome{}, usagef("give --since before --until", "review: the period %s .. %s is empty", start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+	}
+	bl := baseline.New()
+	if o.BaselinePath != "" {
+		st, b, err := baseline.Open(o.BaselinePath, false)
+		if err != nil {
+			return Outcome{}, baselineError(err)
+		}
+		st.Close()
+		bl = b
+	}
+	conf := o.config()
+	// What came before the period is history, as the baseline is.
+	var period []event.Event
+	for i := range evs {
+		switch ev := &evs[i]; {
+		case ev.Time.Before(start):
+			bl.Learn(ev)
+		case ev.Time.Before(end):
+			period = append(period, *ev)
+		}
+	}
+	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
+	if ctx.Err() != nil {
+		return Outcome{}, interrupted(ctx, "reviewing")
+	}
+	cfg := conf.Analyze
+	res := analyze.Run(period, analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
+	if res.Interrupted || ctx.Err() != nil {
+		return Outcome{}, interrupted(ctx, "analysing")
+	}
+	out := Outcome{Findings: len(res.Findings)}
+	for _, f := range res.Findings {
+		out.Worst = max(out.Worst, f.Severity)
+	}
+	rr := &report.ReviewResult{Review: rv, Files: loaded.Files, Findings: res.Findings, Version: Version, Command: r.Command}
+	if r.Format == "csv" {
+		if err := os.MkdirAll(r.Output, 0o755); err != nil {
+			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))
+		}
+		for _, table := range report.ReviewCSVTables() {
+			path := filepath.Join(r.Output, table+".csv")
+			if err := writeOutput(ctx, o.IO.Out, path, "review", func(w io.Writer) error { return report.ReviewCSV(w, table, rr) }); err != nil {
+				return out, err
+			}
+		}
+	} else if err := writeOutput(ctx, o.IO.Out, r.Output, "review", func(w io.Writer) error { return report.RenderReview(w, r.Format, rr) }); err != nil {
+		return out, err
+	}
+	if !o.Quiet {
+		flagged, judged := 0, 0
+		for _, a := range rv.Access {
+			if len(a.Flags) > 0 {
+				flagged++
+			}
+		}
+		for _, s := range rv.Secrets {
+			if len(s.Verdicts) > 0 {
+				judged++
+			}
+		}
+		fmt.Fprintf(o.IO.Err, "review: %s to %s: %d accesses (%d flagged), %d secrets (%d with a verdict), %d findings (%s)\n",
+			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), len(rv.Access), flagged, len(rv.Secrets), judged,
+			len(res.Findings), time.Since(o.Start).Round(time.Millisecond))
+	}
+	return out, nil
+}
