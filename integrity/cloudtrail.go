@@ -403,7 +403,7 @@ func (v *verifier) check(files []*localFile) {
 		}
 		if next != nil && next.digest.previous() == "" {
 			v.note("the chain of %s restarts at %s (no previous digest): log file validation or logging was off between %s and %s, "+
-				"and log files delivered then are not covered", st, next.key, f.digest.DigestEndTime, next.digest.DigestStartTime)
+				"and log files delivered then are not covered", st[strings.LastIndex(st, " ")+1:], next.key, f.digest.DigestEndTime, next.digest.DigestStartTime)
 			continue
 		}
 		if next != nil {
@@ -441,7 +441,11 @@ func (v *verifier) check(files []*localFile) {
 			continue
 		}
 		if got := hex.EncodeToString(f.hash[:]); got != l.hash {
-			v.add(f.path, HashMismatch, "the SHA-256 of its decompressed bytes is %s; %s lists %s", got, l.digest, l.hash)
+			why := ""
+			if hex.EncodeToString(f.rawHash[:]) == l.hash {
+				why = " (the SHA-256 of the compressed file: whatever wrote that digest hashed the .gz bytes, which CloudTrail does not)"
+			}
+			v.add(f.path, HashMismatch, "the SHA-256 of its decompressed bytes is %s; %s lists %s%s", got, l.digest, l.hash, why)
 		}
 	}
 	missingByHash := map[string]string{}

@@ -36,7 +36,7 @@ var testKey = sync.OnceValue(func() *rsa.PrivateKey {
 // genTree is a generated S3 export: digests chaining hourly per account and region, gzip log
 // files with the real SHA-256 of their decompressed bytes, signatures in a sidecar.
 type genTree struct {
-	root    string // the folder holding AWSLogs/
+	root    string              // the folder holding AWSLogs/
 	digests map[string][]string // stream ("account region") -> digest keys, oldest first
 	logs    map[string][]string // digest key -> the log file keys it lists
 	extra   []string            // log files delivered after the newest digest
@@ -231,7 +231,7 @@ func TestVerifyCloudTrail(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(t *testing.T, g *genTree, o *Options) // what is done to the tree
-		root   func(g *genTree) string                   // default: g.root
+		root   func(g *genTree) string                    // default: g.root
 		status Status
 		want   func(g *genTree) []got
 	}{

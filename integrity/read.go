@@ -38,6 +38,7 @@ type localFile struct {
 	kind fileKind
 
 	hash    [sha256.Size]byte // SHA-256 of the decompressed bytes
+	rawHash [sha256.Size]byte // SHA-256 of the bytes as stored (log files): to explain a mismatch
 	damaged error             // does not decompress (its content changed)
 	ioErr   error             // could not be read
 
@@ -162,6 +163,12 @@ func (r *reader) read(f *localFile) {
 	}
 	defer fh.Close()
 	src := &ioReader{r: fh}
+	raw := sha256.New()
+	if f.kind != kindDigest {
+		// Hashing the stored bytes too costs little (they are compressed) and tells a digest
+		// written over the .gz bytes, not CloudTrail's, from a changed file.
+		src.r = io.TeeReader(fh, raw)
+	}
 	r.br.Reset(src)
 	var body io.Reader = r.br
 	// gzip by its magic bytes, not the name: a copy may have been decompressed on the way.
@@ -203,6 +210,8 @@ func (r *reader) read(f *localFile) {
 		return
 	}
 	copy(f.hash[:], h.Sum(nil))
+	io.CopyBuffer(raw, src, r.buf) // whatever the decompressor left unread (nothing, normally)
+	copy(f.rawHash[:], raw.Sum(nil))
 }
 
 func (f *localFile) setErr(src *ioReader, err error) {
