@@ -202,7 +202,6 @@ type listing struct {
 // scope is an account and region: CloudTrail's unit of delivery (AWSLogs/[o-id/]account, region).
 type scope struct {
 	digests     []*localFile
-	logs        int
 	oldestStart time.Time
 	newestEnd   time.Time
 	startsChain bool // the oldest digest is the first of a chain (validation began there)

@@ -2,7 +2,7 @@ package integrity
 
 import (
 	"bytes"
-	"crypto/md5" //nolint:gosec // CloudTrail names its keys by the MD5 of the key; it is an identifier, not a check
+	"crypto/md5" // CloudTrail names its keys by an MD5 of the key: an identifier, not a check
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -25,7 +25,7 @@ type PublicKey struct {
 // Fingerprint is the MD5 of the key's PKCS #1 DER encoding, in hex: the form of the DER value
 // ListPublicKeys returns and of digestPublicKeyFingerprint.
 func Fingerprint(k *rsa.PublicKey) string {
-	sum := md5.Sum(x509.MarshalPKCS1PublicKey(k)) //nolint:gosec // an identifier, see the import
+	sum := md5.Sum(x509.MarshalPKCS1PublicKey(k))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -34,7 +34,7 @@ func newPublicKey(k *rsa.PublicKey, extra ...string) PublicKey {
 	// The same key in PKIX (SubjectPublicKeyInfo) form: what a "PUBLIC KEY" PEM block holds. Both
 	// are accepted, since a fingerprint only picks the key; the RSA verification is the check.
 	if der, err := x509.MarshalPKIXPublicKey(k); err == nil {
-		sum := md5.Sum(der) //nolint:gosec // an identifier, see the import
+		sum := md5.Sum(der)
 		fps = append(fps, hex.EncodeToString(sum[:]))
 	}
 	for _, e := range extra {
