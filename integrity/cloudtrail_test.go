@@ -313,6 +313,15 @@ func TestVerifyCloudTrail(t *testing.T) {
 				d := g.digests[stream1][0]
 				return []got{{MissingDigest, d}, {UnlistedLogFile, g.logs[d][0]}, {UnlistedLogFile, g.logs[d][1]}}
 			}},
+		{name: "a root that is a symbolic link", status: Valid,
+			root: func(g *genTree) string {
+				link := filepath.Join(filepath.Dir(g.root), filepath.Base(g.root)+"-link")
+				if err := os.Symlink(g.root, link); err != nil {
+					panic(err)
+				}
+				return link
+			},
+			want: func(*genTree) []got { return nil }},
 		{name: "a digest moved", status: Invalid,
 			change: func(t *testing.T, g *genTree, _ *Options) {
 				k := g.digests[stream1][2]
@@ -402,6 +411,55 @@ func TestVerifyCloudTrail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHashOfCompressedBytes: a digest that lists the SHA-256 of the .gz bytes (not CloudTrail's
+// way) is a mismatch, and the detail says what the listed hash is.
+func TestHashOfCompressedBytes(t *testing.T) {
+	g := generate(t, genConfig{hours: 2, logsPerHour: 1, recordBytes: 300})
+	d := g.digests[stream1][1]
+	l := g.logs[d][0]
+	raw := sha256.Sum256(g.read(t, l))
+	body := gunzip(t, g.read(t, d))
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["logFiles"].([]any)[0].(map[string]any)["hashValue"] = hex.EncodeToString(raw[:])
+	body, _ = json.Marshal(doc)
+	g.write(t, d, gz(body))
+	r, err := VerifyCloudTrail(context.Background(), g.root, Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, p := range r.Problems {
+		if p.Kind == HashMismatch && s3Key(p.File) == l {
+			found = strings.Contains(p.Detail, "compressed file")
+		}
+	}
+	if !found || r.Status != Invalid {
+		t.Errorf("want a hash-mismatch on %s that names the compressed bytes\n%s", l, dump(r))
+	}
+}
+
+// FuzzParseDigest: a digest file, the --public-key and --signatures readers never panic.
+func FuzzParseDigest(f *testing.F) {
+	for _, p := range []string{"../testdata/cloudtrail/awsdocs-ct-digest-file-example.json", "../testdata/cloudtrail/awsdocs-ct-digest-file-empty-example.json"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"PublicKeyList":[{"Value":"AAAA"}]}`))
+	f.Add([]byte(`{"AWSLogs/x": {"Metadata": {"signature": "ab"}}}`))
+	f.Fuzz(func(_ *testing.T, b []byte) {
+		if d, err := parseDigest(b); err == nil {
+			_ = d.signingString(sha256.Sum256(b))
+			_ = d.previous()
+		}
+		ParsePublicKeys(b)
+		ReadSignatures(bytes.NewReader(b))
+	})
 }
 
 // TestVerifyCloudTrailCounts checks the counts and the not-yet-covered files of a valid tree.

@@ -70,6 +70,12 @@ func walk(ctx context.Context, root string) ([]*localFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// WalkDir does not follow a symbolic link given as the root; a link to the export is common.
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if root, err = filepath.EvalSymlinks(root); err != nil {
+			return nil, err
+		}
+	}
 	var files []*localFile
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
