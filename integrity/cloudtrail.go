@@ -361,8 +361,12 @@ func (v *verifier) check(files []*localFile) {
 		st := stream(s3Key(f.digest.DigestS3Object))
 		byStream[st] = append(byStream[st], f)
 	}
+	followed := map[[sha256.Size]byte]bool{} // by content: a copy of a followed digest is not a gap
+	for f := range hasSuccessor {
+		followed[f.hash] = true
+	}
 	for _, f := range digests {
-		if hasSuccessor[f] {
+		if hasSuccessor[f] || followed[f.hash] {
 			continue
 		}
 		claimed := s3Key(f.digest.DigestS3Object)

@@ -329,6 +329,12 @@ func TestVerifyCloudTrail(t *testing.T) {
 				g.remove(t, k)
 			},
 			want: func(g *genTree) []got { return []got{{MovedDigest, moved(g.digests[stream1][2])}} }},
+		{name: "a digest copied to another key", status: Invalid,
+			change: func(t *testing.T, g *genTree, _ *Options) {
+				k := g.digests[stream1][2]
+				g.write(t, moved(k), g.read(t, k))
+			},
+			want: func(g *genTree) []got { return []got{{MovedDigest, moved(g.digests[stream1][2])}} }},
 		{name: "a signature altered", status: Invalid,
 			change: func(_ *testing.T, g *genTree, o *Options) {
 				k := g.digests[stream1][4]
