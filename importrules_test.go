@@ -68,6 +68,12 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+	// integrity checks files against their digests: no other package of the module, no AWS SDK.
+	for _, d := range deps("./integrity") {
+		if d != mod+"integrity" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/aws/")) {
+			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)
+		}
+	}
 	// cmd is the command line: main is its only importer (its own external tests aside).
 	out, err = exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "./...").Output()
 	if err != nil {

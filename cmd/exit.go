@@ -14,7 +14,7 @@ import (
 // Exit codes.
 const (
 	ExitOK       = 0 // nothing at or above --fail-on
-	ExitFindings = 1 // findings at or above --fail-on
+	ExitFindings = 1 // findings at or above --fail-on; verify: the tree is invalid
 	ExitUsage    = 2 // bad flags, arguments or configuration
 	// ExitRuntime: no input could be read, output could not be written, --strict with malformed
 	// lines. A file that could not be opened, or that a reader failed on with an internal error
@@ -47,7 +47,7 @@ func exitCode(s Streams, err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, ErrFindings) {
+	if errors.Is(err, ErrFindings) || errors.Is(err, ErrInvalid) {
 		return ExitFindings
 	}
 	var ue *usageError
