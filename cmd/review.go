@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/integrity"
 	"github.com/vaultsentry/vaultsentry/internal/app"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -31,8 +32,11 @@ type reviewOptions struct {
 	Quiet        bool
 	Verbose      bool
 	MaxLine      int
+	Signatures   string
+	PublicKeys   []string
 
 	since, until app.TimeArg
+	integrity    integrity.Options
 	failOn       analyze.Severity
 }
 
@@ -45,8 +49,8 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 			"--until (default: the whole input): one row per identity and secret (reads, denied attempts, networks, the\n" +
 			"identity's class) with flags for a person reading production, CI outside its scope, access new since the\n" +
 			"baseline and access after dormancy; one row per secret (last write, last read, readers since the write) with\n" +
-			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; and the findings of scan over the\n" +
-			"period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
+			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; the log file integrity of every\n" +
+			"CloudTrail tree among the inputs (as vaultsentry verify); and the findings of scan over the period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
 			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.",
 		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
 			"  vaultsentry review --format json -o review.json --since 2026-07-01T00:00:00Z --until 2026-10-01T00:00:00Z archive/\n" +
@@ -68,6 +72,8 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 	f.StringVar(&opts.FailOn, "fail-on", "", "exit 1 when a finding at or above this severity exists: "+strings.Join(analyze.Severities(), ", ")+" (default: never)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "no summary on standard error")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
+	f.StringVar(&opts.Signatures, "signatures", "", "JSON `FILE` of the CloudTrail digests' signatures by S3 key (as vaultsentry verify)")
+	f.StringArrayVar(&opts.PublicKeys, "public-key", nil, "CloudTrail public key `FILE` for the digests' signatures; repeatable (as vaultsentry verify)")
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
@@ -108,7 +114,8 @@ func (o *reviewOptions) validate() error {
 	if o.MaxLine <= 0 {
 		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
 	}
-	return nil
+	o.integrity, err = integrityOptions(o.Signatures, o.PublicKeys)
+	return err
 }
 
 func containsString(list []string, s string) bool {
@@ -129,7 +136,7 @@ func runReview(ctx context.Context, o *reviewOptions) error {
 	out, err := app.Review(ctx, app.ReviewRequest{
 		Options: app.Options{IO: o.IO.app(), Config: cfg.app(), Since: o.since, Until: o.until, BaselinePath: o.BaselinePath,
 			Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine, MaxDecompressedBytes: sources.DefaultMaxDecompressedBytes, Start: start},
-		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...),
+		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...), Integrity: o.integrity,
 	})
 	if err != nil {
 		return err

@@ -79,30 +79,39 @@ func (o *verifyOptions) validate() error {
 	if o.Format != "table" && o.Format != "json" {
 		return usagef("pass --format table|json", "--format: unknown format %q for verify (want table or json)", o.Format)
 	}
-	if o.SignaturesPath != "" {
-		fh, err := os.Open(o.SignaturesPath)
+	var err error
+	o.opts, err = integrityOptions(o.SignaturesPath, o.PublicKeyPaths)
+	return err
+}
+
+// integrityOptions reads --signatures and --public-key (verify, review) into the checks'
+// options; a file that cannot be read or parsed is a usage error.
+func integrityOptions(signatures string, keys []string) (integrity.Options, error) {
+	var opts integrity.Options
+	if signatures != "" {
+		fh, err := os.Open(signatures)
 		if err != nil {
-			return usagef("give the JSON file of the digests' signatures", "--signatures: %v", err)
+			return opts, usagef("give the JSON file of the digests' signatures", "--signatures: %v", err)
 		}
 		defer fh.Close()
-		if o.opts.Signatures, err = integrity.ReadSignatures(fh); err != nil {
-			return usagef(`write it as {"AWSLogs/.../x_CloudTrail-Digest_....json.gz": {"signature": "hex", "signature-algorithm": "SHA256withRSA"}}`,
-				"--signatures %s: %v", o.SignaturesPath, err)
+		if opts.Signatures, err = integrity.ReadSignatures(fh); err != nil {
+			return opts, usagef(`write it as {"AWSLogs/.../x_CloudTrail-Digest_....json.gz": {"signature": "hex", "signature-algorithm": "SHA256withRSA"}}`,
+				"--signatures %s: %v", signatures, err)
 		}
 	}
-	for _, p := range o.PublicKeyPaths {
+	for _, p := range keys {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return usagef("give a file with CloudTrail's public key", "--public-key: %v", err)
+			return opts, usagef("give a file with CloudTrail's public key", "--public-key: %v", err)
 		}
-		keys, err := integrity.ParsePublicKeys(data)
+		ks, err := integrity.ParsePublicKeys(data)
 		if err != nil {
-			return usagef("give PEM, the base64 DER value of ListPublicKeys, or the JSON of aws cloudtrail list-public-keys",
+			return opts, usagef("give PEM, the base64 DER value of ListPublicKeys, or the JSON of aws cloudtrail list-public-keys",
 				"--public-key %s: %v", p, err)
 		}
-		o.opts.Keys = append(o.opts.Keys, keys...)
+		opts.Keys = append(opts.Keys, ks...)
 	}
-	return nil
+	return opts, nil
 }
 
 // ErrInvalid is returned when the tree is invalid; Main exits 1 without a message (the report

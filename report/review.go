@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/integrity"
 	"github.com/vaultsentry/vaultsentry/review"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
@@ -24,6 +25,14 @@ type ReviewResult struct {
 	Findings []analyze.Finding
 	Version  string
 	Command  []string // the command line, for the record
+	// Integrity is the log file validation of each CloudTrail tree among the inputs.
+	Integrity []TreeIntegrity
+}
+
+// TreeIntegrity is one input tree's log file integrity.
+type TreeIntegrity struct {
+	Tree       string            `json:"tree"`
+	CloudTrail *integrity.Result `json:"cloudtrail"`
 }
 
 // ReviewFormats lists the review's formats.
@@ -41,18 +50,19 @@ func RenderReview(w io.Writer, format string, r *ReviewResult) error {
 }
 
 type reviewDoc struct {
-	SchemaVersion string         `json:"schema_version"`
-	Tool          string         `json:"tool"`
-	Version       string         `json:"version"`
-	Command       []string       `json:"command"`
-	Period        reviewPeriod   `json:"period"`
-	HistorySince  string         `json:"history_since"`
-	Inputs        []reviewInput  `json:"inputs"`
-	Access        []reviewAccess `json:"access"`
-	Secrets       []reviewSecret `json:"secrets"`
-	Findings      []JSONFinding  `json:"findings"`
-	Notes         []string       `json:"notes"`
-	Counts        map[string]int `json:"counts"` // per access flag and per secret verdict
+	SchemaVersion string          `json:"schema_version"`
+	Tool          string          `json:"tool"`
+	Version       string          `json:"version"`
+	Command       []string        `json:"command"`
+	Period        reviewPeriod    `json:"period"`
+	HistorySince  string          `json:"history_since"`
+	Inputs        []reviewInput   `json:"inputs"`
+	Access        []reviewAccess  `json:"access"`
+	Secrets       []reviewSecret  `json:"secrets"`
+	Integrity     []TreeIntegrity `json:"integrity"`
+	Findings      []JSONFinding   `json:"findings"`
+	Notes         []string        `json:"notes"`
+	Counts        map[string]int  `json:"counts"` // per access flag and per secret verdict
 }
 
 type reviewPeriod struct {
@@ -97,7 +107,7 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	rv := r.Review
 	doc := reviewDoc{SchemaVersion: ReviewSchemaVersion, Tool: "vaultsentry", Version: r.Version, Command: nonNil(r.Command),
 		Period: reviewPeriod{utc(rv.Start), utc(rv.End)}, HistorySince: utc(rv.HistorySince),
-		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{},
+		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{}, Integrity: []TreeIntegrity{},
 		Notes: nonNil(rv.Notes), Counts: map[string]int{}}
 	for _, f := range r.Files {
 		doc.Inputs = append(doc.Inputs, reviewInput{File: validUTF8(f.File), Format: f.Format, Events: f.Events,
@@ -130,6 +140,9 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	}
 	for _, f := range r.Findings {
 		doc.Findings = append(doc.Findings, NewJSONFinding(f))
+	}
+	for _, t := range r.Integrity {
+		doc.Integrity = append(doc.Integrity, TreeIntegrity{Tree: validUTF8(t.Tree), CloudTrail: t.CloudTrail})
 	}
 	return doc
 }
@@ -199,6 +212,20 @@ func reviewMarkdown(w io.Writer, r *ReviewResult) error {
 			orDash(a.FirstRead), orDash(a.LastRead))
 	}
 	fmt.Fprintln(&b)
+	if len(doc.Integrity) > 0 {
+		fmt.Fprintln(&b, "## Log file integrity (CloudTrail)")
+		fmt.Fprintln(&b)
+		for _, t := range doc.Integrity {
+			c := t.CloudTrail
+			fmt.Fprintf(&b, "- `%s`: **%s**, %d log files, %d digests, %d problems", strings.ReplaceAll(Sanitize(t.Tree), "`", "'"), c.Status,
+				c.LogFiles, c.Digests, len(c.Problems))
+			if c.Reason != "" {
+				fmt.Fprintf(&b, ": %s", esc(c.Reason))
+			}
+			fmt.Fprintln(&b)
+		}
+		fmt.Fprintln(&b)
+	}
 	if len(doc.Notes) > 0 {
 		fmt.Fprintln(&b, "## Notes")
 		fmt.Fprintln(&b)

@@ -6,22 +6,28 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/integrity"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/review"
+	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // ReviewRequest is one `vaultsentry review`: the access review and secret hygiene of a period.
 type ReviewRequest struct {
-	Options           // IO, Config, BaselinePath (read only), Since, Until, Quiet, Verbose, reading limits
+	Options // IO, Config, BaselinePath (read only), Since, Until, Quiet, Verbose, reading limits
 	Paths   []string
 	Format  string   // a name from report.ReviewFormats()
 	Output  string   // a file ("" or "-": IO.Out); for csv, the directory that gets one file per table
 	Command []string // the command line, recorded in the review
+	// Integrity are the signatures and keys the CloudTrail log file validation of every
+	// CloudTrail tree among Paths checks with (--signatures, --public-key).
+	Integrity integrity.Options
 }
 
 // Review reads the inputs and writes the review. The period is --since .. --until (durations
@@ -89,6 +95,9 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		out.Worst = max(out.Worst, f.Severity)
 	}
 	rr := &report.ReviewResult{Review: rv, Files: loaded.Files, Findings: res.Findings, Version: Version, Command: r.Command}
+	if rr.Integrity, err = verifyTrees(ctx, r.Paths, loaded.Files, r.Integrity); err != nil {
+		return out, err
+	}
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
 			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))
@@ -117,6 +126,39 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		fmt.Fprintf(o.IO.Err, "review: %s to %s: %d accesses (%d flagged), %d secrets (%d with a verdict), %d findings (%s)\n",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), len(rv.Access), flagged, len(rv.Secrets), judged,
 			len(res.Findings), time.Since(o.Start).Round(time.Millisecond))
+	}
+	return out, nil
+}
+
+// verifyTrees validates the log files of each CloudTrail tree among the review's inputs: every
+// directory argument under which CloudTrail files were read (a tree's digests chain across its
+// accounts and regions, so the tree is what is checked, not each file).
+func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats, opts integrity.Options) ([]report.TreeIntegrity, error) {
+	var out []report.TreeIntegrity
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		prefix := filepath.Clean(p) + string(filepath.Separator)
+		trail := false
+		for _, f := range files {
+			if f.Format == "cloudtrail" && strings.HasPrefix(filepath.Clean(f.File), prefix) {
+				trail = true
+				break
+			}
+		}
+		if !trail {
+			continue
+		}
+		res, err := integrity.VerifyCloudTrail(ctx, p, opts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, interrupted(ctx, "validating the CloudTrail log files")
+			}
+			res = &integrity.Result{Status: integrity.Unverifiable, Reason: err.Error(), Problems: []integrity.Problem{}}
+		}
+		out = append(out, report.TreeIntegrity{Tree: p, CloudTrail: res})
 	}
 	return out, nil
 }
