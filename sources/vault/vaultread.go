@@ -52,6 +52,7 @@ const (
 	recUnknownType
 	recTooLong
 	recBad
+	recSkip // a shipped record that is not a Vault entry: skipped for reason
 )
 
 // vaultRec is what a worker makes of one line.
@@ -59,7 +60,11 @@ type vaultRec struct {
 	kind    recKind
 	isResp  bool
 	badAddr bool   // its event's remote_address was logged but is not an IP address
-	reason  string // recBad
+	reason  string // recBad, recSkip
+	// cont: one more record of the line before it (a shipped response holding many).
+	cont      bool
+	shape     uint8 // how the record was shipped (shipped.go); shapeRaw for an audit file's line
+	storeTime bool  // its time is the log store's: the record had none
 	id      reqID
 	ev      event.Event // the base event of a request; of a response, only its time
 	resp    respInfo
@@ -452,6 +457,11 @@ func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
 			continue
 		}
 		b.decodeLine(line, rec, false)
+		if len(b.extra) > 0 {
+			c.recs = append(c.recs, b.extra...)
+			clear(b.extra)
+			b.extra = b.extra[:0]
+		}
 	}
 }
 
@@ -490,6 +500,10 @@ type vaultPairer struct {
 	waiting int // entries in all the maps above
 	early   int // of which early responses
 
+	// shapes counts the records of each shape (shipped.go), storeTime those timed by the store.
+	shapes    [shapeCount]int
+	storeTime int
+
 	lineBase int
 	maxLine  int
 	size     int64 // the input's size when known (uncompressed file), else 0
@@ -517,9 +531,12 @@ func (p *vaultPairer) init() {
 
 func (p *vaultPairer) chunk(c *vaultChunk) {
 	st := p.st
+	n := p.lineBase
 	for i := range c.recs {
 		r := &c.recs[i]
-		n := p.lineBase + i + 1
+		if !r.cont {
+			n++ // the records of one shipped line share its number; each counts as a line
+		}
 		st.Lines++
 		switch r.kind {
 		case recTooLong:
@@ -533,11 +550,20 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 			st.Skip("unknown-type")
 		case recBad:
 			st.Bad(n, r.reason)
+			if r.shape != shapeRaw {
+				p.shapes[r.shape]++
+			}
+		case recSkip:
+			st.Skip(r.reason)
 		default:
+			p.shapes[r.shape]++
+			if r.storeTime {
+				p.storeTime++
+			}
 			p.entry(r, n)
 		}
 	}
-	p.lineBase += len(c.recs)
+	p.lineBase = n
 	p.read += int64(len(c.data))
 	if p.size > 0 && p.out.Flat() == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.Len() > 0 {
 		// Events per byte so far, times the size, plus a margin: one allocation for the file.
@@ -727,6 +753,7 @@ func (p *vaultPairer) finish() sources.EventStore {
 	if bad > 0 {
 		p.st.Note = strings.TrimPrefix(p.st.Note+"; "+badAddrNote(bad), "; ")
 	}
+	p.noteShapes()
 	p.st.Events += p.out.Len()
 	out := p.out
 	p.out, p.marks = sources.EventStore{}, nil
