@@ -222,6 +222,9 @@ func lokiRange(raw json.RawMessage) []shippedRec {
 // and the store's timestamp.
 func inner(line []byte, labels map[string]string, store string, shape uint8) shippedRec {
 	line = bytes.TrimSpace(line)
+	if i := bytes.IndexByte(line, '{'); i > 0 && i <= sources.MaxPrefix {
+		line = line[i:] // the audit device's "prefix" option, as on a raw line
+	}
 	var m map[string]json.RawMessage
 	if len(line) == 0 || line[0] != '{' || sonic.Unmarshal(line, &m) != nil {
 		return shippedRec{skip: "not-vault-audit", shape: shape}

@@ -65,10 +65,10 @@ type vaultRec struct {
 	cont      bool
 	shape     uint8 // how the record was shipped (shipped.go); shapeRaw for an audit file's line
 	storeTime bool  // its time is the log store's: the record had none
-	id      reqID
-	ev      event.Event // the base event of a request; of a response, only its time
-	resp    respInfo
-	line    []byte // a response's line, to build its base event if its request is missing
+	id        reqID
+	ev        event.Event // the base event of a request; of a response, only its time
+	resp      respInfo
+	line      []byte // a response's line, to build its base event if its request is missing
 }
 
 // reqID is a request.id as a pairing key: a canonical UUID packed into 16 bytes (no string is
