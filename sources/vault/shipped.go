@@ -556,7 +556,10 @@ func (p *vaultPairer) noteShapes() {
 	}
 	st.StoreTime = p.storeTime
 	when := "each record's own time"
-	if p.storeTime > 0 {
+	switch {
+	case p.shippedParsed == 0:
+		when = "none (no shipped record read)"
+	case p.storeTime > 0:
 		when = "the log store's timestamp for " + strconv.Itoa(p.storeTime) + " records without their own time, the record's own for the others"
 	}
 	note := "shipped: " + strings.Join(parts, ", ") + "; time: " + when

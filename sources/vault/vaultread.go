@@ -501,8 +501,9 @@ type vaultPairer struct {
 	early   int // of which early responses
 
 	// shapes counts the records of each shape (shipped.go), storeTime those timed by the store.
-	shapes    [shapeCount]int
-	storeTime int
+	shapes        [shapeCount]int
+	storeTime     int
+	shippedParsed int
 
 	lineBase int
 	maxLine  int
@@ -557,6 +558,9 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 			st.Skip(r.reason)
 		default:
 			p.shapes[r.shape]++
+			if r.shape != shapeRaw {
+				p.shippedParsed++
+			}
 			if r.storeTime {
 				p.storeTime++
 			}
