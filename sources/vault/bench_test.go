@@ -107,7 +107,7 @@ func shippedBenchData(b *testing.B) map[string][]byte {
 	b.Helper()
 	lines := benchLines(b)
 	out := map[string][]byte{"vault": benchLog()}
-	var lift, jsonl, ranges, docs, search bytes.Buffer
+	var lift, jsonl, jsonlRaw, docs, docsOrig, ranges, search bytes.Buffer
 	var hits []any
 	var result []any
 	for i, l := range lines {
@@ -122,6 +122,8 @@ func shippedBenchData(b *testing.B) map[string][]byte {
 		lift.WriteString(lf + "\n")
 		dl, labels := liftEntry(b, string(l), "type", "auth_accessor", "time")
 		jsonl.WriteString(jsonStr(b, map[string]any{"labels": labels, "line": dl, "timestamp": at.Format(time.RFC3339Nano)}) + "\n")
+		jsonlRaw.WriteString(jsonStr(b, map[string]any{"labels": map[string]string{"job": "vault"}, "line": string(l), "timestamp": at.Format(time.RFC3339Nano)}) + "\n")
+		docsOrig.WriteString(jsonStr(b, elasticOf(b, string(l), true)) + "\n")
 		result = append(result, map[string]any{"stream": labels, "values": [][]string{{strconv.FormatInt(at.UnixNano(), 10), dl}}})
 		doc := elasticOf(b, string(l), false)
 		docs.WriteString(jsonStr(b, doc) + "\n")
@@ -134,6 +136,7 @@ func shippedBenchData(b *testing.B) map[string][]byte {
 	}
 	out["fluent-bit-lift"], out["loki-jsonl"], out["loki-query-range"] = lift.Bytes(), jsonl.Bytes(), ranges.Bytes()
 	out["elastic-doc"], out["elastic-search"] = docs.Bytes(), search.Bytes()
+	out["loki-jsonl-raw"], out["elastic-doc-original"] = jsonlRaw.Bytes(), docsOrig.Bytes()
 	return out
 }
 
@@ -143,7 +146,7 @@ func shippedBenchData(b *testing.B) map[string][]byte {
 func BenchmarkReadShipped(b *testing.B) {
 	shapes := shippedBenchData(b)
 	raw := int64(len(benchLog()))
-	for _, name := range []string{"vault", "fluent-bit-lift", "loki-jsonl", "loki-query-range", "elastic-doc", "elastic-search"} {
+	for _, name := range []string{"vault", "fluent-bit-lift", "loki-jsonl", "loki-jsonl-raw", "loki-query-range", "elastic-doc", "elastic-doc-original", "elastic-search"} {
 		data := shapes[name]
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(raw)

@@ -109,7 +109,7 @@ func shipped(line []byte) []shippedRec {
 	case has(top, "hashicorp_vault"):
 		return []shippedRec{elasticDoc(top, shapeElasticDoc)}
 	case liftedRecord(top):
-		return []shippedRec{record(top, nil, "", shapeRaw)}
+		return []shippedRec{record(top, nil, "", shapeRaw, nil)}
 	}
 	return nil
 }
@@ -229,20 +229,23 @@ func inner(line []byte, labels map[string]string, store string, shape uint8) shi
 	if len(line) == 0 || line[0] != '{' || sonic.Unmarshal(line, &m) != nil {
 		return shippedRec{skip: "not-vault-audit", shape: shape}
 	}
-	return record(m, labels, store, shape)
+	return record(m, labels, store, shape, line)
 }
 
 // record turns a decoded record (raw or lifted) into a raw entry: labels fill the members the
 // record lacks, lifted members go back into their objects, and the store's time is used only
-// when the record has none.
-func record(m map[string]json.RawMessage, labels map[string]string, store string, shape uint8) shippedRec {
+// when the record has none. orig, when not nil, is the record's own bytes: an entry nothing
+// was changed in is passed on as it was logged.
+func record(m map[string]json.RawMessage, labels map[string]string, store string, shape uint8, orig []byte) shippedRec {
 	for k, v := range labels {
 		if _, ok := m[k]; !ok && (k == "type" || k == "time" || k == "error" || isLiftedKey(k)) {
 			q, _ := json.Marshal(v)
 			m[k] = q
+			orig = nil
 		}
 	}
 	if liftedRecord(m) {
+		orig = nil
 		shape |= shapeLifted
 		if !has(m, "type") {
 			// The Loki output moved type (and often auth_accessor) into a label: logcli
@@ -262,7 +265,12 @@ func record(m map[string]json.RawMessage, labels map[string]string, store string
 			q, _ := json.Marshal(store)
 			m["time"] = q
 			r.storeTime = true
+			orig = nil
 		}
+	}
+	if orig != nil {
+		r.entry = orig
+		return r
 	}
 	r.entry = encodeEntry(m)
 	return r
@@ -382,7 +390,7 @@ func elasticDoc(doc map[string]json.RawMessage, shape uint8) shippedRec {
 	if t, err := time.Parse(time.RFC3339Nano, at); err == nil {
 		store = t.UTC().Format(time.RFC3339Nano)
 	}
-	return record(hv.Audit, nil, store, shape)
+	return record(hv.Audit, nil, store, shape, nil)
 }
 
 // sniffShipped reports whether one of the head's lines is a shipped shape holding a Vault
