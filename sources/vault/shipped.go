@@ -237,8 +237,9 @@ func inner(line []byte, labels map[string]string, store string, shape uint8) shi
 // when the record has none. orig, when not nil, is the record's own bytes: an entry nothing
 // was changed in is passed on as it was logged.
 func record(m map[string]json.RawMessage, labels map[string]string, store string, shape uint8, orig []byte) shippedRec {
+	nested := has(m, "auth") || has(m, "request") // a raw entry: lifted labels are not its members
 	for k, v := range labels {
-		if _, ok := m[k]; !ok && (k == "type" || k == "time" || k == "error" || isLiftedKey(k)) {
+		if _, ok := m[k]; !ok && (k == "type" || k == "time" || k == "error" || !nested && isLiftedKey(k)) {
 			q, _ := json.Marshal(v)
 			m[k] = q
 			orig = nil
