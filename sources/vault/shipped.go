@@ -26,6 +26,8 @@ package vault
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -315,17 +317,42 @@ func unlift(m map[string]json.RawMessage) bool {
 	return true
 }
 
-// encodeEntry writes m as one JSON object, without HTML escaping (the decoder reads the
-// logged bytes, and the fast path is for strings without escapes); nil when a value is not
-// valid JSON.
+// encodeEntry writes m as one JSON object, keys in order (so that a problem's text is the same
+// from run to run), values as they were logged; nil when a value is empty. The decoder then
+// checks the whole as it checks a raw line.
 func encodeEntry(m map[string]json.RawMessage) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(m) != nil {
-		return nil
+	n := 2
+	for k, v := range m {
+		n += len(k) + len(v) + 4
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	buf := make([]byte, 0, n)
+	buf = append(buf, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		v := bytes.TrimSpace(m[k])
+		if len(v) == 0 {
+			return nil
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendKey(buf, k)
+		buf = append(buf, ':')
+		buf = append(buf, v...)
+	}
+	return append(buf, '}')
+}
+
+// appendKey appends k as a JSON string: as it is when it needs no escape, else encoded.
+func appendKey(buf []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			q, _ := json.Marshal(k)
+			return append(buf, q...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, k...)
+	return append(buf, '"')
 }
 
 // elasticSearch is a _search response: the hits of the hashicorp_vault integration.
