@@ -228,8 +228,12 @@ func inner(line []byte, labels map[string]string, store string, shape uint8) shi
 		line = line[i:] // the audit device's "prefix" option, as on a raw line
 	}
 	var m map[string]json.RawMessage
-	if len(line) == 0 || line[0] != '{' || sonic.Unmarshal(line, &m) != nil {
-		return shippedRec{skip: "not-vault-audit", shape: shape}
+	if len(line) == 0 || line[0] != '{' {
+		return shippedRec{skip: "not-vault-audit", shape: shape} // a text log in the same stream
+	}
+	if err := sonic.Unmarshal(line, &m); err != nil {
+		// A JSON line cut or damaged before it was shipped, as it would be in the file.
+		return shippedRec{bad: "invalid JSON in the stored line: " + sources.ShortJSONError(err), shape: shape}
 	}
 	return record(m, labels, store, shape, line)
 }
@@ -595,6 +599,8 @@ func (p *vaultPairer) noteShapes() {
 	switch {
 	case p.shippedParsed == 0:
 		when = "none (no shipped record read)"
+	case p.storeTime == p.shippedParsed:
+		when = "the log store's timestamp (the records had none of their own)"
 	case p.storeTime > 0:
 		when = "the log store's timestamp for " + strconv.Itoa(p.storeTime) + " records without their own time, the record's own for the others"
 	}

@@ -325,3 +325,15 @@ func TestShippedChunks(t *testing.T) {
 		diffEvents(t, fmt.Sprint("chunk ", chunk), wantEvs, gotEvs)
 	}
 }
+
+// TestShippedDamagedLine: a JSON line cut before it was shipped is malformed inside its Loki
+// record, as it is in the file; a text line of the same stream is skipped.
+func TestShippedDamagedLine(t *testing.T) {
+	cut := pairReq[:len(pairReq)/2]
+	data := jsonStr(t, map[string]any{"labels": map[string]string{}, "line": cut, "timestamp": "2026-09-23T10:00:00Z"}) + "\n" +
+		jsonStr(t, map[string]any{"labels": map[string]string{}, "line": "\x00\x00\x00", "timestamp": "2026-09-23T10:00:00Z"}) + "\n" + pairReq + "\n"
+	l, st := loadVaultBytes(t, "cut.jsonl", []byte(data), sources.LoadOptions{})
+	if len(l.Events) != 1 || st.Malformed != 1 || st.Problems[0].Line != 1 || !strings.Contains(st.Problems[0].Reason, "invalid JSON in the stored line") || st.Skipped["not-vault-audit"] != 1 {
+		t.Errorf("events %d malformed %d %v skipped %v", len(l.Events), st.Malformed, st.Problems, st.Skipped)
+	}
+}
