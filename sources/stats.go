@@ -35,6 +35,14 @@ type FileStats struct {
 	FirstEvent time.Time `json:"first_event,omitzero"`
 	LastEvent  time.Time `json:"last_event,omitzero"`
 
+	// Shapes counts the records of each shape a log store gave them (Vault: "loki-jsonl",
+	// "fluent-bit-lift", "elastic-doc", ..., the raw audit lines as "vault"); nil for a file of
+	// raw lines only.
+	Shapes map[string]int `json:"shapes,omitempty"`
+	// StoreTime counts the records timed by the log store's timestamp (Loki's, @timestamp)
+	// because they had no time of their own.
+	StoreTime int `json:"store_time,omitempty"`
+
 	// BatchEchoes are reads a BatchGetSecretValue expanded to that a GetSecretValue record of the
 	// same principal and secret repeats (CloudTrail logs both): dropped so each read counts once.
 	BatchEchoes int `json:"batch_echoes,omitempty"`

@@ -108,3 +108,37 @@ func TestScanHeadCut(t *testing.T) {
 		t.Fatalf("values %+v", h.Values)
 	}
 }
+
+// TestSniffShipped: Vault entries as log stores keep them are claimed by the vault format and
+// by no other; the same wrappers around another log are claimed by none.
+func TestSniffShipped(t *testing.T) {
+	lifted := `{"time":"2026-09-23T10:00:00Z","type":"request","auth_accessor":"hmac-sha256:a","auth_display_name":"ci","request_id":"r1","request_operation":"read","request_path":"kv/data/x","request_namespace":{"id":"root"}}`
+	noType := `{"request_id":"r1","request_operation":"read","request_path":"kv/data/x","auth_display_name":"ci"}`
+	esc := strings.NewReplacer(`"`, `\"`).Replace
+	for name, tt := range map[string]struct {
+		data string
+		want string
+	}{
+		"fluent bit lift":               {lifted, "vault"},
+		"fluent bit lift, labels moved": {noType, "vault"},
+		"loki jsonl":                    {`{"labels":{"type":"request"},"line":"` + esc(noType) + `","timestamp":"2026-09-23T10:00:00Z"}`, "vault"},
+		"loki query_range":              {`{"status":"success","data":{"resultType":"streams","result":[{"stream":{"job":"v"},"values":[["1758621600000000000","` + esc(lifted) + `"]]}]}}`, "vault"},
+		"elastic document":              {`{"@timestamp":"2026-09-23T10:00:00Z","hashicorp_vault":{"audit":{"type":"request"}}}`, "vault"},
+		"elastic hit":                   {`{"_index":"logs","_source":{"hashicorp_vault":{"audit":{}}}}`, "vault"},
+		"elastic _search":               {`{"took":1,"hits":{"total":{"value":1},"hits":[{"_source":{"event":{},"hashicorp_vault":{"audit":{}}}}]}}`, "vault"},
+		"loki jsonl of kubernetes":      {`{"labels":{},"line":"{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"auditID\":\"a\"}","timestamp":"2026-09-23T10:00:00Z"}`, ""},
+		"_search of other logs":         {`{"took":1,"hits":{"hits":[{"_source":{"message":"x"}}]}}`, ""},
+		"app log with request_id":       {`{"time":"2026-09-23T10:00:00Z","request_id":"x","request_path":"/"}`, ""},
+	} {
+		data := []byte(tt.data + "\n")
+		if got := sniffName("x.log", data); got != tt.want {
+			t.Errorf("%s: sniffed %q, want %q", name, got, tt.want)
+		}
+		h := sources.ScanHead(data, true)
+		for _, ff := range Files() {
+			if ff.Name() != "vault" && ff.Sniff("x.log", h) {
+				t.Errorf("%s: %s claims it", name, ff.Name())
+			}
+		}
+	}
+}

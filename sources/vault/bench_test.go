@@ -3,8 +3,10 @@ package vault
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bytedance/sonic"
 
@@ -97,5 +99,69 @@ func BenchmarkValidStrings(b *testing.B) {
 				b.Fatalf("rejected %q", l)
 			}
 		}
+	}
+}
+
+// shippedBenchData is benchLog in each shipped shape, made with shipped_test.go's converters.
+func shippedBenchData(b *testing.B) map[string][]byte {
+	b.Helper()
+	lines := benchLines(b)
+	out := map[string][]byte{"vault": benchLog()}
+	var lift, jsonl, jsonlRaw, docs, docsOrig, ranges, search bytes.Buffer
+	var hits []any
+	var result []any
+	for i, l := range lines {
+		var e struct {
+			Time string `json:"time"`
+		}
+		if sonic.Unmarshal(l, &e) != nil {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, e.Time)
+		lf, _ := liftEntry(b, string(l))
+		lift.WriteString(lf + "\n")
+		dl, labels := liftEntry(b, string(l), "type", "auth_accessor", "time")
+		jsonl.WriteString(jsonStr(b, map[string]any{"labels": labels, "line": dl, "timestamp": at.Format(time.RFC3339Nano)}) + "\n")
+		jsonlRaw.WriteString(jsonStr(b, map[string]any{"labels": map[string]string{"job": "vault"}, "line": string(l), "timestamp": at.Format(time.RFC3339Nano)}) + "\n")
+		docsOrig.WriteString(jsonStr(b, elasticOf(b, string(l), true)) + "\n")
+		result = append(result, map[string]any{"stream": labels, "values": [][]string{{strconv.FormatInt(at.UnixNano(), 10), dl}}})
+		doc := elasticOf(b, string(l), false)
+		docs.WriteString(jsonStr(b, doc) + "\n")
+		hits = append(hits, map[string]any{"_id": strconv.Itoa(i), "_source": doc})
+		if len(result) == 100 || i == len(lines)-1 {
+			ranges.WriteString(jsonStr(b, map[string]any{"status": "success", "data": map[string]any{"resultType": "streams", "result": result}}) + "\n")
+			search.WriteString(jsonStr(b, map[string]any{"took": 1, "hits": map[string]any{"hits": hits}}) + "\n")
+			result, hits = nil, nil
+		}
+	}
+	out["fluent-bit-lift"], out["loki-jsonl"], out["loki-query-range"] = lift.Bytes(), jsonl.Bytes(), ranges.Bytes()
+	out["elastic-doc"], out["elastic-search"] = docs.Bytes(), search.Bytes()
+	out["loki-jsonl-raw"], out["elastic-doc-original"] = jsonlRaw.Bytes(), docsOrig.Bytes()
+	return out
+}
+
+// BenchmarkReadShipped reads the same entries in each shipped shape through the pipeline. MB/s
+// counts the raw audit log's bytes (the same content for every shape), so the figures compare
+// directly with the "vault" sub-benchmark; shaped-MB is the size of the shape's own file.
+func BenchmarkReadShipped(b *testing.B) {
+	shapes := shippedBenchData(b)
+	raw := int64(len(benchLog()))
+	for _, name := range []string{"vault", "fluent-bit-lift", "loki-jsonl", "loki-jsonl-raw", "loki-query-range", "elastic-doc", "elastic-doc-original", "elastic-search"} {
+		data := shapes[name]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(raw)
+			b.ReportAllocs()
+			events := 0
+			for b.Loop() {
+				var st sources.FileStats
+				es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), sources.DefaultMaxLineBytes, &st, sources.NewInterner(), nil)
+				events += es.Len()
+				if st.Malformed > 0 {
+					b.Fatalf("%s: %d malformed: %v", name, st.Malformed, st.Problems[:1])
+				}
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(len(data))/(1<<20), "shaped-MB")
+		})
 	}
 }

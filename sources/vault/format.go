@@ -13,14 +13,17 @@ func (Format) Name() string  { return "vault" }
 func (Format) Title() string { return "Vault / OpenBao audit log" }
 
 // Sniff: an audit entry has "time" and "type" (request or response) and an "auth" or a
-// "request" object at the top level.
+// "request" object at the top level; a shipped one is a Fluent Bit lifted record, a Loki
+// jsonl line or query_range response whose line is an entry, or a hashicorp_vault document.
 func (Format) Sniff(_ string, h *sources.Head) bool {
 	for _, v := range h.Values {
 		if !v.Array && v.Has("time", "type") && v.HasAny("request", "auth") {
 			return true
 		}
 	}
-	return false
+	// A shipped shape (shipped.go): by its keys, and for a Loki line by the keys of the
+	// record it holds.
+	return sniffShipped(h.Bytes)
 }
 
 func (Format) Read(ctx context.Context, f *sources.File, st *sources.FileStats) sources.Batch {

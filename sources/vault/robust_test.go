@@ -360,13 +360,13 @@ func TestInvalidStrings(t *testing.T) {
 }
 
 // TestEntryWithoutAuthOrRequest: a record with time and type and nothing else the detectors use
-// (a Fluent Bit nest/lift record: auth_* and request_* lifted to the top level) is malformed
-// with a reason, never a silent empty event; an entry whose request object is there but thin
-// is still an entry.
+// (neither auth nor request, none of the members Fluent Bit's nest/lift puts at the top level)
+// is malformed with a reason, never a silent empty event; a lifted record is read as the entry
+// it was (shipped_test.go); an entry whose request object is there but thin is still an entry.
 func TestEntryWithoutAuthOrRequest(t *testing.T) {
-	lifted := `{"time":"2026-09-23T10:00:00Z","type":"request","auth_accessor":"hmac-sha256:aa","auth_display_name":"approle","request_path":"kv/data/x","request_operation":"read","request_remote_address":"10.0.0.1"}`
+	bare := `{"time":"2026-09-23T10:00:00Z","type":"request","request_id":"r0","error":""}`
 	thin := `{"time":"2026-09-23T10:00:01Z","type":"request","request":{"id":"r1","operation":"read","path":"kv/data/x"}}`
-	l, st := loadVaultBytes(t, "a.log", []byte(lifted+"\n"+thin+"\n"), sources.LoadOptions{})
+	l, st := loadVaultBytes(t, "a.log", []byte(bare+"\n"+thin+"\n"), sources.LoadOptions{})
 	if st.Malformed != 1 || len(l.Events) != 1 || st.Problems[0].Line != 1 || !strings.Contains(st.Problems[0].Reason, "without auth or request") {
 		t.Errorf("malformed %d, events %d, problems %v", st.Malformed, len(l.Events), st.Problems)
 	}

@@ -110,6 +110,9 @@ type vaultBuilder struct {
 	file string
 	in   *sources.LocalInterner
 	v    vaultLine
+	// extra are the records after the first of a shipped line that holds several (a Loki
+	// query_range or Elasticsearch _search response); chunk appends them after the line's.
+	extra []vaultRec
 }
 
 // decodeLine decodes one line into rec (its kind, and for an entry its base event and what its
@@ -133,10 +136,19 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 		}
 		trimmed = trimmed[i:]
 	}
+	b.decodeEntry(line, trimmed, rec, full, true)
+}
+
+// decodeEntry decodes the JSON object trimmed (of line) into rec. outer is set for a line of
+// the input, which may be a shipped shape (shipped.go); an entry made from one is not.
+func (b *vaultBuilder) decodeEntry(line, trimmed []byte, rec *vaultRec, full, outer bool) {
 	v := &b.v
 	if !decodeVaultFast(trimmed, v) {
 		var e vaultEntry
 		if err := sonic.Unmarshal(trimmed, &e); err != nil {
+			if outer && b.shipped(trimmed, rec, full) {
+				return // an Elasticsearch document's error is an object, not Vault's string
+			}
 			rec.kind, rec.reason = recBad, "invalid JSON: "+sources.ShortJSONError(err)
 			return
 		}
@@ -146,6 +158,9 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 		// Both decoders pass over what encoding/json rejects in strings; the line is not JSON.
 		rec.kind, rec.reason = recBad, badStringReason
 		return
+	}
+	if outer && (v.Type == "" || !v.HasAuth && !v.HasRequest) && b.shipped(trimmed, rec, full) {
+		return // a raw line has both: only a line the raw reading cannot use gets here
 	}
 	if v.Type != "request" && v.Type != "response" {
 		if v.Type == "" {

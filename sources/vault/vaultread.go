@@ -52,6 +52,7 @@ const (
 	recUnknownType
 	recTooLong
 	recBad
+	recSkip // a shipped record that is not a Vault entry: skipped for reason
 )
 
 // vaultRec is what a worker makes of one line.
@@ -59,11 +60,15 @@ type vaultRec struct {
 	kind    recKind
 	isResp  bool
 	badAddr bool   // its event's remote_address was logged but is not an IP address
-	reason  string // recBad
-	id      reqID
-	ev      event.Event // the base event of a request; of a response, only its time
-	resp    respInfo
-	line    []byte // a response's line, to build its base event if its request is missing
+	reason  string // recBad, recSkip
+	// cont: one more record of the line before it (a shipped response holding many).
+	cont      bool
+	shape     uint8 // how the record was shipped (shipped.go); shapeRaw for an audit file's line
+	storeTime bool  // its time is the log store's: the record had none
+	id        reqID
+	ev        event.Event // the base event of a request; of a response, only its time
+	resp      respInfo
+	line      []byte // a response's line, to build its base event if its request is missing
 }
 
 // reqID is a request.id as a pairing key: a canonical UUID packed into 16 bytes (no string is
@@ -452,6 +457,11 @@ func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
 			continue
 		}
 		b.decodeLine(line, rec, false)
+		if len(b.extra) > 0 {
+			c.recs = append(c.recs, b.extra...)
+			clear(b.extra)
+			b.extra = b.extra[:0]
+		}
 	}
 }
 
@@ -490,6 +500,11 @@ type vaultPairer struct {
 	waiting int // entries in all the maps above
 	early   int // of which early responses
 
+	// shapes counts the records of each shape (shipped.go), storeTime those timed by the store.
+	shapes        [shapeCount]int
+	storeTime     int
+	shippedParsed int
+
 	lineBase int
 	maxLine  int
 	size     int64 // the input's size when known (uncompressed file), else 0
@@ -517,9 +532,12 @@ func (p *vaultPairer) init() {
 
 func (p *vaultPairer) chunk(c *vaultChunk) {
 	st := p.st
+	n := p.lineBase
 	for i := range c.recs {
 		r := &c.recs[i]
-		n := p.lineBase + i + 1
+		if !r.cont {
+			n++ // the records of one shipped line share its number; each counts as a line
+		}
 		st.Lines++
 		switch r.kind {
 		case recTooLong:
@@ -533,11 +551,23 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 			st.Skip("unknown-type")
 		case recBad:
 			st.Bad(n, r.reason)
+			if r.shape != shapeRaw {
+				p.shapes[r.shape]++
+			}
+		case recSkip:
+			st.Skip(r.reason)
 		default:
+			p.shapes[r.shape]++
+			if r.shape != shapeRaw {
+				p.shippedParsed++
+			}
+			if r.storeTime {
+				p.storeTime++
+			}
 			p.entry(r, n)
 		}
 	}
-	p.lineBase += len(c.recs)
+	p.lineBase = n
 	p.read += int64(len(c.data))
 	if p.size > 0 && p.out.Flat() == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.Len() > 0 {
 		// Events per byte so far, times the size, plus a margin: one allocation for the file.
@@ -727,6 +757,7 @@ func (p *vaultPairer) finish() sources.EventStore {
 	if bad > 0 {
 		p.st.Note = strings.TrimPrefix(p.st.Note+"; "+badAddrNote(bad), "; ")
 	}
+	p.noteShapes()
 	p.st.Events += p.out.Len()
 	out := p.out
 	p.out, p.marks = sources.EventStore{}, nil
