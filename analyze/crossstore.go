@@ -214,7 +214,9 @@ func (d *CrossStore) report(a netip.Addr, st *crossAddr, ev *event.Event) {
 // crossWork is one workload's recent secret reads, per store: O(1) per event and a fixed
 // amount of memory per workload, since most workloads read one store all day.
 type crossWork struct {
-	stores   [8]workStore
+	// stores by event kind, allocated on a store's first read: most workloads live in one store,
+	// and a workStore holds a ring of reads (a workload in every slot would cost ~35 KB).
+	stores   [8]*workStore
 	fresh    map[string]bool // identity -> new in its store, judged at its first read of an episode
 	seenAt   time.Time       // the latest read
 	reported time.Time       // end of the last reported episode; zero when none
@@ -275,6 +277,9 @@ func (d *CrossStore) observeWorkload(ev *event.Event) {
 	}
 	w.reported = time.Time{}
 	k := ev.Kind & 7
+	if w.stores[k] == nil {
+		w.stores[k] = &workStore{}
+	}
 	w.stores[k].add(crossRead{at: ev.Time, kind: ev.Kind, identity: id, display: ev.DisplayName,
 		resource: ev.Resource, ev: evidenceOf(ev), fresh: fresh, addr: ev.RemoteAddr})
 	// Reported when one store is new to the workload and another is its home: a store whose
@@ -282,8 +287,10 @@ func (d *CrossStore) observeWorkload(ev *event.Event) {
 	since := ev.Time.Add(-win)
 	var newKinds [8]bool
 	stores, fresh1, known := 0, false, false
-	for i := range w.stores {
-		st := &w.stores[i]
+	for i, st := range w.stores {
+		if st == nil {
+			continue
+		}
 		inFresh, inKnown := !st.lastFresh.Before(since) && !st.lastFresh.IsZero(), !st.lastKnown.Before(since) && !st.lastKnown.IsZero()
 		if !inFresh && !inKnown {
 			continue
@@ -306,8 +313,10 @@ func (d *CrossStore) observeWorkload(ev *event.Event) {
 // store inside the window.
 func (d *CrossStore) reportWorkload(lk string, w *crossWork, ev *event.Event, newKinds [8]bool, since time.Time) {
 	var reads []crossRead
-	for i := range w.stores {
-		st := &w.stores[i]
+	for _, st := range w.stores {
+		if st == nil {
+			continue
+		}
 		for j := max(0, st.n-workRecent); j < st.n; j++ {
 			if r := st.recent[j%workRecent]; !r.at.Before(since) {
 				reads = append(reads, r)
@@ -343,7 +352,7 @@ func (d *CrossStore) reportWorkload(lk string, w *crossWork, ev *event.Event, ne
 	f.Remediation = "ask the owner of " + lk + " whether it was given access to the new store; if not, revoke its credentials " +
 		"in every store and " + rotateListed + "; vaultsentry trace --identity " + lk + " shows the workload in every store"
 	d.byWork = append(d.byWork, f)
-	w.stores = [8]workStore{}
+	w.stores = [8]*workStore{}
 	w.reported = ev.Time
 }
 
