@@ -131,13 +131,9 @@ func (o *analysisOptions) validate() error {
 	if o.loc, err = time.LoadLocation(o.Timezone); err != nil {
 		return usagef("use an IANA zone name such as UTC, Europe/Dublin or America/New_York", "--timezone: unknown time zone %q", o.Timezone)
 	}
-	for _, tv := range []struct {
-		name, v string
-		dst     *app.TimeArg
-	}{{"--since", o.Since, &o.since}, {"--until", o.Until, &o.until}, {"--learn-until", o.LearnUntil, &o.learnUntil}} {
-		if *tv.dst, err = parseTimeArg(tv.v); err != nil {
-			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90m, 24h, 7d)", "%s: %v", tv.name, err)
-		}
+	if err := parseTimeFlags(timeFlag{"--since", o.Since, &o.since}, timeFlag{"--until", o.Until, &o.until},
+		timeFlag{"--learn-until", o.LearnUntil, &o.learnUntil}); err != nil {
+		return err
 	}
 	if o.UpdateBaseline && o.BaselinePath == "" {
 		return usagef("add --baseline FILE to say where the baseline is kept", "--update-baseline needs --baseline")
@@ -208,6 +204,24 @@ func (o *analysisOptions) validateNotify() error {
 	}
 	if o.NotifyOnError && len(o.notify) == 0 {
 		return usagef("add --notify URL to say where the notice goes", "--notify-on-error needs --notify")
+	}
+	return nil
+}
+
+// timeFlag is one --since-style flag: its name, its value, where the parsed value goes.
+type timeFlag struct {
+	name, v string
+	dst     *app.TimeArg
+}
+
+// parseTimeFlags parses each --since-style flag (scan, cloudtrail, trace, review); a bad value is
+// a usage error that names the flag.
+func parseTimeFlags(flags ...timeFlag) error {
+	for _, f := range flags {
+		var err error
+		if *f.dst, err = parseTimeArg(f.v); err != nil {
+			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90m, 24h, 7d)", "%s: %v", f.name, err)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,19 +90,14 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 }
 
 func (o *reviewOptions) validate() error {
-	if !containsString(report.ReviewFormats(), o.Format) {
+	if !slices.Contains(report.ReviewFormats(), o.Format) {
 		return usagef("pass --format "+strings.Join(report.ReviewFormats(), "|"), "unknown format %q for review (want one of %s)",
 			o.Format, strings.Join(report.ReviewFormats(), ", "))
 	}
-	var err error
-	for _, tv := range []struct {
-		name, v string
-		dst     *app.TimeArg
-	}{{"--since", o.Since, &o.since}, {"--until", o.Until, &o.until}} {
-		if *tv.dst, err = parseTimeArg(tv.v); err != nil {
-			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90d, 24h)", "%s: %v", tv.name, err)
-		}
+	if err := parseTimeFlags(timeFlag{"--since", o.Since, &o.since}, timeFlag{"--until", o.Until, &o.until}); err != nil {
+		return err
 	}
+	var err error
 	o.failOn = analyze.Critical + 1
 	if o.FailOn != "" {
 		if o.failOn, err = analyze.ParseSeverity(o.FailOn); err != nil {
@@ -116,15 +112,6 @@ func (o *reviewOptions) validate() error {
 	}
 	o.integrity, err = integrityOptions(o.Signatures, o.PublicKeys)
 	return err
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func runReview(ctx context.Context, o *reviewOptions) error {

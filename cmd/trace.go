@@ -133,13 +133,8 @@ func (o *traceOptions) validate() error {
 	if o.loc, err = time.LoadLocation(o.Timezone); err != nil {
 		return usagef("use an IANA zone name such as UTC, Europe/Dublin or America/New_York", "--timezone: unknown time zone %q", o.Timezone)
 	}
-	for _, tv := range []struct {
-		name, v string
-		dst     *app.TimeArg
-	}{{"--since", o.Since, &o.since}, {"--until", o.Until, &o.until}} {
-		if *tv.dst, err = parseTimeArg(tv.v); err != nil {
-			return usagef("give an RFC 3339 time (2026-09-23T12:00:00Z) or a duration (90m, 24h, 7d)", "%s: %v", tv.name, err)
-		}
+	if err := parseTimeFlags(timeFlag{"--since", o.Since, &o.since}, timeFlag{"--until", o.Until, &o.until}); err != nil {
+		return err
 	}
 	if o.Quiet && o.Verbose {
 		return usagef("pass one of them", "--quiet and --verbose exclude each other")
