@@ -47,6 +47,11 @@ type Input struct {
 	// named on the command line: a found file that is not a log is skipped quietly, a named one
 	// is described.
 	Found bool
+	// Open, when set, opens an input that is not a local file (an S3 object, a log store's
+	// answer): Name is then only what statistics and findings call it. The reader it returns is
+	// read like a file's bytes (decompressed when compressed); Size is its size when known.
+	Open func() (io.ReadCloser, error)
+	Size int64
 }
 
 // Expand turns command-line arguments into inputs: files as given, directories walked (every
@@ -227,9 +232,17 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 		close = func() error { return nil }
 		snap  *snapshotReader
 	)
-	if in.Name == "-" {
+	switch {
+	case in.Open != nil:
+		rc, err := in.Open()
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", in.Name, err)
+		}
+		close = rc.Close
+		raw = rc
+	case in.Name == "-":
 		raw = stdin
-	} else {
+	default:
 		f, err := os.Open(in.Name)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", in.Name, errNotFound(err))
@@ -257,6 +270,8 @@ func open(in Input, stdin io.Reader, lim openLimits) (*openedInput, error) {
 	var notes []string
 	if snap != nil {
 		oi.size = snap.size
+	} else if in.Open != nil {
+		oi.size = in.Size
 	}
 	// peek looks at the start of what is read. Of a plain regular file it takes only what the
 	// first read brought: reading on at open could reach the end of a growing file before the
