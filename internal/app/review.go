@@ -28,6 +28,8 @@ type ReviewRequest struct {
 	// Integrity are the signatures and keys the CloudTrail log file validation of every
 	// CloudTrail tree among Paths checks with (--signatures, --public-key).
 	Integrity integrity.Options
+	// Inventory are the --inventory files (inventory.go): the stores' own lists of secrets.
+	Inventory []string
 }
 
 // Review reads the inputs and writes the review. The period is --since .. --until (durations
@@ -43,6 +45,10 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	o.logConfig()
 	if r.Format == "csv" && (r.Output == "" || r.Output == "-") {
 		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv)", "review --format csv needs -o DIR")
+	}
+	inv, invNotes, err := loadInventory(o, r.Inventory)
+	if err != nil {
+		return Outcome{}, err
 	}
 	loaded, _, err := loadInputs(ctx, o, "review", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
@@ -71,6 +77,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		bl = b
 	}
 	conf := o.config()
+	conf.Review.Inventory = inv
 	// What came before the period is history, as the baseline is.
 	var period []event.Event
 	for i := range evs {
@@ -82,11 +89,12 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		}
 	}
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
+	rv.Notes = append(rv.Notes, invNotes...)
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
 	}
 	cfg := conf.Analyze
-	res := analyze.Run(period, analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
+	res := analyze.Run(withoutInventoryRequests(period, &conf.Review), analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
 	if res.Interrupted || ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "analysing")
 	}
