@@ -37,17 +37,22 @@ func InventoryVault(ctx context.Context, r InventoryRequest) error {
 	vo := r.Vault
 	vo.Warn = func(s string) { fmt.Fprintf(r.IO.Err, "inventory: %s\n", report.Sanitize(s)) }
 	var st inventory.VaultStats
+	var walkErr error
 	err := writeOutput(ctx, r.IO.Out, r.Output, "inventory", func(w io.Writer) error {
 		iw := inventory.NewWriter(w)
 		var err error
 		st, err = inventory.WalkVault(ctx, vo, iw.Write)
+		walkErr = err
 		if ferr := iw.Flush(); err == nil {
 			err = ferr
 		}
 		return err
 	})
+	if walkErr != nil {
+		return inventoryError(ctx, walkErr, "check VAULT_ADDR and VAULT_TOKEN (the token needs list on the mounts' metadata/ paths and read on sys/mounts, or --mount)")
+	}
 	if err != nil {
-		return inventoryError(ctx, err, "check VAULT_ADDR and VAULT_TOKEN (the token needs list on the mounts' metadata/ paths and read on sys/mounts, or --mount)")
+		return err
 	}
 	if !r.Quiet {
 		fmt.Fprintf(r.IO.Err, "inventory: vault %s: %d KV mounts, %d folders listed, %d secrets; %d denied, %d failed (%s)\n",
@@ -60,17 +65,22 @@ func InventoryVault(ctx context.Context, r InventoryRequest) error {
 func InventoryAWS(ctx context.Context, r InventoryRequest) error {
 	start := time.Now()
 	var st awsinv.Stats
+	var walkErr error
 	err := writeOutput(ctx, r.IO.Out, r.Output, "inventory", func(w io.Writer) error {
 		iw := inventory.NewWriter(w)
 		var err error
 		st, err = awsinv.List(ctx, r.Regions, iw.Write)
+		walkErr = err
 		if ferr := iw.Flush(); err == nil {
 			err = ferr
 		}
 		return err
 	})
+	if walkErr != nil {
+		return inventoryError(ctx, walkErr, "check the AWS credentials and --region (the identity needs secretsmanager:ListSecrets)")
+	}
 	if err != nil {
-		return inventoryError(ctx, err, "check the AWS credentials and --region (the identity needs secretsmanager:ListSecrets)")
+		return err
 	}
 	if !r.Quiet {
 		fmt.Fprintf(r.IO.Err, "inventory: aws: %d regions, %d pages, %d secrets (%s)\n", st.Regions, st.Pages, st.Secrets,
@@ -83,11 +93,7 @@ func inventoryError(ctx context.Context, err error, hint string) error {
 	if ctx.Err() != nil {
 		return interrupted(ctx, "taking the inventory")
 	}
-	var re *RuntimeError
-	if errors.As(err, &re) {
-		return err
-	}
-	return runtimef(hint, fmt.Errorf("inventory: %s", report.Sanitize(err.Error())))
+	return runtimef(hint+"; the previous output file, if any, is intact", fmt.Errorf("inventory: %s", report.Sanitize(err.Error())))
 }
 
 // loadInventory reads the --inventory files for the review. A file that cannot be read is a
