@@ -18,9 +18,13 @@ func TestInventoryFlags(t *testing.T) {
 		check func(*inventoryOptions) bool
 	}{
 		{"vault", []string{"vault", "-o", "inv.jsonl", "--mount", "secret/", "--mount", "team/"}, "",
-			func(o *inventoryOptions) bool { return o.Store == "vault" && o.Output == "inv.jsonl" && slices.Equal(o.Mounts, []string{"secret/", "team/"}) }},
+			func(o *inventoryOptions) bool {
+				return o.Store == "vault" && o.Output == "inv.jsonl" && slices.Equal(o.Mounts, []string{"secret/", "team/"})
+			}},
 		{"aws", []string{"aws", "--region", "eu-west-1", "--region", "us-east-1"}, "",
-			func(o *inventoryOptions) bool { return o.Store == "aws" && slices.Equal(o.Regions, []string{"eu-west-1", "us-east-1"}) }},
+			func(o *inventoryOptions) bool {
+				return o.Store == "aws" && slices.Equal(o.Regions, []string{"eu-west-1", "us-east-1"})
+			}},
 		{"empty mount", []string{"vault", "--mount", "/"}, "--mount \"/\" is empty", nil},
 		{"bad region", []string{"aws", "--region", "eu west"}, "is not a region", nil},
 		{"an argument", []string{"vault", "secret/"}, "unexpected argument \"secret/\"", nil},
