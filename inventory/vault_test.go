@@ -129,8 +129,18 @@ func TestWalkVaultErrors(t *testing.T) {
 	if _, _, _, err := walk(t, VaultOptions{Addr: "http://127.0.0.1:1", Token: "x"}); err == nil {
 		t.Error("an unreachable server: no error")
 	}
+	// An empty KV v2 mount: LIST answers 404, which is "nothing here", not a failure.
+	fv.Mounts[""]["empty/"] = invstub.Mount{Version: 2, Secrets: map[string]map[string]any{}}
+	recs, st, warns, err := walk(t, VaultOptions{Addr: srv.URL, Token: fv.Token, Mounts: []string{"empty"}})
+	if err != nil || len(recs) != 0 || st.Mounts != 1 || st.Denied+st.Errors != 0 || len(warns) != 0 {
+		t.Errorf("empty mount: %d records, %+v, %q, %v", len(recs), st, warns, err)
+	}
+	// A wrong token: sys/mounts refused, and the error says how to go on.
+	if _, _, _, err := walk(t, VaultOptions{Addr: srv.URL, Token: "s.wrong"}); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("a wrong token: %v", err)
+	}
 	// Only the named mount is walked.
-	recs, _, _, err := walk(t, VaultOptions{Addr: srv.URL, Token: fv.Token, Mounts: []string{"legacy/"}})
+	recs, _, _, err = walk(t, VaultOptions{Addr: srv.URL, Token: fv.Token, Mounts: []string{"legacy/"}})
 	if err != nil || len(recs) != 2 {
 		t.Errorf("--mount legacy/: %d records, %v", len(recs), err)
 	}
@@ -147,4 +157,27 @@ func serve(t *testing.T, h http.Handler) *httptest.Server {
 		}
 	})
 	return srv
+}
+
+// A 503 (a standby, a sealed node behind the balancer) is retried; a subtree that keeps failing
+// is reported and counted, and the walk goes on.
+func TestWalkVaultRetries(t *testing.T) {
+	fv := testVault()
+	calls := 0
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 || strings.HasPrefix(r.URL.Path, "/v1/legacy/app") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"errors":["Vault is sealed"]}`))
+			return
+		}
+		fv.ServeHTTP(w, r)
+	}))
+	recs, st, warns, err := walk(t, VaultOptions{Addr: srv.URL, Token: fv.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 || st.Errors != 1 || len(warns) != 2 || !strings.Contains(warns[0], "legacy/app/: HTTP 503: Vault is sealed") {
+		t.Errorf("%d records, %+v, %q", len(recs), st, warns)
+	}
 }
