@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,10 +36,16 @@ type VaultOptions struct {
 	// Mounts limits the walk to these mounts ("secret/"); empty: every KV mount sys/mounts lists.
 	Mounts []string
 	Client *http.Client
+	// Parallel is how many metadata reads are in flight at once (0: DefaultParallel).
+	Parallel int
 	// Warn hears each subtree or secret left out (permission denied, a server error) and each
 	// mount skipped; the strings hold paths from the server, to be cleaned before printing.
 	Warn func(string)
 }
+
+// DefaultParallel is the metadata reads a walk has in flight: a 20 000-secret KV v2 mount is
+// 20 000 requests, a minute and a half one at a time at 5 ms each.
+const DefaultParallel = 8
 
 // VaultStats count what a walk did.
 type VaultStats struct {
@@ -55,6 +62,16 @@ var errDenied = errors.New("permission denied")
 type vaultClient struct {
 	o    VaultOptions
 	base *url.URL
+	mu   sync.Mutex // Warn and the stats, from the metadata readers
+}
+
+func (c *vaultClient) warn(st *VaultStats, count *int, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if count != nil {
+		*count++
+	}
+	c.o.Warn(msg)
 }
 
 type vaultMount struct {
@@ -84,6 +101,9 @@ func WalkVault(ctx context.Context, o VaultOptions, emit func(*Record) error) (V
 	}
 	if o.Warn == nil {
 		o.Warn = func(string) {}
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = DefaultParallel
 	}
 	if o.Namespace != "" && !strings.HasSuffix(o.Namespace, "/") {
 		o.Namespace += "/"
@@ -229,30 +249,61 @@ func (c *vaultClient) walk(ctx context.Context, m vaultMount, dir string, st *Va
 	st.Folders++
 	keys := resp.Data.Keys
 	slices.Sort(keys)
+	// This folder's secrets first, their metadata read in parallel; then in key order each
+	// secret is written and each folder walked.
+	recs := map[string]*Record{}
+	var batch []*Record
 	for _, k := range keys {
-		if k == "" || k == "/" || strings.Contains(k, "/") && !strings.HasSuffix(k, "/") || k == "../" || k == "./" {
-			c.o.Warn(fmt.Sprintf("%s%s%s: key %q skipped: not a name", c.o.Namespace, m.path, dir, k))
-			st.Errors++
+		if k == "" || k == "/" || strings.Contains(strings.TrimSuffix(k, "/"), "/") || k == "../" || k == "./" {
+			c.warn(st, &st.Errors, fmt.Sprintf("%s%s%s: key %q skipped: not a name", c.o.Namespace, m.path, dir, k))
 			continue
 		}
-		if strings.HasSuffix(k, "/") {
-			if err := c.walk(ctx, m, dir+k, st, emit); err != nil {
-				return err
-			}
-			continue
+		if !strings.HasSuffix(k, "/") {
+			rec := &Record{Store: StoreVault, Namespace: c.o.Namespace, Mount: m.path, Path: dir + k, KVVersion: m.version}
+			recs[k] = rec
+			batch = append(batch, rec)
 		}
-		rec := &Record{Store: StoreVault, Namespace: c.o.Namespace, Mount: m.path, Path: dir + k, KVVersion: m.version}
-		if m.version == 2 {
-			if err := c.metadata(ctx, m, rec, st); err != nil {
-				return err
-			}
-		}
-		st.Secrets++
-		if err := emit(rec); err != nil {
+	}
+	if m.version == 2 {
+		if err := c.metadataAll(ctx, m, batch, st); err != nil {
 			return err
 		}
 	}
+	for _, k := range keys {
+		if rec := recs[k]; rec != nil {
+			st.Secrets++
+			if err := emit(rec); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.HasSuffix(k, "/") && k != "/" && k != "../" && k != "./" && !strings.Contains(strings.TrimSuffix(k, "/"), "/") {
+			if err := c.walk(ctx, m, dir+k, st, emit); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// metadataAll reads the metadata of recs, o.Parallel at a time; the first fatal error wins.
+func (c *vaultClient) metadataAll(ctx context.Context, m vaultMount, recs []*Record, st *VaultStats) error {
+	sem := make(chan struct{}, c.o.Parallel)
+	var wg sync.WaitGroup
+	var first error
+	var once sync.Once
+	for _, rec := range recs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.metadata(ctx, m, rec, st); err != nil {
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // metadata fills rec from the KV v2 metadata endpoint; a refusal leaves the times unknown.
@@ -271,14 +322,12 @@ func (c *vaultClient) metadata(ctx context.Context, m vaultMount, rec *Record, s
 	err := c.do(ctx, http.MethodGet, escapePath(m.path+"metadata/"+rec.Path), &resp)
 	switch {
 	case errors.Is(err, errDenied):
-		st.Denied++
-		c.o.Warn(fmt.Sprintf("%s%s%s: permission denied to read its metadata: listed without times", c.o.Namespace, m.path, rec.Path))
+		c.warn(st, &st.Denied, fmt.Sprintf("%s%s%s: permission denied to read its metadata: listed without times", c.o.Namespace, m.path, rec.Path))
 		return nil
 	case isFatal(err):
 		return err
 	case err != nil:
-		st.Errors++
-		c.o.Warn(fmt.Sprintf("%s%s%s: metadata: %v: listed without times", c.o.Namespace, m.path, rec.Path, err))
+		c.warn(st, &st.Errors, fmt.Sprintf("%s%s%s: metadata: %v: listed without times", c.o.Namespace, m.path, rec.Path, err))
 		return nil
 	}
 	d := resp.Data

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,5 +180,36 @@ func TestWalkVaultRetries(t *testing.T) {
 	}
 	if len(recs) != 4 || st.Errors != 1 || len(warns) != 2 || !strings.Contains(warns[0], "legacy/app/: HTTP 503: Vault is sealed") {
 		t.Errorf("%d records, %+v, %q", len(recs), st, warns)
+	}
+}
+
+// A secret the token may list but whose metadata it may not read is in the inventory without
+// times, reported and counted; the parallel metadata reads keep the key order.
+func TestWalkVaultMetadataDenied(t *testing.T) {
+	fv := testVault()
+	fv.Denied[""] = append(fv.Denied[""], "secret/metadata/production/db/password")
+	for i := range 40 {
+		fv.Mounts[""]["secret/"].Secrets[fmt.Sprintf("bulk/s%02d", i)] = invstub.Meta("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", 1, nil)
+	}
+	srv := serve(t, fv)
+	recs, st, warns, err := walk(t, VaultOptions{Addr: srv.URL, Token: fv.Token, Mounts: []string{"secret/"}, Parallel: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 43 || st.Denied != 2 || len(warns) != 2 {
+		t.Fatalf("%d records, %+v, %q", len(recs), st, warns)
+	}
+	for i := 1; i < len(recs); i++ {
+		if recs[i-1].Path >= recs[i].Path {
+			t.Errorf("order: %s before %s", recs[i-1].Path, recs[i].Path)
+		}
+	}
+	for _, r := range recs {
+		if r.Path == "production/db/password" && (r.CreatedTime != nil || r.CurrentVersion != nil) {
+			t.Errorf("denied metadata, yet times: %+v", r)
+		}
+		if r.Path == "bulk/s07" && r.CreatedTime == nil {
+			t.Errorf("bulk/s07 without its metadata")
+		}
 	}
 }
