@@ -39,7 +39,7 @@ func TestInventoryE2E(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("inventory vault: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "kv/hr/: permission denied to list") || !strings.Contains(stderr, "2 KV mounts, 7 folders listed, 5 secrets; 1 denied") {
+	if !strings.Contains(stderr, "inventory_identities") || !strings.Contains(stderr, "kv/hr/: permission denied to list") || !strings.Contains(stderr, "2 KV mounts, 7 folders listed, 5 secrets; 1 denied") {
 		t.Errorf("inventory vault stderr:\n%s", stderr)
 	}
 	for _, v := range fv.Violations() {
