@@ -31,6 +31,12 @@ func TestInventoryE2E(t *testing.T) {
 		}},
 		"old/": {Version: 1, Secrets: map[string]map[string]any{"app/key": nil}},
 	}}, Denied: map[string][]string{"": {"kv/metadata/hr/"}}}
+	deleted := invstub.Meta("2025-01-01T00:00:00Z", "2026-08-01T00:00:00Z", "2025-01-01T00:00:00Z", 1, nil)
+	deleted["versions"].(map[string]any)["1"].(map[string]any)["deletion_time"] = "2026-08-01T00:00:00Z"
+	fv.Mounts[""]["kv/"].Secrets["prod/retired"] = deleted
+	scheduled := invstub.Meta("2025-01-01T00:00:00Z", "2026-08-01T00:00:00Z", "2025-01-01T00:00:00Z", 1, nil)
+	scheduled["versions"].(map[string]any)["1"].(map[string]any)["deletion_time"] = "2999-01-01T00:00:00Z" // delete_version_after
+	fv.Mounts[""]["kv/"].Secrets["prod/expiring"] = scheduled
 	vsrv := httptest.NewServer(fv)
 	defer vsrv.Close()
 	env := append(os.Environ(), "VAULT_ADDR="+vsrv.URL, "VAULT_TOKEN=s.e2e", "VAULT_NAMESPACE=", "NO_COLOR=1")
@@ -39,7 +45,7 @@ func TestInventoryE2E(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("inventory vault: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "inventory_identities") || !strings.Contains(stderr, "kv/hr/: permission denied to list") || !strings.Contains(stderr, "2 KV mounts, 7 folders listed, 5 secrets; 1 denied") {
+	if !strings.Contains(stderr, "inventory_identities") || !strings.Contains(stderr, "kv/hr/: permission denied to list") || !strings.Contains(stderr, "2 KV mounts, 7 folders listed, 7 secrets; 1 denied") {
 		t.Errorf("inventory vault stderr:\n%s", stderr)
 	}
 	for _, v := range fv.Violations() {
@@ -50,7 +56,7 @@ func TestInventoryE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 5 {
+	if len(lines) != 7 || strings.Count(string(data), `"current_version_deleted":true`) != 1 {
 		t.Fatalf("%d lines:\n%s", len(lines), data)
 	}
 	var first map[string]any
@@ -110,15 +116,19 @@ func TestInventoryE2E(t *testing.T) {
 		"kv/prod/forgotten/ftp":   "never-read",
 		"old/app/key":             "never-read",
 		"prod/unused":             "never-read",
+		"kv/prod/expiring":        "rotation-overdue,never-read",
 	} {
 		if got, ok := verdicts[secret]; !ok || got != want {
 			t.Errorf("%s: verdicts %q (row %v), want %q", secret, got, ok, want)
 		}
 	}
-	if doc.Counts["never-read"] != 5 { // forgotten/ftp, old/app/key and the three AWS secrets
+	if _, ok := verdicts["kv/prod/retired"]; ok {
+		t.Errorf("a secret whose current version is deleted has a row")
+	}
+	if doc.Counts["never-read"] != 6 { // forgotten/ftp, expiring, old/app/key and the three AWS secrets
 		t.Errorf("never-read %d, want 5: %v", doc.Counts["never-read"], verdicts)
 	}
-	if !strings.Contains(out, `"listed": 8`) || !strings.Contains(out, "the inventory's own requests") {
+	if !strings.Contains(out, `"listed": 9`) || !strings.Contains(out, "1 secrets of the inventory") || !strings.Contains(out, "the inventory's own requests") {
 		t.Errorf("inventory summary or note missing:\n%s", out)
 	}
 }

@@ -315,7 +315,9 @@ func (c *vaultClient) metadata(ctx context.Context, m vaultMount, rec *Record, s
 			CurrentVersion *int              `json:"current_version"`
 			CustomMetadata map[string]string `json:"custom_metadata"`
 			Versions       map[string]struct {
-				CreatedTime *time.Time `json:"created_time"`
+				CreatedTime  *time.Time `json:"created_time"`
+				DeletionTime string     `json:"deletion_time"`
+				Destroyed    bool       `json:"destroyed"`
 			} `json:"versions"`
 		} `json:"data"`
 	}
@@ -335,6 +337,9 @@ func (c *vaultClient) metadata(ctx context.Context, m vaultMount, rec *Record, s
 	if d.CurrentVersion != nil {
 		if v, ok := d.Versions[strconv.Itoa(*d.CurrentVersion)]; ok {
 			rec.VersionTime = utcp(v.CreatedTime)
+			// deletion_time is also set ahead of time by delete_version_after: deleted once passed.
+			dt, derr := time.Parse(time.RFC3339Nano, v.DeletionTime)
+			rec.Deleted = v.Destroyed || derr == nil && !dt.After(time.Now())
 		}
 	}
 	return nil

@@ -127,14 +127,22 @@ func loadInventory(o *Options, paths []string) (*review.Inventory, []string, err
 		if len(probs) > 0 {
 			notes = append(notes, fmt.Sprintf("%d lines of the inventory %s are not records and were skipped (first: %s)", len(probs), p, probs[0]))
 		}
+		deleted := 0
 		for i := range recs {
 			rec := &recs[i]
+			if rec.Deleted {
+				deleted++ // nothing to read or rotate until it is undeleted
+				continue
+			}
 			store := event.KindVault.String()
 			if rec.Store == inventory.StoreAWS {
 				store = event.KindCloudTrail.String() // the review names AWS secrets' store after their logs
 			}
 			inv.Secrets = append(inv.Secrets, review.InventorySecret{Store: store, Secret: rec.Key(), Created: deref(rec.CreatedTime),
 				Written: rec.LastWrite(), LastAccessed: deref(rec.LastAccessedTime)})
+		}
+		if deleted > 0 {
+			notes = append(notes, fmt.Sprintf("%d secrets of the inventory %s are left out: their current version is deleted or destroyed", deleted, p))
 		}
 	}
 	return inv, notes, nil
