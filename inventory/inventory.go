@@ -47,9 +47,9 @@ type Record struct {
 	CurrentVersion *int `json:"current_version"`
 	// VersionTime is when KV v2 wrote the current version (versions[current_version].created_time):
 	// the last write of the value, where updated_time also moves on a metadata change.
-	VersionTime    *time.Time        `json:"version_created_time,omitempty"`
+	VersionTime *time.Time `json:"version_created_time,omitempty"`
 	// Deleted: KV v2's current version is deleted or destroyed (nothing to read until undeleted).
-	Deleted bool `json:"current_version_deleted,omitempty"`
+	Deleted        bool              `json:"current_version_deleted,omitempty"`
 	CustomMetadata map[string]string `json:"custom_metadata"`
 
 	// AWS Secrets Manager fields (ListSecrets' SecretListEntry).
