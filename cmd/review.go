@@ -51,7 +51,8 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 			"--until (default: the whole input): one row per identity and secret (reads, denied attempts, networks, the\n" +
 			"identity's class) with flags for a person reading production, CI outside its scope, access new since the\n" +
 			"baseline and access after dormancy; one row per secret (last write, last read, readers since the write) with\n" +
-			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; the log file integrity of every\n" +
+			"the verdicts rotation-overdue, rotated-never-read, unused, rarely-read and, with --inventory (the stores' own\n" +
+			"lists, from vaultsentry inventory), never-read; the log file integrity of every\n" +
 			"CloudTrail tree among the inputs (as vaultsentry verify); and the findings of scan over the period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
 			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.",
 		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
