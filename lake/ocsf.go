@@ -163,6 +163,9 @@ func ToOCSF(ev *event.Event) OCSFRecord {
 			"vaultsentry.op_class": ev.Op.String(), "vaultsentry.file": ev.Pos.File, "vaultsentry.line": strconv.Itoa(ev.Pos.Line),
 		},
 	}
+	if r.API.Operation == "" { // the log named no verb: the operation's class, so the required attribute holds a word
+		r.API.Operation = ev.Op.String()
+	}
 	if ev.Kind == event.KindCloudTrail {
 		r.Actor.User.Account.UID, r.Cloud.Account.UID = ev.Namespace, ev.Namespace
 	} else if ev.Namespace != "" {

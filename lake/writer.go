@@ -122,6 +122,11 @@ func (w *Writer) Write(ev *event.Event) error {
 	default:
 		r := FromEvent(ev)
 		r.TimeText = ev.Time.UTC().Format(time.RFC3339Nano)
+		for _, l := range []*[]string{&r.Flags, &r.Policies, &r.NewPolicies} {
+			if *l == nil {
+				*l = []string{} // [] in the JSON, as the Parquet list is empty, never null
+			}
+		}
 		b, err := sonic.ConfigStd.Marshal(&r)
 		if err != nil {
 			return err
