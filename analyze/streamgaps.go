@@ -44,7 +44,8 @@ const (
 // rhythm rule; a CloudTrail account and region is not a stream of one device (digest
 // validation covers delivery holes), so only its edges are measured. An edge (the period
 // before a stream's first event, after its last) is a gap when it is longer than the floor
-// and more than factor times the stream's 99th-percentile gap over the context next to it.
+// and more than factor times the stream's 99th-percentile gap over the context next to it
+// (a lone event near the edge has no cadence: no gap).
 func StreamGaps(evs []event.Event, start, end time.Time, cfg AuditGapConfig) ([]StreamCoverage, []StreamGap) {
 	def := DefaultConfig().AuditGap
 	if cfg.Floor <= 0 {
@@ -124,7 +125,7 @@ func StreamGaps(evs []event.Event, start, end time.Time, cfg AuditGapConfig) ([]
 
 // edges are the period's stretches before a stream's first event and after its last that
 // pass the test: longer than the floor and more than factor x the stream's 99th-percentile
-// gap over the context next to the edge (any length over the floor for a stream of one event).
+// gap over the context next to the edge (never for a lone event: it has no cadence).
 func edges(stream, firstFile, lastFile string, times []int64, start, end time.Time, cfg AuditGapConfig) []StreamGap {
 	var out []StreamGap
 	first, last := times[0], times[len(times)-1]
@@ -138,7 +139,7 @@ func edges(stream, firstFile, lastFile string, times []int64, start, end time.Ti
 			gs = append(gs, times[i+1]-times[i])
 		}
 		if len(gs) == 0 {
-			return fmt.Sprintf("longer than the floor (%s); the stream has a single event near it", Span(cfg.Floor)), true
+			return "", false // a single event near the edge: no cadence to judge the silence by
 		}
 		slices.Sort(gs)
 		p99 := time.Duration(gs[int(math.Ceil(0.99*float64(len(gs))))-1])
