@@ -67,7 +67,6 @@ func integrityResult() *ReviewResult {
 		}}
 }
 
-
 // TestReviewIntegritySchema: the integrity object (trees, coverage, gaps, audit changes, reads)
 // and the inputs' accounting match docs/review.schema.json; the schema rejects the old array
 // and an unknown gap reason.
