@@ -68,3 +68,46 @@ func TestAuditChangeOf(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditChangeOfMatchesAuditDisabled: every change audit-disabled reports (but its
+// sys/audit-hash probes, which change nothing) is an AuditChangeOf, and the reverse for the
+// calls that stop or narrow logging: the review's audit changes are the rule's notion.
+func TestAuditChangeOfMatchesAuditDisabled(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	evs := []event.Event{
+		{Kind: event.KindVault, Action: "delete", Path: "sys/audit/file", Principal: "p", Op: event.OpAdmin},
+		{Kind: event.KindVault, Action: "update", Path: "sys/audit/socket", Principal: "p", Op: event.OpAdmin},
+		{Kind: event.KindVault, Action: "delete", Path: "sys/audit/file", Principal: "p", Op: event.OpAdmin, Outcome: event.OutcomeDenied},
+		{Kind: event.KindVault, Action: "read", Path: "sys/audit", Principal: "p", Op: event.OpRead},
+		{Kind: event.KindVault, Action: "update", Path: "sys/audit-hash/file", Principal: "p", Op: event.OpAdmin},
+		{Kind: event.KindCloudTrail, Op: event.OpAudit, Action: "StopLogging", Resource: "main", Principal: "p"},
+		{Kind: event.KindCloudTrail, Op: event.OpAudit, Action: "DeleteTrail", Resource: "main", Principal: "p", Outcome: event.OutcomeDenied},
+		{Kind: event.KindCloudTrail, Action: "StartLogging", Path: "main", Principal: "p"},
+		{Kind: event.KindCloudTrail, Action: "DescribeTrails", Principal: "p"},
+	}
+	for i := range evs {
+		evs[i].Time = t0.Add(time.Duration(i) * time.Hour)
+		evs[i].Pos = event.Pos{File: "f", Line: i + 1}
+	}
+	reported := map[int]bool{}
+	for _, f := range runDetector(t, NewAuditDisabled, DefaultConfig(), evs) {
+		for _, e := range f.Evidence {
+			reported[e.Line-1] = true
+		}
+	}
+	for i := range evs {
+		_, change := AuditChangeOf(&evs[i])
+		probe := evs[i].Path == "sys/audit-hash/file"
+		if reported[i] && !probe && !change {
+			t.Errorf("%s %s: audit-disabled reports it, AuditChangeOf does not", evs[i].Action, evs[i].Path)
+		}
+		// The calls that start or widen a trail are OpOther: audit-disabled does not report them,
+		// the review lists them.
+		if change && !reported[i] && (evs[i].Kind == event.KindVault || evs[i].Op == event.OpAudit) {
+			t.Errorf("%s %s: AuditChangeOf says change, audit-disabled does not report it", evs[i].Action, evs[i].Path)
+		}
+		if probe && change {
+			t.Errorf("the audit-hash probe is not a change")
+		}
+	}
+}
