@@ -131,6 +131,9 @@ type Review struct {
 	Notes []string
 	// Inventory is what the review did with --inventory (nil: none given).
 	Inventory *InventorySummary
+	// Completeness is the logs' own coverage, gaps and audit changes (BuildCompleteness); nil:
+	// not measured.
+	Completeness *Completeness
 }
 
 // accessKey is an (identity, secret) pair.

@@ -44,7 +44,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	o.logConfig()
 	if r.Format == "csv" && (r.Output == "" || r.Output == "-") {
-		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv)", "review --format csv needs -o DIR")
+		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv, gaps.csv, audit_changes.csv)", "review --format csv needs -o DIR")
 	}
 	inv, invNotes, err := loadInventory(o, r.Inventory)
 	if err != nil {
@@ -89,6 +89,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		}
 	}
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
+	rv.Completeness = review.BuildCompleteness(period, start, end, conf.Analyze.AuditGap)
 	rv.Notes = append(rv.Notes, invNotes...)
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
@@ -106,6 +107,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	if rr.Integrity, err = verifyTrees(ctx, r.Paths, loaded.Files, r.Integrity); err != nil {
 		return out, err
 	}
+	countTreeReads(rr.Integrity, evs)
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
 			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))
