@@ -35,6 +35,7 @@ type reviewOptions struct {
 	MaxLine      int
 	Signatures   string
 	PublicKeys   []string
+	Frameworks   []string
 
 	since, until app.TimeArg
 	integrity    integrity.Options
@@ -75,6 +76,7 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
 	f.StringVar(&opts.Signatures, "signatures", "", "JSON `FILE` of the CloudTrail digests' signatures by S3 key (as vaultsentry verify)")
 	f.StringArrayVar(&opts.PublicKeys, "public-key", nil, "CloudTrail public key `FILE` for the digests' signatures; repeatable (as vaultsentry verify)")
+	f.StringSliceVar(&opts.Frameworks, "framework", nil, "judge the controls of `IDS` (comma-separated or repeated): soc2, iso27001, pci4, hipaa, gdpr, or one of the configuration's frameworks")
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
@@ -120,10 +122,15 @@ func runReview(ctx context.Context, o *reviewOptions) error {
 	if err != nil {
 		return err
 	}
+	fws, err := reviewFrameworks(o.Frameworks, cfg)
+	if err != nil {
+		return err
+	}
 	out, err := app.Review(ctx, app.ReviewRequest{
 		Options: app.Options{IO: o.IO.app(), Config: cfg.app(), Since: o.since, Until: o.until, BaselinePath: o.BaselinePath,
 			Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine, MaxDecompressedBytes: sources.DefaultMaxDecompressedBytes, Start: start},
 		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...), Integrity: o.integrity,
+		Frameworks: fws,
 	})
 	if err != nil {
 		return err

@@ -28,6 +28,8 @@ type ReviewRequest struct {
 	// Integrity are the signatures and keys the CloudTrail log file validation of every
 	// CloudTrail tree among Paths checks with (--signatures, --public-key).
 	Integrity integrity.Options
+	// Frameworks are the frameworks whose controls the review judges (--framework).
+	Frameworks []review.Framework
 }
 
 // Review reads the inputs and writes the review. The period is --since .. --until (durations
@@ -82,6 +84,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		}
 	}
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
+	history := len(bl.Principals) > 0 // before analyze.Run teaches it the period
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
 	}
@@ -98,6 +101,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	if rr.Integrity, err = verifyTrees(ctx, r.Paths, loaded.Files, r.Integrity); err != nil {
 		return out, err
 	}
+	rr.Controls = review.Controls(rv, reviewFacts(conf.Review, loaded.Files, res.Findings, rr.Integrity, history, len(period)), r.Frameworks)
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
 			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))

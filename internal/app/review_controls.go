@@ -1,0 +1,30 @@
+package app
+
+import (
+	"github.com/vaultsentry/vaultsentry/analyze"
+	"github.com/vaultsentry/vaultsentry/report"
+	"github.com/vaultsentry/vaultsentry/review"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// reviewFacts gathers what the controls rest on besides the review itself: the run's findings,
+// inputs and log file integrity, and whether the identities had a past before the period.
+func reviewFacts(cfg review.Config, files []sources.FileStats, findings []analyze.Finding, trees []report.TreeIntegrity,
+	history bool, events int) review.Facts {
+	f := review.Facts{Config: cfg, Findings: findings, History: history, Events: events, Rules: len(analyze.Rules()), Version: Version}
+	for _, fs := range files {
+		if fs.NotRead != "" {
+			continue
+		}
+		f.Inputs = append(f.Inputs, review.InputFact{File: fs.File, Format: fs.Format, Events: fs.Events, First: fs.FirstEvent, Last: fs.LastEvent,
+			Malformed: fs.Malformed, ReadError: fs.ReadError})
+	}
+	for _, t := range trees {
+		if t.CloudTrail == nil {
+			continue
+		}
+		f.Trees = append(f.Trees, review.TreeFact{Tree: t.Tree, Status: string(t.CloudTrail.Status), LogFiles: t.CloudTrail.LogFiles,
+			Digests: t.CloudTrail.Digests, Problems: len(t.CloudTrail.Problems), Reason: t.CloudTrail.Reason})
+	}
+	return f
+}
