@@ -384,7 +384,7 @@ func (j *judge) flagged(flag string) (n int, ids map[string]bool, res []string) 
 		if flag == "" && len(a.Flags) > 0 || flag != "" && slices.ContainsFunc(a.Flags, func(f Flag) bool { return f.Flag == flag }) {
 			n++
 			ids[a.Identity] = true
-			res = append(res, who(a)+" -> "+a.Secret)
+			res = append(res, who(a)+" read "+a.Secret)
 		}
 	}
 	return n, ids, res
@@ -795,7 +795,7 @@ func (j *judge) eventDetails() part {
 	var res []string
 	for i := range j.rv.Access {
 		if a := &j.rv.Access[i]; len(a.Networks) == 0 {
-			res = append(res, who(a)+" -> "+a.Secret)
+			res = append(res, who(a)+" on "+a.Secret)
 		}
 	}
 	if len(res) > 0 {

@@ -162,7 +162,7 @@ func TestControls(t *testing.T) {
 	for _, id := range [][2]string{{"pci4", "3.6.1"}, {"soc2", "CC6.1"}, {"soc2", "CC6.3"}, {"iso27001", "A.8.2"}, {"gdpr", "Art. 32"}} {
 		c := controlOf(t, cs, id[0], id[1])
 		if c.Status != StatusException || !strings.Contains(c.Evidence, "1 person read production secrets in 1 access") ||
-			!slices.Contains(c.Resources, "bob -> kv/prod/app/db") {
+			!slices.Contains(c.Resources, "bob read kv/prod/app/db") {
 			t.Errorf("%s %s = %s (%s) %v, want an exception naming bob", id[0], id[1], c.Status, c.Evidence, c.Resources)
 		}
 	}
