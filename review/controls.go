@@ -455,7 +455,7 @@ func (j *judge) ciScope() part {
 
 func (j *judge) flagKind(flag, what string) part {
 	if !j.f.History {
-		return part{status: StatusGap, text: fmt.Sprintf("no history before the period (no --baseline, no earlier events), so %s cannot be told", what)}
+		return part{status: StatusGap, text: fmt.Sprintf("%s cannot be told without a history before the period (--baseline, or events before --since)", what)}
 	}
 	since := j.rv.HistorySince.UTC().Format("2006-01-02")
 	n, ids, res := j.flagged(flag)
@@ -568,7 +568,7 @@ func (j *judge) rotation() part {
 		plural(len(unknown), "secret", "secrets"), analyze.Span(j.rv.End.Sub(j.rv.HistorySince)))
 	switch {
 	case len(overdue) > 0:
-		text := fmt.Sprintf("%s of %s overdue for rotation (rotation-overdue)", plural(len(overdue), "secret", "secrets"), plural(len(j.rv.Secrets), "secret", "secrets"))
+		text := fmt.Sprintf("%d of %s overdue for rotation (rotation-overdue)", len(overdue), plural(len(j.rv.Secrets), "secret", "secrets"))
 		if len(unknown) > 0 {
 			text += "; " + gap
 		}
@@ -590,8 +590,8 @@ func (j *judge) propagation() part {
 		return part{status: StatusGap, text: "no write of a secret in the history, so whether rotations reach their consumers cannot be shown"}
 	}
 	if res := j.verdicts(VerdictRotatedNeverRead); len(res) > 0 {
-		return part{status: StatusException, text: fmt.Sprintf("%s of %s written and not read by any consumer since (rotated-never-read)",
-			plural(len(res), "secret", "secrets"), plural(written, "secret", "secrets")), resources: res}
+		return part{status: StatusException, text: fmt.Sprintf("%d of %s written not read by any consumer since (rotated-never-read)",
+			len(res), plural(written, "secret", "secrets")), resources: res}
 	}
 	return part{status: StatusEvidence, text: fmt.Sprintf("each of %s written was read by a consumer after its last write", plural(written, "secret", "secrets"))}
 }
@@ -643,10 +643,13 @@ func (j *judge) integrity() part {
 		if in.Events == 0 {
 			continue
 		}
+		// A log file of a validated tree: under the tree, at a CloudTrail log file's S3 key
+		// (AWSLogs/.../CloudTrail/...); another file in the tree (an export, lookup-events
+		// output) is listed by no digest.
 		covered := false
-		if in.Format == "cloudtrail" {
+		if in.Format == "cloudtrail" && strings.Contains(filepath.ToSlash(in.File), "/CloudTrail/") {
 			for _, t := range j.f.Trees {
-				if strings.HasPrefix(filepath.Clean(in.File), filepath.Clean(t.Tree)+string(filepath.Separator)) {
+				if filepath.Clean(t.Tree) == "." || strings.HasPrefix(filepath.Clean(in.File), filepath.Clean(t.Tree)+string(filepath.Separator)) {
 					covered = true
 					break
 				}
