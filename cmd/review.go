@@ -53,10 +53,13 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 			"baseline and access after dormancy; one row per secret (last write, last read, readers since the write) with\n" +
 			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; the log file integrity of every\n" +
 			"CloudTrail tree among the inputs (as vaultsentry verify); and the findings of scan over the period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
-			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.",
+			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.\n" +
+			"--framework soc2,iso27001,pci4,hipaa,gdpr (or a framework of the configuration) adds one row per control with\n" +
+			"its status (evidence, exception, gap), the evidence behind it and its remediation.",
 		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
 			"  vaultsentry review --format json -o review.json --since 2026-07-01T00:00:00Z --until 2026-10-01T00:00:00Z archive/\n" +
-			"  vaultsentry review --format csv -o review/ /var/log/vault/",
+			"  vaultsentry review --format csv -o review/ /var/log/vault/\n" +
+			"  vaultsentry review --framework pci4,soc2 --format json -o review.json /var/log/vault/",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("name the audit logs of the period, as for scan (e.g. vaultsentry review --since 90d /var/log/vault/)", "review: no input given")
