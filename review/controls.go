@@ -134,7 +134,7 @@ func ParseFrameworks(data []byte) ([]Framework, error) {
 // id, a title, known evidence kinds and a remediation.
 func CheckFramework(fw Framework) error {
 	if !validID(fw.ID) {
-		return fmt.Errorf("id %q: give a short id of letters, digits and - (what --framework takes)", fw.ID)
+		return fmt.Errorf("id %q: give a short id of letters, digits, -, _ and . (what --framework takes)", fw.ID)
 	}
 	if strings.TrimSpace(fw.Name) == "" {
 		return fmt.Errorf("%s: give a name", fw.ID)

@@ -130,6 +130,9 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		fmt.Fprintf(o.IO.Err, "review: %s to %s: %d accesses (%d flagged), %d secrets (%d with a verdict), %d findings (%s)\n",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), len(rv.Access), flagged, len(rv.Secrets), judged,
 			len(res.Findings), time.Since(o.Start).Round(time.Millisecond))
+		if line := controlsSummary(rr.Controls); line != "" {
+			fmt.Fprintln(o.IO.Err, line)
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/review"
@@ -27,4 +29,16 @@ func reviewFacts(cfg review.Config, files []sources.FileStats, findings []analyz
 			Digests: t.CloudTrail.Digests, Problems: len(t.CloudTrail.Problems), Reason: t.CloudTrail.Reason})
 	}
 	return f
+}
+
+// controlsSummary is the summary's line on the controls ("" without --framework).
+func controlsSummary(cs []review.Control) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	n := map[string]int{}
+	for _, c := range cs {
+		n[c.Status]++
+	}
+	return fmt.Sprintf("review: %d controls: %d evidence, %d exception, %d gap", len(cs), n[review.StatusEvidence], n[review.StatusException], n[review.StatusGap])
 }
