@@ -166,6 +166,13 @@ func TestControls(t *testing.T) {
 			t.Errorf("%s %s = %s (%s) %v, want an exception naming bob", id[0], id[1], c.Status, c.Evidence, c.Resources)
 		}
 	}
+	// An exception wins over a gap: without ci_scopes the CI part of 3.6.1 cannot be shown, and
+	// the person's read still needs a decision.
+	noScopes := f
+	noScopes.Config.CIScopes = nil
+	if c := controlOf(t, Controls(rv, noScopes, all), "pci4", "3.6.1"); c.Status != StatusException || !strings.Contains(c.Evidence, "no ci_scopes in the configuration") {
+		t.Errorf("3.6.1 with an exception and a gap = %s: %s", c.Status, c.Evidence)
+	}
 	if c := controlOf(t, cs, "pci4", "3.7.4"); c.Status != StatusEvidence {
 		t.Errorf("3.7.4 does not rest on who reads: %s %s", c.Status, c.Evidence)
 	}
