@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -278,12 +277,7 @@ var kinds = map[string]func(*judge) part{
 
 // EvidenceKinds lists the evidence kinds a control can rest on, sorted.
 func EvidenceKinds() []string {
-	out := make([]string, 0, len(kinds))
-	for k := range kinds {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(kinds))
 }
 
 // EvidenceKindDoc says what an evidence kind rests on.
@@ -466,7 +460,7 @@ func (j *judge) flagKind(flag, what string) part {
 	return part{status: StatusEvidence, text: fmt.Sprintf("no %s (history since %s)", what, since)}
 }
 
-// findingsAt are the findings of the given rules (all: nil).
+// findingsOf are the findings of the given rules (all: nil).
 func (j *judge) findingsOf(rules []string) []analyze.Finding {
 	var out []analyze.Finding
 	for _, f := range j.f.Findings {
