@@ -27,6 +27,8 @@ type ReviewResult struct {
 	Command  []string // the command line, for the record
 	// Integrity is the log file validation of each CloudTrail tree among the inputs.
 	Integrity []TreeIntegrity
+	// Controls are the controls of the frameworks given to --framework (review.Controls).
+	Controls []review.Control
 }
 
 // TreeIntegrity is one input tree's log file integrity.
@@ -63,6 +65,7 @@ type reviewDoc struct {
 	Access        []reviewAccess  `json:"access"`
 	Secrets       []reviewSecret  `json:"secrets"`
 	Integrity     reviewIntegrity `json:"integrity"`
+	Controls      []reviewControl `json:"controls"`
 	Findings      []JSONFinding   `json:"findings"`
 	Notes         []string        `json:"notes"`
 	Counts        map[string]int  `json:"counts"` // per access flag and per secret verdict
@@ -114,7 +117,8 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	doc := reviewDoc{SchemaVersion: ReviewSchemaVersion, Tool: "vaultsentry", Version: r.Version, Command: nonNil(r.Command),
 		Period: reviewPeriod{utc(rv.Start), utc(rv.End)}, HistorySince: utc(rv.HistorySince),
 		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{},
-		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Inventory: newReviewInventory(rv.Inventory)}
+		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Controls: reviewControls(r),
+		Inventory: newReviewInventory(rv.Inventory)}
 	for _, f := range r.Files {
 		doc.Inputs = append(doc.Inputs, reviewInput{File: validUTF8(f.File), Format: f.Format, Events: f.Events,
 			First: utc(f.FirstEvent), Last: utc(f.LastEvent), reviewAccounting: newReviewAccounting(f)})
@@ -217,6 +221,7 @@ func reviewMarkdown(w io.Writer, r *ReviewResult) error {
 	}
 	fmt.Fprintln(&b)
 	reviewIntegrityMarkdown(&b, doc.Integrity)
+	reviewControlsMarkdown(&b, doc)
 	if len(doc.Notes) > 0 {
 		fmt.Fprintln(&b, "## Notes")
 		fmt.Fprintln(&b)
@@ -283,6 +288,8 @@ func ReviewCSV(w io.Writer, table string, r *ReviewResult) error {
 			}
 			row(s.Store, s.Secret, s.LastWrite, s.LastRead, strconv.Itoa(s.Reads), strings.Join(s.Readers, " "), age, strings.Join(vs, "; "))
 		}
+	case "controls":
+		reviewControlsCSV(row, doc)
 	default:
 		if !reviewIntegrityCSV(table, doc.Integrity, row) {
 			return fmt.Errorf("unknown review table %q", table)
@@ -293,4 +300,6 @@ func ReviewCSV(w io.Writer, table string, r *ReviewResult) error {
 }
 
 // ReviewCSVTables are the files a CSV review writes into its directory.
-func ReviewCSVTables() []string { return []string{"access", "secrets", "gaps", "audit_changes"} }
+func ReviewCSVTables() []string {
+	return []string{"access", "secrets", "gaps", "audit_changes", "controls"}
+}

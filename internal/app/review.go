@@ -30,6 +30,8 @@ type ReviewRequest struct {
 	Integrity integrity.Options
 	// Inventory are the --inventory files (inventory.go): the stores' own lists of secrets.
 	Inventory []string
+	// Frameworks are the frameworks whose controls the review judges (--framework).
+	Frameworks []review.Framework
 }
 
 // Review reads the inputs and writes the review. The period is --since .. --until (durations
@@ -91,6 +93,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
 	rv.Completeness = review.BuildCompleteness(period, start, end, conf.Analyze.AuditGap)
 	rv.Notes = append(rv.Notes, invNotes...)
+	history := len(bl.Principals) > 0 // before analyze.Run teaches it the period
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
 	}
@@ -108,6 +111,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		return out, err
 	}
 	countTreeReads(rr.Integrity, evs)
+	rr.Controls = review.Controls(rv, reviewFacts(rv, conf.Review, loaded.Files, res.Findings, rr.Integrity, history, len(period)), r.Frameworks)
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
 			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))
@@ -136,6 +140,9 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		fmt.Fprintf(o.IO.Err, "review: %s to %s: %d accesses (%d flagged), %d secrets (%d with a verdict), %d findings (%s)\n",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), len(rv.Access), flagged, len(rv.Secrets), judged,
 			len(res.Findings), time.Since(o.Start).Round(time.Millisecond))
+		if line := controlsSummary(rr.Controls); line != "" {
+			fmt.Fprintln(o.IO.Err, line)
+		}
 	}
 	return out, nil
 }
@@ -150,10 +157,9 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		if err != nil || !st.IsDir() {
 			continue
 		}
-		prefix := filepath.Clean(p) + string(filepath.Separator)
 		trail := false
 		for _, f := range files {
-			if f.Format == "cloudtrail" && strings.HasPrefix(filepath.Clean(f.File), prefix) {
+			if f.Format == "cloudtrail" && under(p, f.File) {
 				trail = true
 				break
 			}
@@ -171,4 +177,11 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		out = append(out, report.TreeIntegrity{Tree: p, CloudTrail: res})
 	}
 	return out, nil
+}
+
+// under reports whether file is inside the directory dir, however either is spelled ("." and
+// "AWSLogs/x.json.gz", "./logs/" and "logs/a").
+func under(dir, file string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(file))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"path/filepath"
-	"strings"
 
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
@@ -17,10 +15,6 @@ func countTreeReads(trees []report.TreeIntegrity, evs []event.Event) {
 	if len(trees) == 0 {
 		return
 	}
-	prefixes := make([]string, len(trees))
-	for i, t := range trees {
-		prefixes[i] = filepath.Clean(t.Tree) + string(filepath.Separator)
-	}
 	last, lastTree := "", -1 // events of one file come in runs: remember the last file's tree
 	for i := range evs {
 		ev := &evs[i]
@@ -29,9 +23,8 @@ func countTreeReads(trees []report.TreeIntegrity, evs []event.Event) {
 		}
 		if ev.Pos.File != last {
 			last, lastTree = ev.Pos.File, -1
-			f := filepath.Clean(ev.Pos.File)
-			for j, p := range prefixes {
-				if strings.HasPrefix(f, p) {
+			for j, t := range trees {
+				if under(t.Tree, ev.Pos.File) {
 					lastTree = j
 					break
 				}
