@@ -58,7 +58,7 @@ func TestFrameworksFile(t *testing.T) {
 	}
 	// Nearby invalid files are refused, with the reason.
 	bad := []struct{ name, yaml, want string }{
-		{"unknown key", "frameworks:\n  - id: x\n    nmae: X\n", "unknown field \"nmae\""},
+		{"unknown key", "frameworks:\n  - id: x\n    nam3: X\n", "unknown field \"nam3\""},
 		{"unknown kind", "frameworks:\n  - id: x\n    name: X\n    controls:\n      - {id: C1, title: t, evidence: [vibes], remediation: r}\n", `unknown evidence kind "vibes"`},
 		{"no remediation", "frameworks:\n  - id: x\n    name: X\n    controls:\n      - {id: C1, title: t, evidence: [rotation]}\n", "give a remediation"},
 		{"bad id", "frameworks:\n  - id: \"a b\"\n    name: X\n    controls:\n      - {id: C1, title: t, evidence: [rotation], remediation: r}\n", "give a short id"},
