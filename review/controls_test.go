@@ -116,7 +116,6 @@ func TestControls(t *testing.T) {
 		read(time.Hour, "ci-staging", event.ClassWorkload, "kv/staging/app/db"),
 		read(2*time.Hour, "alice", event.ClassPerson, "kv/dev/tools"),
 	}
-	end := t0.Add(day)
 	input := func(file, format string) InputFact {
 		return InputFact{File: file, Format: format, Events: 6, First: t0, Last: t0.Add(2 * time.Hour)}
 	}
@@ -126,7 +125,7 @@ func TestControls(t *testing.T) {
 			Trees:  []TreeFact{{Tree: "trail", Status: "valid", LogFiles: 1, Digests: 1}}}
 	}
 	// The logs cover the day up to the last event: the period ends just after it.
-	end = t0.Add(2*time.Hour + time.Nanosecond)
+	end := t0.Add(2*time.Hour + time.Nanosecond)
 	rv := Build(clean, t0, end, cfg, prior, nil)
 	cs := Controls(rv, facts(), all)
 	if len(cs) != 33 {
