@@ -17,6 +17,7 @@ type storeOptions struct {
 	Elasticsearch string
 	OpenSearch    string
 	Index         string
+	PageSize      int
 
 	store *app.StoreRequest // set by validateStore
 }
@@ -30,6 +31,8 @@ func (o *storeOptions) addStoreFlags(c *cobra.Command) {
 	f.StringVar(&o.Elasticsearch, "elasticsearch", "", "read Elastic hashicorp_vault documents from Elasticsearch at `URL` with a point in time, with --index;\n"+
 		"credentials from ELASTIC_API_KEY or ELASTIC_USERNAME/ELASTIC_PASSWORD")
 	f.StringVar(&o.OpenSearch, "opensearch", "", "the same from OpenSearch at `URL`; credentials from OPENSEARCH_USERNAME/OPENSEARCH_PASSWORD")
+	f.IntVar(&o.PageSize, "page-size", 5000, "with a log store: entries (Loki) or documents asked for a page; Loki's answer to a page\n"+
+		"above its max_entries_limit_per_query halves it")
 	f.StringVar(&o.Index, "index", "", "with --elasticsearch or --opensearch: the index `PATTERN`, data stream or alias, e.g. 'logs-hashicorp_vault.audit-*'")
 }
 
@@ -60,6 +63,9 @@ func (o *storeOptions) validateStore(paths []string, since app.TimeArg) error {
 	if n > 1 {
 		return usagef("run one scan per store", "--loki, --elasticsearch and --opensearch exclude each other")
 	}
+	if o.PageSize <= 0 || o.PageSize > 10000 {
+		return usagef("give a page size from 1 to 10000 (Elasticsearch's index.max_result_window)", "--page-size %d is out of range", o.PageSize)
+	}
 	if len(paths) > 0 {
 		return usagef("scan the files and the store in two runs, or leave the paths out",
 			"a log store (--loki, --elasticsearch, --opensearch) is read instead of files, not beside them: %d paths given", len(paths))
@@ -86,7 +92,7 @@ func (o *storeOptions) validateStore(paths []string, since app.TimeArg) error {
 		if since.IsZero() {
 			return usagef("add --since 24h (counted back from the newest entry) or an RFC 3339 time", "--loki needs --since: Loki has no first entry to start from")
 		}
-		o.store = &app.StoreRequest{Kind: app.StoreLoki, URL: o.Loki, Query: o.Query, OrgID: o.LokiOrgID}
+		o.store = &app.StoreRequest{Kind: app.StoreLoki, URL: o.Loki, Query: o.Query, OrgID: o.LokiOrgID, PageLimit: o.PageSize}
 	default:
 		flag, v, kind := "--elasticsearch", o.Elasticsearch, app.StoreElasticsearch
 		if o.OpenSearch != "" {
@@ -101,7 +107,7 @@ func (o *storeOptions) validateStore(paths []string, since app.TimeArg) error {
 		if o.Query != "" || o.LokiOrgID != "" {
 			return usagef("leave --query and --loki-org-id out: they are Loki's", "--query and --loki-org-id are for --loki")
 		}
-		o.store = &app.StoreRequest{Kind: kind, URL: v, Index: o.Index}
+		o.store = &app.StoreRequest{Kind: kind, URL: v, Index: o.Index, PageLimit: o.PageSize}
 	}
 	return nil
 }

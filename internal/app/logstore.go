@@ -34,8 +34,9 @@ type StoreRequest struct {
 	OrgID string // X-Scope-OrgID (Loki); "" reads LOKI_ORG_ID
 	// Getenv reads the credentials (nil: os.Getenv).
 	Getenv func(string) string
-	// PageLimit and Client are for tests: the first page size and the HTTP client.
+	// PageLimit is the page size asked for (0: the store's default, 5000).
 	PageLimit int
+	// Client and RetryWait are for tests.
 	Client    *http.Client
 	RetryWait time.Duration
 }
