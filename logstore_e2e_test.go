@@ -232,6 +232,7 @@ func TestLogStoreBadInput(t *testing.T) {
 		if code != 3 || !bytes.Contains(stderr, []byte("share one nanosecond")) || !bytes.Contains(stderr, []byte("NOT READ:")) {
 			t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 		}
+		t.Logf("stderr:\n%s", stderr)
 		var rep struct {
 			Stats struct {
 				Events int              `json:"events"`
