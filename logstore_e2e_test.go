@@ -97,7 +97,7 @@ func TestLogStoreParityScenario(t *testing.T) {
 		t.Skipf("practice scenario not found (%v)", err)
 	}
 	var tr struct {
-		Files                   []string `json:"files"`
+		Files                    []string `json:"files"`
 		Since, Until, LearnUntil string
 	}
 	if err := json.Unmarshal(truth, &tr); err != nil {
@@ -159,7 +159,7 @@ func TestLogStoreParityScenario(t *testing.T) {
 				t.Errorf("findings differ from the raw files' (-raw +%s):\n%s", kind, d)
 			}
 			st := stats[0]
-		t.Logf("stats.stores[0]: %v", st)
+			t.Logf("stats.stores[0]: %v", st)
 			if st["pages"].(float64) < 50 || st["pit_id_changes"] != st["pages"] || st["streams"].(float64) != 4 || st["gap"] != nil || stub.OpenPITs() != 0 {
 				t.Errorf("store stats %v (open points in time %d)", st, stub.OpenPITs())
 			}
@@ -280,10 +280,10 @@ func TestLogStoreBadInput(t *testing.T) {
 
 	t.Run("usage", func(t *testing.T) {
 		for _, args := range [][]string{
-			{"scan", "--loki", "http://127.0.0.1:1", "--since", "1h"},                                 // no --query
-			{"scan", "--loki", "http://127.0.0.1:1", "--query", "{a=\"b\"}"},                          // no --since
+			{"scan", "--loki", "http://127.0.0.1:1", "--since", "1h"},                                  // no --query
+			{"scan", "--loki", "http://127.0.0.1:1", "--query", "{a=\"b\"}"},                           // no --since
 			{"scan", "--loki", "http://127.0.0.1:1", "--query", "{a=\"b\"}", "--since", "1h", "a.log"}, // paths too
-			{"scan", "--elasticsearch", "http://127.0.0.1:1"},                                         // no --index
+			{"scan", "--elasticsearch", "http://127.0.0.1:1"},                                          // no --index
 			{"scan", "--loki", "ftp://x", "--query", "{a=\"b\"}", "--since", "1h"},
 			{"scan", "--index", "logs-*", "a.log"},
 		} {
