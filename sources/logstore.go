@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -240,6 +241,10 @@ func (h *StoreHTTP) Do(ctx context.Context, method, u string, body []byte, conte
 				err = ue.Err // the URL may hold credentials
 			}
 			last = fmt.Errorf("%s %s: %w", method, RedactURL(u), err)
+			var dns *net.DNSError
+			if errors.As(err, &dns) && dns.IsNotFound {
+				return nil, last // a name that does not resolve will not resolve in a second either
+			}
 			continue
 		}
 		data, err := io.ReadAll(resp.Body)
