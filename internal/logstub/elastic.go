@@ -31,6 +31,9 @@ type Elastic struct {
 	APIKey, Username, Password string
 	// ExpireAfter, when > 0, lets the point in time expire after that many searches.
 	ExpireAfter int
+	// NoShardDoc is OpenSearch before 3.3: no _shard_doc sort (refused with a 400); _id is
+	// the tie-breaker.
+	NoShardDoc bool
 
 	mu       sync.Mutex
 	Searches int
@@ -218,6 +221,29 @@ func (e *Elastic) search(w http.ResponseWriter, body []byte, withPIT bool) {
 			esError(w, http.StatusNotFound, "search_context_missing_exception", "No search context found for id [42]")
 			return
 		}
+	}
+	desc := false
+	tiebreak, byID := false, false
+	for _, s := range req.Sort {
+		if raw, ok := s["@timestamp"]; ok && strings.Contains(string(raw), "desc") {
+			desc = true
+		}
+		if _, ok := s["_shard_doc"]; ok {
+			if e.NoShardDoc {
+				esError(w, http.StatusBadRequest, "query_shard_exception", "No mapping found for [_shard_doc] in order to sort on")
+				return
+			}
+			tiebreak = true
+		}
+		if _, ok := s["_id"]; ok {
+			tiebreak, byID = true, true
+		}
+	}
+	if withPIT && !tiebreak {
+		esError(w, http.StatusBadRequest, "illegal_argument_exception", "this stub wants the _shard_doc tie-breaker with search_after")
+		return
+	}
+	if withPIT {
 		st.searches++
 		e.Searches++
 		// A new id for every page: the client must send the newest.
@@ -226,48 +252,50 @@ func (e *Elastic) search(w http.ResponseWriter, body []byte, withPIT bool) {
 		pitOut = pitID(st)
 		e.pits[pitOut] = st
 	}
-	desc := false
-	tiebreak := false
-	for _, s := range req.Sort {
-		if raw, ok := s["@timestamp"]; ok && strings.Contains(string(raw), "desc") {
-			desc = true
-		}
-		if _, ok := s["_shard_doc"]; ok {
-			tiebreak = true
-		}
-	}
-	if withPIT && !tiebreak {
-		esError(w, http.StatusBadRequest, "illegal_argument_exception", "this stub wants the _shard_doc tie-breaker with search_after")
-		return
-	}
 	parse := func(s string) time.Time { t, _ := time.Parse(time.RFC3339Nano, s); return t }
 	gte, lt, lte := parse(req.Query.Range.At.Gte), parse(req.Query.Range.At.Lt), parse(req.Query.Range.At.Lte)
 	var afterTs time.Time
 	var afterDoc int64
+	var afterID string
 	hasAfter := len(req.SearchAfter) == 2
 	if hasAfter {
 		var s string
 		_ = json.Unmarshal(req.SearchAfter[0], &s)
 		afterTs = parse(s)
 		_ = json.Unmarshal(req.SearchAfter[1], &afterDoc)
+		_ = json.Unmarshal(req.SearchAfter[1], &afterID)
+	}
+	docs := e.docs
+	if byID {
+		docs = slices.Clone(e.docs)
+		slices.SortStableFunc(docs, func(a, b esDoc) int {
+			if c := a.ts.Compare(b.ts); c != 0 {
+				return c
+			}
+			return strings.Compare(a.id, b.id)
+		})
 	}
 	var hits []map[string]any
 	add := func(d *esDoc) bool {
 		if (!gte.IsZero() && d.ts.Before(gte)) || (!lt.IsZero() && !d.ts.Before(lt)) || (!lte.IsZero() && d.ts.After(lte)) {
 			return true
 		}
-		if hasAfter && (d.ts.Before(afterTs) || d.ts.Equal(afterTs) && d.shard <= afterDoc) {
+		if hasAfter && (d.ts.Before(afterTs) || d.ts.Equal(afterTs) && (!byID && d.shard <= afterDoc || byID && d.id <= afterID)) {
 			return true
 		}
+		var tb any = d.shard
+		if byID {
+			tb = d.id
+		}
 		hits = append(hits, map[string]any{"_index": ".ds-logs-hashicorp_vault.audit-default-2026.09.23-000001", "_id": d.id, "_score": nil,
-			"_source": d.src, "sort": []any{d.ts.UTC().Format(time.RFC3339Nano), d.shard}})
+			"_source": d.src, "sort": []any{d.ts.UTC().Format(time.RFC3339Nano), tb}})
 		return len(hits) < size
 	}
 	if desc {
-		for i := len(e.docs) - 1; i >= 0 && add(&e.docs[i]); i-- {
+		for i := len(docs) - 1; i >= 0 && add(&docs[i]); i-- {
 		}
 	} else {
-		for i := 0; i < len(e.docs) && add(&e.docs[i]); i++ {
+		for i := 0; i < len(docs) && add(&docs[i]); i++ {
 		}
 	}
 	if hits == nil {

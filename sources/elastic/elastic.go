@@ -307,12 +307,15 @@ func (c *client) export(ctx context.Context, sp *sources.Spool, pit *string) err
 	}
 	query := c.rangeQuery()
 	var line bytes.Buffer
+	// _shard_doc is Elasticsearch's tie-breaker and OpenSearch's from 3.3; OpenSearch 2.x has
+	// none and refuses it ("No mapping found for [_shard_doc]"): _id is the tie-breaker there.
+	tiebreak := "_shard_doc"
 	for {
 		req := map[string]any{
 			"size":             c.o.PageSize,
 			"query":            query,
 			"pit":              map[string]any{"id": *pit, "keep_alive": c.o.KeepAlive},
-			"sort":             []any{map[string]any{"@timestamp": map[string]any{"order": "asc", "format": "strict_date_optional_time_nanos"}}, map[string]any{"_shard_doc": "asc"}},
+			"sort":             []any{map[string]any{"@timestamp": map[string]any{"order": "asc", "format": "strict_date_optional_time_nanos"}}, map[string]any{tiebreak: "asc"}},
 			"track_total_hits": false,
 		}
 		if after != nil {
@@ -320,6 +323,13 @@ func (c *client) export(ctx context.Context, sp *sources.Spool, pit *string) err
 		}
 		body, _ := json.Marshal(req)
 		data, err := c.http.Do(ctx, http.MethodPost, c.base+"/_search", body, "application/json")
+		var se *sources.StatusError
+		if c.o.Flavor == OpenSearch && tiebreak == "_shard_doc" && after == nil && errors.As(err, &se) &&
+			se.Status == http.StatusBadRequest && strings.Contains(se.Body, "_shard_doc") {
+			tiebreak = "_id"
+			st.Warnings = append(st.Warnings, "this OpenSearch has no _shard_doc (before 3.3): documents of one @timestamp are ordered by _id")
+			continue
+		}
 		if err != nil {
 			return fail(c.describe(fmt.Sprintf("search page %d", st.Pages+1), err))
 		}

@@ -81,10 +81,14 @@ func ids(t *testing.T, sp *sources.Spool) (map[string]int, []string) {
 // point in time id on every page (the stub accepts only the newest), the range on @timestamp,
 // credentials, and the point in time closed at the end.
 func TestExport(t *testing.T) {
-	for _, f := range []Flavor{Elasticsearch, OpenSearch} {
-		t.Run(f.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		f          Flavor
+		noShardDoc bool
+	}{{Elasticsearch, false}, {OpenSearch, false}, {OpenSearch, true}} {
+		f := tc.f
+		t.Run(fmt.Sprint(f, " no _shard_doc ", tc.noShardDoc), func(t *testing.T) {
 			const n = 1000
-			stub := &logstub.Elastic{OpenSearch: f == OpenSearch, Docs: docs(n, 13), Username: "elastic", Password: "pw"}
+			stub := &logstub.Elastic{OpenSearch: f == OpenSearch, NoShardDoc: tc.noShardDoc, Docs: docs(n, 13), Username: "elastic", Password: "pw"}
 			if f == Elasticsearch {
 				stub.Username, stub.APIKey = "", "a2V5OnNlY3JldA=="
 			}
@@ -110,6 +114,9 @@ func TestExport(t *testing.T) {
 			}
 			if len(names) != 2 || !strings.HasPrefix(names[0], f.String()+` host.name="vault-`) || !strings.HasSuffix(names[0], " /var/log/vault/audit.log") {
 				t.Errorf("streams %q", names)
+			}
+			if tc.noShardDoc != (len(st.Warnings) == 1) {
+				t.Errorf("warnings %q", st.Warnings)
 			}
 			if st.PITChanges != st.Pages || st.Pages != want/37+1 || stub.Opened != 1 || stub.Closed != 1 || stub.OpenPITs() != 0 {
 				t.Errorf("stats %+v; stub opened %d closed %d open %d", st, stub.Opened, stub.Closed, stub.OpenPITs())
