@@ -25,7 +25,9 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 			"lookup-events output, arrays, NDJSON), plain or gzip, from files, directories, globs or - for stdin.\n" +
 			"Each file's format is detected from its content; files that are not audit logs are skipped\n" +
 			"(--verbose lists them). All events are ordered by log time and analysed as one stream.\n" +
-			"No event at all in the inputs is an error (exit 3), never \"no findings\".",
+			"No event at all in the inputs is an error (exit 3), never \"no findings\".\n" +
+			"With --loki, --elasticsearch or --opensearch the audit log is read from the log store instead of files\n" +
+			"(docs/sources.md, \"Loki and Elasticsearch live\").",
 		Example: "  vaultsentry scan audit.log\n" +
 			"  vaultsentry scan --format sarif -o vault.sarif --fail-on high /var/log/vault/\n" +
 			"  vaultsentry scan --config vaultsentry.yaml --learn-until 24h audit.log.1.gz audit.log\n" +
