@@ -307,8 +307,10 @@ func (c *client) export(ctx context.Context, sp *sources.Spool) error {
 		st.Pages++
 		page := make([]entry, 0, limit)
 		keys := make([]string, len(r.Data.Result))
+		prefixes := make([][]byte, len(r.Data.Result)) // each stream's {"labels":{...},"line":
 		for i, s := range r.Data.Result {
 			keys[i] = labelKey(s.Stream)
+			prefixes[i] = appendLabels(nil, s.Stream)
 			if _, ok := names[keys[i]]; !ok {
 				names[keys[i]] = nameOf(s.Stream)
 			}
@@ -347,8 +349,7 @@ func (c *client) export(ctx context.Context, sp *sources.Spool) error {
 					continue
 				}
 			}
-			s := r.Data.Result[e.stream]
-			buf = appendJSONL(buf[:0], s.Stream, e.line, e.ts)
+			buf = appendEntry(append(buf[:0], prefixes[e.stream]...), e.line, e.ts)
 			n := names[keys[e.stream]]
 			if err := sp.Write(keys[e.stream], n.name, buf); err != nil {
 				return fail(err)
@@ -429,6 +430,11 @@ func nameOf(labels map[string]string) streamName {
 
 // appendJSONL appends one line of logcli --output jsonl.
 func appendJSONL(buf []byte, labels map[string]string, line string, ns int64) []byte {
+	return appendEntry(appendLabels(buf, labels), line, ns)
+}
+
+// appendLabels appends the start of a jsonl line: {"labels":{...},"line":
+func appendLabels(buf []byte, labels map[string]string) []byte {
 	ks := make([]string, 0, len(labels))
 	for k := range labels {
 		ks = append(ks, k)
@@ -443,7 +449,11 @@ func appendJSONL(buf []byte, labels map[string]string, line string, ns int64) []
 		buf = append(buf, ':')
 		buf = appendString(buf, labels[k])
 	}
-	buf = append(buf, `},"line":`...)
+	return append(buf, `},"line":`...)
+}
+
+// appendEntry appends the rest of a jsonl line: the line and the timestamp.
+func appendEntry(buf []byte, line string, ns int64) []byte {
 	buf = appendString(buf, line)
 	buf = append(buf, `,"timestamp":"`...)
 	buf = time.Unix(0, ns).UTC().AppendFormat(buf, time.RFC3339Nano)

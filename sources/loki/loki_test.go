@@ -237,3 +237,24 @@ func BenchmarkExport(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// TestAppendJSONL: the spool's lines decode to the labels, line and time they were written
+// from, whatever the line holds (quotes, control characters, invalid UTF-8, a terminal escape).
+func TestAppendJSONL(t *testing.T) {
+	for _, line := range []string{`{"time":"2026-09-23T12:00:00Z","type":"request"}`, "a\"b\\c\n\r\t\x00\x1b[31m", "bad \xff utf-8 é 漢", ""} {
+		labels := map[string]string{"job": "vault\"audit", "host": "h\n1"}
+		b := appendJSONL(nil, labels, line, t0.UnixNano()+7)
+		var j struct {
+			Labels    map[string]string `json:"labels"`
+			Line      string            `json:"line"`
+			Timestamp string            `json:"timestamp"`
+		}
+		if err := json.Unmarshal(b, &j); err != nil {
+			t.Fatalf("%q: %v: %s", line, err, b)
+		}
+		want := strings.ToValidUTF8(line, "\ufffd")
+		if j.Line != want || j.Labels["job"] != labels["job"] || j.Labels["host"] != labels["host"] || j.Timestamp != "2026-09-23T12:00:00.000000007Z" {
+			t.Errorf("%q: got %+v", line, j)
+		}
+	}
+}
