@@ -12,6 +12,7 @@ package loki
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -168,7 +169,11 @@ func (c *client) query(ctx context.Context, start, end time.Time, limit int, dir
 	}
 	var r response
 	if err := sonic.Unmarshal(body, &r); err != nil {
-		return nil, 0, fmt.Errorf("decode query_range answer: %s", sources.ShortJSONError(err))
+		// A value with a third element (structured metadata, with the categorize-labels
+		// encoding flag) is not [string, string]: decode it element by element.
+		if r, err = decodeTolerant(body); err != nil {
+			return nil, 0, fmt.Errorf("decode query_range answer: %s", sources.ShortJSONError(err))
+		}
 	}
 	if r.Status != "" && r.Status != "success" {
 		return nil, 0, fmt.Errorf("query_range answered status %q", sources.Truncate(r.Status, 40))
@@ -182,6 +187,44 @@ func (c *client) query(ctx context.Context, start, end time.Time, limit int, dir
 		}
 	}
 	return &r, 0, nil
+}
+
+func decodeTolerant(body []byte) (response, error) {
+	var t struct {
+		Status string `json:"status"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Stream map[string]string   `json:"stream"`
+				Values [][]json.RawMessage `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+		Warnings []string `json:"warnings"`
+	}
+	var r response
+	if err := sonic.Unmarshal(body, &t); err != nil {
+		return r, err
+	}
+	r.Status, r.Warnings, r.Data.ResultType = t.Status, t.Warnings, t.Data.ResultType
+	for _, s := range t.Data.Result {
+		vals := make([][]string, 0, len(s.Values))
+		for _, v := range s.Values {
+			var pair []string
+			for _, e := range v[:min(len(v), 2)] {
+				var str string
+				if err := sonic.Unmarshal(e, &str); err != nil {
+					return r, err
+				}
+				pair = append(pair, str)
+			}
+			vals = append(vals, pair)
+		}
+		r.Data.Result = append(r.Data.Result, struct {
+			Stream map[string]string `json:"stream"`
+			Values [][]string        `json:"values"`
+		}{s.Stream, vals})
+	}
+	return r, nil
 }
 
 func describe(err error) error {

@@ -258,3 +258,12 @@ func TestAppendJSONL(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStructuredMetadata: a value with a third element (structured metadata) is read.
+func TestDecodeStructuredMetadata(t *testing.T) {
+	body := []byte(`{"status":"success","data":{"resultType":"streams","result":[{"stream":{"job":"v"},"values":[["1","a",{"structuredMetadata":{"trace_id":"x"}}],["2","b"]]}]}}`)
+	r, err := decodeTolerant(body)
+	if err != nil || len(r.Data.Result) != 1 || len(r.Data.Result[0].Values) != 2 || r.Data.Result[0].Values[0][1] != "a" || r.Data.Result[0].Values[1][0] != "2" {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
