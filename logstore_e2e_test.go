@@ -229,7 +229,7 @@ func TestLogStoreBadInput(t *testing.T) {
 		stub := &logstub.Loki{Entries: ents}
 		url := stub.Start()
 		defer stub.Close()
-		out, stderr, code := runStoreVS(t, dir, "scan", "--format", "json", "--loki", url, "--query", `{job="vault-audit"}`, "--since", "30d")
+		out, stderr, code := runStoreVS(t, dir, "scan", "--format", "json", "--loki", url, "--query", `{job="vault-audit"}`, "--since", "1h") // 1h back from the newest entry, not from now
 		if code != 3 || !bytes.Contains(stderr, []byte("share one nanosecond")) || !bytes.Contains(stderr, []byte("NOT READ:")) {
 			t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 		}
@@ -255,7 +255,7 @@ func TestLogStoreBadInput(t *testing.T) {
 		stub := &logstub.Elastic{Docs: docs, ExpireAfter: 2, APIKey: "k3y-not-printed"}
 		url := stub.Start()
 		defer stub.Close()
-		cmd := []string{"scan", "--format", "json", "--elasticsearch", url, "--index", "logs-*", "--since", "30d", "--page-size", "10"}
+		cmd := []string{"scan", "--format", "json", "--elasticsearch", url, "--index", "logs-*", "--since", "1h", "--page-size", "10"}
 		t.Setenv("ELASTIC_API_KEY", "k3y-not-printed")
 		out, stderr, code := runStoreVS(t, dir, cmd...)
 		if code != 3 || !bytes.Contains(stderr, []byte("point in time expired")) {
