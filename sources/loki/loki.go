@@ -337,7 +337,7 @@ func (c *client) export(ctx context.Context, sp *sources.Spool) error {
 	// line, with their count), which the next page, starting at that nanosecond, returns again.
 	seen := map[string]int{}
 	seenAt := int64(-1)
-	names := map[string]streamName{}
+	names := map[string]streamName{} // by device key
 	fail := func(err error) error {
 		st.Gap = &sources.StoreGap{From: cur.UTC(), To: end.UTC(), Reason: err.Error()}
 		return err
@@ -350,12 +350,14 @@ func (c *client) export(ctx context.Context, sp *sources.Spool) error {
 		st.Pages++
 		page := make([]entry, 0, limit)
 		keys := make([]string, len(r.Data.Result))
+		devs := make([]string, len(r.Data.Result))
 		prefixes := make([][]byte, len(r.Data.Result)) // each stream's {"labels":{...},"line":
 		for i, s := range r.Data.Result {
 			keys[i] = labelKey(s.Stream)
 			prefixes[i] = appendLabels(nil, s.Stream)
-			if _, ok := names[keys[i]]; !ok {
-				names[keys[i]] = nameOf(s.Stream)
+			devs[i] = deviceKey(s.Stream)
+			if _, ok := names[devs[i]]; !ok {
+				names[devs[i]] = nameOf(deviceLabels(s.Stream))
 			}
 			for _, v := range s.Values {
 				if len(v) < 2 {
@@ -393,8 +395,8 @@ func (c *client) export(ctx context.Context, sp *sources.Spool) error {
 				}
 			}
 			buf = appendEntry(append(buf[:0], prefixes[e.stream]...), e.line, e.ts)
-			n := names[keys[e.stream]]
-			if err := sp.Write(keys[e.stream], n.name, buf); err != nil {
+			n := names[devs[e.stream]]
+			if err := sp.Write(devs[e.stream], n.name, buf); err != nil {
 				return fail(err)
 			}
 			st.Entries++
@@ -428,6 +430,32 @@ func (c *client) export(ctx context.Context, sp *sources.Spool) error {
 	}
 	return nil
 }
+
+// recordLabel reports whether a label is a member of the record that the shipper made a label
+// (Fluent Bit's Loki output with label_keys $type, $auth_accessor, ...), not a property of the
+// audit device: such labels split one device's entries into several Loki streams, which are
+// put back together (a request and its response are paired within one input).
+func recordLabel(k string) bool {
+	switch k {
+	case "type", "time", "error", "level", "detected_level":
+		return true
+	}
+	return strings.HasPrefix(k, "auth_") || strings.HasPrefix(k, "request_") || strings.HasPrefix(k, "response_")
+}
+
+// deviceLabels are a stream's labels without the record's.
+func deviceLabels(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if !recordLabel(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// deviceKey is the audit device a stream belongs to: its labels without the record's.
+func deviceKey(labels map[string]string) string { return selector(deviceLabels(labels), "") }
 
 // labelKey is a stream's label set in a fixed order.
 func labelKey(labels map[string]string) string {

@@ -267,3 +267,29 @@ func TestDecodeStructuredMetadata(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 }
+
+// TestExportRecordLabels: Fluent Bit's Loki output made type and auth_accessor labels, so one
+// device is many Loki streams: they are one input again (a request pairs with its response
+// within one input), each line keeping its own labels.
+func TestExportRecordLabels(t *testing.T) {
+	var ents []logstub.LokiEntry
+	for i := range 40 {
+		ents = append(ents, logstub.LokiEntry{
+			Labels: map[string]string{"job": "fluentbit", "host": "vault-0", "type": []string{"request", "response"}[i%2], "auth_accessor": fmt.Sprint("acc", i%3)},
+			Ts:     t0.Add(time.Duration(i) * time.Second).UnixNano(), Line: fmt.Sprintf(`{"request_id":"r%d"}`, i/2),
+		})
+	}
+	stub := &logstub.Loki{Entries: ents}
+	url := stub.Start()
+	defer stub.Close()
+	sp := newSpool(t)
+	st, err := Export(context.Background(), Options{URL: url, Query: `{job="fluentbit"}`, Start: t0, End: t0.Add(time.Hour), PageLimit: 7}, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readSpool(t, sp)
+	lines := got[`loki {host="vault-0",job="fluentbit"}`]
+	if len(got) != 1 || len(lines) != 40 || st.Streams != 1 || !strings.Contains(lines[1], `"type":"response"`) {
+		t.Fatalf("inputs %v, stats %+v", keys(got), st)
+	}
+}
