@@ -175,6 +175,7 @@ func BenchmarkAthenaRows(b *testing.B) {
 	stub := athenastub.New("db", "t", synthRecords(n))
 	defer stub.Close()
 	stub.RunningPolls = 0
+	stub.PartitionKeys = []string{"timestamp"}
 	for _, kv := range stub.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		b.Setenv(k, v)
