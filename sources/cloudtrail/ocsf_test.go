@@ -17,180 +17,44 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/internal/ocsfgen"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
-// toOCSF maps one CloudTrail record to the OCSF 1.1.0 API Activity event Security Lake makes
-// of it (the OCSF examples' mapping of CloudTrail API Activity; request and response data and
-// unmapped objects as JSON text, as Security Lake stores them).
+// toOCSF is the OCSF event Security Lake makes of a CloudTrail record.
 func toOCSF(t testing.TB, rec map[string]any) map[string]any {
 	t.Helper()
-	s := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
-	obj := func(m map[string]any, k string) map[string]any { v, _ := m[k].(map[string]any); return v }
-	text := func(v any) any {
-		if v == nil {
-			return nil
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-	tm, err := time.Parse(time.RFC3339, s(rec, "eventTime"))
+	ev, err := ocsfgen.Event(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := obj(rec, "userIdentity")
-	user := map[string]any{"type": s(id, "type"), "uid": s(id, "arn"), "uid_alt": s(id, "principalId"), "name": s(id, "userName"),
-		"credential_uid": s(id, "accessKeyId"), "account": map[string]any{"uid": s(id, "accountId")}}
-	actor := map[string]any{"user": user, "invoked_by": s(id, "invokedBy"), "idp": map[string]any{"name": s(id, "identityProvider")}}
-	if obo := obj(id, "onBehalfOf"); obo != nil {
-		user["uid_alt"] = s(obo, "userId")
-		actor["idp"] = map[string]any{"uid": s(obo, "identityStoreArn")}
-	}
-	if iss := obj(obj(id, "sessionContext"), "sessionIssuer"); iss != nil {
-		actor["session"] = map[string]any{"issuer": s(iss, "arn")}
-	}
-	src := map[string]any{}
-	if ip := s(rec, "sourceIPAddress"); ip != "" {
-		if _, err := netip.ParseAddr(ip); err == nil {
-			src["ip"] = ip
-		} else {
-			src["domain"] = ip
-		}
-	}
-	var res []any
-	if rs, ok := rec["resources"].([]any); ok {
-		for _, r := range rs {
-			rm := r.(map[string]any)
-			res = append(res, map[string]any{"uid": s(rm, "ARN"), "type": s(rm, "type"), "owner": map[string]any{"account": map[string]any{"uid": s(rm, "accountId")}}})
-		}
-	}
-	unmapped := map[string]any{"recipientAccountId": s(rec, "recipientAccountId")}
-	for _, k := range []string{"readOnly", "managementEvent", "sessionCredentialFromConsole", "eventCategory"} {
-		if v, ok := rec[k]; ok {
-			unmapped[k] = fmt.Sprint(v)
-		}
-	}
-	if v := rec["additionalEventData"]; v != nil {
-		unmapped["additionalEventData"] = text(v)
-	}
-	return map[string]any{
-		"class_uid": OCSFClassAPIActivity, "class_name": "API Activity", "category_uid": 6, "severity_id": 1,
-		"time": tm.UnixMilli(), "time_dt": s(rec, "eventTime"),
-		"metadata": map[string]any{"uid": s(rec, "eventID"), "event_code": s(rec, "eventType"), "version": "1.1.0",
-			"product": map[string]any{"name": "CloudTrail", "vendor_name": "AWS", "version": s(rec, "eventVersion")}},
-		"api": map[string]any{"operation": s(rec, "eventName"), "service": map[string]any{"name": s(rec, "eventSource")},
-			"request":  map[string]any{"uid": s(rec, "requestID"), "data": text(rec["requestParameters"])},
-			"response": map[string]any{"error": s(rec, "errorCode"), "message": s(rec, "errorMessage"), "data": text(rec["responseElements"])}},
-		"actor": actor, "src_endpoint": src, "http_request": map[string]any{"user_agent": s(rec, "userAgent")},
-		"resources": res, "cloud": map[string]any{"provider": "AWS", "region": s(rec, "awsRegion")}, "unmapped": unmapped,
-	}
+	return ev
 }
 
 // toRow is an OCSF event (as JSON) as the Parquet row Security Lake writes.
-func toRow(t testing.TB, ev []byte) ocsfRow {
+func toRow(t testing.TB, ev []byte) ocsfgen.Row {
 	t.Helper()
-	var e ocsfEvent
-	if err := json.Unmarshal(ev, &e); err != nil {
+	var m map[string]any
+	if err := json.Unmarshal(ev, &m); err != nil {
 		t.Fatal(err)
 	}
-	str := func(raw json.RawMessage) string {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		if string(raw) == "null" {
-			return ""
-		}
-		return string(raw)
-	}
-	var r ocsfRow
-	c := int32(e.ClassUID)
-	r.ClassUID, r.Time = &c, &e.Time
-	r.Metadata = &struct {
-		UID       string `parquet:"uid,optional"`
-		EventCode string `parquet:"event_code,optional"`
-		Product   *struct {
-			Name    string `parquet:"name,optional"`
-			Version string `parquet:"version,optional"`
-		} `parquet:"product,optional"`
-	}{UID: e.Metadata.UID, EventCode: e.Metadata.EventCode}
-	r.Metadata.Product = &struct {
-		Name    string `parquet:"name,optional"`
-		Version string `parquet:"version,optional"`
-	}{e.Metadata.Product.Name, e.Metadata.Product.Version}
-	// The nested anonymous structs are filled through JSON, keys without '_' so that they match
-	// the Go field names ("credential_uid" as CredentialUID).
-	fill := func(dst, src any) {
-		b, _ := json.Marshal(src)
-		var v any
-		json.Unmarshal(b, &v)
-		b, _ = json.Marshal(rekey(v))
-		if err := json.Unmarshal(b, dst); err != nil {
-			t.Fatal(err)
-		}
-	}
-	api := map[string]any{"Operation": e.API.Operation, "Service": map[string]any{"Name": e.API.Service.Name},
-		"Request":  map[string]any{"Data": str(e.API.Request.Data), "UID": e.API.Request.UID},
-		"Response": map[string]any{"Error": e.API.Response.Error, "Message": e.API.Response.Message, "Data": str(e.API.Response.Data)}}
-	fill(&r.API, api)
-	fill(&r.Actor, e.Actor)
-	fill(&r.SrcEndpoint, e.SrcEndpoint)
-	fill(&r.HTTPRequest, e.HTTPRequest)
-	fill(&r.Cloud, e.Cloud)
-	for _, res := range e.Resources {
-		var rr ocsfRowResource
-		fill(&rr, res)
-		r.Resources = append(r.Resources, rr)
-	}
-	if len(e.Unmapped) > 0 {
-		r.Unmapped = map[string]string{}
-		for k, v := range e.Unmapped {
-			r.Unmapped[k] = str(v)
-		}
+	r, err := ocsfgen.RowOf(m)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return r
 }
 
-func rekey(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[strings.ReplaceAll(k, "_", "")] = rekey(e)
-		}
-		return out
-	case []any:
-		for i := range x {
-			x[i] = rekey(x[i])
-		}
-	}
-	return v
-}
-
-func writeParquet(t testing.TB, path string, rows []ocsfRow) {
+func writeParquet(t testing.TB, path string, rows []ocsfgen.Row) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := parquet.NewGenericWriter[ocsfRow](f, parquet.Compression(&parquet.Snappy))
-	for len(rows) > 0 { // several row groups, as Security Lake's files have
-		n := min(len(rows), 400)
-		if _, err := w.Write(rows[:n]); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		rows = rows[n:]
-	}
-	if err := w.Close(); err != nil {
+	defer f.Close()
+	if err := ocsfgen.WriteParquet(f, rows, 400); err != nil { // several row groups, as Security Lake's files have
 		t.Fatal(err)
 	}
-	f.Close()
 }
 
 // practiceRecords are the practice CloudTrail scenario's records (records.ndjson), else the
@@ -234,7 +98,7 @@ func TestOCSFParity(t *testing.T) {
 	dir := t.TempDir()
 	var orig, lines bytes.Buffer
 	var arr []json.RawMessage
-	var rows []ocsfRow
+	var rows []ocsfgen.Row
 	for _, raw := range recs {
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -306,11 +170,11 @@ func TestOCSFOtherClass(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	var authRow ocsfRow
+	var authRow ocsfgen.Row
 	data, _ := os.ReadFile(filepath.Join(ctData, "elastic-securitylake-test-authentication.log"))
 	authRow = toRow(t, bytes.TrimSpace(data))
 	pq := filepath.Join(dir, "auth.parquet")
-	writeParquet(t, pq, []ocsfRow{authRow, authRow})
+	writeParquet(t, pq, []ocsfgen.Row{authRow, authRow})
 	l = loadCT(t, pq)
 	if st := l.Files[0]; st.Skipped["ocsf-class-3002"] != 2 || len(l.Events) != 0 || !strings.Contains(st.Note, "OCSF class 3002, not API Activity (6003)") {
 		t.Errorf("parquet of class 3002: %+v", st)
@@ -342,7 +206,7 @@ func TestOCSFOtherClass(t *testing.T) {
 // BenchmarkOCSFParquet measures reading a Security Lake Parquet file (MB/s of the file).
 func BenchmarkOCSFParquet(b *testing.B) {
 	recs := practiceRecords(b)
-	var rows []ocsfRow
+	var rows []ocsfgen.Row
 	for len(rows) < 20000 {
 		for _, raw := range recs {
 			var m map[string]any
