@@ -100,8 +100,7 @@ func (w *recWriter) str(k string, v *string) {
 		return
 	}
 	w.key(k)
-	b, _ := json.Marshal(*v) // valid JSON for any bytes (invalid UTF-8 becomes U+FFFD)
-	w.b = append(w.b, b...)
+	w.b = appendJSONString(w.b, *v) // valid JSON for any bytes (invalid UTF-8 becomes U+FFFD)
 }
 
 // raw writes a column that holds JSON text (requestparameters, ...) as that JSON, or as a

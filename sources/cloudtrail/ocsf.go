@@ -276,8 +276,7 @@ func (w *recWriter) str(k, v string) {
 		return
 	}
 	w.key(k)
-	b, _ := json.Marshal(v)
-	w.b = append(w.b, b...)
+	w.b = appendJSONString(w.b, v)
 }
 
 func (w *recWriter) raw(k string, v []byte) {
