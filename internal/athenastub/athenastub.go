@@ -51,6 +51,10 @@ type Server struct {
 	Fail string
 	// RunningPolls is how many GetQueryExecution calls see QUEUED/RUNNING before it ends.
 	RunningPolls int
+	// Exec, when set, executes the checked statement instead of the stand-in's own evaluation
+	// (an embedded SQL engine: see the duckdb module beside this package). It gets the records
+	// the partition predicate keeps.
+	Exec func(sql string, recs []Record) (names []string, rows [][]*string, err error)
 
 	records []Record
 	mu      sync.Mutex
@@ -331,11 +335,23 @@ func (s *Server) execute(q *query) error {
 	if !partitioned && (tsLo != "" || tsHi != "") {
 		return fmt.Errorf("COLUMN_NOT_FOUND: Column 'timestamp' cannot be resolved")
 	}
+	var kept []Record
 	for _, r := range s.records {
 		if partitioned && ((tsLo != "" && r.Partition < tsLo) || (tsHi != "" && r.Partition > tsHi)) {
 			continue // pruned: not scanned, not billed
 		}
 		q.scanned += int64(r.Bytes)
+		kept = append(kept, r)
+	}
+	if s.Exec != nil {
+		names, rows, err := s.Exec(q.sql, kept)
+		if err != nil {
+			return err
+		}
+		q.names, q.rows = names, rows
+		return nil
+	}
+	for _, r := range kept {
 		if !inList[str(lookup(r.Fields, "eventsource"))] {
 			continue
 		}
@@ -418,6 +434,45 @@ func apiError(w http.ResponseWriter, code int, typ, msg string) {
 	w.Header().Set("X-Amzn-Errortype", typ)
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(map[string]string{"__type": typ, "Message": msg})
+}
+
+// TableRow is a record as the CloudTrail table's SerDe sees it: keys in lower case, the STRING
+// columns that hold JSON (requestparameters, ...) as their JSON text, booleans as strings, and
+// the partition column "timestamp" (for loading the records into an SQL engine).
+func TableRow(r Record) map[string]any {
+	var lower func(v any, top bool) any
+	lower = func(v any, top bool) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, e := range x {
+				k = strings.ToLower(k)
+				if top && (k == "requestparameters" || k == "responseelements" || k == "additionaleventdata" || k == "serviceeventdetails") {
+					if e != nil {
+						b, _ := json.Marshal(e)
+						out[k] = string(b)
+					}
+					continue
+				}
+				out[k] = lower(e, false)
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				out[i] = lower(e, false)
+			}
+			return out
+		case bool:
+			return strconv.FormatBool(x)
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+		return v
+	}
+	row := lower(r.Fields, true).(map[string]any)
+	row["timestamp"] = r.Partition
+	return row
 }
 
 // Env is the environment that points the AWS SDK at the stand-in.
