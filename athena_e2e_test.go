@@ -81,6 +81,7 @@ func TestAthenaParity(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("athena: exit %d\n%s", code, stderr)
 	}
+	t.Log(stderr)
 	want, got := findingSet(t, fromTree), findingSet(t, fromAthena)
 	if len(want) == 0 {
 		t.Fatal("the tree gave no findings: nothing to compare")

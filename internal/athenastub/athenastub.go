@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -297,7 +298,7 @@ var (
 func (s *Server) execute(q *query) error {
 	m := selectRE.FindStringSubmatch(q.sql)
 	if m == nil {
-		return fmt.Errorf("SYNTAX_ERROR: the stand-in reads SELECT <columns> FROM \"db\".\"table\" WHERE eventsource IN (...) ...")
+		return errors.New("SYNTAX_ERROR: the stand-in reads SELECT <columns> FROM \"db\".\"table\" WHERE eventsource IN (...) and predicates")
 	}
 	if m[2] != s.Database || m[3] != s.Table {
 		return fmt.Errorf("TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.%s.%s' does not exist", m[2], m[3])
