@@ -37,9 +37,12 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 			"regions concurrently, with the AWS SDK's usual configuration (AWS_PROFILE / --profile, AWS_REGION / --region,\n" +
 			"credentials, AWS_ENDPOINT_URL). --since and --until are then wall-clock times: a duration counts back from now.\n" +
 			"LookupEvents keeps 90 days of management events.\n\n" +
+			"Athena (--athena-table DATABASE.TABLE): one query of the trail's Athena table for the event sources the\n" +
+			"detectors read, in the --since/--until range (wall-clock times) and its partitions; --print-sql shows it.\n\n" +
 			"Offline (--from): CloudTrail S3 export trees (AWSLogs/...; digests and Insights files are skipped),\n" +
 			"'aws cloudtrail lookup-events' output, JSON arrays of records, and one-record-per-line exports\n" +
-			"(CloudTrail Lake, EventBridge, and files written by --save). Records delivered twice are counted once.",
+			"(CloudTrail Lake, EventBridge, and files written by --save), Amazon Security Lake's OCSF events (JSON or\n" +
+			"Parquet). Records delivered twice are counted once.",
 		Example: "  vaultsentry cloudtrail --since 24h --region eu-west-1 --region eu-central-1\n" +
 			"  vaultsentry cloudtrail --since 7d --save sm-events.ndjson --format json -o findings.json\n" +
 			"  vaultsentry cloudtrail --from s3-export/AWSLogs --learn-until 2026-09-11T12:00:00Z\n" +

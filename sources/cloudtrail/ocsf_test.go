@@ -248,3 +248,24 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
+
+// TestOCSFLinesAccounted: in OCSF JSON lines, a broken line is malformed at its line, an
+// event of another class or product is skipped by reason, a plain CloudTrail record is read.
+func TestOCSFLinesAccounted(t *testing.T) {
+	api, _ := os.ReadFile(filepath.Join(ctData, "elastic-securitylake-test-api-activity.log"))
+	api = bytes.TrimSpace(api)
+	other := bytes.Replace(api, []byte(`"name":"CloudTrail"`), []byte(`"name":"Okta"`), 1)
+	finding := []byte(`{"class_uid":2004,"metadata":{"product":{"name":"Security Hub"}},"time":1600726972000}`)
+	plain := `{"eventVersion":"1.08","eventTime":"2020-09-21T22:30:00Z","eventSource":"secretsmanager.amazonaws.com","eventName":"ListSecrets","awsRegion":"us-east-1","eventID":"e-plain","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::811596193553:user/Level6","accountId":"811596193553"}}`
+	data := strings.Join([]string{string(api), `{"class_uid":6003,"metadata":`, "", string(other), string(finding), plain}, "\n") + "\n"
+	p := filepath.Join(t.TempDir(), "lake.ndjson")
+	os.WriteFile(p, []byte(data), 0o600)
+	st := loadCT(t, p).Files[0]
+	if st.Parsed != 2 || st.Malformed != 1 || len(st.Problems) != 1 || st.Problems[0].Line != 2 ||
+		st.Skipped["ocsf-not-cloudtrail"] != 1 || st.Skipped["ocsf-class-2004"] != 1 || st.Skipped["blank"] != 1 || !st.Balanced() {
+		t.Errorf("stats %+v", st)
+	}
+	if st.Shapes[ShapeOCSF] != 1 {
+		t.Errorf("shapes %v, want one OCSF record (the plain record is not one)", st.Shapes)
+	}
+}
