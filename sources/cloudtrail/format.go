@@ -18,7 +18,10 @@ func (Format) Title() string { return "CloudTrail records" }
 var ctRecordKeys = []string{"eventVersion", "eventSource", "eventName", "CloudTrailEvent"}
 
 func (Format) Sniff(name string, h *sources.Head) bool {
-	if isDigestPath(name) || isParquet(h.Bytes) || ocsfHead(h) { // ocsf.go: Security Lake
+	if isParquet(h.Bytes) {
+		return securityLakeParquet(h) // ocsf_parquet.go
+	}
+	if isDigestPath(name) || ocsfHead(h) { // ocsf.go: Security Lake's events as JSON
 		return true
 	}
 	for _, v := range h.Values {

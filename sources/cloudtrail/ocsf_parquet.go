@@ -194,6 +194,31 @@ func (r *ocsfRow) event() *ocsfEvent {
 // isParquet reports whether b starts a Parquet file.
 func isParquet(b []byte) bool { return bytes.HasPrefix(b, []byte(parquetMagic)) }
 
+// securityLakeParquet reports whether a Parquet file's footer shows OCSF events: a class_uid
+// column, and not written by vaultsentry's own export (its footer's vaultsentry.version key:
+// sources/lakefile reads those). Only the footer is read, through h.At; without it (standard
+// input, a compressed or remote input) the file is not claimed, and the export's reader,
+// which claims any Parquet file, says what it holds.
+func securityLakeParquet(h *sources.Head) (ok bool) {
+	if h.At == nil || h.Size < 12 {
+		return false
+	}
+	defer func() {
+		if recover() != nil { // a damaged footer is not ours to claim
+			ok = false
+		}
+	}()
+	pf, err := parquet.OpenFile(h.At, h.Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return false
+	}
+	if _, mine := pf.Lookup("vaultsentry.version"); mine {
+		return false
+	}
+	_, ok = pf.Schema().Lookup("class_uid")
+	return ok
+}
+
 // parquetBatch is how many rows are decoded at a time.
 const parquetBatch = 512
 
