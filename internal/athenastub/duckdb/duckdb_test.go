@@ -113,7 +113,7 @@ func exec(t *testing.T, table string) func(string, []athenastub.Record) ([]strin
 func scenario(t *testing.T) []athenastub.Record {
 	root := os.Getenv("VAULTSENTRY_SCENARIOS")
 	if root == "" {
-		root = filepath.Join("..", "..", "..", "..", "shared", "scenarios")
+		root = filepath.Join("..", "..", "..", "..", "shared", "scenarios") // beside the checkout
 	}
 	recs, err := athenastub.ReadTree(filepath.Join(root, "cloudtrail", "AWSLogs"))
 	if err != nil || len(recs) == 0 {
