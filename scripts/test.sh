@@ -55,6 +55,7 @@ go test -race -count=1 ./...
 # from the Go module proxy): behind the duckdb build tag so the rest needs no C toolchain.
 if [ "$(go env CGO_ENABLED)" = 1 ] && command -v "$(go env CC)" >/dev/null 2>&1; then
 	go test -tags duckdb -count=1 -run TestExportDuckDB .
+	go test -tags duckdb -count=1 ./internal/athenastub/duckdb/ # the Athena query executed for real
 else
 	echo "warning: no C compiler for cgo: the DuckDB test of the export does not run" >&2
 fi
