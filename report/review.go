@@ -27,6 +27,8 @@ type ReviewResult struct {
 	Command  []string // the command line, for the record
 	// Integrity is the log file validation of each CloudTrail tree among the inputs.
 	Integrity []TreeIntegrity
+	// Manifest is the review's record and sign-off (review_manifest.go); nil: NewReviewManifest.
+	Manifest *ReviewManifest
 }
 
 // TreeIntegrity is one input tree's log file integrity.
@@ -36,15 +38,17 @@ type TreeIntegrity struct {
 }
 
 // ReviewFormats lists the review's formats.
-func ReviewFormats() []string { return []string{"json", "markdown", "csv"} }
+func ReviewFormats() []string { return []string{"json", "markdown", "csv", "html"} }
 
-// RenderReview writes r as json or markdown (csv is one file per table: ReviewCSV).
+// RenderReview writes r as json, markdown or html (csv is one file per table: ReviewCSV).
 func RenderReview(w io.Writer, format string, r *ReviewResult) error {
 	switch format {
 	case "json":
 		return reviewJSON(w, r)
 	case "markdown":
 		return reviewMarkdown(w, r)
+	case "html":
+		return reviewHTML(w, r)
 	}
 	return fmt.Errorf("unknown review format %q (want one of %s)", format, strings.Join(ReviewFormats(), ", "))
 }
@@ -63,6 +67,7 @@ type reviewDoc struct {
 	Findings      []JSONFinding   `json:"findings"`
 	Notes         []string        `json:"notes"`
 	Counts        map[string]int  `json:"counts"` // per access flag and per secret verdict
+	Manifest      *ReviewManifest `json:"manifest"`
 }
 
 type reviewPeriod struct {
@@ -108,7 +113,7 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	doc := reviewDoc{SchemaVersion: ReviewSchemaVersion, Tool: "vaultsentry", Version: r.Version, Command: nonNil(r.Command),
 		Period: reviewPeriod{utc(rv.Start), utc(rv.End)}, HistorySince: utc(rv.HistorySince),
 		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{}, Integrity: []TreeIntegrity{},
-		Notes: nonNil(rv.Notes), Counts: map[string]int{}}
+		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Manifest: manifestOf(r)}
 	for _, f := range r.Files {
 		doc.Inputs = append(doc.Inputs, reviewInput{File: validUTF8(f.File), Format: f.Format, Events: f.Events,
 			First: utc(f.FirstEvent), Last: utc(f.LastEvent)})

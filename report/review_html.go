@@ -1,0 +1,246 @@
+package report
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vaultsentry/vaultsentry/review"
+)
+
+// The review as one self-contained HTML page for the auditor's file: inline CSS, no script, font
+// or request (a Content-Security-Policy forbids them), printable to PDF from a browser (A4, a
+// page break before each section, table headers repeated on every page). It renders the review's
+// JSON document: the access review, secret hygiene and findings as tables of their own, and every
+// other part of the document (integrity, controls, whatever later versions add) generically, as
+// tables of its objects, so a part added to the JSON is printed without a change here. Every
+// string goes through Sanitize and html/template's contextual escaping.
+
+//go:embed review_html.tmpl
+var reviewHTMLSource string
+
+var reviewHTMLTemplate = template.Must(template.New("review").Funcs(template.FuncMap{
+	"kind":    jsonKind,
+	"columns": jsonColumns,
+	"field":   jsonField,
+	"text":    jsonText,
+	"keys":    func(v any) []string { m, _ := v.(map[string]any); return sortedKeys(m) },
+	"status":  statusClass,
+	"title":   func(k string) string { return Sanitize(sectionTitle(k)) },
+	"join":    strings.Join,
+}).Parse(reviewHTMLSource))
+
+type reviewHTMLView struct {
+	Doc      reviewDoc
+	Flagged  []reviewAccess
+	Judged   []reviewSecret
+	Sections []reviewHTMLSection // integrity, controls and any other part of the document, in order
+	Manifest map[string]any      // the manifest as JSON, for its generic parts
+	Counts   []reviewHTMLCount
+	Sev      map[string]int
+	HowTo    string // how to verify the manifest file, for the sign-off block
+}
+
+type reviewHTMLSection struct {
+	ID, Title string
+	Value     any
+}
+
+type reviewHTMLCount struct {
+	Name string
+	N    int
+}
+
+// reviewKnown are the document's keys that the page renders with a layout of its own.
+var reviewKnown = []string{"schema_version", "tool", "version", "command", "period", "history_since", "inputs", "access",
+	"secrets", "findings", "notes", "counts", "manifest"}
+
+// reviewOrder places the generic sections: these first, in this order, then the rest by name.
+var reviewOrder = []string{"integrity", "controls"}
+
+func reviewHTML(w io.Writer, r *ReviewResult) error {
+	doc := newReviewDoc(r)
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	var all map[string]any
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return err
+	}
+	v := reviewHTMLView{Doc: doc, Sev: map[string]int{}}
+	sanitizeDoc(&v.Doc)
+	for _, a := range v.Doc.Access {
+		if len(a.Flags) > 0 {
+			v.Flagged = append(v.Flagged, a)
+		}
+	}
+	for _, s := range v.Doc.Secrets {
+		if len(s.Verdicts) > 0 {
+			v.Judged = append(v.Judged, s)
+		}
+	}
+	for _, f := range v.Doc.Findings {
+		v.Sev[f.Severity]++
+	}
+	for _, k := range sortedKeys(doc.Counts) {
+		v.Counts = append(v.Counts, reviewHTMLCount{k, doc.Counts[k]})
+	}
+	var rest []string
+	for k := range all {
+		if !slices.Contains(reviewKnown, k) && !slices.Contains(reviewOrder, k) {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range append(slices.Clone(reviewOrder), rest...) {
+		if val, ok := all[k]; ok {
+			v.Sections = append(v.Sections, reviewHTMLSection{ID: "s-" + safeID(k), Title: sectionTitle(k), Value: val})
+		}
+	}
+	if m, ok := all["manifest"].(map[string]any); ok {
+		v.Manifest = m
+	}
+	v.HowTo = "ssh-keygen -Y verify -f allowed_signers -I REVIEWER -n vaultsentry-review -s REPORT.manifest.json.sig < REPORT.manifest.json"
+	return reviewHTMLTemplate.Execute(w, v)
+}
+
+// sanitizeDoc passes every string of the typed parts through Sanitize (control characters in
+// caret notation: harmless in a page, but a copied path must not carry a terminal escape).
+func sanitizeDoc(d *reviewDoc) {
+	for i := range d.Access {
+		a := &d.Access[i]
+		a.Identity, a.DisplayName, a.Secret, a.Store = Sanitize(a.Identity), Sanitize(a.DisplayName), Sanitize(a.Secret), Sanitize(a.Store)
+		a.Networks = sanitizeAll(a.Networks)
+		fl := make([]review.Flag, 0, len(a.Flags))
+		for _, f := range a.Flags {
+			fl = append(fl, review.Flag{Flag: Sanitize(f.Flag), Reason: Sanitize(f.Reason)})
+		}
+		a.Flags = fl
+	}
+	for i := range d.Secrets {
+		s := &d.Secrets[i]
+		s.Store, s.Secret, s.Readers = Sanitize(s.Store), Sanitize(s.Secret), sanitizeAll(s.Readers)
+		vs := make([]review.Verdict, 0, len(s.Verdicts))
+		for _, x := range s.Verdicts {
+			vs = append(vs, review.Verdict{Verdict: Sanitize(x.Verdict), Reason: Sanitize(x.Reason)})
+		}
+		s.Verdicts = vs
+	}
+	for i := range d.Inputs {
+		d.Inputs[i].File = Sanitize(d.Inputs[i].File)
+	}
+	for i := range d.Findings {
+		f := &d.Findings[i]
+		f.Title, f.Message, f.Identity, f.DisplayName = Sanitize(f.Title), Sanitize(f.Message), Sanitize(f.Identity), Sanitize(f.DisplayName)
+		f.Resources = sanitizeAll(f.Resources)
+	}
+	d.Notes = sanitizeAll(d.Notes)
+	d.Command = sanitizeAll(d.Command)
+	d.Version = Sanitize(d.Version)
+}
+
+// jsonKind classifies a decoded JSON value for the generic templates.
+func jsonKind(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		if len(x) == 0 {
+			return "empty"
+		}
+		return "object"
+	case []any:
+		if len(x) == 0 {
+			return "empty"
+		}
+		for _, e := range x {
+			if _, ok := e.(map[string]any); !ok {
+				return "list"
+			}
+		}
+		return "table"
+	}
+	return "scalar"
+}
+
+// jsonColumns are the keys of a list of objects, in the order they first appear (Go's encoder
+// keeps struct order; a map's keys come sorted).
+func jsonColumns(v any) []string {
+	var cols []string
+	seen := map[string]bool{}
+	for _, e := range v.([]any) {
+		m := e.(map[string]any)
+		for _, k := range sortedKeys(m) {
+			if !seen[k] {
+				seen[k] = true
+				cols = append(cols, k)
+			}
+		}
+	}
+	return cols
+}
+
+// jsonField is the value of key k of a decoded JSON object (nil when v is not one).
+func jsonField(v any, k string) any {
+	m, _ := v.(map[string]any)
+	return m[k]
+}
+
+// jsonText is a scalar as text: strings sanitised, numbers as written.
+func jsonText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return Sanitize(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return "-"
+	}
+	return Sanitize(fmt.Sprint(v))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// statusClass is the CSS class of a status or verdict cell (valid, invalid, unverifiable,
+// evidence, exception, gap, ...): "st-" and the value when it is a plain word, else "".
+func statusClass(v any) string {
+	s, ok := v.(string)
+	if !ok || s == "" || len(s) > 40 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz-") != "" {
+		return ""
+	}
+	return "st-" + s
+}
+
+// sectionTitle makes a JSON key a heading: "audit_changes" -> "Audit changes".
+func sectionTitle(k string) string {
+	k = strings.ReplaceAll(k, "_", " ")
+	if k == "" {
+		return k
+	}
+	return strings.ToUpper(k[:1]) + k[1:]
+}
+
+func safeID(k string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(k))
+}
