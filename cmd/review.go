@@ -35,6 +35,7 @@ type reviewOptions struct {
 	MaxLine      int
 	Signatures   string
 	PublicKeys   []string
+	Signoff      signoffOptions // --sign-key, --reviewer, --verify, ... (review_signoff.go)
 
 	since, until app.TimeArg
 	integrity    integrity.Options
@@ -52,10 +53,14 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 			"baseline and access after dormancy; one row per secret (last write, last read, readers since the write) with\n" +
 			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; the log file integrity of every\n" +
 			"CloudTrail tree among the inputs (as vaultsentry verify); and the findings of scan over the period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
-			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.",
+			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.\n" +
+			"With -o, a manifest (inputs and report files with their SHA-256, rules, thresholds, suppressed findings, the\n" +
+			"reviewer) is written next to the report, signed in the SSH signature format with --sign-key; --verify checks it.",
 		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
 			"  vaultsentry review --format json -o review.json --since 2026-07-01T00:00:00Z --until 2026-10-01T00:00:00Z archive/\n" +
-			"  vaultsentry review --format csv -o review/ /var/log/vault/",
+			"  vaultsentry review --format csv -o review/ /var/log/vault/\n" +
+			"  vaultsentry review --format html -o review.html --reviewer 'A. Auditor' --sign-key ~/.ssh/id_ed25519 /var/log/vault/\n" +
+			"  vaultsentry review --verify review.html --allowed-signers allowed_signers",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("name the audit logs of the period, as for scan (e.g. vaultsentry review --since 90d /var/log/vault/)", "review: no input given")
@@ -75,6 +80,7 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
 	f.StringVar(&opts.Signatures, "signatures", "", "JSON `FILE` of the CloudTrail digests' signatures by S3 key (as vaultsentry verify)")
 	f.StringArrayVar(&opts.PublicKeys, "public-key", nil, "CloudTrail public key `FILE` for the digests' signatures; repeatable (as vaultsentry verify)")
+	addSignoffFlags(f, &opts.Signoff)
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
@@ -110,11 +116,17 @@ func (o *reviewOptions) validate() error {
 	if o.MaxLine <= 0 {
 		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
 	}
+	if err := o.Signoff.validate(o.Paths); err != nil {
+		return err
+	}
 	o.integrity, err = integrityOptions(o.Signatures, o.PublicKeys)
 	return err
 }
 
 func runReview(ctx context.Context, o *reviewOptions) error {
+	if o.Signoff.Verify {
+		return runReviewVerify(o)
+	}
 	start := time.Now()
 	cfg, err := loadConfig(o.ConfigPath)
 	if err != nil {
@@ -124,6 +136,7 @@ func runReview(ctx context.Context, o *reviewOptions) error {
 		Options: app.Options{IO: o.IO.app(), Config: cfg.app(), Since: o.since, Until: o.until, BaselinePath: o.BaselinePath,
 			Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine, MaxDecompressedBytes: sources.DefaultMaxDecompressedBytes, Start: start},
 		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...), Integrity: o.integrity,
+		Signoff: o.Signoff.signoff,
 	})
 	if err != nil {
 		return err
