@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vaultsentry/vaultsentry/review"
 )
@@ -34,6 +35,8 @@ var reviewHTMLTemplate = template.Must(template.New("review").Funcs(template.Fun
 	"status":  statusClass,
 	"title":   func(k string) string { return Sanitize(sectionTitle(k)) },
 	"join":    strings.Join,
+	"when":    shortTime,
+	"cut":     Cut,
 }).Parse(reviewHTMLSource))
 
 type reviewHTMLView struct {
@@ -146,6 +149,19 @@ func sanitizeDoc(d *reviewDoc) {
 	d.Version = Sanitize(d.Version)
 }
 
+// shortTime is an RFC 3339 time of the document to the second, for the tables ("-" when none):
+// the JSON keeps the nanoseconds.
+func shortTime(s string) string {
+	if s == "" {
+		return "-"
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
 // jsonKind classifies a decoded JSON value for the generic templates.
 func jsonKind(v any) string {
 	switch x := v.(type) {
@@ -170,11 +186,22 @@ func jsonKind(v any) string {
 	return "scalar"
 }
 
-// jsonColumns are the keys of a list of objects, in the order they first appear (Go's encoder
-// keeps struct order; a map's keys come sorted).
+// columnsFirst are the keys a generic table shows first, in this order, when its objects have
+// them: what a row is about, then its verdict.
+var columnsFirst = []string{"file", "tree", "framework", "id", "title", "status", "kind", "rule", "identity", "secret"}
+
+// jsonColumns are the keys of a list of objects: columnsFirst, then the others by name.
 func jsonColumns(v any) []string {
 	var cols []string
 	seen := map[string]bool{}
+	for _, k := range columnsFirst {
+		for _, e := range v.([]any) {
+			if _, ok := e.(map[string]any)[k]; ok && !seen[k] {
+				seen[k] = true
+				cols = append(cols, k)
+			}
+		}
+	}
 	for _, e := range v.([]any) {
 		m := e.(map[string]any)
 		for _, k := range sortedKeys(m) {
