@@ -74,6 +74,12 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)
 		}
 	}
+	// signing is the SSH signature format: the standard library, x/crypto/ssh and sshsig only.
+	for _, d := range deps("./signing") {
+		if d != mod+"signing" && !strings.HasPrefix(d, "golang.org/x/") && d != "github.com/hiddeco/sshsig" {
+			t.Errorf("signing depends on %s: it may use only the standard library, golang.org/x/crypto and hiddeco/sshsig", d)
+		}
+	}
 	// cmd is the command line: main is its only importer (its own external tests aside).
 	out, err = exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, "./...").Output()
 	if err != nil {
