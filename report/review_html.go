@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/review"
 )
 
@@ -46,7 +47,7 @@ type reviewHTMLView struct {
 	Sections []reviewHTMLSection // integrity, controls and any other part of the document, in order
 	Manifest map[string]any      // the manifest as JSON, for its generic parts
 	Counts   []reviewHTMLCount
-	Sev      map[string]int
+	Sev      []reviewHTMLCount // findings per severity, the most severe first
 	HowTo    string // how to verify the manifest file, for the sign-off block
 }
 
@@ -77,7 +78,7 @@ func reviewHTML(w io.Writer, r *ReviewResult) error {
 	if err := json.Unmarshal(raw, &all); err != nil {
 		return err
 	}
-	v := reviewHTMLView{Doc: doc, Sev: map[string]int{}}
+	v := reviewHTMLView{Doc: doc}
 	sanitizeDoc(&v.Doc)
 	for _, a := range v.Doc.Access {
 		if len(a.Flags) > 0 {
@@ -89,8 +90,15 @@ func reviewHTML(w io.Writer, r *ReviewResult) error {
 			v.Judged = append(v.Judged, s)
 		}
 	}
+	sev := map[string]int{}
 	for _, f := range v.Doc.Findings {
-		v.Sev[f.Severity]++
+		sev[f.Severity]++
+	}
+	names := analyze.Severities()
+	for i := len(names) - 1; i >= 0; i-- {
+		if n := sev[names[i]]; n > 0 {
+			v.Sev = append(v.Sev, reviewHTMLCount{names[i], n})
+		}
 	}
 	for _, k := range sortedKeys(doc.Counts) {
 		v.Counts = append(v.Counts, reviewHTMLCount{k, doc.Counts[k]})

@@ -79,6 +79,11 @@ func buildManifest(o *Options, rr *report.ReviewResult, sup []report.ManifestSup
 	m.GeneratedAt = o.Start.UTC().Format(time.RFC3339)
 	for i := range m.Inputs {
 		hashInto(&m.Inputs[i])
+		// A plain file whose size differs from what was read changed in between (a live log
+		// appended to): the hash covers more than the review read.
+		if f := rr.Files[i]; m.Inputs[i].SHA256 != nil && !f.Compressed && f.Format != "" && f.NotRead == "" && f.ReadError == "" && f.Bytes != m.Inputs[i].Bytes {
+			m.Inputs[i].Note = fmt.Sprintf("the file changed after it was read (%d bytes read, %d hashed)", f.Bytes, m.Inputs[i].Bytes)
+		}
 	}
 	conf := o.config()
 	if conf.Path != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/signing"
+	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 func testSigner(t *testing.T, typ string) (ssh.Signer, []signing.Signer) {
@@ -164,5 +165,34 @@ func TestReviewSuppressed(t *testing.T) {
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "expired on 2026-01-01") {
 		t.Errorf("notes %q", notes)
+	}
+}
+
+// TestManifestInputs: inputs are hashed as stored; a plain file that grew after it was read
+// says so; standard input and s3:// objects have no hash and say why.
+func TestManifestInputs(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(p, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rr := &report.ReviewResult{Files: []sources.FileStats{{File: p, Format: "vault", Bytes: 10}, {File: p, Format: "vault", Bytes: 4},
+		{File: "-", Format: "vault"}, {File: "s3://bucket/key.gz", Format: "cloudtrail"}}}
+	m := buildManifest(&Options{Start: time.Date(2026, 10, 2, 9, 0, 0, 0, time.UTC)}, rr, nil, ReviewSignoff{Reviewer: report.Reviewer{Name: "x"}})
+	const sum = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882" // sha256 of 0123456789
+	if in := m.Inputs[0]; in.SHA256 == nil || *in.SHA256 != sum || in.Bytes != 10 || in.Note != "" {
+		t.Errorf("plain file: %+v", in)
+	}
+	if in := m.Inputs[1]; !strings.Contains(in.Note, "changed after it was read (4 bytes read, 10 hashed)") {
+		t.Errorf("grown file: %+v", in)
+	}
+	if in := m.Inputs[2]; in.SHA256 != nil || !strings.Contains(in.Note, "standard input") {
+		t.Errorf("stdin: %+v", in)
+	}
+	if in := m.Inputs[3]; in.SHA256 != nil || !strings.Contains(in.Note, "not a local file") {
+		t.Errorf("s3: %+v", in)
+	}
+	if m.Reviewer.Date != "2026-10-02" || m.GeneratedAt != "2026-10-02T09:00:00Z" || m.SignedBy != nil || m.Config != nil {
+		t.Errorf("manifest: %+v", m)
 	}
 }
