@@ -48,7 +48,7 @@ type reviewHTMLView struct {
 	Manifest map[string]any      // the manifest as JSON, for its generic parts
 	Counts   []reviewHTMLCount
 	Sev      []reviewHTMLCount // findings per severity, the most severe first
-	HowTo    string // how to verify the manifest file, for the sign-off block
+	HowTo    string            // how to verify the manifest file, for the sign-off block
 }
 
 type reviewHTMLSection struct {
