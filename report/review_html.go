@@ -38,6 +38,9 @@ var reviewHTMLTemplate = template.Must(template.New("review").Funcs(template.Fun
 	"join":    strings.Join,
 	"when":    shortTime,
 	"cut":     Cut,
+	"dict":    dict,
+	"head":    func(v any, n int) []any { l, _ := v.([]any); return l[:min(n, len(l))] },
+	"tail":    func(v any, n int) []any { l, _ := v.([]any); return l[min(n, len(l)):] },
 }).Parse(reviewHTMLSource))
 
 type reviewHTMLView struct {
@@ -47,8 +50,16 @@ type reviewHTMLView struct {
 	Sections []reviewHTMLSection // integrity, controls and any other part of the document, in order
 	Manifest map[string]any      // the manifest as JSON, for its generic parts
 	Counts   []reviewHTMLCount
-	Sev      []reviewHTMLCount // findings per severity, the most severe first
-	HowTo    string            // how to verify the manifest file, for the sign-off block
+	Sev      []reviewHTMLCount  // findings per severity, the most severe first
+	HowTo    string             // how to verify the manifest file, for the sign-off block
+	Formats  []reviewHTMLFormat // the inputs summed per format
+}
+
+type reviewHTMLFormat struct {
+	Format      string
+	Files       int
+	Events      int
+	First, Last string
 }
 
 type reviewHTMLSection struct {
@@ -102,6 +113,24 @@ func reviewHTML(w io.Writer, r *ReviewResult) error {
 	}
 	for _, k := range sortedKeys(doc.Counts) {
 		v.Counts = append(v.Counts, reviewHTMLCount{k, doc.Counts[k]})
+	}
+	byFormat := map[string]int{}
+	for _, in := range v.Doc.Inputs {
+		i, ok := byFormat[in.Format]
+		if !ok {
+			i = len(v.Formats)
+			byFormat[in.Format] = i
+			v.Formats = append(v.Formats, reviewHTMLFormat{Format: in.Format})
+		}
+		f := &v.Formats[i]
+		f.Files++
+		f.Events += in.Events
+		if in.First != "" && (f.First == "" || in.First < f.First) {
+			f.First = in.First
+		}
+		if in.Last > f.Last {
+			f.Last = in.Last
+		}
 	}
 	var rest []string
 	for k := range all {

@@ -81,6 +81,10 @@ func practiceLikeReview(t *testing.T) *ReviewResult {
 	rr.Files = append(rr.Files, sources.FileStats{File: "/var/log/\x1b]0;owned\x07<b>evil</b>.log", Format: "vault", Events: 1})
 	rr.Integrity = []TreeIntegrity{{Tree: "export/<i>trail</i>", CloudTrail: &integrity.Result{Status: integrity.Invalid, LogFiles: 120, Digests: 24,
 		Problems: []integrity.Problem{{File: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/09/11/x.json.gz", Kind: "hash-mismatch", Detail: "sha256 differs from the digest's"}}}}}
+	for i := range 99 { // a tree with many problems: the page shows 40 and folds the rest
+		rr.Integrity[0].CloudTrail.Problems = append(rr.Integrity[0].CloudTrail.Problems, integrity.Problem{File: fmt.Sprintf("AWSLogs/x/%03d.json.gz", i),
+			Kind: "missing-log-file", Detail: "listed by its digest, not in the tree"})
+	}
 	m := NewReviewManifest(rr)
 	sum := strings.Repeat("ab", 32)
 	for i := range m.Inputs {
@@ -170,6 +174,8 @@ func TestReviewHTMLInChromium(t *testing.T) {
 	secretRows := count(`document.querySelectorAll('#secrets-table tbody tr').length`)
 	findingRows := count(`document.querySelectorAll('#findings-table tbody tr').length`)
 	text := eval[string](t, b, `document.body.innerText`)
+	folded := count(`Array.from(document.querySelectorAll('#s-integrity details.more')).filter(d => !d.open && d.querySelectorAll(':scope > table > tbody > tr').length === 60).length`)
+	shownProblems := count(`Array.from(document.querySelectorAll('#s-integrity table.generic table.generic')).filter(t => !t.closest('details')).map(t => t.querySelectorAll(':scope > tbody > tr').length)[0] || 0`)
 	media := func(m string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
@@ -217,6 +223,9 @@ func TestReviewHTMLInChromium(t *testing.T) {
 	}
 	if sections < 7 || pageBreaks != sections-1 {
 		t.Errorf("in print, %d of %d sections start a page; want all but the summary", pageBreaks, sections)
+	}
+	if folded != 1 || shownProblems != 40 {
+		t.Errorf("100 integrity problems: %d shown unfolded (want 40), %d folded lists of the other 60 (want 1)", shownProblems, folded)
 	}
 	if headers != 0 {
 		t.Errorf("%d table headers do not repeat on each printed page", headers)
