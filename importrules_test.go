@@ -61,7 +61,7 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// internal/app runs the pipeline; the packages it wires never reach back into it.
-	for _, pkg := range []string{"./analyze", "./sources/...", "./report", "./event", "./baseline", "./trace", "./notify", "./metrics", "./review"} {
+	for _, pkg := range []string{"./analyze", "./sources/...", "./report", "./event", "./baseline", "./trace", "./notify", "./metrics", "./review", "./lake"} {
 		for _, d := range deps(pkg) {
 			if d == mod+"internal/app" || strings.HasPrefix(d, mod+"internal/app/") {
 				t.Errorf("%s depends on %s: internal/app imports the library packages, not the reverse", pkg, d)
@@ -69,6 +69,11 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// integrity checks files against their digests: no other package of the module, no AWS SDK.
+	for _, d := range deps("./lake") {
+		if d != mod+"lake" && strings.HasPrefix(d, mod) && d != mod+"event" {
+			t.Errorf("lake depends on %s: it knows the event model only, never a source, the analysis or the run", d)
+		}
+	}
 	for _, d := range deps("./integrity") {
 		if d != mod+"integrity" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/aws/")) {
 			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)

@@ -41,6 +41,7 @@ type fileConfig struct {
 	Production         []string                  `yaml:"production"`
 	CIScopes           []fileCIScope             `yaml:"ci_scopes"`
 	Hygiene            *fileHygiene              `yaml:"hygiene"`
+	Frameworks         []fileFramework           `yaml:"frameworks"` // review --framework: the user's own (cmd/review_controls.go)
 	Extra              map[string]map[string]any `yaml:"-"`
 }
 
@@ -194,6 +195,9 @@ type loadedConfig struct {
 	BaselineMaxAge time.Duration
 	Ignore         []fileIgnore
 	ignore         []app.IgnoreEntry // Ignore, validated
+
+	// Frameworks are the user's own frameworks for review --framework.
+	Frameworks []review.Framework
 }
 
 // app is the configuration as a run takes it.
@@ -241,6 +245,9 @@ func oneLineYAMLError(err error) string {
 
 func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 	if err := fc.applyReview(lc); err != nil {
+		return err
+	}
+	if err := fc.applyFrameworks(lc); err != nil {
 		return err
 	}
 	c := &lc.Analyze

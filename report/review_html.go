@@ -141,7 +141,7 @@ func reviewHTML(w io.Writer, r *ReviewResult) error {
 	sort.Strings(rest)
 	for _, k := range append(slices.Clone(reviewOrder), rest...) {
 		if val, ok := all[k]; ok {
-			v.Sections = append(v.Sections, reviewHTMLSection{ID: "s-" + safeID(k), Title: sectionTitle(k), Value: val})
+			v.Sections = append(v.Sections, reviewHTMLSection{ID: "s-" + safeID(k), Title: sectionTitle(k), Value: dedupe(val, map[string]bool{})})
 		}
 	}
 	if m, ok := all["manifest"].(map[string]any); ok {
@@ -249,6 +249,37 @@ func jsonColumns(v any) []string {
 		}
 	}
 	return cols
+}
+
+// dedupe replaces an object or list that a section already shows (a tree's CloudTrail result
+// that is also the combined one) by a note, so a page does not print it twice. Only large values
+// count: a repeated status or empty list stays.
+func dedupe(v any, seen map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any, []any:
+		b, _ := json.Marshal(x)
+		if len(b) > 200 {
+			if seen[string(b)] {
+				return "(the same as above)"
+			}
+			seen[string(b)] = true
+		}
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for _, k := range sortedKeys(x) {
+			out[k] = dedupe(x[k], seen)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = dedupe(e, seen)
+		}
+		return out
+	}
+	return v
 }
 
 // jsonField is the value of key k of a decoded JSON object (nil when v is not one).

@@ -119,7 +119,7 @@ func TestReviewHTML(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", `\x1b[31mred`, "A. Auditor", "nightly backup &lt;script&gt;", "hash-mismatch",
-		"st-invalid", "2027-01-31", strings.Repeat("ab", 32), "ssh-keygen -Y verify"} {
+		"st-invalid", "2027-01-31", strings.Repeat("ab", 32), "ssh-keygen -Y verify", "(the same as above)"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
 		}
@@ -175,7 +175,7 @@ func TestReviewHTMLInChromium(t *testing.T) {
 	findingRows := count(`document.querySelectorAll('#findings-table tbody tr').length`)
 	text := eval[string](t, b, `document.body.innerText`)
 	folded := count(`Array.from(document.querySelectorAll('#s-integrity details.more')).filter(d => !d.open && d.querySelectorAll(':scope > table > tbody > tr').length === 60).length`)
-	shownProblems := count(`Array.from(document.querySelectorAll('#s-integrity table.generic table.generic')).filter(t => !t.closest('details')).map(t => t.querySelectorAll(':scope > tbody > tr').length)[0] || 0`)
+	shownProblems := count(`Array.from(document.querySelectorAll('#s-integrity table.generic')).filter(t => !t.closest('details') && Array.from(t.querySelectorAll(':scope > thead th')).some(th => th.textContent === 'Kind')).map(t => t.querySelectorAll(':scope > tbody > tr').length)[0] || 0`)
 	media := func(m string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
@@ -224,8 +224,8 @@ func TestReviewHTMLInChromium(t *testing.T) {
 	if sections < 7 || pageBreaks != sections-1 {
 		t.Errorf("in print, %d of %d sections start a page; want all but the summary", pageBreaks, sections)
 	}
-	if folded != 1 || shownProblems != 40 {
-		t.Errorf("100 integrity problems: %d shown unfolded (want 40), %d folded lists of the other 60 (want 1)", shownProblems, folded)
+	if folded < 1 || shownProblems != 40 {
+		t.Errorf("100 integrity problems: %d shown unfolded (want 40), %d folded lists of the other 60 (want 1 or more)", shownProblems, folded)
 	}
 	if headers != 0 {
 		t.Errorf("%d table headers do not repeat on each printed page", headers)

@@ -123,6 +123,9 @@ type Review struct {
 	Secrets      []Secret
 	// Notes say what the review could not know (no history, no inventory).
 	Notes []string
+	// Completeness is the logs' own coverage, gaps and audit changes (BuildCompleteness); nil:
+	// not measured.
+	Completeness *Completeness
 }
 
 // accessKey is an (identity, secret) pair.

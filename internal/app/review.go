@@ -28,6 +28,8 @@ type ReviewRequest struct {
 	// Integrity are the signatures and keys the CloudTrail log file validation of every
 	// CloudTrail tree among Paths checks with (--signatures, --public-key).
 	Integrity integrity.Options
+	// Frameworks are the frameworks whose controls the review judges (--framework).
+	Frameworks []review.Framework
 	// Signoff is the manifest's reviewer block and signing key (manifest.go).
 	Signoff ReviewSignoff
 }
@@ -44,7 +46,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	o.logConfig()
 	if r.Format == "csv" && (r.Output == "" || r.Output == "-") {
-		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv)", "review --format csv needs -o DIR")
+		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv, gaps.csv, audit_changes.csv)", "review --format csv needs -o DIR")
 	}
 	if r.Signoff.Signer != nil && (r.Output == "" || r.Output == "-") {
 		return Outcome{}, usagef("pass -o FILE (or -o DIR for csv): the signed manifest is written next to the report", "review --sign-key needs -o")
@@ -87,6 +89,8 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		}
 	}
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
+	rv.Completeness = review.BuildCompleteness(period, start, end, conf.Analyze.AuditGap)
+	history := len(bl.Principals) > 0 // before analyze.Run teaches it the period
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
 	}
@@ -107,6 +111,8 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	if rr.Integrity, err = verifyTrees(ctx, r.Paths, loaded.Files, r.Integrity); err != nil {
 		return out, err
 	}
+	countTreeReads(rr.Integrity, evs)
+	rr.Controls = review.Controls(rv, reviewFacts(rv, conf.Review, loaded.Files, res.Findings, rr.Integrity, history, len(period)), r.Frameworks)
 	rr.Manifest = buildManifest(o, rr, suppressed, r.Signoff)
 	var written []string
 	if r.Format == "csv" {
@@ -145,6 +151,9 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		fmt.Fprintf(o.IO.Err, "review: %s to %s: %d accesses (%d flagged), %d secrets (%d with a verdict), %d findings (%s)\n",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), len(rv.Access), flagged, len(rv.Secrets), judged,
 			len(res.Findings), time.Since(o.Start).Round(time.Millisecond))
+		if line := controlsSummary(rr.Controls); line != "" {
+			fmt.Fprintln(o.IO.Err, line)
+		}
 	}
 	return out, nil
 }
@@ -159,10 +168,9 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		if err != nil || !st.IsDir() {
 			continue
 		}
-		prefix := filepath.Clean(p) + string(filepath.Separator)
 		trail := false
 		for _, f := range files {
-			if f.Format == "cloudtrail" && strings.HasPrefix(filepath.Clean(f.File), prefix) {
+			if f.Format == "cloudtrail" && under(p, f.File) {
 				trail = true
 				break
 			}
@@ -180,4 +188,11 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		out = append(out, report.TreeIntegrity{Tree: p, CloudTrail: res})
 	}
 	return out, nil
+}
+
+// under reports whether file is inside the directory dir, however either is spelled ("." and
+// "AWSLogs/x.json.gz", "./logs/" and "logs/a").
+func under(dir, file string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(file))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
