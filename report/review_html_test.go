@@ -236,3 +236,31 @@ func TestReviewHTMLInChromium(t *testing.T) {
 		t.Errorf("the review prints to %d pages, want 7 (one per section) to 30", pages)
 	}
 }
+
+// TestReviewHTMLControls: the controls --framework adds are a section of their own, every row
+// printed (the review itself is never folded), statuses coloured, strings escaped.
+func TestReviewHTMLControls(t *testing.T) {
+	rr := practiceLikeReview(t)
+	for i := range 45 {
+		rr.Controls = append(rr.Controls, review.Control{Framework: "pci4", FrameworkName: "PCI DSS v4.0", ID: fmt.Sprintf("10.2.1.%d", i),
+			Title: "Audit logs <b>capture</b>", Status: []string{"evidence", "exception", "gap"}[i%3], Evidence: "reads logged", Remediation: "-"})
+	}
+	var buf bytes.Buffer
+	if err := RenderReview(&buf, "html", rr); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	i := strings.Index(page, `<section id="s-controls"`)
+	if i < 0 {
+		t.Fatal("no controls section")
+	}
+	sec := page[i : i+strings.Index(page[i:], "</section>")]
+	if n := strings.Count(sec, "10.2.1."); n != 45 || strings.Contains(sec, "<details") {
+		t.Errorf("controls: %d rows shown, folded=%v; want all 45 unfolded", n, strings.Contains(sec, "<details"))
+	}
+	for _, want := range []string{`class="st-gap"`, `class="st-exception"`, `class="st-evidence"`, "Audit logs &lt;b&gt;capture&lt;/b&gt;", `href="#s-controls"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
