@@ -26,7 +26,7 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("event imports %s: it may use only the standard library", d)
 		}
 	}
-	for _, pkg := range []string{"./analyze", "./event", "./baseline", "./trace"} {
+	for _, pkg := range []string{"./analyze", "./event", "./baseline", "./trace", "./review"} {
 		for _, d := range deps(pkg) {
 			if strings.HasPrefix(d, "github.com/aws/") || strings.HasPrefix(d, mod+"sources") || strings.HasPrefix(d, mod+"cmd") {
 				t.Errorf("%s depends on %s", pkg, d)
@@ -83,6 +83,28 @@ func TestImportRules(t *testing.T) {
 	for _, d := range deps("./signing") {
 		if d != mod+"signing" && !strings.HasPrefix(d, "golang.org/x/") && d != "github.com/hiddeco/sshsig" {
 			t.Errorf("signing depends on %s: it may use only the standard library, golang.org/x/crypto and hiddeco/sshsig", d)
+		}
+	}
+	// The inventory's records, reader and Vault walker use the standard library only; its AWS
+	// lister (inventory/awsinv) and sources/lookupevents are the only importers of the AWS SDK.
+	for _, d := range deps("./inventory") {
+		if d != mod+"inventory" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/")) {
+			t.Errorf("inventory depends on %s: it may use only the standard library", d)
+		}
+	}
+	out, err = exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == mod+"sources/lookupevents" || f[0] == mod+"inventory/awsinv" {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, "github.com/aws/") {
+				t.Errorf("%s imports %s: only sources/lookupevents and inventory/awsinv may import the AWS SDK", f[0], imp)
+			}
 		}
 	}
 	// cmd is the command line: main is its only importer (its own external tests aside).

@@ -41,6 +41,7 @@ type fileConfig struct {
 	Production         []string                  `yaml:"production"`
 	CIScopes           []fileCIScope             `yaml:"ci_scopes"`
 	Hygiene            *fileHygiene              `yaml:"hygiene"`
+	InventoryIDs       []string                  `yaml:"inventory_identities"`
 	Frameworks         []fileFramework           `yaml:"frameworks"` // review --framework: the user's own (cmd/review_controls.go)
 	Extra              map[string]map[string]any `yaml:"-"`
 }
@@ -99,6 +100,10 @@ func (fc *fileConfig) applyReview(lc *loadedConfig) error {
 		}
 		lc.Review.CIScopes = append(lc.Review.CIScopes, review.CIScope{Identity: c.Identity, Secrets: c.Secrets})
 	}
+	if err := globs("inventory_identities", fc.InventoryIDs); err != nil {
+		return err
+	}
+	lc.Review.InventoryIdentities = fc.InventoryIDs
 	if h := fc.Hygiene; h != nil {
 		if err := dur("hygiene.max_age", h.MaxAge, &lc.Review.Hygiene.MaxAge); err != nil {
 			return err

@@ -61,6 +61,9 @@ type jsonStats struct {
 	Suppressed int                 `json:"findings_suppressed"`
 	Previous   int                 `json:"findings_in_previous_report"`
 	LearnUntil string              `json:"learn_until,omitempty"`
+
+	// Stores: what each log-store export did (scan --loki, --elasticsearch, --opensearch).
+	Stores []sources.StoreStats `json:"stores,omitempty"`
 }
 
 type jsonEvidence struct {
@@ -125,6 +128,7 @@ func (JSON) Render(w io.Writer, r *Result) error {
 		st.Findings[sev.String()] = n
 	}
 	st.Suppressed, st.Previous, st.LearnUntil = r.SuppressedCount, r.Previous, utc(r.LearnUntil)
+	st.Stores = r.Stores
 	for _, f := range r.Findings {
 		doc.Findings = append(doc.Findings, NewJSONFinding(f))
 	}

@@ -64,6 +64,8 @@ type Result struct {
 	Sort string
 	// GroupBy groups the table's rows: "" (none) or GroupIdentity.
 	GroupBy string
+	// Stores are what each log-store export did (scan --loki, --elasticsearch); nil for files.
+	Stores []sources.StoreStats
 }
 
 // Table row orders (--sort) and groupings (--group-by).

@@ -73,7 +73,9 @@ type reviewDoc struct {
 	Findings      []JSONFinding   `json:"findings"`
 	Notes         []string        `json:"notes"`
 	Counts        map[string]int  `json:"counts"` // per access flag and per secret verdict
-	Manifest      *ReviewManifest `json:"manifest"`
+	// Inventory is what --inventory gave the review (null: no inventory; reviewinventory.go).
+	Inventory *reviewInventory `json:"inventory"`
+	Manifest  *ReviewManifest  `json:"manifest"`
 }
 
 type reviewPeriod struct {
@@ -120,7 +122,8 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	doc := reviewDoc{SchemaVersion: ReviewSchemaVersion, Tool: "vaultsentry", Version: r.Version, Command: nonNil(r.Command),
 		Period: reviewPeriod{utc(rv.Start), utc(rv.End)}, HistorySince: utc(rv.HistorySince),
 		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{},
-		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Controls: reviewControls(r), Manifest: manifestOf(r)}
+		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Controls: reviewControls(r),
+		Inventory: newReviewInventory(rv.Inventory), Manifest: manifestOf(r)}
 	for _, f := range r.Files {
 		doc.Inputs = append(doc.Inputs, reviewInput{File: validUTF8(f.File), Format: f.Format, Events: f.Events,
 			First: utc(f.FirstEvent), Last: utc(f.LastEvent), reviewAccounting: newReviewAccounting(f)})

@@ -58,7 +58,7 @@ func TestFrameworksFile(t *testing.T) {
 	}
 	// Nearby invalid files are refused, with the reason.
 	bad := []struct{ name, yaml, want string }{
-		{"unknown key", "frameworks:\n  - id: x\n    nmae: X\n", "unknown field \"nmae\""},
+		{"unknown key", "frameworks:\n  - id: x\n    nam3: X\n", "unknown field \"nam3\""},
 		{"unknown kind", "frameworks:\n  - id: x\n    name: X\n    controls:\n      - {id: C1, title: t, evidence: [vibes], remediation: r}\n", `unknown evidence kind "vibes"`},
 		{"no remediation", "frameworks:\n  - id: x\n    name: X\n    controls:\n      - {id: C1, title: t, evidence: [rotation]}\n", "give a remediation"},
 		{"bad id", "frameworks:\n  - id: \"a b\"\n    name: X\n    controls:\n      - {id: C1, title: t, evidence: [rotation], remediation: r}\n", "give a short id"},
@@ -116,7 +116,6 @@ func TestControls(t *testing.T) {
 		read(time.Hour, "ci-staging", event.ClassWorkload, "kv/staging/app/db"),
 		read(2*time.Hour, "alice", event.ClassPerson, "kv/dev/tools"),
 	}
-	end := t0.Add(day)
 	input := func(file, format string) InputFact {
 		return InputFact{File: file, Format: format, Events: 6, First: t0, Last: t0.Add(2 * time.Hour)}
 	}
@@ -126,7 +125,7 @@ func TestControls(t *testing.T) {
 			Trees:  []TreeFact{{Tree: "trail", Status: "valid", LogFiles: 1, Digests: 1}}}
 	}
 	// The logs cover the day up to the last event: the period ends just after it.
-	end = t0.Add(2*time.Hour + time.Nanosecond)
+	end := t0.Add(2*time.Hour + time.Nanosecond)
 	rv := Build(clean, t0, end, cfg, prior, nil)
 	cs := Controls(rv, facts(), all)
 	if len(cs) != 33 {

@@ -28,6 +28,8 @@ type ReviewRequest struct {
 	// Integrity are the signatures and keys the CloudTrail log file validation of every
 	// CloudTrail tree among Paths checks with (--signatures, --public-key).
 	Integrity integrity.Options
+	// Inventory are the --inventory files (inventory.go): the stores' own lists of secrets.
+	Inventory []string
 	// Frameworks are the frameworks whose controls the review judges (--framework).
 	Frameworks []review.Framework
 	// Signoff is the manifest's reviewer block and signing key (manifest.go).
@@ -50,6 +52,10 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	if r.Signoff.Signer != nil && (r.Output == "" || r.Output == "-") {
 		return Outcome{}, usagef("pass -o FILE (or -o DIR for csv): the signed manifest is written next to the report", "review --sign-key needs -o")
+	}
+	inv, invNotes, err := loadInventory(o, r.Inventory)
+	if err != nil {
+		return Outcome{}, err
 	}
 	loaded, _, err := loadInputs(ctx, o, "review", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
@@ -78,6 +84,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		bl = b
 	}
 	conf := o.config()
+	conf.Review.Inventory = inv
 	// What came before the period is history, as the baseline is.
 	var period []event.Event
 	for i := range evs {
@@ -90,12 +97,13 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
 	rv.Completeness = review.BuildCompleteness(period, start, end, conf.Analyze.AuditGap)
+	rv.Notes = append(rv.Notes, invNotes...)
 	history := len(bl.Principals) > 0 // before analyze.Run teaches it the period
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
 	}
 	cfg := conf.Analyze
-	res := analyze.Run(period, analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
+	res := analyze.Run(withoutInventoryRequests(period, &conf.Review), analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
 	if res.Interrupted || ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "analysing")
 	}

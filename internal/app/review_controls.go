@@ -14,7 +14,7 @@ import (
 // inputs and log file integrity, and whether the identities had a past before the period.
 func reviewFacts(rv *review.Review, cfg review.Config, files []sources.FileStats, findings []analyze.Finding, trees []report.TreeIntegrity,
 	history bool, events int) review.Facts {
-	f := review.Facts{Config: cfg, Findings: findings, History: history, Events: events, Rules: len(analyze.Rules()), Version: Version}
+	f := review.Facts{Config: cfg, Findings: findings, History: history, Inventory: cfg.Inventory != nil, Events: events, Rules: len(analyze.Rules()), Version: Version}
 	for _, fs := range files {
 		if fs.NotRead != "" {
 			continue

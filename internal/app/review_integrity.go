@@ -1,7 +1,6 @@
 package app
 
 import (
-
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/review"
