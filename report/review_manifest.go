@@ -22,8 +22,9 @@ type ReviewManifest struct {
 	Command         []string             `json:"command"`
 	Period          reviewPeriod         `json:"period"`
 	Inputs          []ManifestFile       `json:"inputs"`
-	Config          *ManifestFile        `json:"config"`   // null: the defaults
-	Baseline        *ManifestFile        `json:"baseline"` // null: none given
+	Config          *ManifestFile        `json:"config"`    // null: the defaults
+	Baseline        *ManifestFile        `json:"baseline"`  // null: none given
+	Inventory       []ManifestFile       `json:"inventory"` // the --inventory files
 	Rules           []string             `json:"rules"`
 	Thresholds      map[string]any       `json:"thresholds"` // per rule id, keys as in the configuration's thresholds.<rule-id>
 	ReviewSettings  map[string]any       `json:"review_settings"`
@@ -93,7 +94,7 @@ type ManifestSigner struct {
 // and the reviewer.
 func NewReviewManifest(r *ReviewResult) *ReviewManifest {
 	m := &ReviewManifest{ManifestVersion: ManifestVersion, Tool: "vaultsentry", Version: r.Version, Command: nonNil(r.Command),
-		Inputs: []ManifestFile{}, Rules: []string{}, Thresholds: map[string]any{}, ReviewSettings: map[string]any{},
+		Inputs: []ManifestFile{}, Inventory: []ManifestFile{}, Rules: []string{}, Thresholds: map[string]any{}, ReviewSettings: map[string]any{},
 		Suppressed: []ManifestSuppressed{}}
 	if r.Review != nil {
 		m.Period = reviewPeriod{utc(r.Review.Start), utc(r.Review.End)}

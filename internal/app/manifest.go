@@ -74,7 +74,7 @@ func suppressReview(fs []analyze.Finding, entries []IgnoreEntry, now time.Time) 
 }
 
 // buildManifest is the review's manifest without the report files (they are not written yet).
-func buildManifest(o *Options, rr *report.ReviewResult, sup []report.ManifestSuppressed, s ReviewSignoff) *report.ReviewManifest {
+func buildManifest(o *Options, rr *report.ReviewResult, inventory []string, sup []report.ManifestSuppressed, s ReviewSignoff) *report.ReviewManifest {
 	m := report.NewReviewManifest(rr)
 	m.GeneratedAt = o.Start.UTC().Format(time.RFC3339)
 	for i := range m.Inputs {
@@ -95,6 +95,11 @@ func buildManifest(o *Options, rr *report.ReviewResult, sup []report.ManifestSup
 		f := report.ManifestFile{File: o.BaselinePath}
 		hashInto(&f)
 		m.Baseline = &f
+	}
+	for _, p := range inventory {
+		f := report.ManifestFile{File: p, Format: "inventory"}
+		hashInto(&f)
+		m.Inventory = append(m.Inventory, f)
 	}
 	for _, id := range m.Rules {
 		if t := conf.Analyze.Thresholds(id); t != nil {
@@ -333,6 +338,11 @@ func VerifyReview(req ReviewVerifyRequest) (*ReviewVerification, error) {
 	}{{"config", m.Config}, {"baseline", m.Baseline}} {
 		if x.f != nil && x.f.SHA256 != nil {
 			v.Checks = append(v.Checks, compareFile(x.what, locate(x.f.File, dir), *x.f, true))
+		}
+	}
+	for _, f := range m.Inventory {
+		if f.SHA256 != nil {
+			v.Checks = append(v.Checks, compareFile("inventory", locate(f.File, dir), f, true))
 		}
 	}
 	sigCheck := ReviewCheck{What: "signature", File: path + ".sig"}

@@ -178,7 +178,7 @@ func TestManifestInputs(t *testing.T) {
 	}
 	rr := &report.ReviewResult{Files: []sources.FileStats{{File: p, Format: "vault", Bytes: 10}, {File: p, Format: "vault", Bytes: 4},
 		{File: "-", Format: "vault"}, {File: "s3://bucket/key.gz", Format: "cloudtrail"}}}
-	m := buildManifest(&Options{Start: time.Date(2026, 10, 2, 9, 0, 0, 0, time.UTC)}, rr, nil, ReviewSignoff{Reviewer: report.Reviewer{Name: "x"}})
+	m := buildManifest(&Options{Start: time.Date(2026, 10, 2, 9, 0, 0, 0, time.UTC)}, rr, []string{p}, nil, ReviewSignoff{Reviewer: report.Reviewer{Name: "x"}})
 	const sum = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882" // sha256 of 0123456789
 	if in := m.Inputs[0]; in.SHA256 == nil || *in.SHA256 != sum || in.Bytes != 10 || in.Note != "" {
 		t.Errorf("plain file: %+v", in)
@@ -191,6 +191,9 @@ func TestManifestInputs(t *testing.T) {
 	}
 	if in := m.Inputs[3]; in.SHA256 != nil || !strings.Contains(in.Note, "not a local file") {
 		t.Errorf("s3: %+v", in)
+	}
+	if len(m.Inventory) != 1 || m.Inventory[0].SHA256 == nil || *m.Inventory[0].SHA256 != sum {
+		t.Errorf("inventory: %+v", m.Inventory)
 	}
 	if m.Reviewer.Date != "2026-10-02" || m.GeneratedAt != "2026-10-02T09:00:00Z" || m.SignedBy != nil || m.Config != nil {
 		t.Errorf("manifest: %+v", m)

@@ -121,7 +121,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	countTreeReads(rr.Integrity, evs)
 	rr.Controls = review.Controls(rv, reviewFacts(rv, conf.Review, loaded.Files, res.Findings, rr.Integrity, history, len(period)), r.Frameworks)
-	rr.Manifest = buildManifest(o, rr, suppressed, r.Signoff)
+	rr.Manifest = buildManifest(o, rr, r.Inventory, suppressed, r.Signoff)
 	var written []string
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
