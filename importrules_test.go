@@ -79,6 +79,12 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)
 		}
 	}
+	// signing is the SSH signature format: the standard library, x/crypto/ssh and sshsig only.
+	for _, d := range deps("./signing") {
+		if d != mod+"signing" && !strings.HasPrefix(d, "golang.org/x/") && d != "github.com/hiddeco/sshsig" {
+			t.Errorf("signing depends on %s: it may use only the standard library, golang.org/x/crypto and hiddeco/sshsig", d)
+		}
+	}
 	// The inventory's records, reader and Vault walker use the standard library only; its AWS
 	// lister (inventory/awsinv) and sources/lookupevents are the only importers of the AWS SDK.
 	for _, d := range deps("./inventory") {
