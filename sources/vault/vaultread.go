@@ -53,6 +53,9 @@ const (
 	recTooLong
 	recBad
 	recSkip // a shipped record that is not a Vault entry: skipped for reason
+	// recPartial: part of an entry (a CRI "P" line, a Docker record without its newline), in
+	// line; reason is its stream and store time. The pairer joins the parts (join.go).
+	recPartial
 )
 
 // vaultRec is what a worker makes of one line.
@@ -457,6 +460,9 @@ func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
 			continue
 		}
 		b.decodeLine(line, rec, false)
+		if rec.kind == recBad && rec.line == nil || rec.kind != recPartial && (rec.shape == shapeCRI || rec.shape == shapeDocker) {
+			rec.line = line // a line the pairer may join to others (join.go)
+		}
 		if len(b.extra) > 0 {
 			c.recs = append(c.recs, b.extra...)
 			clear(b.extra)
@@ -504,6 +510,7 @@ type vaultPairer struct {
 	shapes        [shapeCount]int
 	storeTime     int
 	shippedParsed int
+	joinState     // entries over many lines being joined (join.go)
 
 	lineBase int
 	maxLine  int
@@ -531,14 +538,31 @@ func (p *vaultPairer) init() {
 }
 
 func (p *vaultPairer) chunk(c *vaultChunk) {
-	st := p.st
 	n := p.lineBase
 	for i := range c.recs {
 		r := &c.recs[i]
 		if !r.cont {
 			n++ // the records of one shipped line share its number; each counts as a line
 		}
-		st.Lines++
+		if (p.joining || r.kind == recBad || r.kind == recPartial) && p.join(r, n) {
+			continue // a line of an entry over many lines (join.go)
+		}
+		p.record(r, n)
+	}
+	p.lineBase = n
+	p.read += int64(len(c.data))
+	if p.size > 0 && p.out.Flat() == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.Len() > 0 {
+		// Events per byte so far, times the size, plus a margin: one allocation for the file.
+		est := int64(float64(p.out.Len())*float64(p.size)/float64(p.read)*1.05) + 1024
+		p.out.Reserve(int(min(est, p.size/minEventBytes+1024)))
+	}
+}
+
+// record counts one record of line n and, for an entry, pairs its event.
+func (p *vaultPairer) record(r *vaultRec, n int) {
+	st := p.st
+	st.Lines++
+	{
 		switch r.kind {
 		case recTooLong:
 			st.Skip("too-long")
@@ -566,13 +590,6 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 			}
 			p.entry(r, n)
 		}
-	}
-	p.lineBase = n
-	p.read += int64(len(c.data))
-	if p.size > 0 && p.out.Flat() == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.Len() > 0 {
-		// Events per byte so far, times the size, plus a margin: one allocation for the file.
-		est := int64(float64(p.out.Len())*float64(p.size)/float64(p.read)*1.05) + 1024
-		p.out.Reserve(int(min(est, p.size/minEventBytes+1024)))
 	}
 }
 
@@ -757,6 +774,7 @@ func (p *vaultPairer) finish() sources.EventStore {
 	if bad > 0 {
 		p.st.Note = strings.TrimPrefix(p.st.Note+"; "+badAddrNote(bad), "; ")
 	}
+	p.joinEnd()
 	p.noteShapes()
 	p.st.Events += p.out.Len()
 	out := p.out
