@@ -18,12 +18,15 @@ package vault
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/bytedance/sonic"
+
+	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // maxParts bounds the parts of one entry (promtail's max_partial_lines default).
@@ -52,6 +55,14 @@ type joinState struct {
 	elemStart int // offset in acc of the element being read, -1 when none
 	startLine int
 	overflow  bool
+	// elemBase is the depth of the array whose elements are read one by one (1: the value is
+	// an array; 2: a wrapper's member named in streamedKeys, streamKey); 0 when none.
+	elemBase  int
+	streamKey string
+	streamed  int    // records read from the wrapper's array
+	strStart  int    // offset in acc of the string being read
+	lastStr   string // the last string closed at depth 1, and key the last member name
+	key       string
 	// Partial lines by stream ("cri:stdout", "docker:stderr").
 	parts map[string]*partBuf
 }
@@ -82,6 +93,10 @@ func (p *vaultPairer) join(r *vaultRec, n int) bool {
 		if t := bytes.TrimSpace(r.line); len(t) == 1 && (t[0] == '{' || t[0] == '[') {
 			p.pretty, p.array, p.depth, p.inStr, p.esc = true, t[0] == '[', 1, false, false
 			p.acc, p.elemStart, p.startLine, p.overflow = append(p.acc[:0], t[0], '\n'), -1, n, false
+			p.elemBase, p.streamKey, p.streamed, p.key, p.lastStr, p.strStart = 0, "", 0, "", "", -1
+			if p.array {
+				p.elemBase = 1
+			}
 			p.continued()
 			return true
 		}
@@ -116,6 +131,17 @@ func (p *vaultPairer) prettyLine(r *vaultRec, n int) bool {
 	case recBlank:
 		p.continued()
 		return true
+	case recTooLong:
+		// A member longer than a line may be (its brackets are taken as balanced: a member of
+		// one line): the entry is too long.
+		if p.depth > 0 && !r.cont {
+			p.overflow, p.acc = true, p.acc[:0]
+			if p.elemBase > 0 && p.elemStart < 0 {
+				p.elemStart = 0
+			}
+			p.continued()
+			return true
+		}
 	case recBad:
 		line = bytes.TrimRight(r.line, " \t\r")
 	}
@@ -137,18 +163,29 @@ func (p *vaultPairer) prettyLine(r *vaultRec, n int) bool {
 				p.esc = true
 			case c == '"':
 				p.inStr = false
+				if !p.array && p.depth == 1 && p.strStart >= 0 {
+					p.lastStr = string(p.acc[p.strStart+1 : k])
+				}
 			}
 			continue
 		}
 		switch c {
 		case '"':
-			p.inStr = true
-			if p.array && p.depth == 1 {
+			p.inStr, p.strStart = true, k
+			if p.elemBase > 0 && p.depth == p.elemBase {
 				notObject = true
+			}
+		case ':':
+			if !p.array && p.depth == 1 {
+				p.key = p.lastStr
 			}
 		case '{', '[':
 			p.depth++
-			if p.array && p.depth == 2 {
+			switch {
+			case !p.array && p.elemBase == 0 && p.depth == 2 && c == '[' && streamedKeys[p.key]:
+				// The records of a wrapper: each is read on its own, with its own line.
+				p.elemBase, p.streamKey = 2, p.key
+			case p.elemBase > 0 && p.depth == p.elemBase+1:
 				p.elemStart, p.startLine = k, n
 			}
 		case '}', ']':
@@ -159,20 +196,34 @@ func (p *vaultPairer) prettyLine(r *vaultRec, n int) bool {
 				p.prettyCut("pretty-printed JSON: a closing bracket without its opening one")
 				return true
 			case p.depth == 0 && !p.array:
-				completed = true
-				p.prettyEntry(p.acc[:k+1], n)
 				p.pretty = false
+				if p.streamKey != "" {
+					if p.streamed == 0 {
+						p.st.Lines++
+						p.st.Skip("empty-result")
+					} else {
+						p.continued()
+					}
+					return true
+				}
+				p.prettyEntry(p.acc[:k+1], n)
 				return true
 			case p.depth == 0:
 				p.pretty = false
-			case p.depth == 1 && p.array && p.elemStart >= 0:
+			case p.elemBase > 0 && p.depth == p.elemBase && p.elemStart >= 0:
 				completed = true
-				p.prettyEntry(p.acc[p.elemStart:k+1], n)
+				if p.array {
+					p.prettyEntry(p.acc[p.elemStart:k+1], n)
+				} else {
+					p.streamEntry(p.acc[p.elemStart:k+1], n)
+				}
 				p.elemStart = -1
+			case !p.array && p.elemBase == 2 && p.depth == 1:
+				p.elemBase = 0 // the wrapper's array ends
 			}
 		case ' ', '\t', '\n', '\r', ',':
 		default:
-			if p.array && p.depth == 1 {
+			if p.elemBase > 0 && p.depth == p.elemBase {
 				notObject = true
 			}
 		}
@@ -189,7 +240,7 @@ func (p *vaultPairer) prettyLine(r *vaultRec, n int) bool {
 	case !completed:
 		p.continued()
 	}
-	if p.array && p.elemStart < 0 {
+	if p.elemBase > 0 && p.elemStart < 0 {
 		p.acc = p.acc[:0] // between the elements of an array: nothing to keep
 	}
 	if len(p.acc) > p.maxLine && !p.overflow {
@@ -216,6 +267,44 @@ func (p *vaultPairer) prettyEntry(b []byte, n int) {
 	clear(p.b.extra)
 	p.b.extra = p.b.extra[:0]
 	p.emit(&rec, extra, line, shapePretty, p.startLine)
+}
+
+// streamedKeys are the members of a pretty-printed wrapper whose elements are records read
+// one by one (CloudWatch events, a Datadog page's data, Splunk results): a large export
+// (aws logs filter-log-events pages through everything into one document) is read in bounded
+// memory, and each record is located at its own first line.
+var streamedKeys = map[string]bool{"events": true, "data": true, "results": true}
+
+// streamEntry decodes one record of a pretty-printed wrapper's array, at its first line.
+func (p *vaultPairer) streamEntry(b []byte, n int) {
+	p.streamed++
+	if p.overflow {
+		p.prettyEntry(b, n) // reported as too long
+		return
+	}
+	var m map[string]json.RawMessage
+	var sr shippedRec
+	switch err := sonic.Unmarshal(b, &m); {
+	case err != nil:
+		sr = shippedRec{bad: "invalid JSON: " + sources.ShortJSONError(err)}
+	case p.streamKey == "events" && has(m, "message"):
+		sr = cloudWatchEvent(m)
+	case p.streamKey == "data" && has(m, "attributes"):
+		if t, _ := str(m["type"]); t != "log" {
+			sr = shippedRec{skip: "not-a-log", shape: shapeDatadog}
+		} else {
+			sr = datadogLog(m)
+		}
+	case p.streamKey == "results":
+		sr = splunkRaw(m, shapeSplunkResults)
+	case has(m, "type") && (has(m, "auth") || has(m, "request")):
+		sr = shippedRec{entry: bytes.Clone(b)} // an entry in a member named so
+	default:
+		sr = shippedRec{skip: "not-vault-audit"}
+	}
+	var rec vaultRec
+	p.b.applyShipped([]shippedRec{sr}, &rec, true)
+	p.emit(&rec, nil, nil, shapePretty, p.startLine)
 }
 
 // emit counts the records of one joined entry at line n, their shape flagged.

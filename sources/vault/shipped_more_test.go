@@ -243,6 +243,32 @@ func TestPrettyLineNumbers(t *testing.T) {
 	if st.Lines != strings.Count(data, "\n") || !st.Balanced() {
 		t.Errorf("lines %d, want %d; skipped %v", st.Lines, strings.Count(data, "\n"), st.Skipped)
 	}
+	// A pretty-printed wrapper (aws logs filter-log-events): each event is read on its own and
+	// located at its own first line; an empty page is one skipped line.
+	tq := time.Date(2026, 9, 23, 10, 0, 0, 123456789, time.UTC)
+	cw := prettyOf(t, map[string]any{"events": []any{
+		cloudWatchEventOf(`{"time":"2026-09-23T10:00:00Z","type":"request","request_id":"x"}`, tq, 0),
+		cloudWatchEventOf(pairReq, tq, 1), cloudWatchEventOf(pairResp, tq, 2)}, "nextToken": "t"})
+	empty := prettyOf(t, map[string]any{"events": []any{}, "searchedLogStreams": []any{}})
+	data = cw + "\n" + empty + "\n"
+	l, st = loadVaultBytes(t, "cw.json", []byte(data), sources.LoadOptions{})
+	lines := strings.Split(cw, "\n")
+	firstOf := func(k int) int { // the line of the k-th "{" at the events' depth
+		for i, ln := range lines {
+			if ln == "    {" {
+				if k == 0 {
+					return i + 1
+				}
+				k--
+			}
+		}
+		return -1
+	}
+	if len(l.Events) != 1 || l.Events[0].Pos.Line != firstOf(1) || st.Malformed != 1 || st.Problems[0].Line != firstOf(0) ||
+		st.Skipped["empty-result"] != 1 || st.Lines != strings.Count(data, "\n") || !st.Balanced() {
+		t.Errorf("events %v, want the pair at line %d; problems %v, want line %d; lines %d skipped %v",
+			l.Events, firstOf(1), st.Problems, firstOf(0), st.Lines, st.Skipped)
+	}
 	// Unclosed at the end of the file; partial CRI line without its F line.
 	for _, tail := range []string{cut + "\n", time.Now().UTC().Format(time.RFC3339Nano) + " stdout P {\"time\":\n"} {
 		_, st := loadVaultBytes(t, "end.log", []byte(pairReq+"\n"+pairResp+"\n"+tail), sources.LoadOptions{})
@@ -319,5 +345,33 @@ func TestShippedFixtures(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no fixture")
+	}
+}
+
+// TestJoinBounds: an entry joined from more lines than the bounds allow is one malformed
+// line at its start, in bounded memory, and what follows is still read.
+func TestJoinBounds(t *testing.T) {
+	big := rawMap(t, pairReq)
+	big["request"].(map[string]any)["path"] = "kv/data/" + strings.Repeat("a", 3000)
+	ts := "2026-09-23T10:00:00Z"
+	var parts strings.Builder
+	for range maxParts + 1 {
+		parts.WriteString(ts + " stdout P {\"a\":\n")
+	}
+	for _, tt := range []struct{ name, head, reason string }{
+		{"pretty entry over the line limit", prettyOf(t, big) + "\n", "pretty-printed JSON entry longer than 2048 bytes"},
+		{"more CRI parts than the bound", parts.String() + ts + " stdout F 1}\n", "more than 100 parts"},
+		{"CRI parts over the line limit", ts + " stdout P " + strings.Repeat("x", 1500) + "\n" + ts + " stdout P " + strings.Repeat("x", 1500) + "\n" + ts + " stdout F }\n", "or 2048 bytes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data := tt.head + pairReq + "\n" + pairResp + "\n"
+			l, st := loadVaultBytes(t, "bounds.log", []byte(data), sources.LoadOptions{MaxLineBytes: 2048})
+			if len(l.Events) != 1 || st.Malformed != 1 || st.Problems[0].Line != 1 || !strings.Contains(st.Problems[0].Reason, tt.reason) {
+				t.Errorf("events %d malformed %d %v", len(l.Events), st.Malformed, st.Problems)
+			}
+			if st.Lines != strings.Count(data, "\n") || !st.Balanced() {
+				t.Errorf("lines %d of %d, skipped %v", st.Lines, strings.Count(data, "\n"), st.Skipped)
+			}
+		})
 	}
 }
