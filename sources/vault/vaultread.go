@@ -562,34 +562,32 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 func (p *vaultPairer) record(r *vaultRec, n int) {
 	st := p.st
 	st.Lines++
-	{
-		switch r.kind {
-		case recTooLong:
-			st.Skip("too-long")
-			if len(st.Problems) < sources.MaxProblemsListed {
-				st.Problems = append(st.Problems, sources.Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", p.maxLine)})
-			}
-		case recBlank:
-			st.Skip("blank")
-		case recUnknownType:
-			st.Skip("unknown-type")
-		case recBad:
-			st.Bad(n, r.reason)
-			if r.shape != shapeRaw {
-				p.shapes[r.shape]++
-			}
-		case recSkip:
-			st.Skip(r.reason)
-		default:
-			p.shapes[r.shape]++
-			if r.shape != shapeRaw {
-				p.shippedParsed++
-			}
-			if r.storeTime {
-				p.storeTime++
-			}
-			p.entry(r, n)
+	switch r.kind {
+	case recTooLong:
+		st.Skip("too-long")
+		if len(st.Problems) < sources.MaxProblemsListed {
+			st.Problems = append(st.Problems, sources.Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", p.maxLine)})
 		}
+	case recBlank:
+		st.Skip("blank")
+	case recUnknownType:
+		st.Skip("unknown-type")
+	case recBad:
+		st.Bad(n, r.reason)
+		if r.shape != shapeRaw {
+			p.shapes[r.shape]++
+		}
+	case recSkip:
+		st.Skip(r.reason)
+	default:
+		p.shapes[r.shape]++
+		if r.shape != shapeRaw {
+			p.shippedParsed++
+		}
+		if r.storeTime {
+			p.storeTime++
+		}
+		p.entry(r, n)
 	}
 }
 
