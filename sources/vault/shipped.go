@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -258,11 +259,25 @@ func inner(line []byte, labels map[string]string, store string, shape uint8) shi
 	if len(line) == 0 || line[0] != '{' {
 		return shippedRec{skip: "not-vault-audit", shape: shape} // a text log in the same stream
 	}
+	if labels == nil && rawEntry(line) {
+		return shippedRec{entry: line, shape: shape} // a raw entry with its time: as it was logged
+	}
 	if err := sonic.Unmarshal(line, &m); err != nil {
 		// A JSON line cut or damaged before it was shipped, as it would be in the file.
 		return shippedRec{bad: "invalid JSON in the stored line: " + sources.ShortJSONError(err), shape: shape}
 	}
 	return record(m, labels, store, shape, line)
+}
+
+var linePool = sync.Pool{New: func() any { return new(vaultLine) }}
+
+// rawEntry reports whether line is a raw entry with its own time, which record would pass on
+// unchanged: the fast decoder tells without building a map of it.
+func rawEntry(line []byte) bool {
+	v := linePool.Get().(*vaultLine)
+	ok := decodeVaultFast(line, v) && v.Type != "" && v.Time != "" && (v.HasAuth || v.HasRequest)
+	linePool.Put(v)
+	return ok
 }
 
 // record turns a decoded record (raw or lifted) into a raw entry: labels fill the members the
@@ -290,7 +305,9 @@ func record(m map[string]json.RawMessage, labels map[string]string, store string
 			return shippedRec{shape: shape, bad: "Fluent Bit nest/lift record with a lifted member that is not valid JSON"}
 		}
 	}
-	if !has(m, "type") && !has(m, "time") && !has(m, "auth") && !has(m, "request") {
+	if !has(m, "type") && !has(m, "auth") && !has(m, "request") && (shape != shapeRaw || !has(m, "time")) {
+		// In a wrapper, another program's JSON log (its own "time" and "msg", say) beside
+		// Vault's in the same stream or container.
 		return shippedRec{skip: "not-vault-audit", shape: shape}
 	}
 	r := shippedRec{shape: shape}

@@ -189,6 +189,7 @@ func TestShippedMoreNearMisses(t *testing.T) {
 		skip, bad string
 	}{
 		{"docker line of another container", dockerOf(t, `{"level":"info","msg":"GET /healthz 200"}`, ts), "not-vault-audit", ""},
+		{"docker JSON line of another program, with its own time", dockerOf(t, `{"time":"2026-09-23T10:00:00Z","level":"info","msg":"ready"}`, ts), "not-vault-audit", ""},
 		{"docker text line", dockerOf(t, "nginx: worker started", ts), "not-vault-audit", ""},
 		{"cri text line", criOf("I0923 10:00:00.000000 1 main.go:1] started", ts), "not-vault-audit", ""},
 		{"splunk result of another sourcetype", splunkExportLine(t, 0, "Sep 23 10:00:00 host sshd[1]: Accepted", ts), "not-vault-audit", ""},
