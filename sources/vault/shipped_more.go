@@ -13,7 +13,9 @@ package vault
 //     line in attributes.message. https://docs.datadoghq.com/api/latest/logs/
 //   - Google Cloud Logging LogEntry (gcloud logging read --format=json, a sink's export): the
 //     entry in jsonPayload (the agent moves time into timestamp), a line in textPayload.
-//     https://cloud.google.com/logging/docs/reference/v2/rest/v2/LogEntry
+//     https://cloud.google.com/logging/docs/reference/v2/rest/v2/LogEntry; the Ops Agent's
+//     vault_audit receiver lists jsonPayload.type/auth/request/response and no time
+//     (GoogleCloudPlatform/ops-agent docs/vault.md).
 //   - journald, journalctl -o json: the line in MESSAGE (a byte array when it is not UTF-8,
 //     null when larger than 4096 bytes without --all), __REALTIME_TIMESTAMP in µs.
 //     https://systemd.io/JOURNAL_EXPORT_FORMATS/#journal-json-format
