@@ -266,6 +266,11 @@ func inner(line []byte, labels map[string]string, store string, shape uint8) shi
 		// A JSON line cut or damaged before it was shipped, as it would be in the file.
 		return shippedRec{bad: "invalid JSON in the stored line: " + sources.ShortJSONError(err), shape: shape}
 	}
+	if !vaultish(m) {
+		if r, ok := nested(m, shape); ok {
+			return r
+		}
+	}
 	return record(m, labels, store, shape, line)
 }
 
@@ -652,6 +657,33 @@ func vaultString(s *jscan.Scanner) bool {
 
 // vaultBytes reports whether line holds a Vault entry or a lifted record.
 func vaultBytes(line []byte) bool {
+	if vaultHead(line) {
+		return true
+	}
+	// A container runtime's record in the store's line (shipped_more.go's nested): one level.
+	t := bytes.TrimSpace(line)
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	s := &jscan.Scanner{B: t}
+	found := false
+	members(s, func(k string) bool {
+		if k != "log" && k != "message" && k != "MESSAGE" && k != "line" {
+			return s.Skip(0)
+		}
+		start := s.I
+		if _, _, ok := s.Str(); !ok {
+			return false
+		}
+		var inner string
+		found = json.Unmarshal(s.B[start:s.I], &inner) == nil && vaultHead([]byte(inner))
+		return !found
+	})
+	return found
+}
+
+// vaultHead reports whether line is a Vault entry or a lifted record, by the keys of its head.
+func vaultHead(line []byte) bool {
 	h := sources.ScanHead(line, true)
 	for _, v := range h.Values {
 		if v.Has("time", "type") && v.HasAny("request", "auth") || liftedMarkCount(v.Keys) >= 2 {

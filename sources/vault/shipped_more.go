@@ -376,3 +376,27 @@ func (b *vaultBuilder) cri(line []byte, rec *vaultRec, full bool) bool {
 	}
 	return true
 }
+
+// nested is a container runtime's record inside a store's line: a Loki line or a CloudWatch
+// message that is a Docker json-file record, or the record of Fluent Bit's cri/docker parser
+// ({"log","stream","time","_p"}, as EKS Container Insights ships it), or another wrapper of
+// this file. ok is false when m is none; the record keeps the store's shape.
+func nested(m map[string]json.RawMessage, shape uint8) (shippedRec, bool) {
+	if raw, ok := m["log"]; ok && (has(m, "stream") || has(m, "_p") || has(m, "kubernetes")) {
+		if p, _ := str(m["_p"]); p == "P" {
+			return shippedRec{bad: "a partial container line (\"_p\":\"P\") inside a stored line: its parts are not joined", shape: shape}, true
+		}
+		r := payload(raw, storeStamp(m["time"]), shape, "container log")
+		return r, true
+	}
+	rs := shippedMore(m)
+	if len(rs) != 1 {
+		return shippedRec{}, false
+	}
+	r := rs[0]
+	if r.partial != nil {
+		return shippedRec{bad: "a partial container line inside a stored line: its parts are not joined", shape: shape}, true
+	}
+	r.shape = shape | r.shape&shapeLifted
+	return r, true
+}

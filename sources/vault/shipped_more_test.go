@@ -139,6 +139,12 @@ func TestShippedMoreShapes(t *testing.T) {
 			"nextForwardToken": "f/1", "nextBackwardToken": "b/1"}) + "\n", "cloudwatch", 0, own, 1},
 		{"cloudwatch events one per line", jsonStr(t, cloudWatchEventOf(pairReq, tq, 1)) + "\n" + jsonStr(t, cloudWatchEventOf(pairResp, tr, 2)) + "\n", "cloudwatch", 0, own, 0},
 		{"vector json codec", vectorOf(t, pairReq, tq) + "\n" + vectorOf(t, lreq, tr) + "\n" + vectorOf(t, pairResp, tr) + "\n", "", 0, own, 3},
+		{"loki jsonl of Docker records (promtail without its docker stage)", jsonStr(t, map[string]any{"labels": map[string]string{"job": "docker"}, "line": dockerOf(t, pairReq, tq), "timestamp": tq.Format(time.RFC3339Nano)}) + "\n" +
+			jsonStr(t, map[string]any{"labels": map[string]string{"job": "docker"}, "line": dockerOf(t, pairResp, tr), "timestamp": tr.Format(time.RFC3339Nano)}) + "\n", "loki-jsonl", 0, own, 0},
+		{"cloudwatch container insights (Fluent Bit's cri parser record as the message)", jsonStr(t, map[string]any{"events": []any{
+			cloudWatchEventOf(jsonStr(t, map[string]any{"time": tq.Format(time.RFC3339Nano), "stream": "stdout", "_p": "F", "log": pairReq, "kubernetes": map[string]string{"pod_name": "vault-0"}}), tq, 1),
+			cloudWatchEventOf(jsonStr(t, map[string]any{"time": tr.Format(time.RFC3339Nano), "stream": "stdout", "_p": "F", "log": pairResp, "kubernetes": map[string]string{"pod_name": "vault-0"}}), tr, 2)}}) + "\n",
+			"cloudwatch", 0, own, 1},
 		{"json array on one line", "[" + pairReq + "," + pairResp + "]\n", "json-array", 0, own, 1},
 		{"pretty-printed entries (jq .)", prettyOf(t, rawMap(t, pairReq)) + "\n" + prettyOf(t, rawMap(t, pairResp)) + "\n", "pretty-json", 0, own, -1},
 		{"pretty-printed array", prettyOf(t, []any{rawMap(t, pairReq), rawMap(t, pairResp)}) + "\n", "pretty-json", 0, own, -1},
