@@ -771,5 +771,13 @@ func (p *vaultPairer) noteShapes() {
 		when = "the log store's timestamp for " + strconv.Itoa(p.storeTime) + " records without their own time, the record's own for the others"
 	}
 	note := "shipped: " + strings.Join(parts, ", ") + "; time: " + when
+	if c := st.Skipped[continuation]; c > 0 {
+		// Counted as skipped so that every line is accounted for; nothing in them is lost.
+		noun := " more lines"
+		if c == 1 {
+			noun = " more line"
+		}
+		note += "; " + strconv.Itoa(c) + noun + " joined into the records they continue (skipped as " + continuation + ")"
+	}
 	st.Note = strings.TrimPrefix(st.Note+"; "+note, "; ")
 }
