@@ -74,6 +74,7 @@ var reasonShapes = regexp.MustCompile(`^(record N: )?([a-z0-9-]+(\+[a-z0-9-]+)* 
 	`|element of a pretty-printed JSON array is not an object` +
 	`|pretty-printed JSON entry longer than N bytes, skipped` +
 	`|partial lines of one entry: more than N parts or N bytes, skipped` +
+	`|partial line of one more stream than the N followed at once, skipped` +
 	`|partial line \((cri|docker)\) without its final part at the end of the file` +
 	`|Fluent Bit nest/lift record (without "type" \(the Loki output made it a label; export with logcli --output jsonl to keep the labels\)|with a lifted member that is not valid JSON)` +
 	`|Loki jsonl line: "(line" is not a string|labels" is not an object of strings)` +

@@ -34,6 +34,10 @@ const maxParts = 100
 
 const continuation = "continuation-line"
 
+// maxStreams bounds the streams whose partial lines are joined at once (stdout and stderr;
+// memory is at most this many times the line limit).
+const maxStreams = 4
+
 type partBuf struct {
 	data     []byte
 	parts    int
@@ -334,6 +338,13 @@ func (p *vaultPairer) addPart(r *vaultRec, n int) {
 		p.parts = map[string]*partBuf{}
 	}
 	pb := p.parts[stream]
+	if pb == nil && len(p.parts) >= maxStreams {
+		// The stream name is the record's own (Docker's "stream"): a file of many made-up
+		// streams cannot hold a part of a line each.
+		p.st.Lines++
+		p.st.Bad(n, "partial line of one more stream than the "+strconv.Itoa(maxStreams)+" followed at once, skipped")
+		return
+	}
 	if pb == nil {
 		pb = &partBuf{line: n, store: store, shape: r.shape}
 		p.parts[stream] = pb

@@ -382,3 +382,18 @@ func TestJoinBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinStreamsBound: partial Docker records of made-up streams hold at most maxStreams
+// buffers; the one more is malformed at once, the others at the end of the file.
+func TestJoinStreamsBound(t *testing.T) {
+	var b strings.Builder
+	for i := range maxStreams + 1 {
+		b.WriteString(jsonStr(t, map[string]any{"log": "{", "stream": fmt.Sprint("s", i), "time": "2026-09-23T10:00:00Z"}) + "\n")
+	}
+	data := b.String() + pairReq + "\n" + pairResp + "\n"
+	l, st := loadVaultBytes(t, "streams.log", []byte(data), sources.LoadOptions{})
+	if len(l.Events) != 1 || st.Malformed != maxStreams+1 || st.Problems[0].Line != maxStreams+1 ||
+		!strings.Contains(st.Problems[0].Reason, "one more stream than the 4") || !st.Balanced() {
+		t.Errorf("events %d malformed %d %v", len(l.Events), st.Malformed, st.Problems)
+	}
+}
