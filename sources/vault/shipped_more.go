@@ -20,7 +20,8 @@ package vault
 //     null when larger than 4096 bytes without --all), __REALTIME_TIMESTAMP in µs.
 //     https://systemd.io/JOURNAL_EXPORT_FORMATS/#journal-json-format
 //   - Docker's json-file driver: {"log":"<line>\n","stream":"stdout","time":"..."}; a line over
-//     16 KiB is split into records whose log has no final newline (joined, join.go).
+//     16 KiB is split, per stream, into records whose log has no final newline, the last one
+//     with it (joined, join.go; moby/moby#36777, elastic/beats#6605).
 //   - Kubernetes CRI log lines: "<RFC3339Nano> <stdout|stderr> <F|P> <line>", P parts joined
 //     up to the F line (join.go). https://github.com/kubernetes/design-proposals-archive/blob/main/node/kubelet-cri-logging.md
 //   - CloudWatch Logs, aws logs filter-log-events / get-log-events:
