@@ -53,7 +53,10 @@ func learnArchive(ctx context.Context, r *ScanRequest) (Outcome, bool, error) {
 	if budget <= 0 {
 		budget = DefaultLearnBatchBytes
 	}
-	ins, inErrs := sources.Expand(r.Paths)
+	ins, inErrs, _, err := o.expand(ctx, r.Paths)
+	if err != nil {
+		return Outcome{}, true, err
+	}
 	batches := splitBatches(ins, budget)
 	if len(batches) <= 1 {
 		return Outcome{}, false, nil

@@ -120,7 +120,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous, Changes: leftOut.changes,
-		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
+		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy, S3: p.loaded.S3,
 	}
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed
