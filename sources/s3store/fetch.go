@@ -135,9 +135,18 @@ func (f *Fetcher) open(i int) (io.ReadCloser, error) {
 		return f.get(f.ctx, f.objs[i], false)
 	}
 	if s.state.CompareAndSwap(0, 2) {
-		// Opened before the prefetcher reached it (out of order): fetch it now, outside the
-		// slots (the readers' own number bounds these).
-		return f.get(f.ctx, f.objs[i], false)
+		// Opened before the prefetcher reached it: fetch it now, in a slot of its own (the
+		// objects before it hold the others, and their readers give them back).
+		select {
+		case f.sem <- struct{}{}:
+		case <-f.ctx.Done():
+			return nil, f.ctx.Err()
+		}
+		rc, err := f.get(f.ctx, f.objs[i], true)
+		if err != nil {
+			<-f.sem
+		}
+		return rc, err
 	}
 	select {
 	case <-s.done:
