@@ -2,13 +2,13 @@ package s3fake
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -69,6 +69,7 @@ func RedateDays(dir string, template, last time.Time, days int) ([]Redated, erro
 		return nil, fmt.Errorf("no file in a %s folder under %s", tdate, dir)
 	}
 	var out []Redated
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
 	for i := range days {
 		day := last.AddDate(0, 0, -(days - 1 - i))
 		shift := day.Sub(template)
@@ -82,7 +83,7 @@ func RedateDays(dir string, template, last time.Time, days int) ([]Redated, erro
 				return nil, err
 			}
 			if strings.Contains(key, "/CloudTrail/") {
-				if body, err = shiftRecords(body, shift, i); err != nil {
+				if body, err = shiftRecords(zw, body, shift, i); err != nil {
 					return nil, fmt.Errorf("%s: %w", p, err)
 				}
 			}
@@ -94,7 +95,7 @@ func RedateDays(dir string, template, last time.Time, days int) ([]Redated, erro
 
 // shiftRecords moves every record of a gzipped CloudTrail log file by shift and suffixes its
 // eventID with the copy's number.
-func shiftRecords(gz []byte, shift time.Duration, copyN int) ([]byte, error) {
+func shiftRecords(zw *gzip.Writer, gz []byte, shift time.Duration, copyN int) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
 		return nil, err
@@ -103,29 +104,22 @@ func shiftRecords(gz []byte, shift time.Duration, copyN int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		Records []map[string]any `json:"Records"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
-	for _, r := range doc.Records {
-		if s, ok := r["eventTime"].(string); ok {
-			if t, err := time.Parse(time.RFC3339, s); err == nil {
-				r["eventTime"] = t.Add(shift).UTC().Format(time.RFC3339)
-			}
+	js := eventTimeRE.ReplaceAllFunc(raw, func(m []byte) []byte {
+		t, err := time.Parse(time.RFC3339, string(m[len(`"eventTime":"`):len(m)-1]))
+		if err != nil {
+			return m
 		}
-		if s, ok := r["eventID"].(string); ok {
-			r["eventID"] = fmt.Sprintf("%s-%d", s, copyN)
-		}
-	}
-	js, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
+		return []byte(`"eventTime":"` + t.Add(shift).UTC().Format(time.RFC3339) + `"`)
+	})
+	js = eventIDRE.ReplaceAll(js, []byte(fmt.Sprintf(`"eventID":"${1}-%d"`, copyN)))
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw.Reset(&buf)
 	zw.Write(js)
 	zw.Close()
 	return buf.Bytes(), nil
 }
+
+var (
+	eventTimeRE = regexp.MustCompile(`"eventTime":"[^"]*"`)
+	eventIDRE   = regexp.MustCompile(`"eventID":"([^"]*)"`)
+)
