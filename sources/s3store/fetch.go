@@ -220,7 +220,8 @@ func (r *objectReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF && !r.failed {
 		r.failed = true
 		r.f.stats.fail(r.name, r.n, err)
-		err = fmt.Errorf("s3 object failed after %d bytes: %w", r.n, err)
+		// Not %w: an unexpected EOF from the connection must not read as a truncated file.
+		err = fmt.Errorf("s3 object failed after %d bytes: %v", r.n, err)
 	}
 	return n, err
 }

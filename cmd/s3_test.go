@@ -1,0 +1,231 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/internal/s3fake"
+)
+
+const ctScenario = "../../shared/scenarios/cloudtrail"
+
+// s3Env points the AWS SDK's configuration chain at the fake S3 (AWS_ENDPOINT_URL_S3, static
+// credentials, no shared files, no instance metadata).
+func s3Env(t *testing.T, srv *s3fake.Server) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_S3": srv.URL, "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret",
+		"AWS_REGION": "eu-west-1", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+type s3Doc struct {
+	Stats struct {
+		Files []struct {
+			File      string `json:"file"`
+			ReadError string `json:"read_error"`
+			Events    int    `json:"events"`
+		} `json:"files"`
+		Events int `json:"events"`
+		S3     *struct {
+			Listed   int   `json:"objects_listed"`
+			Pruned   int   `json:"prefixes_pruned"`
+			Fetched  int   `json:"objects_fetched"`
+			Bytes    int64 `json:"bytes"`
+			Failed   int   `json:"objects_failed"`
+			Failures []struct {
+				Object string `json:"object"`
+				Offset int64  `json:"offset"`
+				Error  string `json:"error"`
+			} `json:"failures"`
+			KMS int `json:"kms_objects"`
+		} `json:"s3"`
+	} `json:"stats"`
+	Findings []map[string]any `json:"findings"`
+}
+
+func runJSON(t *testing.T, args ...string) (s3Doc, string, int) {
+	t.Helper()
+	s, out, errb := TestStreams()
+	code := Main(context.Background(), append(args, "--format", "json"), s)
+	var doc s3Doc
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v: exit %d, not JSON: %v\n%s", args, code, err, errb.String())
+	}
+	return doc, errb.String(), code
+}
+
+// comparable strips what names the input (file paths in evidence, which the fingerprint does
+// not hold) so two reads of the same records compare equal.
+func comparable(fs []map[string]any, local, remote string) string {
+	js, _ := json.Marshal(fs)
+	s := strings.ReplaceAll(string(js), remote, "")
+	return strings.ReplaceAll(s, local, "")
+}
+
+func practiceInS3(t *testing.T, srv *s3fake.Server) {
+	t.Helper()
+	if _, err := os.Stat(ctScenario); err != nil {
+		t.Skip("the practice scenarios are not beside this checkout")
+	}
+	if _, err := srv.PutTree("kp-trail", "", ctScenario+"/AWSLogs/.."); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestS3ParityPracticeTree: the practice CloudTrail tree served from S3 gives exactly the
+// findings of the local tree, with the S3 statistics in the JSON report.
+func TestS3ParityPracticeTree(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	practiceInS3(t, srv)
+	s3Env(t, srv)
+	common := []string{"cloudtrail", "--config", ctScenario + "/vaultsentry.yaml", "--learn-until", "2026-09-11T12:00:00Z", "--quiet"}
+	local, _, lcode := runJSON(t, append(common, "--from", ctScenario+"/AWSLogs")...)
+	remote, stderr, rcode := runJSON(t, append(common, "--from", "s3://kp-trail/AWSLogs/")...)
+	if lcode != rcode || len(local.Findings) == 0 {
+		t.Fatalf("exit %d local, %d s3; %d findings\n%s", lcode, rcode, len(local.Findings), stderr)
+	}
+	abs, _ := filepath.Abs(ctScenario)
+	l := comparable(local.Findings, ctScenario+"/", "s3://kp-trail/")
+	r := comparable(remote.Findings, abs+"/", "s3://kp-trail/")
+	if l != r {
+		t.Errorf("findings differ:\nlocal %s\n\ns3    %s", l, r)
+	}
+	if local.Stats.Events != remote.Stats.Events {
+		t.Errorf("events: %d local, %d s3", local.Stats.Events, remote.Stats.Events)
+	}
+	st := remote.Stats.S3
+	if st == nil || st.Fetched != 306 || st.Failed != 0 || st.Pruned == 0 || st.Bytes == 0 {
+		t.Errorf("s3 stats %+v (want the 305 log files and the Insights file fetched, the digests pruned)", st)
+	}
+	if local.Stats.S3 != nil {
+		t.Error("a local run has s3 statistics")
+	}
+	for _, f := range remote.Stats.Files {
+		if !strings.HasPrefix(f.File, "s3://kp-trail/AWSLogs/") || strings.Contains(f.File, "Digest") {
+			t.Errorf("file %s", f.File)
+		}
+	}
+}
+
+// TestS3PruneSince24h: against a 90-day organisation tree, --since 24h lists and fetches only
+// the last days' folders (the newest day folder and the two before it, for the delivery margin).
+func TestS3PruneSince24h(t *testing.T) {
+	if _, err := os.Stat(ctScenario); err != nil {
+		t.Skip("the practice scenarios are not beside this checkout")
+	}
+	srv := s3fake.New()
+	defer srv.Close()
+	day := time.Date(2026, 9, 12, 0, 0, 0, 0, time.UTC)
+	objs, err := s3fake.RedateDays(ctScenario, day, day, 90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := 0
+	for _, o := range objs {
+		srv.Put("org-trail", o.Key, &s3fake.Object{Body: o.Body, SSE: "aws:kms"})
+		if strings.Contains(o.Key, "/CloudTrail/") {
+			logs++
+		}
+	}
+	s3Env(t, srv)
+	doc, stderr, code := runJSON(t, "cloudtrail", "--from", "s3://org-trail/AWSLogs/", "--since", "24h", "--quiet")
+	if code > 1 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	st := doc.Stats.S3
+	fetched := srv.Fetched()
+	t.Logf("90-day org tree, %d objects (%d log files): --since 24h listed %d, pruned %d folders, fetched %d (%d GetObject), %d list requests",
+		len(objs), logs, st.Listed, st.Pruned, st.Fetched, len(fetched), srv.Lists.Load())
+	if st.Fetched != logs*3/90 || len(fetched) != st.Fetched || st.Listed != st.Fetched {
+		t.Errorf("fetched %d (%d GetObject), listed %d; want the %d log files of 3 days", st.Fetched, len(fetched), st.Listed, logs*3/90)
+	}
+	for _, k := range fetched {
+		if !slices.ContainsFunc([]string{"/2026/09/10/", "/2026/09/11/", "/2026/09/12/"}, func(d string) bool { return strings.Contains(k, d) }) {
+			t.Errorf("fetched %s, outside the last days", k)
+		}
+	}
+	if st.KMS != st.Fetched || !strings.Contains(stderr, "") {
+		t.Errorf("kms objects %d of %d", st.KMS, st.Fetched)
+	}
+	if doc.Stats.Events == 0 {
+		t.Error("no event in the window")
+	}
+	// The summary names the newest day and the KMS Decrypt events this run caused.
+	s, _, errb := TestStreams()
+	Main(context.Background(), []string{"cloudtrail", "--from", "s3://org-trail/AWSLogs/", "--since", "24h", "--format", "json", "-o", filepath.Join(t.TempDir(), "r.json")}, s)
+	for _, want := range []string{"S3:                ", "folders pruned", "newest CloudTrail day folder, 2026-09-12", "KMS Decrypt event"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, errb.String())
+		}
+	}
+}
+
+// TestS3ObjectFailsMidStream: an object cut mid-stream is counted and located (the S3
+// statistics and the file's read error); every other object is analysed.
+func TestS3ObjectFailsMidStream(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	practiceInS3(t, srv)
+	s3Env(t, srv)
+	// A file of the incident window; 400 bytes of its gzip stream arrive. The file's read error
+	// locates the cut in the compressed stream (the decompressor reports the connection's end as
+	// a truncated stream); the S3 failures list says why.
+	var victim string
+	for _, k := range listKeys(t, ctScenario) {
+		if strings.Contains(k, "/CloudTrail/eu-west-1/2026/09/12/") {
+			victim = k
+			break
+		}
+	}
+	srv.CutAfter["kp-trail/"+victim] = 400
+	common := []string{"cloudtrail", "--config", ctScenario + "/vaultsentry.yaml", "--learn-until", "2026-09-11T12:00:00Z"}
+	whole, _, _ := runJSON(t, append(common, "--quiet", "--from", ctScenario+"/AWSLogs")...)
+	doc, stderr, code := runJSON(t, append(common, "--from", "s3://kp-trail/AWSLogs/")...)
+	if code > 1 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	st := doc.Stats.S3
+	if st.Failed != 1 || len(st.Failures) != 1 || st.Failures[0].Object != "s3://kp-trail/"+victim || st.Failures[0].Offset != 400 || st.Fetched != 306 {
+		t.Fatalf("s3 stats %+v", st)
+	}
+	located := false
+	for _, f := range doc.Stats.Files {
+		if f.File == "s3://kp-trail/"+victim && strings.Contains(f.ReadError, "byte 400") {
+			located = true
+		}
+	}
+	if !located {
+		t.Errorf("the file's statistics do not say where it failed: %+v", doc.Stats.Files)
+	}
+	if !strings.Contains(stderr, victim) || !strings.Contains(stderr, "failed after 400 bytes") {
+		t.Errorf("the summary does not name the failed object:\n%s", stderr)
+	}
+	if doc.Stats.Events == 0 || doc.Stats.Events >= whole.Stats.Events || len(doc.Findings) == 0 {
+		t.Errorf("events %d (whole tree %d), %d findings: the other objects were not analysed", doc.Stats.Events, whole.Stats.Events, len(doc.Findings))
+	}
+}
+
+func listKeys(t *testing.T, dir string) []string {
+	t.Helper()
+	var keys []string
+	filepath.WalkDir(dir+"/AWSLogs", func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			keys = append(keys, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	slices.Sort(keys)
+	return keys
+}
