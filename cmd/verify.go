@@ -75,6 +75,9 @@ func newVerifyCmd(s Streams, runF func(context.Context, *verifyOptions) error) *
 }
 
 func (o *verifyOptions) validate() error {
+	if rest, ok := strings.CutPrefix(o.Path, "s3://"); ok && (rest == "" || rest[0] == '/') {
+		return usagef("write s3://BUCKET/PREFIX, e.g. s3://org-trail-logs/AWSLogs/", "verify: %q names no bucket", o.Path)
+	}
 	if o.Format != "table" && o.Format != "json" {
 		return usagef("pass --format table|json", "--format: unknown format %q for verify (want table or json)", o.Format)
 	}

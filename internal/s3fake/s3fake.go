@@ -11,6 +11,7 @@ package s3fake
 
 import (
 	"crypto/md5"
+	"crypto/rsa"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -46,7 +47,8 @@ type Server struct {
 	// connection closed.
 	CutAfter map[string]int
 
-	Lists, Gets, Heads atomic.Int64
+	Lists, Gets, Heads, KeyLists atomic.Int64
+	pubKeys                      []*rsa.PublicKey
 	// Got records the keys fetched with GetObject, in order.
 	gotMu sync.Mutex
 	Got   []string
@@ -97,6 +99,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		writeError(w, http.StatusForbidden, "AccessDenied", "Access Denied", r.URL.Path)
+		return
+	}
+	if isListPublicKeys(r) {
+		s.listPublicKeys(w, r)
 		return
 	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -276,3 +282,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, bucket, key string,
 
 // String describes the server (for test logs).
 func (s *Server) String() string { return fmt.Sprintf("s3fake at %s", s.URL) }
+
+// Get returns a stored object (nil when absent).
+func (s *Server) Get(bucket, key string) *Object {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buckets[bucket][key]
+}
