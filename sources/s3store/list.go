@@ -227,15 +227,27 @@ func List(ctx context.Context, api API, loc Location, f Filter, stats *Stats) ([
 			l.stats.add(func(s *sources.S3Stats) { s.NewestDay = newest.Format(time.DateOnly) })
 		}
 	}
-	var objs []Object
+	// Sibling folders are listed concurrently (ListInFlight at once): an organisation trail
+	// has thousands of day folders, and each listing waits S3's latency.
+	var (
+		mu   sync.Mutex
+		objs []Object
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, ListInFlight)
+	)
 	var walk func(p string)
 	walk = func(p string) {
+		defer wg.Done()
 		if ctx.Err() != nil {
 			return
 		}
+		sem <- struct{}{}
 		lv, err := l.children(ctx, p)
+		<-sem
 		if err != nil {
+			mu.Lock()
 			errs = append(errs, err)
+			mu.Unlock()
 			return
 		}
 		for _, o := range lv.objects {
@@ -245,22 +257,32 @@ func List(ctx context.Context, api API, loc Location, f Filter, stats *Stats) ([
 				continue
 			}
 			o.found = true
+			mu.Lock()
 			objs = append(objs, o)
+			mu.Unlock()
 		}
 		for _, sub := range lv.prefixes {
 			if !keep(sub, &f, lo, hi) {
 				l.stats.add(func(s *sources.S3Stats) { s.PrunedPrefixes++ })
 				continue
 			}
-			walk(sub)
+			wg.Add(1)
+			go walk(sub)
 		}
 	}
+	wg.Add(1)
 	walk(prefix)
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	}
+	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return objs, errs
 }
+
+// ListInFlight is how many ListObjectsV2 calls a listing makes at once.
+const ListInFlight = 16
 
 // newestDay finds the start of the newest CloudTrail day folder under prefix among the accounts
 // and regions the filter keeps: the newest year, its newest month, its newest day, per region.

@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -69,7 +71,12 @@ type ClientOptions struct {
 // Without a configured region, us-east-1 signs the requests (S3 answers a bucket of another
 // region with a redirect error that names it).
 func NewClient(ctx context.Context, o ClientOptions) (*s3.Client, error) {
-	var loadOpts []func(*config.LoadOptions) error
+	// Keep a connection per object in flight and per listing: the SDK's default keeps 10 per
+	// host, and the others would be opened and closed again for every object.
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConnsPerHost = DefaultInFlight + ListInFlight
+	})
+	loadOpts := []func(*config.LoadOptions) error{config.WithHTTPClient(hc)}
 	if o.Profile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(o.Profile))
 	}
