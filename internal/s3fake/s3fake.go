@@ -46,6 +46,9 @@ type Server struct {
 	// CutAfter maps "bucket/key" to a byte count: the object's body is cut there and the
 	// connection closed.
 	CutAfter map[string]int
+	// Deny lists the buckets whose every request is refused with AccessDenied (a caller
+	// without s3:ListBucket / s3:GetObject).
+	Deny map[string]bool
 
 	Lists, Gets, Heads, KeyLists atomic.Int64
 	pubKeys                      []*rsa.PublicKey
@@ -56,7 +59,7 @@ type Server struct {
 
 // New starts a server; Close it when done.
 func New() *Server {
-	s := &Server{buckets: map[string]map[string]*Object{}, CutAfter: map[string]int{}}
+	s := &Server{buckets: map[string]map[string]*Object{}, CutAfter: map[string]int{}, Deny: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -108,7 +111,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	s.mu.Lock()
 	objs, ok := s.buckets[bucket]
+	deny := s.Deny[bucket]
 	s.mu.Unlock()
+	if deny {
+		writeError(w, http.StatusForbidden, "AccessDenied", "Access Denied", "/"+bucket)
+		return
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist", "/"+bucket)
 		return
