@@ -277,7 +277,9 @@ func List(ctx context.Context, api API, loc Location, f Filter, stats *Stats) ([
 		errs = append(errs, err)
 	}
 	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	// A folder that failed in the newest-day pass failed again in the walk: said once.
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	errs = slices.CompactFunc(errs, func(a, b error) bool { return a.Error() == b.Error() })
 	return objs, errs
 }
 
