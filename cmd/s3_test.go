@@ -229,3 +229,26 @@ func listKeys(t *testing.T, dir string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// TestCloudTrailAccountRegionFilters: with --from, --account and --region keep only those
+// folders of a tree, local or in S3 (where the others are never listed).
+func TestCloudTrailAccountRegionFilters(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	practiceInS3(t, srv)
+	s3Env(t, srv)
+	for _, from := range []string{ctScenario + "/AWSLogs", "s3://kp-trail/AWSLogs/"} {
+		doc, stderr, code := runJSON(t, "cloudtrail", "--quiet", "--from", from, "--account", "428190375562", "--region", "eu-central-1")
+		if code > 1 || len(doc.Stats.Files) == 0 {
+			t.Fatalf("%s: exit %d, %d files\n%s", from, code, len(doc.Stats.Files), stderr)
+		}
+		for _, f := range doc.Stats.Files {
+			if !strings.Contains(f.File, "/428190375562/") || !strings.Contains(f.File, "/eu-central-1/") {
+				t.Errorf("%s: read %s", from, f.File)
+			}
+		}
+		if strings.HasPrefix(from, "s3://") && (doc.Stats.S3 == nil || doc.Stats.S3.Listed != len(doc.Stats.Files)) {
+			t.Errorf("s3: %+v for %d files: other accounts or regions were listed", doc.Stats.S3, len(doc.Stats.Files))
+		}
+	}
+}

@@ -136,14 +136,17 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats, opts integrity.Options) ([]report.TreeIntegrity, error) {
 	var out []report.TreeIntegrity
 	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
+		verify, clean := integrity.VerifyCloudTrail, filepath.Clean
+		prefix := filepath.Clean(p) + string(filepath.Separator)
+		if IsS3(p) { // a tree in S3 (s3verify.go)
+			verify, clean = VerifyCloudTrailS3, func(s string) string { return s }
+			prefix = strings.TrimSuffix(p, "/") + "/"
+		} else if st, err := os.Stat(p); err != nil || !st.IsDir() {
 			continue
 		}
-		prefix := filepath.Clean(p) + string(filepath.Separator)
 		trail := false
 		for _, f := range files {
-			if f.Format == "cloudtrail" && strings.HasPrefix(filepath.Clean(f.File), prefix) {
+			if f.Format == "cloudtrail" && strings.HasPrefix(clean(f.File), prefix) {
 				trail = true
 				break
 			}
@@ -151,7 +154,7 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		if !trail {
 			continue
 		}
-		res, err := integrity.VerifyCloudTrail(ctx, p, opts)
+		res, err := verify(ctx, p, opts)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, interrupted(ctx, "validating the CloudTrail log files")

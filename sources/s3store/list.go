@@ -161,18 +161,17 @@ func keep(prefix string, f *Filter, lo, hi time.Time) bool {
 	if len(segs) < 2 {
 		return true
 	}
-	switch segs[1] {
-	case "CloudTrail":
-	case "CloudTrail-Digest":
+	if segs[1] == "CloudTrail-Digest" {
 		return false // read by verify, not by the scans
-	default:
-		return true // CloudTrail-Insight and whatever else: not pruned by date
 	}
 	if len(segs) < 3 {
 		return true
 	}
-	if len(f.Regions) > 0 && !slices.Contains(f.Regions, segs[2]) {
+	if len(f.Regions) > 0 && strings.HasPrefix(segs[1], "CloudTrail") && !slices.Contains(f.Regions, segs[2]) {
 		return false
+	}
+	if segs[1] != "CloudTrail" {
+		return true // CloudTrail-Insight and whatever else: not pruned by date
 	}
 	start, end, ok := span(segs[3:])
 	if !ok {
