@@ -252,3 +252,46 @@ func TestCloudTrailAccountRegionFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceAndScanS3: trace and scan take s3:// paths like files (the practice tree's
+// organisation trail), with the same events as the local tree.
+func TestTraceAndScanS3(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	practiceInS3(t, srv)
+	s3Env(t, srv)
+	for _, cmd := range []string{"trace", "scan"} {
+		args := []string{cmd, "--format", "json"}
+		if cmd == "trace" {
+			args = append(args, "--ip", "0.0.0.0/0")
+		}
+		sl, lout, lerr := TestStreams()
+		lcode := Main(context.Background(), append(args, ctScenario+"/AWSLogs"), sl)
+		sr, rout, rerr := TestStreams()
+		rcode := Main(context.Background(), append(args, "s3://kp-trail/AWSLogs/"), sr)
+		abs, _ := filepath.Abs(ctScenario)
+		l := strings.NewReplacer(ctScenario+"/", "", abs+"/", "").Replace(lout.String())
+		r := strings.ReplaceAll(rout.String(), "s3://kp-trail/", "")
+		if lcode != rcode || lcode > 1 || len(l) < 100 {
+			t.Fatalf("%s: exit %d local, %d s3\n%s\n%s", cmd, lcode, rcode, lerr, rerr)
+		}
+		if cmd == "trace" && withoutFiles(t, l) != withoutFiles(t, r) {
+			t.Errorf("trace differs:\nlocal %.2000s\ns3    %.2000s", l, r)
+		}
+		if cmd == "scan" && !strings.Contains(r, `"s3": {`) {
+			t.Errorf("scan JSON has no s3 statistics")
+		}
+	}
+}
+
+// withoutFiles is a trace's JSON without its per-file statistics (the local tree's digests are
+// files skipped there, never listed from S3).
+func withoutFiles(t *testing.T, js string) string {
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "files")
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
