@@ -27,7 +27,7 @@ func TestJSONSchema(t *testing.T) {
 	r, _ := incidentResult(t)
 	empty := &Result{Tool: "vaultsentry", Version: "dev", Command: "scan"}
 	s3run := &Result{Tool: "vaultsentry", Version: "dev", Command: "cloudtrail", S3: &sources.S3Stats{ListRequests: 3, Listed: 9, PrunedPrefixes: 2,
-		Fetched: 8, Bytes: 4096, Failed: 1, Failures: []sources.S3Failure{{Object: "s3://b/k", Offset: 10, Error: "unexpected EOF"}}, KMSObjects: 8, NewestDay: "2026-09-12"}}
+		Fetched: 8, Bytes: 4096, Failed: 1, Failures: []sources.S3Failure{{Object: "s3://b/k", Offset: 10, Error: "unexpected EOF"}}, KMSObjects: 8, NewestDelivery: "2026-09-12T23:55:00Z"}}
 	for name, res := range map[string]*Result{"incident": r, "empty run": empty, "s3 run": s3run} {
 		var buf bytes.Buffer
 		if err := (JSON{}).Render(&buf, res); err != nil {

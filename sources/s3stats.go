@@ -8,8 +8,8 @@ type S3Stats struct {
 	// PrunedPrefixes are folders never listed below: CloudTrail date folders outside
 	// --since/--until, accounts and regions outside --account/--region, CloudTrail-Digest.
 	PrunedPrefixes int `json:"prefixes_pruned"`
-	// Skipped are objects listed and not fetched (folder markers, empty objects, CloudTrail
-	// log files of an account or region left out).
+	// Skipped are objects listed and not fetched: folder markers, and CloudTrail log files
+	// whose delivery time (in their name) is outside --since/--until.
 	Skipped int   `json:"objects_skipped"`
 	Fetched int   `json:"objects_fetched"`
 	Bytes   int64 `json:"bytes"` // bytes received, as stored (compressed)
@@ -20,9 +20,10 @@ type S3Stats struct {
 	// KMSObjects were stored with SSE-KMS: each GetObject of one is a kms:Decrypt call by the
 	// reader, recorded as a KMS Decrypt event in CloudTrail.
 	KMSObjects int `json:"kms_objects,omitempty"`
-	// NewestDay is the newest CloudTrail day folder found, when a --since duration was counted
-	// back from it (S3 cannot say which event is newest before reading).
-	NewestDay string `json:"newest_day,omitempty"`
+	// NewestDelivery is the delivery time of the newest CloudTrail log file found (from its
+	// name), when a --since duration was counted back from it (S3 cannot say which event is
+	// newest before reading).
+	NewestDelivery string `json:"newest_delivery,omitempty"`
 }
 
 // S3Failure is one object that failed: where, after how many bytes, and why.

@@ -117,8 +117,8 @@ func writeS3Summary(w io.Writer, st *sources.S3Stats) {
 		fmt.Fprintf(w, "; %d failed", st.Failed)
 	}
 	fmt.Fprintln(w)
-	if st.NewestDay != "" {
-		fmt.Fprintf(w, "  --since counted back from the newest CloudTrail day folder, %s (UTC)\n", st.NewestDay)
+	if st.NewestDelivery != "" {
+		fmt.Fprintf(w, "  --since counted back from the newest CloudTrail log file, delivered %s\n", st.NewestDelivery)
 	}
 	for _, f := range st.Failures {
 		fmt.Fprintf(w, "  %s: failed after %d bytes: %s\n", report.Sanitize(f.Object), f.Offset, report.Sanitize(f.Error))

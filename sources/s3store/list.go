@@ -223,7 +223,7 @@ func List(ctx context.Context, api API, loc Location, f Filter, stats *Stats) ([
 		errs = append(errs, err...)
 		if !newest.IsZero() {
 			lo = newest.Add(-DeliveryMargin - f.SinceBack)
-			l.stats.add(func(s *sources.S3Stats) { s.NewestDay = newest.Format(time.DateOnly) })
+			l.stats.add(func(s *sources.S3Stats) { s.NewestDelivery = newest.UTC().Format(time.RFC3339) })
 		}
 	}
 	// Sibling folders are listed concurrently (ListInFlight at once): an organisation trail
@@ -249,10 +249,17 @@ func List(ctx context.Context, api API, loc Location, f Filter, stats *Stats) ([
 			mu.Unlock()
 			return
 		}
+		dated := isLogFolder(p)
 		for _, o := range lv.objects {
 			l.stats.add(func(s *sources.S3Stats) { s.Listed++ })
 			if strings.HasSuffix(o.Key, "/") && o.Size == 0 {
 				l.stats.add(func(s *sources.S3Stats) { s.Skipped++ }) // a console "folder"
+				continue
+			}
+			// A log file holds events at most DeliveryMargin older than its delivery time
+			// (in its name) and none newer: outside the window, it is not fetched.
+			if t, ok := fileTime(o.Key); dated && ok && ((!lo.IsZero() && t.Before(lo)) || (!hi.IsZero() && t.Add(-DeliveryMargin).After(hi))) {
+				l.stats.add(func(s *sources.S3Stats) { s.Skipped++ })
 				continue
 			}
 			o.found = true
@@ -318,7 +325,8 @@ func (l *lister) newestDay(ctx context.Context, prefix string, f *Filter) (time.
 }
 
 // newestIn descends the newest dated folder of each level (depth 1: years, 2: months, 3: days)
-// and returns the newest day's start; a level with no dated folder gives zero.
+// and returns the delivery time of the newest day's newest log file; a level with no dated
+// folder gives zero.
 func (l *lister) newestIn(ctx context.Context, p string, depth int, errs *[]error) time.Time {
 	lv, err := l.children(ctx, p)
 	if err != nil {
@@ -335,7 +343,25 @@ func (l *lister) newestIn(ctx context.Context, p string, depth int, errs *[]erro
 			continue
 		}
 		if depth == 3 {
-			return start
+			// The newest log file's delivery time, from its name; the day's start when no
+			// name has one; an empty day folder falls back to the day before.
+			day, err := l.children(ctx, subs[i])
+			if err != nil {
+				*errs = append(*errs, err)
+				continue
+			}
+			var newest time.Time
+			for _, o := range day.objects {
+				if t, ok := fileTime(o.Key); ok && t.After(newest) {
+					newest = t
+				} else if !ok && newest.IsZero() {
+					newest = start
+				}
+			}
+			if !newest.IsZero() {
+				return newest
+			}
+			continue
 		}
 		if t := l.newestIn(ctx, subs[i], depth+1, errs); !t.IsZero() {
 			return t
@@ -363,4 +389,24 @@ func InScope(path string, f Filter) bool {
 		return false
 	}
 	return true
+}
+
+// isLogFolder: prefix is a CloudTrail day folder of log files (.../CloudTrail/REGION/YYYY/MM/DD/).
+func isLogFolder(prefix string) bool {
+	segs, in := cloudTrailSegments(prefix)
+	return in && len(segs) == 6 && segs[1] == "CloudTrail"
+}
+
+// fileTime is the delivery time in a CloudTrail log file's name
+// (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz).
+func fileTime(key string) (time.Time, bool) {
+	base := key[strings.LastIndex(key, "/")+1:]
+	for _, part := range strings.Split(base, "_") {
+		if len(part) == len("20060102T1504Z") && part[8] == 'T' && part[13] == 'Z' {
+			if t, err := time.Parse("20060102T1504Z", part); err == nil {
+				return t, true
+			}
+		}
+	}
+	return time.Time{}, false
 }

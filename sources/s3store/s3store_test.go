@@ -103,6 +103,12 @@ func TestKeep(t *testing.T) {
 	if !keep("AWSLogs/1/CloudTrail/r/2026/09/13/", &Filter{}, time.Time{}, day("2026-09-12").Add(23*time.Hour+30*time.Minute)) {
 		t.Error("the folder of the day after --until is pruned although --until is within the delivery margin of it")
 	}
+	if ft, ok := fileTime("AWSLogs/o-1/1/CloudTrail/eu-west-1/2026/09/12/1_CloudTrail_eu-west-1_20260912T0018Z_nnqsVQubujZjVfm3.json.gz"); !ok || !ft.Equal(day("2026-09-12").Add(18*time.Minute)) {
+		t.Errorf("fileTime = %v %v", ft, ok)
+	}
+	if _, ok := fileTime("archive/vault-audit-2026-09-12.log.gz"); ok {
+		t.Error("a time found in a name that has none")
+	}
 }
 
 // tree90 is an organisation trail of 90 days (the scenario's 2026-09-12 re-dated) in the fake.
@@ -131,34 +137,37 @@ func TestListPrunesTo24h(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	days := map[string]int{}
-	for _, o := range got {
-		if !strings.Contains(o.Key, "/CloudTrail/") {
-			t.Errorf("listed for reading: %s", o.Key)
-		}
-		days[strings.Join(strings.Split(o.Key, "/")[5:8], "-")]++
-	}
-	wantDays := []string{"2026-09-10", "2026-09-11", "2026-09-12"}
-	if keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range days {
-			if !yield(k) {
-				return
-			}
-		}
-	}); !slices.Equal(keys, wantDays) {
-		t.Errorf("days kept = %v, want %v", keys, wantDays)
-	}
 	logs := 0
+	var newest time.Time
 	for _, o := range objs {
 		if strings.Contains(o.Key, "/CloudTrail/") {
 			logs++
+			if ft, _ := fileTime(o.Key); ft.After(newest) {
+				newest = ft
+			}
 		}
 	}
 	s := st.Snapshot()
-	t.Logf("90-day org tree: %d objects (%d log files); --since 24h: %d listed in %d ListObjectsV2 calls, %d folders pruned, %d to fetch; newest day %s",
-		len(objs), logs, s.Listed, s.ListRequests, s.PrunedPrefixes, len(got), s.NewestDay)
-	if s.Listed != len(got) || len(got) != logs*3/90 || s.NewestDay != "2026-09-12" {
-		t.Errorf("listed %d, to fetch %d, want %d (3 of 90 days); newest %q", s.Listed, len(got), logs*3/90, s.NewestDay)
+	// Exactly the log files delivered from an hour (the margin) and 24 h before the newest one.
+	lo := newest.Add(-DeliveryMargin - 24*time.Hour)
+	var want []string
+	for _, o := range objs {
+		if ft, ok := fileTime(o.Key); ok && strings.Contains(o.Key, "/CloudTrail/") && !ft.Before(lo) {
+			want = append(want, o.Key)
+		}
+	}
+	slices.Sort(want)
+	var keys []string
+	for _, o := range got {
+		keys = append(keys, o.Key)
+	}
+	t.Logf("90-day org tree: %d objects (%d log files); --since 24h: %d listed in %d ListObjectsV2 calls, %d folders pruned, %d skipped by name, %d to fetch; newest %s",
+		len(objs), logs, s.Listed, s.ListRequests, s.PrunedPrefixes, s.Skipped, len(got), s.NewestDelivery)
+	if !slices.Equal(keys, want) || s.NewestDelivery != newest.Format(time.RFC3339) || s.Listed != len(got)+s.Skipped {
+		t.Errorf("to fetch %d, want the %d delivered since %s; newest %q; listed %d", len(got), len(want), lo, s.NewestDelivery, s.Listed)
+	}
+	if len(want) == 0 || len(want) > logs*2/90 {
+		t.Errorf("%d of %d log files kept for 24 h of 90 days", len(want), logs)
 	}
 	// Without a window everything but the digests is listed.
 	var all Stats
