@@ -292,8 +292,9 @@ func List(ctx context.Context, api API, loc Location, f Filter, stats *Stats) ([
 // ListInFlight is how many ListObjectsV2 calls a listing makes at once.
 const ListInFlight = 16
 
-// newestDay finds the start of the newest CloudTrail day folder under prefix among the accounts
-// and regions the filter keeps: the newest year, its newest month, its newest day, per region.
+// newestDay finds the newest CloudTrail log file's delivery under prefix among the accounts and
+// regions the filter keeps: the newest year, its newest month, its newest day, per region. Only
+// AWSLogs/ folders directly under the prefix (or the prefix itself in one) are looked into.
 func (l *lister) newestDay(ctx context.Context, prefix string, f *Filter) (time.Time, []error) {
 	var newest time.Time
 	var errs []error
@@ -314,7 +315,11 @@ func (l *lister) newestDay(ctx context.Context, prefix string, f *Filter) (time.
 				}
 				continue
 			}
-			if segs, in := cloudTrailSegments(sub); in && len(segs) >= 3 {
+			segs, in := cloudTrailSegments(sub)
+			switch {
+			case !in:
+				continue // not a CloudTrail tree (an archive of other logs): not walked twice
+			case len(segs) >= 3:
 				continue // below a region or in another service's folder
 			}
 			down(sub)
