@@ -90,7 +90,8 @@ func TestDocCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"audit.log": incident, "audit.log.1": incident, "vaultsentry.yaml": example} {
+	inventory := []byte(`{"store":"vault","mount":"kv/","path":"prod/payments/db","created_time":null,"updated_time":null,"current_version":null,"custom_metadata":null}` + "\n")
+	for name, data := range map[string][]byte{"audit.log": incident, "audit.log.1": incident, "vaultsentry.yaml": example, "inventory.jsonl": inventory} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +104,7 @@ func TestDocCommands(t *testing.T) {
 	env := append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"AWS_ACCESS_KEY_ID=AKIADOCTEST", "AWS_SECRET_ACCESS_KEY=doctest", "AWS_REGION=eu-west-1",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "COLUMNS=100",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "COLUMNS=100", "VAULT_ADDR=http://127.0.0.1:1", "VAULT_TOKEN=doctest",
 		"SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/doctest") // what a reader sets before pasting
 	for _, c := range cmds {
 		t.Run(filepath.Base(c.file)+":"+strconv.Itoa(c.line), func(t *testing.T) {

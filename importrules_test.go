@@ -26,7 +26,7 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("event imports %s: it may use only the standard library", d)
 		}
 	}
-	for _, pkg := range []string{"./analyze", "./event", "./baseline", "./trace"} {
+	for _, pkg := range []string{"./analyze", "./event", "./baseline", "./trace", "./review"} {
 		for _, d := range deps(pkg) {
 			if strings.HasPrefix(d, "github.com/aws/") || strings.HasPrefix(d, mod+"sources") || strings.HasPrefix(d, mod+"cmd") {
 				t.Errorf("%s depends on %s", pkg, d)
@@ -61,7 +61,7 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// internal/app runs the pipeline; the packages it wires never reach back into it.
-	for _, pkg := range []string{"./analyze", "./sources/...", "./report", "./event", "./baseline", "./trace", "./notify", "./metrics", "./review"} {
+	for _, pkg := range []string{"./analyze", "./sources/...", "./report", "./event", "./baseline", "./trace", "./notify", "./metrics", "./review", "./lake"} {
 		for _, d := range deps(pkg) {
 			if d == mod+"internal/app" || strings.HasPrefix(d, mod+"internal/app/") {
 				t.Errorf("%s depends on %s: internal/app imports the library packages, not the reverse", pkg, d)
@@ -69,9 +69,36 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// integrity checks files against their digests: no other package of the module, no AWS SDK.
+	for _, d := range deps("./lake") {
+		if d != mod+"lake" && strings.HasPrefix(d, mod) && d != mod+"event" {
+			t.Errorf("lake depends on %s: it knows the event model only, never a source, the analysis or the run", d)
+		}
+	}
 	for _, d := range deps("./integrity") {
 		if d != mod+"integrity" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/aws/")) {
 			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)
+		}
+	}
+	// The inventory's records, reader and Vault walker use the standard library only; its AWS
+	// lister (inventory/awsinv), sources/lookupevents and sources/s3store are the only importers of the AWS SDK.
+	for _, d := range deps("./inventory") {
+		if d != mod+"inventory" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/")) {
+			t.Errorf("inventory depends on %s: it may use only the standard library", d)
+		}
+	}
+	out, err = exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == mod+"sources/lookupevents" || f[0] == mod+"sources/s3store" || f[0] == mod+"inventory/awsinv" {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, "github.com/aws/") {
+				t.Errorf("%s imports %s: only sources/lookupevents, sources/s3store and inventory/awsinv may import the AWS SDK", f[0], imp)
+			}
 		}
 	}
 	// cmd is the command line: main is its only importer (its own external tests aside).

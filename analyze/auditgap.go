@@ -100,6 +100,12 @@ func (d *AuditGap) Observe(ev *event.Event) {
 		// digest files.
 		return
 	}
+	d.observe(ev)
+}
+
+// observe appends the event's time to its file's stream, whatever its kind (StreamGaps measures
+// Kubernetes audit files too).
+func (d *AuditGap) observe(ev *event.Event) {
 	name := ev.Pos.File
 	g := d.files[name]
 	if g == nil {
@@ -211,6 +217,23 @@ type gapCandidate struct {
 }
 
 func (d *AuditGap) stream(s *gapStream) []Finding {
+	var out []Finding
+	for _, h := range d.silences(s) {
+		out = append(out, d.finding(h.c, h.gap, h.p99, h.n))
+	}
+	return out
+}
+
+// gapHit is a candidate that passed the test: the silence, the stream's 99th percentile around
+// it and how many gaps that percentile is over.
+type gapHit struct {
+	c        gapCandidate
+	gap, p99 time.Duration
+	n        int
+}
+
+// silences are the stream's gaps that pass the test, in time order.
+func (d *AuditGap) silences(s *gapStream) []gapHit {
 	cfg := d.env.Config.AuditGap
 	// The stream's times in order, and the candidates: every recorded "first event after a
 	// silence" whose silence in the chained stream is still longer than the floor.
@@ -251,7 +274,7 @@ func (d *AuditGap) stream(s *gapStream) []Finding {
 	half := int64(cfg.Context / 2)
 	var bit fenwick
 	lo, hi := 0, 0 // gaps [lo, hi) are in the tree; gap i spans times[i]..times[i+1]
-	var out []Finding
+	var out []gapHit
 	for _, c := range cands {
 		for hi+1 < len(times) && times[hi+1] <= c.to+half {
 			bit.add(gapBucket(times[hi+1]-times[hi]), 1)
@@ -271,7 +294,7 @@ func (d *AuditGap) stream(s *gapStream) []Finding {
 		if float64(gap) <= cfg.Factor*float64(p99) || rhythm(times, c.from, c.to) {
 			continue
 		}
-		out = append(out, d.finding(c, gap, p99, n))
+		out = append(out, gapHit{c, gap, p99, n})
 	}
 	return out
 }

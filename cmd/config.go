@@ -41,6 +41,8 @@ type fileConfig struct {
 	Production         []string                  `yaml:"production"`
 	CIScopes           []fileCIScope             `yaml:"ci_scopes"`
 	Hygiene            *fileHygiene              `yaml:"hygiene"`
+	InventoryIDs       []string                  `yaml:"inventory_identities"`
+	Frameworks         []fileFramework           `yaml:"frameworks"` // review --framework: the user's own (cmd/review_controls.go)
 	Extra              map[string]map[string]any `yaml:"-"`
 }
 
@@ -98,6 +100,10 @@ func (fc *fileConfig) applyReview(lc *loadedConfig) error {
 		}
 		lc.Review.CIScopes = append(lc.Review.CIScopes, review.CIScope{Identity: c.Identity, Secrets: c.Secrets})
 	}
+	if err := globs("inventory_identities", fc.InventoryIDs); err != nil {
+		return err
+	}
+	lc.Review.InventoryIdentities = fc.InventoryIDs
 	if h := fc.Hygiene; h != nil {
 		if err := dur("hygiene.max_age", h.MaxAge, &lc.Review.Hygiene.MaxAge); err != nil {
 			return err
@@ -194,6 +200,9 @@ type loadedConfig struct {
 	BaselineMaxAge time.Duration
 	Ignore         []fileIgnore
 	ignore         []app.IgnoreEntry // Ignore, validated
+
+	// Frameworks are the user's own frameworks for review --framework.
+	Frameworks []review.Framework
 }
 
 // app is the configuration as a run takes it.
@@ -241,6 +250,9 @@ func oneLineYAMLError(err error) string {
 
 func (fc *fileConfig) apply(lc *loadedConfig, dir string) error {
 	if err := fc.applyReview(lc); err != nil {
+		return err
+	}
+	if err := fc.applyFrameworks(lc); err != nil {
 		return err
 	}
 	c := &lc.Analyze

@@ -35,6 +35,8 @@ type reviewOptions struct {
 	MaxLine      int
 	Signatures   string
 	PublicKeys   []string
+	Inventory    []string
+	Frameworks   []string
 
 	since, until app.TimeArg
 	integrity    integrity.Options
@@ -50,12 +52,16 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 			"--until (default: the whole input): one row per identity and secret (reads, denied attempts, networks, the\n" +
 			"identity's class) with flags for a person reading production, CI outside its scope, access new since the\n" +
 			"baseline and access after dormancy; one row per secret (last write, last read, readers since the write) with\n" +
-			"the verdicts rotation-overdue, rotated-never-read, unused and rarely-read; the log file integrity of every\n" +
+			"the verdicts rotation-overdue, rotated-never-read, unused, rarely-read and, with --inventory (the stores' own\n" +
+			"lists, from vaultsentry inventory), never-read; the log file integrity of every\n" +
 			"CloudTrail tree among the inputs (as vaultsentry verify); and the findings of scan over the period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
-			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.",
+			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.\n" +
+			"--framework soc2,iso27001,pci4,hipaa,gdpr (or a framework of the configuration) adds one row per control with\n" +
+			"its status (evidence, exception, gap), the evidence behind it and its remediation.",
 		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
 			"  vaultsentry review --format json -o review.json --since 2026-07-01T00:00:00Z --until 2026-10-01T00:00:00Z archive/\n" +
-			"  vaultsentry review --format csv -o review/ /var/log/vault/",
+			"  vaultsentry review --format csv -o review/ /var/log/vault/\n" +
+			"  vaultsentry review --framework pci4,soc2 --format json -o review.json /var/log/vault/",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("name the audit logs of the period, as for scan (e.g. vaultsentry review --since 90d /var/log/vault/)", "review: no input given")
@@ -75,6 +81,8 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "more detail on standard error")
 	f.StringVar(&opts.Signatures, "signatures", "", "JSON `FILE` of the CloudTrail digests' signatures by S3 key (as vaultsentry verify)")
 	f.StringArrayVar(&opts.PublicKeys, "public-key", nil, "CloudTrail public key `FILE` for the digests' signatures; repeatable (as vaultsentry verify)")
+	f.StringArrayVar(&opts.Inventory, "inventory", nil, "the secrets the stores hold, from `FILE` (vaultsentry inventory's JSON Lines, or aws secretsmanager list-secrets output): never-read, and write times older than the logs; repeatable")
+	f.StringSliceVar(&opts.Frameworks, "framework", nil, "judge the controls of `IDS` (comma-separated or repeated): soc2, iso27001, pci4, hipaa, gdpr, or one of the configuration's frameworks")
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
@@ -120,10 +128,16 @@ func runReview(ctx context.Context, o *reviewOptions) error {
 	if err != nil {
 		return err
 	}
+	fws, err := reviewFrameworks(o.Frameworks, cfg)
+	if err != nil {
+		return err
+	}
 	out, err := app.Review(ctx, app.ReviewRequest{
 		Options: app.Options{IO: o.IO.app(), Config: cfg.app(), Since: o.since, Until: o.until, BaselinePath: o.BaselinePath,
 			Quiet: o.Quiet, Verbose: o.Verbose, MaxLineBytes: o.MaxLine, MaxDecompressedBytes: sources.DefaultMaxDecompressedBytes, Start: start},
 		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...), Integrity: o.integrity,
+		Inventory:  o.Inventory,
+		Frameworks: fws,
 	})
 	if err != nil {
 		return err

@@ -101,18 +101,21 @@ func TestReviewS3Integrity(t *testing.T) {
 	s, out, errb := TestStreams()
 	code := Main(context.Background(), []string{"review", "--format", "json", "--quiet", "s3://org-trail-logs/AWSLogs/"}, s)
 	var doc struct {
-		Integrity []struct {
-			Tree       string `json:"tree"`
-			CloudTrail struct {
-				Status  string `json:"status"`
-				Digests int    `json:"digests"`
-			} `json:"cloudtrail"`
+		Integrity struct {
+			Trees []struct {
+				Tree       string `json:"tree"`
+				CloudTrail struct {
+					Status  string `json:"status"`
+					Digests int    `json:"digests"`
+				} `json:"cloudtrail"`
+			} `json:"trees"`
 		} `json:"integrity"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		t.Fatalf("exit %d: %v\n%s", code, err, errb.String())
 	}
-	if len(doc.Integrity) != 1 || doc.Integrity[0].Tree != "s3://org-trail-logs/AWSLogs/" || doc.Integrity[0].CloudTrail.Status != "valid" || doc.Integrity[0].CloudTrail.Digests != 3 {
+	trees := doc.Integrity.Trees
+	if len(trees) != 1 || trees[0].Tree != "s3://org-trail-logs/AWSLogs/" || trees[0].CloudTrail.Status != "valid" || trees[0].CloudTrail.Digests != 3 {
 		t.Errorf("exit %d, integrity %+v\n%s", code, doc.Integrity, errb.String())
 	}
 }

@@ -27,12 +27,17 @@ type ReviewResult struct {
 	Command  []string // the command line, for the record
 	// Integrity is the log file validation of each CloudTrail tree among the inputs.
 	Integrity []TreeIntegrity
+	// Controls are the controls of the frameworks given to --framework (review.Controls).
+	Controls []review.Control
 }
 
 // TreeIntegrity is one input tree's log file integrity.
 type TreeIntegrity struct {
 	Tree       string            `json:"tree"`
 	CloudTrail *integrity.Result `json:"cloudtrail"`
+	// Events and ReadEvents count the events read from the tree's files and the reads among
+	// them (review.IsReadEvent): none of the second says the trail omits reads.
+	Events, ReadEvents int `json:"-"`
 }
 
 // ReviewFormats lists the review's formats.
@@ -59,10 +64,13 @@ type reviewDoc struct {
 	Inputs        []reviewInput   `json:"inputs"`
 	Access        []reviewAccess  `json:"access"`
 	Secrets       []reviewSecret  `json:"secrets"`
-	Integrity     []TreeIntegrity `json:"integrity"`
+	Integrity     reviewIntegrity `json:"integrity"`
+	Controls      []reviewControl `json:"controls"`
 	Findings      []JSONFinding   `json:"findings"`
 	Notes         []string        `json:"notes"`
 	Counts        map[string]int  `json:"counts"` // per access flag and per secret verdict
+	// Inventory is what --inventory gave the review (null: no inventory; reviewinventory.go).
+	Inventory *reviewInventory `json:"inventory"`
 }
 
 type reviewPeriod struct {
@@ -76,6 +84,7 @@ type reviewInput struct {
 	Events int    `json:"events"`
 	First  string `json:"first_event,omitempty"`
 	Last   string `json:"last_event,omitempty"`
+	reviewAccounting
 }
 
 type reviewAccess struct {
@@ -107,11 +116,12 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	rv := r.Review
 	doc := reviewDoc{SchemaVersion: ReviewSchemaVersion, Tool: "vaultsentry", Version: r.Version, Command: nonNil(r.Command),
 		Period: reviewPeriod{utc(rv.Start), utc(rv.End)}, HistorySince: utc(rv.HistorySince),
-		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{}, Integrity: []TreeIntegrity{},
-		Notes: nonNil(rv.Notes), Counts: map[string]int{}}
+		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{},
+		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Controls: reviewControls(r),
+		Inventory: newReviewInventory(rv.Inventory)}
 	for _, f := range r.Files {
 		doc.Inputs = append(doc.Inputs, reviewInput{File: validUTF8(f.File), Format: f.Format, Events: f.Events,
-			First: utc(f.FirstEvent), Last: utc(f.LastEvent)})
+			First: utc(f.FirstEvent), Last: utc(f.LastEvent), reviewAccounting: newReviewAccounting(f)})
 	}
 	for _, a := range rv.Access {
 		flags := a.Flags
@@ -141,9 +151,7 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 	for _, f := range r.Findings {
 		doc.Findings = append(doc.Findings, NewJSONFinding(f))
 	}
-	for _, t := range r.Integrity {
-		doc.Integrity = append(doc.Integrity, TreeIntegrity{Tree: validUTF8(t.Tree), CloudTrail: t.CloudTrail})
-	}
+	doc.Integrity = newReviewIntegrity(r.Integrity, rv.Completeness)
 	return doc
 }
 
@@ -212,20 +220,8 @@ func reviewMarkdown(w io.Writer, r *ReviewResult) error {
 			orDash(a.FirstRead), orDash(a.LastRead))
 	}
 	fmt.Fprintln(&b)
-	if len(doc.Integrity) > 0 {
-		fmt.Fprintln(&b, "## Log file integrity (CloudTrail)")
-		fmt.Fprintln(&b)
-		for _, t := range doc.Integrity {
-			c := t.CloudTrail
-			fmt.Fprintf(&b, "- `%s`: **%s**, %d log files, %d digests, %d problems", strings.ReplaceAll(Sanitize(t.Tree), "`", "'"), c.Status,
-				c.LogFiles, c.Digests, len(c.Problems))
-			if c.Reason != "" {
-				fmt.Fprintf(&b, ": %s", esc(c.Reason))
-			}
-			fmt.Fprintln(&b)
-		}
-		fmt.Fprintln(&b)
-	}
+	reviewIntegrityMarkdown(&b, doc.Integrity)
+	reviewControlsMarkdown(&b, doc)
 	if len(doc.Notes) > 0 {
 		fmt.Fprintln(&b, "## Notes")
 		fmt.Fprintln(&b)
@@ -236,7 +232,8 @@ func reviewMarkdown(w io.Writer, r *ReviewResult) error {
 	}
 	fmt.Fprintf(&b, "## Inputs (%d)\n\n", len(doc.Inputs))
 	for _, in := range doc.Inputs {
-		fmt.Fprintf(&b, "- `%s` (%s): %d events, %s to %s\n", strings.ReplaceAll(Sanitize(in.File), "`", "'"), in.Format, in.Events, orDash(in.First), orDash(in.Last))
+		fmt.Fprintf(&b, "- `%s` (%s): %d events, %s to %s; %s\n", strings.ReplaceAll(Sanitize(in.File), "`", "'"), in.Format, in.Events, orDash(in.First), orDash(in.Last),
+			in.reviewAccounting.markdown())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -291,12 +288,18 @@ func ReviewCSV(w io.Writer, table string, r *ReviewResult) error {
 			}
 			row(s.Store, s.Secret, s.LastWrite, s.LastRead, strconv.Itoa(s.Reads), strings.Join(s.Readers, " "), age, strings.Join(vs, "; "))
 		}
+	case "controls":
+		reviewControlsCSV(row, doc)
 	default:
-		return fmt.Errorf("unknown review table %q", table)
+		if !reviewIntegrityCSV(table, doc.Integrity, row) {
+			return fmt.Errorf("unknown review table %q", table)
+		}
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
 // ReviewCSVTables are the files a CSV review writes into its directory.
-func ReviewCSVTables() []string { return []string{"access", "secrets"} }
+func ReviewCSVTables() []string {
+	return []string{"access", "secrets", "gaps", "audit_changes", "controls"}
+}

@@ -42,7 +42,10 @@ func TestReviewSchema(t *testing.T) {
 	rv := review.Build(evs, t0, t0.Add(48*time.Hour), review.DefaultConfig(), nil, nil)
 	r, _ := incidentResult(t)
 	var buf bytes.Buffer
-	if err := RenderReview(&buf, "json", &ReviewResult{Review: rv, Findings: r.Findings, Version: "dev", Command: []string{"vaultsentry", "review"}}); err != nil {
+	fws, _ := review.SelectFrameworks(review.FrameworkIDs(nil), nil)
+	controls := review.Controls(rv, review.Facts{Findings: r.Findings}, fws)
+	if err := RenderReview(&buf, "json", &ReviewResult{Review: rv, Findings: r.Findings, Version: "dev", Command: []string{"vaultsentry", "review"},
+		Controls: controls}); err != nil {
 		t.Fatal(err)
 	}
 	v, err := schema.Validate(gojsonschema.NewBytesLoader(buf.Bytes()))
@@ -59,6 +62,8 @@ func TestReviewSchema(t *testing.T) {
 		"bad class":        func(d map[string]any) { d["access"].([]any)[0].(map[string]any)["class"] = "robot" },
 		"missing verdicts": func(d map[string]any) { delete(d["secrets"].([]any)[0].(map[string]any), "verdicts") },
 		"unknown key":      func(d map[string]any) { d["extra"] = 1 },
+		"bad status":       func(d map[string]any) { d["controls"].([]any)[0].(map[string]any)["status"] = "pass" },
+		"missing controls": func(d map[string]any) { delete(d, "controls") },
 	} {
 		var doc map[string]any
 		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {

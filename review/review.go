@@ -29,6 +29,11 @@ type Config struct {
 	// DormantAfter is how long an identity must have been silent before the period for its
 	// access to be flagged (default: dormant-identity's 30 days).
 	DormantAfter time.Duration
+	// InventoryIdentities are globs on the identities that run vaultsentry inventory: their
+	// LIST and metadata requests are not accesses (InventoryRequest).
+	InventoryIdentities []string
+	// Inventory is what --inventory read (nil: none); set by the run, not a file key.
+	Inventory *Inventory
 }
 
 // CIScope is one CI identity (a glob on the principal or display name) and the secrets it may
@@ -78,6 +83,7 @@ const (
 	VerdictRotatedNeverRead = "rotated-never-read"
 	VerdictUnused           = "unused"
 	VerdictRarelyRead       = "rarely-read"
+	// VerdictNeverRead: inventory.go.
 )
 
 // Access is one identity's use of one secret in the period.
@@ -123,6 +129,11 @@ type Review struct {
 	Secrets      []Secret
 	// Notes say what the review could not know (no history, no inventory).
 	Notes []string
+	// Inventory is what the review did with --inventory (nil: none given).
+	Inventory *InventorySummary
+	// Completeness is the logs' own coverage, gaps and audit changes (BuildCompleteness); nil:
+	// not measured.
+	Completeness *Completeness
 }
 
 // accessKey is an (identity, secret) pair.
@@ -137,6 +148,7 @@ type secretState struct {
 	readers             []string
 	reads               int
 	days                map[int64]struct{} // the days (Unix day numbers) it was read on in the period
+	inv                 *invFacts          // what the inventory says (nil: not in it, or no inventory)
 }
 
 // Build reviews the events of the period [start, end) (events in time order; those outside are
@@ -164,8 +176,17 @@ func Build(evs []event.Event, start, end time.Time, cfg Config, prior *baseline.
 		secrets[k] = &secretState{store: s.Store, first: s.First, lastWrite: s.LastWrite, lastRead: s.LastRead, writer: s.Writer,
 			readers: slices.Clone(s.Readers)}
 	}
+	var invSum InventorySummary
+	addInventory(secrets, cfg.Inventory, end, r.HistorySince, &invSum)
+	if cfg.Inventory != nil {
+		r.Inventory = &invSum
+	}
 	for i := range evs {
 		ev := &evs[i]
+		if InventoryRequest(ev, &cfg) && !ev.Time.Before(start) && ev.Time.Before(end) {
+			invSum.Excluded++
+			continue
+		}
 		if ev.Time.Before(start) || !ev.Time.Before(end) || !isSecretUse(ev) {
 			continue
 		}
@@ -224,6 +245,7 @@ func Build(evs []event.Event, start, end time.Time, cfg Config, prior *baseline.
 			}
 		}
 	}
+	countInventory(secrets, &invSum)
 	for _, k := range order {
 		a := access[k]
 		if a.Reads > 0 { // flags are about secrets that were given away, not attempts
@@ -245,8 +267,13 @@ func Build(evs []event.Event, start, end time.Time, cfg Config, prior *baseline.
 	if len(prior.Principals) == 0 {
 		r.Notes = append(r.Notes, "no history before the period (no --baseline, or an empty one): new-since-last-review and dormant-before-period cannot be flagged")
 	}
-	r.Notes = append(r.Notes, fmt.Sprintf("what the review knows goes back to %s (%d days before the end of the period); never-read needs an inventory of every secret, which this review does not have",
-		r.HistorySince.UTC().Format(time.RFC3339), int(end.Sub(r.HistorySince).Hours()/24)))
+	invNote := "never-read needs an inventory of every secret, which this review does not have (--inventory)"
+	if cfg.Inventory != nil {
+		invNote = "never-read is judged on the inventory's secrets"
+	}
+	r.Notes = append(r.Notes, fmt.Sprintf("what the review knows goes back to %s (%d days before the end of the period); %s",
+		r.HistorySince.UTC().Format(time.RFC3339), int(end.Sub(r.HistorySince).Hours()/24), invNote))
+	r.Notes = append(r.Notes, inventoryNotes(&cfg, &invSum)...)
 	return r
 }
 
@@ -337,18 +364,23 @@ const rotatedGrace = 24 * time.Hour
 // secretRow judges one secret at end.
 func secretRow(name string, s *secretState, cfg Config, r *Review, end time.Time) Secret {
 	maxAge, unusedAfter := ages(cfg, name)
-	row := Secret{Store: s.store, Secret: name, LastWrite: s.lastWrite, LastRead: s.lastRead, Reads: s.reads,
+	// The inventory's write time stands in when the logs do not go back that far.
+	lastWrite, written := s.lastWrite, ""
+	if s.inv != nil && s.inv.written.After(lastWrite) {
+		lastWrite, written = s.inv.written, " per the inventory"
+	}
+	row := Secret{Store: s.store, Secret: name, LastWrite: lastWrite, LastRead: s.lastRead, Reads: s.reads,
 		Readers: nonNil(s.readers), AgeDays: -1, Verdicts: []Verdict{}}
 	covered := end.Sub(r.HistorySince)
 	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
-	if !s.lastWrite.IsZero() {
-		age := end.Sub(s.lastWrite)
+	if !lastWrite.IsZero() {
+		age := end.Sub(lastWrite)
 		row.AgeDays = int(age.Hours() / 24)
 		if age > maxAge {
-			row.Verdicts = append(row.Verdicts, Verdict{VerdictRotationOverdue, fmt.Sprintf("last written %s, %s before the end of the period (max_age %s)",
-				day(s.lastWrite), analyze.Span(age), analyze.Span(maxAge))})
+			row.Verdicts = append(row.Verdicts, Verdict{VerdictRotationOverdue, fmt.Sprintf("last written %s%s, %s before the end of the period (max_age %s)",
+				day(lastWrite), written, analyze.Span(age), analyze.Span(maxAge))})
 		}
-		if len(s.readers) == 0 && age >= rotatedGrace {
+		if len(s.readers) == 0 && age >= rotatedGrace && written == "" {
 			row.Verdicts = append(row.Verdicts, Verdict{VerdictRotatedNeverRead, fmt.Sprintf("written %s by %s; no other identity read it in the %s since",
 				day(s.lastWrite), s.writer, analyze.Span(age))})
 		}
@@ -356,7 +388,14 @@ func secretRow(name string, s *secretState, cfg Config, r *Review, end time.Time
 		row.Verdicts = append(row.Verdicts, Verdict{VerdictRotationOverdue, fmt.Sprintf("no write in the %s the logs and the baseline cover (max_age %s)",
 			analyze.Span(covered), analyze.Span(maxAge))})
 	}
+	var never *Verdict
+	if s.inv != nil {
+		if never = neverRead(s, *s.inv, r, end); never != nil {
+			row.Verdicts = append(row.Verdicts, *never)
+		}
+	}
 	switch {
+	case never != nil: // never-read says more than unused's "no read since first seen"
 	case !s.lastRead.IsZero() && end.Sub(s.lastRead) > unusedAfter:
 		row.Verdicts = append(row.Verdicts, Verdict{VerdictUnused, fmt.Sprintf("last read %s, %s before the end of the period (unused_after %s)",
 			day(s.lastRead), analyze.Span(end.Sub(s.lastRead)), analyze.Span(unusedAfter))})

@@ -51,6 +51,13 @@ if [ ! -x "$GOLANGCI_LINT" ]; then
 fi
 "$GOLANGCI_LINT" run ./...
 go test -race -count=1 ./...
+# The Parquet export read by DuckDB, embedded through duckdb-go (cgo, a prebuilt static library
+# from the Go module proxy): behind the duckdb build tag so the rest needs no C toolchain.
+if [ "$(go env CGO_ENABLED)" = 1 ] && command -v "$(go env CC)" >/dev/null 2>&1; then
+	go test -tags duckdb -count=1 -run TestExportDuckDB .
+else
+	echo "warning: no C compiler for cgo: the DuckDB test of the export does not run" >&2
+fi
 # Benchmarks as smoke runs only (one iteration each): they must compile and run.
 go test -run '^$' -bench . -benchtime=1x ./... >/dev/null
 # Fuzz every parser and the sanitiser for a minute each (9 targets: about 10 minutes). A nightly

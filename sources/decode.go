@@ -215,8 +215,14 @@ func transcode(r io.Reader, head []byte) (io.Reader, string) {
 // some Windows tools): a CR and no LF at all. A line of JSON holds no raw CR (strings escape
 // it), so a CR there is a line end or whitespace between tokens.
 func crOnly(head []byte) bool {
+	if bytes.HasPrefix(head, parquetMagic) { // binary: its bytes are not line ends
+		return false
+	}
 	return bytes.IndexByte(head, '\n') < 0 && bytes.IndexByte(head, '\r') >= 0
 }
+
+// parquetMagic starts (and ends) every Parquet file.
+var parquetMagic = []byte("PAR1")
 
 // crReader turns every CR that is not followed by an LF into an LF, byte for byte (offsets do
 // not move), so line readers see ordinary line ends; a CRLF stays as it is. A CR that ends a

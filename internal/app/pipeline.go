@@ -44,6 +44,8 @@ type pipeline struct {
 	earlier []baseline.Input
 	// metrics is what --metrics gathered from the events (metrics.go); nil without it.
 	metrics *metrics.Collector
+	// stores: what each log-store export did (logstore.go); nil for files.
+	stores []sources.StoreStats
 }
 
 // newestPlausible is the reference time for durations on files: the newest event, ignoring
@@ -120,7 +122,8 @@ func (p *pipeline) run() (out Outcome, err error) {
 		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous, Changes: leftOut.changes,
-		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy, S3: p.loaded.S3,
+		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
+		Stores: p.stores, S3: p.loaded.S3,
 	}
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed

@@ -28,6 +28,10 @@ type ReviewRequest struct {
 	// Integrity are the signatures and keys the CloudTrail log file validation of every
 	// CloudTrail tree among Paths checks with (--signatures, --public-key).
 	Integrity integrity.Options
+	// Inventory are the --inventory files (inventory.go): the stores' own lists of secrets.
+	Inventory []string
+	// Frameworks are the frameworks whose controls the review judges (--framework).
+	Frameworks []review.Framework
 }
 
 // Review reads the inputs and writes the review. The period is --since .. --until (durations
@@ -42,7 +46,11 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	o.logConfig()
 	if r.Format == "csv" && (r.Output == "" || r.Output == "-") {
-		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv)", "review --format csv needs -o DIR")
+		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv, gaps.csv, audit_changes.csv)", "review --format csv needs -o DIR")
+	}
+	inv, invNotes, err := loadInventory(o, r.Inventory)
+	if err != nil {
+		return Outcome{}, err
 	}
 	loaded, _, err := loadInputs(ctx, o, "review", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
@@ -71,6 +79,7 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		bl = b
 	}
 	conf := o.config()
+	conf.Review.Inventory = inv
 	// What came before the period is history, as the baseline is.
 	var period []event.Event
 	for i := range evs {
@@ -82,11 +91,14 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		}
 	}
 	rv := review.Build(period, start, end, conf.Review, bl, conf.Analyze.IsInternal)
+	rv.Completeness = review.BuildCompleteness(period, start, end, conf.Analyze.AuditGap)
+	rv.Notes = append(rv.Notes, invNotes...)
+	history := len(bl.Principals) > 0 // before analyze.Run teaches it the period
 	if ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "reviewing")
 	}
 	cfg := conf.Analyze
-	res := analyze.Run(period, analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
+	res := analyze.Run(withoutInventoryRequests(period, &conf.Review), analyze.Env{Config: &cfg, Baseline: bl, Done: ctx.Done()})
 	if res.Interrupted || ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "analysing")
 	}
@@ -98,6 +110,8 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	if rr.Integrity, err = verifyTrees(ctx, r.Paths, loaded.Files, r.Integrity); err != nil {
 		return out, err
 	}
+	countTreeReads(rr.Integrity, evs)
+	rr.Controls = review.Controls(rv, reviewFacts(rv, conf.Review, loaded.Files, res.Findings, rr.Integrity, history, len(period)), r.Frameworks)
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
 			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))
@@ -126,6 +140,9 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 		fmt.Fprintf(o.IO.Err, "review: %s to %s: %d accesses (%d flagged), %d secrets (%d with a verdict), %d findings (%s)\n",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), len(rv.Access), flagged, len(rv.Secrets), judged,
 			len(res.Findings), time.Since(o.Start).Round(time.Millisecond))
+		if line := controlsSummary(rr.Controls); line != "" {
+			fmt.Fprintln(o.IO.Err, line)
+		}
 	}
 	return out, nil
 }
@@ -136,17 +153,15 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats, opts integrity.Options) ([]report.TreeIntegrity, error) {
 	var out []report.TreeIntegrity
 	for _, p := range paths {
-		verify, clean := integrity.VerifyCloudTrail, filepath.Clean
-		prefix := filepath.Clean(p) + string(filepath.Separator)
+		verify, in := integrity.VerifyCloudTrail, under
 		if IsS3(p) { // a tree in S3 (s3verify.go)
-			verify, clean = VerifyCloudTrailS3, func(s string) string { return s }
-			prefix = strings.TrimSuffix(p, "/") + "/"
+			verify, in = VerifyCloudTrailS3, underS3
 		} else if st, err := os.Stat(p); err != nil || !st.IsDir() {
 			continue
 		}
 		trail := false
 		for _, f := range files {
-			if f.Format == "cloudtrail" && strings.HasPrefix(clean(f.File), prefix) {
+			if f.Format == "cloudtrail" && in(p, f.File) {
 				trail = true
 				break
 			}
@@ -164,4 +179,11 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		out = append(out, report.TreeIntegrity{Tree: p, CloudTrail: res})
 	}
 	return out, nil
+}
+
+// under reports whether file is inside the directory dir, however either is spelled ("." and
+// "AWSLogs/x.json.gz", "./logs/" and "logs/a").
+func under(dir, file string) bool {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(file))
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

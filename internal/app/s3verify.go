@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/vaultsentry/vaultsentry/integrity"
 	"github.com/vaultsentry/vaultsentry/sources/s3store"
@@ -46,4 +47,9 @@ func VerifyCloudTrailS3(ctx context.Context, url string, o integrity.Options) (*
 		return nil, runtimef("verify needs s3:ListBucket on the bucket and s3:GetObject on its objects (and kms:Decrypt for SSE-KMS)", err)
 	}
 	return r, nil
+}
+
+// underS3 reports whether the object named file (s3://bucket/key) is under the s3:// prefix dir.
+func underS3(dir, file string) bool {
+	return strings.HasPrefix(file, strings.TrimSuffix(dir, "/")+"/")
 }

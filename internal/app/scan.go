@@ -17,6 +17,8 @@ import (
 type ScanRequest struct {
 	Options
 	Paths []string
+	// Store, when set, is the log store read instead of Paths (logstore.go).
+	Store *StoreRequest
 }
 
 // Scan reads the inputs, analyses them and writes the report. No event at all in the inputs is
@@ -37,6 +39,9 @@ func scan(ctx context.Context, r *ScanRequest) (Outcome, error) {
 		if out, done, err := learnArchive(ctx, r); done {
 			return out, err
 		}
+	}
+	if r.Store != nil {
+		return scanStore(ctx, r)
 	}
 	loaded, inErrs, err := loadInputs(ctx, o, "scan", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")

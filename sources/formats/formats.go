@@ -6,12 +6,13 @@ import (
 	"github.com/vaultsentry/vaultsentry/sources"
 	"github.com/vaultsentry/vaultsentry/sources/cloudtrail"
 	"github.com/vaultsentry/vaultsentry/sources/k8saudit"
+	"github.com/vaultsentry/vaultsentry/sources/lakefile"
 	"github.com/vaultsentry/vaultsentry/sources/vault"
 )
 
 // Files are the file formats, in the order Load asks them whether a file is theirs.
 func Files() []sources.FileFormat {
-	return []sources.FileFormat{vault.Format{}, cloudtrail.Format{}, k8saudit.Format{}}
+	return []sources.FileFormat{vault.Format{}, cloudtrail.Format{}, k8saudit.Format{}, lakefile.Format{}}
 }
 
 // Named is the file format called name, or nil.
