@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -85,10 +86,12 @@ func expandPaths(ctx context.Context, s IO, quiet, verbose bool, paths []string,
 		return nil, nil, nil, runtimef("configure AWS access as for the AWS CLI (AWS_PROFILE, AWS_REGION, credentials)", err)
 	}
 	run := &s3Run{stats: &s3store.Stats{}}
-	if !quiet && (s.ErrTTY || verbose) {
-		fmt.Fprintf(s.Err, "listing %s ...\n", report.Sanitize(strings.Join(remote, " ")))
+	if verbose && !quiet {
+		fmt.Fprintf(s.Err, "listing %s\n", report.Sanitize(strings.Join(remote, " ")))
 	}
+	stop := listingProgress(s, quiet, run.stats)
 	rins, rerrs := s3store.Expand(ctx, api, remote, f, s3InFlight, run.stats)
+	stop()
 	if ctx.Err() != nil {
 		return nil, nil, nil, interrupted(ctx, "listing S3")
 	}
@@ -136,4 +139,34 @@ func writeS3Summary(w io.Writer, st *sources.S3Stats) {
 func traceS3Filter(r *TraceRequest) s3store.Filter {
 	o := Options{Since: r.Since, Until: r.Until}
 	return o.s3Filter()
+}
+
+// listingProgress redraws one status line on a terminal while S3 is listed (an organisation
+// trail takes thousands of requests): requests, objects, folders pruned. The returned func
+// stops it and erases the line.
+func listingProgress(s IO, quiet bool, st *s3store.Stats) func() {
+	if quiet || !s.ErrTTY {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(redrawEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(s.Err, "\r\x1b[K")
+				return
+			case <-t.C:
+				n := st.Snapshot()
+				fmt.Fprintf(s.Err, "\r\x1b[Klisting S3 · %d requests · %d objects · %d folders pruned", n.ListRequests, n.Listed, n.PrunedPrefixes)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
