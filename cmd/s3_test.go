@@ -323,3 +323,25 @@ func TestS3PrunedParity(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineLearnS3ListsOnce: baseline learn over s3:// lists the tree once (its batch plan
+// and its load share the listing).
+func TestBaselineLearnS3ListsOnce(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	practiceInS3(t, srv)
+	s3Env(t, srv)
+	s, _, errb := TestStreams()
+	code := Main(context.Background(), []string{"baseline", "learn", "--baseline", filepath.Join(t.TempDir(), "b.vsb"), "s3://kp-trail/AWSLogs/"}, s)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	lists, gets := srv.Lists.Load(), srv.Gets.Load()
+	// The tree has 2 accounts x 3 services x regions x days: about 40 folders.
+	s2, _, _ := TestStreams()
+	srv.Lists.Store(0)
+	Main(context.Background(), []string{"cloudtrail", "--quiet", "--format", "json", "-o", filepath.Join(t.TempDir(), "r.json"), "--from", "s3://kp-trail/AWSLogs/"}, s2)
+	if one := srv.Lists.Load(); lists != one || gets != 306 {
+		t.Errorf("baseline learn: %d list requests and %d GetObject; one listing takes %d", lists, gets, one)
+	}
+}

@@ -29,6 +29,7 @@ type Options struct {
 	// PathAccounts and PathRegions keep only CloudTrail trees' files of these accounts and
 	// regions (AWSLogs/[o-..../]ACCOUNT/CloudTrail/REGION/...), local or s3://; empty: all.
 	PathAccounts, PathRegions []string
+	expanded                  *expansion // the paths as learnArchive expanded them, for the one batch (s3.go)
 
 	Strict  bool // a malformed line fails the run after the report
 	Quiet   bool

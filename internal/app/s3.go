@@ -58,7 +58,20 @@ func (o *Options) s3Filter() s3store.Filter {
 // --account/--region applied to CloudTrail trees. Only a client that cannot be configured is an
 // error; what could not be listed is among the warnings.
 func (o *Options) expand(ctx context.Context, paths []string) ([]sources.Input, []error, *s3Run, error) {
+	if e := o.expanded; e != nil && slices.Equal(e.paths, paths) {
+		o.expanded = nil
+		return e.ins, e.errs, e.s3, nil
+	}
 	return expandPaths(ctx, o.IO, o.Quiet, o.Verbose, paths, o.s3Filter())
+}
+
+// expansion is what expand returned, kept for the load that follows (baseline learn decides on
+// batches from the expanded inputs, then reads them as one).
+type expansion struct {
+	paths []string
+	ins   []sources.Input
+	errs  []error
+	s3    *s3Run
 }
 
 func expandPaths(ctx context.Context, s IO, quiet, verbose bool, paths []string, f s3store.Filter) ([]sources.Input, []error, *s3Run, error) {
