@@ -53,7 +53,7 @@ func learnArchive(ctx context.Context, r *ScanRequest) (Outcome, bool, error) {
 	if budget <= 0 {
 		budget = DefaultLearnBatchBytes
 	}
-	ins, inErrs, s3run, err := o.expand(ctx, r.Paths)
+	ins, inErrs, s3run, err := o.expand(ctx, "baseline learn", r.Paths)
 	if err != nil {
 		return Outcome{}, true, err
 	}

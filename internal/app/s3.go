@@ -37,11 +37,12 @@ var s3InFlight = s3store.DefaultInFlight
 
 // s3Filter is what the run's options let the listing prune. --since/--until prune the date
 // folders of CloudTrail trees, except where events before --since are needed: with a baseline
-// file (its history before --since is learned) or --learn-until (events before it are the
-// learning period). A --since duration counts back from the newest day folder.
-func (o *Options) s3Filter() s3store.Filter {
+// file (its history before --since is learned), --learn-until (events before it are the
+// learning period), or for review (history, the period's history is what came before it). A
+// --since duration counts back from the newest log file's delivery.
+func (o *Options) s3Filter(command string) s3store.Filter {
 	f := s3store.Filter{Accounts: o.PathAccounts, Regions: o.PathRegions}
-	if o.Since.set && o.BaselinePath == "" && !o.LearnUntil.set {
+	if o.Since.set && o.BaselinePath == "" && !o.LearnUntil.set && command != "review" {
 		if o.Since.at.IsZero() {
 			f.SinceBack = o.Since.ago
 		} else {
@@ -57,12 +58,12 @@ func (o *Options) s3Filter() s3store.Filter {
 // expand is sources.Expand for the command-line paths, with s3:// arguments listed in S3 and
 // --account/--region applied to CloudTrail trees. Only a client that cannot be configured is an
 // error; what could not be listed is among the warnings.
-func (o *Options) expand(ctx context.Context, paths []string) ([]sources.Input, []error, *s3Run, error) {
+func (o *Options) expand(ctx context.Context, command string, paths []string) ([]sources.Input, []error, *s3Run, error) {
 	if e := o.expanded; e != nil && slices.Equal(e.paths, paths) {
 		o.expanded = nil
 		return e.ins, e.errs, e.s3, nil
 	}
-	return expandPaths(ctx, o.IO, o.Quiet, o.Verbose, paths, o.s3Filter())
+	return expandPaths(ctx, o.IO, o.Quiet, o.Verbose, paths, o.s3Filter(command))
 }
 
 // expansion is what expand returned, kept for the load that follows (baseline learn decides on
@@ -151,7 +152,7 @@ func writeS3Summary(w io.Writer, st *sources.S3Stats) {
 // baseline or learning period).
 func traceS3Filter(r *TraceRequest) s3store.Filter {
 	o := Options{Since: r.Since, Until: r.Until}
-	return o.s3Filter()
+	return o.s3Filter("trace")
 }
 
 // listingProgress redraws one status line on a terminal while S3 is listed (an organisation

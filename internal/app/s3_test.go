@@ -52,3 +52,28 @@ func TestWriteS3Summary(t *testing.T) {
 		t.Errorf("an object key reached the terminal unescaped: %q", out)
 	}
 }
+
+// TestS3Filter: what may prune. --since only where nothing before it is used.
+func TestS3Filter(t *testing.T) {
+	at := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name    string
+		o       Options
+		command string
+		since   time.Time
+		back    time.Duration
+		until   time.Time
+	}{
+		{"absolute window", Options{Since: At(at), Until: At(at.Add(time.Hour))}, "scan", at, 0, at.Add(time.Hour)},
+		{"duration", Options{Since: Ago(24 * time.Hour)}, "cloudtrail", time.Time{}, 24 * time.Hour, time.Time{}},
+		{"a baseline file learns what is before --since", Options{Since: At(at), BaselinePath: "b.vsb"}, "scan", time.Time{}, 0, time.Time{}},
+		{"--learn-until", Options{Since: At(at), LearnUntil: At(at)}, "cloudtrail", time.Time{}, 0, time.Time{}},
+		{"review learns the history before the period", Options{Since: At(at), Until: At(at.Add(time.Hour))}, "review", time.Time{}, 0, at.Add(time.Hour)},
+		{"an --until duration is not pruned", Options{Until: Ago(time.Hour)}, "scan", time.Time{}, 0, time.Time{}},
+	} {
+		f := tt.o.s3Filter(tt.command)
+		if !f.Since.Equal(tt.since) || f.SinceBack != tt.back || !f.Until.Equal(tt.until) {
+			t.Errorf("%s: %+v", tt.name, f)
+		}
+	}
+}
