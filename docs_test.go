@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // docCommand is one vaultsentry command of a fenced sh block in the documentation.
@@ -91,7 +96,32 @@ func TestDocCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	inventory := []byte(`{"store":"vault","mount":"kv/","path":"prod/payments/db","created_time":null,"updated_time":null,"current_version":null,"custom_metadata":null}` + "\n")
-	for name, data := range map[string][]byte{"audit.log": incident, "audit.log.1": incident, "vaultsentry.yaml": example, "inventory.jsonl": inventory} {
+	for name, data := range map[string][]byte{"audit.log": incident, "audit.log.1": incident, "vaultsentry.yaml": example, "inventory.jsonl": inventory, "aws-inventory.jsonl": inventory} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A signing key in the reader's ~/.ssh and the auditor's allowed signers, for the review's
+	// sign-off commands.
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		".ssh/id_ed25519": pem.EncodeToMemory(block),
+		"allowed_signers": []byte(`a.auditor@example.com namespaces="vaultsentry-review" ` + string(ssh.MarshalAuthorizedKey(sshPub))),
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +135,7 @@ func TestDocCommands(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=AKIADOCTEST", "AWS_SECRET_ACCESS_KEY=doctest", "AWS_REGION=eu-west-1",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=http://127.0.0.1:1", "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "COLUMNS=100", "VAULT_ADDR=http://127.0.0.1:1", "VAULT_TOKEN=doctest",
-		"SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/doctest") // what a reader sets before pasting
+		"SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/doctest", "HOME="+dir) // what a reader sets before pasting
 	for _, c := range cmds {
 		t.Run(filepath.Base(c.file)+":"+strconv.Itoa(c.line), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

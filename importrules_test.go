@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,10 @@ import (
 // reads its input, on cmd or on the AWS SDK; the baseline does not depend on analyze; each
 // input format is a package of its own; the run (internal/app) sits above the library packages,
 // which never import it; and only main imports cmd. docs/ARCHITECTURE.md states the rules.
+// awsSDKUsers are the only packages that import the AWS SDK: the LookupEvents reader, the
+// Athena reader, the S3 reader and the Secrets Manager lister.
+var awsSDKUsers = []string{"sources/lookupevents", "sources/athena", "sources/s3store", "inventory/awsinv"}
+
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/vaultsentry/vaultsentry/"
 	deps := func(pkg string) []string {
@@ -34,7 +39,7 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 	// Sources: one package per input format over a shared root. Only the LookupEvents reader
-	// and the S3 reader (s3store, which also asks CloudTrail's ListPublicKeys for verify) talk to AWS; the root knows no format; a format package knows no other format
+	// talks to AWS; the root knows no format; a format package knows no other format
 	// (lookupevents decodes what it fetches as CloudTrail records, and formats lists them all).
 	out, err := exec.Command("go", "list", "./sources/...").Output()
 	if err != nil {
@@ -44,12 +49,12 @@ func TestImportRules(t *testing.T) {
 		rel := strings.TrimPrefix(pkg, mod)
 		for _, d := range deps("./" + rel) {
 			switch {
-			case strings.HasPrefix(d, "github.com/aws/") && rel != "sources/lookupevents" && rel != "sources/s3store":
-				t.Errorf("%s depends on %s: only sources/lookupevents and sources/s3store may use the AWS SDK", rel, d)
+			case strings.HasPrefix(d, "github.com/aws/") && !slices.Contains(awsSDKUsers, rel):
+				t.Errorf("%s depends on %s: only %s may use the AWS SDK", rel, d, strings.Join(awsSDKUsers, ", "))
 			case rel == "sources" && strings.HasPrefix(d, mod+"sources/") && !strings.HasPrefix(d, mod+"sources/internal/"):
 				t.Errorf("sources depends on %s: the shared root must not know a format", d)
 			case strings.HasPrefix(d, mod+"sources/") && d != pkg && !strings.HasPrefix(d, mod+"sources/internal/") &&
-				rel != "sources/formats" && !(rel == "sources/lookupevents" && d == mod+"sources/cloudtrail"):
+				rel != "sources/formats" && !((rel == "sources/lookupevents" || rel == "sources/athena") && d == mod+"sources/cloudtrail"):
 				t.Errorf("%s depends on %s: a format package must not depend on another", rel, d)
 			}
 		}
@@ -79,8 +84,14 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)
 		}
 	}
+	// signing is the SSH signature format: the standard library, x/crypto/ssh and sshsig only.
+	for _, d := range deps("./signing") {
+		if d != mod+"signing" && !strings.HasPrefix(d, "golang.org/x/") && d != "github.com/hiddeco/sshsig" {
+			t.Errorf("signing depends on %s: it may use only the standard library, golang.org/x/crypto and hiddeco/sshsig", d)
+		}
+	}
 	// The inventory's records, reader and Vault walker use the standard library only; its AWS
-	// lister (inventory/awsinv), sources/lookupevents and sources/s3store are the only importers of the AWS SDK.
+	// lister (inventory/awsinv) is one of the awsSDKUsers.
 	for _, d := range deps("./inventory") {
 		if d != mod+"inventory" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/")) {
 			t.Errorf("inventory depends on %s: it may use only the standard library", d)
@@ -92,12 +103,12 @@ func TestImportRules(t *testing.T) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 0 || f[0] == mod+"sources/lookupevents" || f[0] == mod+"sources/s3store" || f[0] == mod+"inventory/awsinv" {
+		if len(f) == 0 || slices.Contains(awsSDKUsers, strings.TrimPrefix(f[0], mod)) {
 			continue
 		}
 		for _, imp := range f[1:] {
 			if strings.HasPrefix(imp, "github.com/aws/") {
-				t.Errorf("%s imports %s: only sources/lookupevents, sources/s3store and inventory/awsinv may import the AWS SDK", f[0], imp)
+				t.Errorf("%s imports %s: only %s may import the AWS SDK", f[0], imp, strings.Join(awsSDKUsers, ", "))
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -220,7 +221,156 @@ func shippedShapes(t *testing.T, dir, name string, data []byte) map[string][]str
 		searches = append(searches, mustJSON(t, map[string]any{"took": 12, "timed_out": false, "hits": map[string]any{"total": map[string]any{"value": len(hits), "relation": "eq"}, "hits": hits}}))
 	}
 	write("elastic-search", ".json", searches)
+	moreShapes(t, lines, write)
 	return out
+}
+
+// moreShapes writes the shapes of sources/vault/shipped_more.go and join.go, each from its
+// documentation (that file's header names it):
+//
+//   - Splunk search export lines ({"preview":false,"offset":N,"result":{"_raw","_time",...}})
+//     and output_mode=json results pages;
+//   - Datadog Logs API v2 pages, the entry parsed into attributes.attributes (a JSON log) or
+//     kept in attributes.message, every other page each way;
+//   - GCP Logging LogEntry with the entry in jsonPayload, time moved to timestamp by the agent
+//     (a line that is no JSON entry in textPayload);
+//   - journalctl -o json (MESSAGE; a byte array for a line with bytes journald does not print);
+//   - Docker json-file, lines over 1 KiB split into records without their newline (Docker
+//     splits at 16 KiB: a lower cut makes the scenario's lines exercise the joining);
+//   - CRI lines, split the same way into P lines and a final F line;
+//   - aws logs filter-log-events output, pretty-printed as the CLI writes it (indent 4), and
+//     one event per line (jq -c '.events[]');
+//   - Vector's file source event through a json codec sink;
+//   - jq . of each entry (pretty-json) and jq -s . of them all (a pretty-printed array).
+func moreShapes(t *testing.T, lines []shippedLine, write func(shape, file string, recs [][]byte)) {
+	t.Helper()
+	base := time.Date(2026, 9, 23, 0, 0, 0, 0, time.UTC)
+	stamp := func(sl shippedLine, i int) time.Time {
+		if sl.t.IsZero() {
+			return base.Add(time.Duration(i) * time.Millisecond) // the store's receive time
+		}
+		return sl.t
+	}
+	entryOf := func(sl shippedLine) json.RawMessage { return mustJSON(t, sl.entry) }
+	var splunk, ddLines, gcp, journal, docker, cri, cwLines, vector, pretty [][]byte
+	var results, ddData, cwEvents, all []any
+	var splunkPages, ddPages, cwPages [][]byte
+	flush := func(last bool) {
+		if len(results) == 200 || last && len(results) > 0 {
+			splunkPages = append(splunkPages, mustJSON(t, map[string]any{"preview": false, "init_offset": 0, "messages": []any{}, "fields": []any{map[string]string{"name": "_raw"}}, "results": results}))
+			results = nil
+		}
+		if len(ddData) == 100 || last && len(ddData) > 0 {
+			ddPages = append(ddPages, mustJSON(t, map[string]any{"data": ddData, "links": map[string]string{"next": "https://api.datadoghq.com/api/v2/logs/events?page%5Bcursor%5D=x"},
+				"meta": map[string]any{"page": map[string]string{"after": "x"}, "status": "done", "elapsed": 12}}))
+			ddData = nil
+		}
+	}
+	for i, sl := range lines {
+		at := stamp(sl, i)
+		splunkRes := map[string]any{"_raw": sl.raw, "_time": at.Format("2006-01-02T15:04:05.000-07:00"), "host": "vault-0", "sourcetype": "hashicorp_vault_audit_log", "index": "vault"}
+		splunk = append(splunk, mustJSON(t, map[string]any{"preview": false, "offset": i, "result": splunkRes}))
+		results = append(results, splunkRes)
+		dd := map[string]any{"timestamp": at.UTC().Format("2006-01-02T15:04:05.000Z"), "host": "vault-0", "service": "vault", "status": "info", "tags": []string{"source:vault"}}
+		if sl.entry != nil && len(ddData)%2 == 0 {
+			dd["attributes"] = sl.entry
+		} else {
+			dd["message"] = sl.raw
+		}
+		ddLog := map[string]any{"id": fmt.Sprint("AQAAAZ", i), "type": "log", "attributes": dd}
+		ddData = append(ddData, ddLog)
+		ddLines = append(ddLines, mustJSON(t, ddLog))
+		ge := map[string]any{"insertId": fmt.Sprint("i", i), "logName": "projects/p/logs/vault-audit", "resource": map[string]any{"type": "gce_instance"},
+			"timestamp": at.UTC().Format(time.RFC3339Nano), "receiveTimestamp": at.Add(time.Second).UTC().Format(time.RFC3339Nano)}
+		if sl.entry != nil && !sl.t.IsZero() {
+			p := map[string]json.RawMessage{}
+			for k, v := range sl.entry {
+				if k != "time" {
+					p[k] = v
+				}
+			}
+			ge["jsonPayload"] = p
+		} else {
+			ge["textPayload"] = sl.raw
+		}
+		gcp = append(gcp, mustJSON(t, ge))
+		jm := map[string]any{"__CURSOR": fmt.Sprint("s=1;i=", i), "__REALTIME_TIMESTAMP": fmt.Sprint(at.UnixMicro()), "_SYSTEMD_UNIT": "vault.service", "MESSAGE": sl.raw}
+		if !printable(sl.raw) {
+			bs := make([]int, len(sl.raw))
+			for j := range len(sl.raw) {
+				bs[j] = int(sl.raw[j])
+			}
+			jm["MESSAGE"] = bs
+		}
+		journal = append(journal, mustJSON(t, jm))
+		ts := at.UTC().Format(time.RFC3339Nano)
+		for j := 0; j < len(sl.raw) || j == 0; {
+			k := min(j+1024, len(sl.raw))
+			for k < len(sl.raw) && !utf8.RuneStart(sl.raw[k]) {
+				k-- // Docker's record is a JSON string: a part ends between two characters
+			}
+			part, end := sl.raw[j:k], k == len(sl.raw)
+			j = k
+			if j == 0 {
+				j = 1 // an empty line: one F record
+			}
+			tag, nl := "P", ""
+			if end {
+				tag, nl = "F", "\n"
+			}
+			docker = append(docker, mustJSON(t, map[string]any{"log": part + nl, "stream": "stdout", "time": ts}))
+			cri = append(cri, []byte(ts+" stdout "+tag+" "+part))
+		}
+		ev := map[string]any{"logStreamName": "vault-0/audit", "timestamp": at.UnixMilli(), "message": sl.raw, "ingestionTime": at.UnixMilli() + 40, "eventId": fmt.Sprintf("3758%032d", i)}
+		cwEvents = append(cwEvents, ev)
+		cwLines = append(cwLines, mustJSON(t, ev))
+		if len(cwEvents) == 300 || i == len(lines)-1 {
+			b, err := json.MarshalIndent(map[string]any{"events": cwEvents, "searchedLogStreams": []any{map[string]any{"logStreamName": "vault-0/audit", "searchedCompletely": true}}}, "", "    ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cwPages, cwEvents = append(cwPages, b), nil
+		}
+		vector = append(vector, mustJSON(t, map[string]any{"file": "/vault/audit/audit.log", "host": "vault-0", "message": sl.raw, "source_type": "file", "timestamp": at.UTC().Format(time.RFC3339Nano)}))
+		if sl.entry != nil {
+			b, err := json.MarshalIndent(sl.entry, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pretty = append(pretty, b)
+			all = append(all, json.RawMessage(entryOf(sl)))
+		} else {
+			pretty = append(pretty, []byte(sl.raw))
+		}
+		flush(i == len(lines)-1)
+	}
+	write("splunk-export", ".json", splunk)
+	write("splunk-results", ".json", splunkPages)
+	write("datadog-pages", ".json", ddPages)
+	write("datadog-lines", ".json", ddLines)
+	write("gcp-logging", ".json", gcp)
+	write("journald", ".json", journal)
+	write("docker-json", ".log", docker)
+	write("cri", ".log", cri)
+	write("cloudwatch-pretty", ".json", cwPages)
+	write("cloudwatch-events", ".json", cwLines)
+	write("vector", ".json", vector)
+	write("pretty-json", ".json", pretty)
+	b, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("pretty-json-array", ".json", [][]byte{b})
+}
+
+// printable: journald writes MESSAGE as a string only when it is UTF-8 without controls.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || r < 0x20 && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func maps(a, b map[string]string) bool {

@@ -23,6 +23,7 @@ type cloudtrailOptions struct {
 	Profile  string
 	Save     string
 	RPS      float64
+	Athena   app.AthenaRequest
 
 	// now is the wall clock of an online run (tests set it).
 	now func() time.Time
@@ -38,17 +39,22 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 			"regions concurrently, with the AWS SDK's usual configuration (AWS_PROFILE / --profile, AWS_REGION / --region,\n" +
 			"credentials, AWS_ENDPOINT_URL). --since and --until are then wall-clock times: a duration counts back from now.\n" +
 			"LookupEvents keeps 90 days of management events.\n\n" +
+			"Athena (--athena-table DATABASE.TABLE): one query of the trail's Athena table for the event sources the\n" +
+			"detectors read, in the --since/--until range (wall-clock times) and its partitions; --print-sql shows it.\n\n" +
 			"Offline (--from): CloudTrail S3 export trees (AWSLogs/...; digests and Insights files are skipped),\n" +
 			"'aws cloudtrail lookup-events' output, JSON arrays of records, and one-record-per-line exports\n" +
-			"(CloudTrail Lake, EventBridge, and files written by --save). Records delivered twice are counted once.",
+			"(CloudTrail Lake, EventBridge, and files written by --save), Amazon Security Lake's OCSF events (JSON or\n" +
+			"Parquet). Records delivered twice are counted once.",
 		Example: "  vaultsentry cloudtrail --since 24h --region eu-west-1 --region eu-central-1\n" +
 			"  vaultsentry cloudtrail --since 7d --save sm-events.ndjson --format json -o findings.json\n" +
 			"  vaultsentry cloudtrail --from s3-export/AWSLogs --learn-until 2026-09-11T12:00:00Z\n" +
+			"  vaultsentry cloudtrail --athena-table default.cloudtrail_logs_pp --since 90d --region eu-west-1\n" +
 			"  vaultsentry cloudtrail --from sm-events.ndjson --config vaultsentry.yaml",
 	}
 	opts.addFlags(c)
 	opts.addProfileFlags(c)
 	f := c.Flags()
+	opts.addAthenaFlags(f)
 	f.StringArrayVar(&opts.From, "from", nil, "read CloudTrail records from `PATH` (file, directory, glob; repeatable) instead of the API")
 	f.StringArrayVar(&opts.Regions, "region", nil, "AWS `REGION` to query (repeatable; default: the SDK's configured region); with --from, read only this region's folders of CloudTrail trees")
 	f.StringArrayVar(&opts.Accounts, "account", nil, "with --from, read only this AWS `ACCOUNT`'s folders of CloudTrail trees (AWSLogs/[o-.../]ACCOUNT/; repeatable; s3:// trees are pruned before listing)")
@@ -87,6 +93,9 @@ func (o *cloudtrailOptions) validate() error {
 	} else if len(o.Accounts) > 0 {
 		return usagef("--account filters the CloudTrail trees given with --from; the API reads the caller's account", "--account needs --from")
 	}
+	if err := o.validateAthena(); err != nil {
+		return err
+	}
 	if o.RPS <= 0 {
 		return usagef("give a positive rate such as 2", "--max-rps must be positive")
 	}
@@ -106,5 +115,5 @@ func runCloudTrail(ctx context.Context, o *cloudtrailOptions) error {
 		opts.PathAccounts, opts.PathRegions, regions = o.Accounts, o.Regions, nil
 	}
 	return o.exit(app.CloudTrail(ctx, app.CloudTrailRequest{Options: opts, From: o.From,
-		Regions: regions, Profile: o.Profile, Save: o.Save, RPS: o.RPS}))
+		Regions: regions, Profile: o.Profile, Save: o.Save, RPS: o.RPS, Athena: o.Athena}))
 }

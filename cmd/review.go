@@ -36,6 +36,7 @@ type reviewOptions struct {
 	Signatures   string
 	PublicKeys   []string
 	Inventory    []string
+	Signoff      signoffOptions // --sign-key, --reviewer, --verify, ... (review_signoff.go)
 	Frameworks   []string
 
 	since, until app.TimeArg
@@ -57,11 +58,15 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 			"CloudTrail tree among the inputs (as vaultsentry verify); and the findings of scan over the period. Ages count from the end of the period, never the wall clock. The configuration's production,\n" +
 			"ci_scopes and hygiene keys tune it (docs/review.md); --baseline adds the history a daily run has carried.\n" +
 			"--framework soc2,iso27001,pci4,hipaa,gdpr (or a framework of the configuration) adds one row per control with\n" +
-			"its status (evidence, exception, gap), the evidence behind it and its remediation.",
+			"its status (evidence, exception, gap), the evidence behind it and its remediation.\n" +
+			"With -o, a manifest (inputs and report files with their SHA-256, rules, thresholds, suppressed findings, the\n" +
+			"reviewer) is written next to the report, signed in the SSH signature format with --sign-key; --verify checks it.",
 		Example: "  vaultsentry review --config vaultsentry.yaml --baseline state.vsb --since 90d /var/log/vault/\n" +
 			"  vaultsentry review --format json -o review.json --since 2026-07-01T00:00:00Z --until 2026-10-01T00:00:00Z archive/\n" +
 			"  vaultsentry review --format csv -o review/ /var/log/vault/\n" +
-			"  vaultsentry review --framework pci4,soc2 --format json -o review.json /var/log/vault/",
+			"  vaultsentry review --framework pci4,soc2 --format json -o review.json /var/log/vault/\n" +
+			"  vaultsentry review --format html -o review.html --reviewer 'A. Auditor' --sign-key ~/.ssh/id_ed25519 /var/log/vault/\n" +
+			"  vaultsentry review --verify review.html --allowed-signers allowed_signers",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("name the audit logs of the period, as for scan (e.g. vaultsentry review --since 90d /var/log/vault/)", "review: no input given")
@@ -83,6 +88,7 @@ func newReviewCmd(s Streams, runF func(context.Context, *reviewOptions) error) *
 	f.StringArrayVar(&opts.PublicKeys, "public-key", nil, "CloudTrail public key `FILE` for the digests' signatures; repeatable (as vaultsentry verify)")
 	f.StringArrayVar(&opts.Inventory, "inventory", nil, "the secrets the stores hold, from `FILE` (vaultsentry inventory's JSON Lines, or aws secretsmanager list-secrets output): never-read, and write times older than the logs; repeatable")
 	f.StringSliceVar(&opts.Frameworks, "framework", nil, "judge the controls of `IDS` (comma-separated or repeated): soc2, iso27001, pci4, hipaa, gdpr, or one of the configuration's frameworks")
+	addSignoffFlags(f, &opts.Signoff)
 	f.IntVar(&opts.MaxLine, "max-line-bytes", sources.DefaultMaxLineBytes, "longest input line read; longer lines are skipped and counted")
 	c.RunE = func(cc *cobra.Command, args []string) error {
 		opts.Paths = args
@@ -118,11 +124,17 @@ func (o *reviewOptions) validate() error {
 	if o.MaxLine <= 0 {
 		return usagef("give a positive number of bytes", "--max-line-bytes must be positive")
 	}
+	if err := o.Signoff.validate(o.Paths); err != nil {
+		return err
+	}
 	o.integrity, err = integrityOptions(o.Signatures, o.PublicKeys)
 	return err
 }
 
 func runReview(ctx context.Context, o *reviewOptions) error {
+	if o.Signoff.Verify {
+		return runReviewVerify(o)
+	}
 	start := time.Now()
 	cfg, err := loadConfig(o.ConfigPath)
 	if err != nil {
@@ -138,6 +150,7 @@ func runReview(ctx context.Context, o *reviewOptions) error {
 		Paths: o.Paths, Format: o.Format, Output: o.Output, Command: append([]string{"vaultsentry"}, os.Args[1:]...), Integrity: o.integrity,
 		Inventory:  o.Inventory,
 		Frameworks: fws,
+		Signoff:    o.Signoff.signoff,
 	})
 	if err != nil {
 		return err

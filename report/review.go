@@ -29,6 +29,8 @@ type ReviewResult struct {
 	Integrity []TreeIntegrity
 	// Controls are the controls of the frameworks given to --framework (review.Controls).
 	Controls []review.Control
+	// Manifest is the review's record and sign-off (review_manifest.go); nil: NewReviewManifest.
+	Manifest *ReviewManifest
 }
 
 // TreeIntegrity is one input tree's log file integrity.
@@ -41,15 +43,17 @@ type TreeIntegrity struct {
 }
 
 // ReviewFormats lists the review's formats.
-func ReviewFormats() []string { return []string{"json", "markdown", "csv"} }
+func ReviewFormats() []string { return []string{"json", "markdown", "csv", "html"} }
 
-// RenderReview writes r as json or markdown (csv is one file per table: ReviewCSV).
+// RenderReview writes r as json, markdown or html (csv is one file per table: ReviewCSV).
 func RenderReview(w io.Writer, format string, r *ReviewResult) error {
 	switch format {
 	case "json":
 		return reviewJSON(w, r)
 	case "markdown":
 		return reviewMarkdown(w, r)
+	case "html":
+		return reviewHTML(w, r)
 	}
 	return fmt.Errorf("unknown review format %q (want one of %s)", format, strings.Join(ReviewFormats(), ", "))
 }
@@ -71,6 +75,7 @@ type reviewDoc struct {
 	Counts        map[string]int  `json:"counts"` // per access flag and per secret verdict
 	// Inventory is what --inventory gave the review (null: no inventory; reviewinventory.go).
 	Inventory *reviewInventory `json:"inventory"`
+	Manifest  *ReviewManifest  `json:"manifest"`
 }
 
 type reviewPeriod struct {
@@ -118,7 +123,7 @@ func newReviewDoc(r *ReviewResult) reviewDoc {
 		Period: reviewPeriod{utc(rv.Start), utc(rv.End)}, HistorySince: utc(rv.HistorySince),
 		Inputs: []reviewInput{}, Access: []reviewAccess{}, Secrets: []reviewSecret{}, Findings: []JSONFinding{},
 		Notes: nonNil(rv.Notes), Counts: map[string]int{}, Controls: reviewControls(r),
-		Inventory: newReviewInventory(rv.Inventory)}
+		Inventory: newReviewInventory(rv.Inventory), Manifest: manifestOf(r)}
 	for _, f := range r.Files {
 		doc.Inputs = append(doc.Inputs, reviewInput{File: validUTF8(f.File), Format: f.Format, Events: f.Events,
 			First: utc(f.FirstEvent), Last: utc(f.LastEvent), reviewAccounting: newReviewAccounting(f)})

@@ -26,6 +26,20 @@ fi
 if command -v chromium >/dev/null 2>&1; then
 	export VAULTSENTRY_REQUIRE_CHROMIUM=1 # installed: the browser test must run, not skip
 fi
+# A signed review is checked with OpenSSH's own ssh-keygen -Y verify (signing/signing_test.go,
+# testdata/script/review_signoff.txtar): openssh-client from Debian, as for chromium.
+if ! command -v ssh-keygen >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "installing openssh-client for the signed review test"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-client >/dev/null ||
+			echo "warning: could not install openssh-client; the ssh-keygen tests will fail under CI" >&2
+	else
+		echo "note: ssh-keygen is not installed and we are not root: the ssh-keygen tests will skip" >&2
+	fi
+fi
+if command -v ssh-keygen >/dev/null 2>&1; then
+	export VAULTSENTRY_REQUIRE_SSH_KEYGEN=1 # installed: the ssh-keygen tests must run, not skip
+fi
 
 # goreleaser check (the release configuration), with goreleaser from the Go module proxy. v2.15.1
 # is pinned: newer releases need a newer Go. When it cannot be had, release_test.go still checks
@@ -55,6 +69,7 @@ go test -race -count=1 ./...
 # from the Go module proxy): behind the duckdb build tag so the rest needs no C toolchain.
 if [ "$(go env CGO_ENABLED)" = 1 ] && command -v "$(go env CC)" >/dev/null 2>&1; then
 	go test -tags duckdb -count=1 -run TestExportDuckDB .
+	go test -tags duckdb -count=1 ./internal/athenastub/duckdb/ # the Athena query executed for real
 else
 	echo "warning: no C compiler for cgo: the DuckDB test of the export does not run" >&2
 fi

@@ -3,6 +3,7 @@ package sources
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 
@@ -24,6 +25,12 @@ type Head struct {
 	Values []HeadValue
 	// Other counts the lines of the head that are not JSON.
 	Other int
+	// At reads the input at any offset when it is a local, uncompressed regular file whose head
+	// is a Parquet file's: Parquet keeps its schema in a footer at the end, which a format's
+	// Sniff may read there (At is closed after detection). Size is then the file's size; At is
+	// nil for anything else (standard input, a compressed or remote input).
+	At   io.ReaderAt
+	Size int64
 }
 
 // HeadValue is one JSON value at the start of a file.

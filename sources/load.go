@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -321,6 +322,14 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 	st.Compressed = f.compressed
 	head, herr := f.r.Peek(HeadBytes)
 	h := ScanHead(head, herr != nil)
+	if in.Open == nil && in.Name != "-" && !f.compressed && bytes.HasPrefix(head, parquetMagic) {
+		if lf, err := os.Open(in.Name); err == nil {
+			if fi, err := lf.Stat(); err == nil && fi.Mode().IsRegular() {
+				h.At, h.Size = lf, fi.Size()
+			}
+			defer lf.Close()
+		}
+	}
 	format = pickFormat(opts, in.Name, h)
 	if format < 0 {
 		later := describeUnread(in, f, opts, st, h)

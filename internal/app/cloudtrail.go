@@ -18,6 +18,8 @@ type CloudTrailRequest struct {
 	Profile string
 	Save    string  // write the fetched records to this file as NDJSON
 	RPS     float64 // requests per second and region; 0: DefaultLookupRPS
+
+	Athena AthenaRequest // Table set: one query of an Athena table instead (athena.go)
 }
 
 // CloudTrail analyses CloudTrail records from files or from the LookupEvents API. For the API,
@@ -31,6 +33,8 @@ func CloudTrail(ctx context.Context, r CloudTrailRequest) (Outcome, error) {
 	var err error
 	if len(r.From) > 0 {
 		out, err = cloudTrailFiles(ctx, &r)
+	} else if r.Athena.Table != "" {
+		out, err = cloudTrailAthena(ctx, &r)
 	} else {
 		out, err = cloudTrailLive(ctx, &r)
 	}

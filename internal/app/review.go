@@ -32,6 +32,8 @@ type ReviewRequest struct {
 	Inventory []string
 	// Frameworks are the frameworks whose controls the review judges (--framework).
 	Frameworks []review.Framework
+	// Signoff is the manifest's reviewer block and signing key (manifest.go).
+	Signoff ReviewSignoff
 }
 
 // Review reads the inputs and writes the review. The period is --since .. --until (durations
@@ -47,6 +49,9 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	o.logConfig()
 	if r.Format == "csv" && (r.Output == "" || r.Output == "-") {
 		return Outcome{}, usagef("pass -o DIR: a CSV review is one file per table (access.csv, secrets.csv, gaps.csv, audit_changes.csv)", "review --format csv needs -o DIR")
+	}
+	if r.Signoff.Signer != nil && (r.Output == "" || r.Output == "-") {
+		return Outcome{}, usagef("pass -o FILE (or -o DIR for csv): the signed manifest is written next to the report", "review --sign-key needs -o")
 	}
 	inv, invNotes, err := loadInventory(o, r.Inventory)
 	if err != nil {
@@ -102,6 +107,10 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	if res.Interrupted || ctx.Err() != nil {
 		return Outcome{}, interrupted(ctx, "analysing")
 	}
+	var suppressed []report.ManifestSuppressed
+	var expiredNotes []string
+	res.Findings, suppressed, expiredNotes = suppressReview(res.Findings, conf.Ignore, o.now())
+	rv.Notes = append(rv.Notes, expiredNotes...)
 	out := Outcome{Findings: len(res.Findings)}
 	for _, f := range res.Findings {
 		out.Worst = max(out.Worst, f.Severity)
@@ -112,6 +121,8 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 	}
 	countTreeReads(rr.Integrity, evs)
 	rr.Controls = review.Controls(rv, reviewFacts(rv, conf.Review, loaded.Files, res.Findings, rr.Integrity, history, len(period)), r.Frameworks)
+	rr.Manifest = buildManifest(o, rr, r.Inventory, suppressed, r.Signoff)
+	var written []string
 	if r.Format == "csv" {
 		if err := os.MkdirAll(r.Output, 0o755); err != nil {
 			return out, runtimef("check the path given to -o", fmt.Errorf("review: %w", err))
@@ -121,9 +132,17 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 			if err := writeOutput(ctx, o.IO.Out, path, "review", func(w io.Writer) error { return report.ReviewCSV(w, table, rr) }); err != nil {
 				return out, err
 			}
+			written = append(written, path)
 		}
 	} else if err := writeOutput(ctx, o.IO.Out, r.Output, "review", func(w io.Writer) error { return report.RenderReview(w, r.Format, rr) }); err != nil {
 		return out, err
+	} else if r.Output != "" && r.Output != "-" {
+		written = append(written, r.Output)
+	}
+	if len(written) > 0 {
+		if err := writeManifest(ctx, o, ManifestPath(r.Output, r.Format), rr.Manifest, written, r.Signoff); err != nil {
+			return out, err
+		}
 	}
 	if !o.Quiet {
 		flagged, judged := 0, 0

@@ -178,6 +178,12 @@ func TestCloudTrailCorpusShapes(t *testing.T) {
 			want(t, evs[1].DisplayName, "stratus_red_team")
 			want(t, evs[1].Credential, "ASIASTJKC5GCM7ZE6LUP")
 		}},
+		// Amazon Security Lake OCSF events (ocsf_test.go has the rest).
+		{"elastic-securitylake-test-api-activity.log", 1, 1, 0, nil, func(t *testing.T, evs []event.Event) {
+			want(t, evs[0].Action, "DescribeDirectConnectGateways")
+			want(t, evs[0].Credential, "AKIA3Z2XBVUDFQ9TU4MD")
+		}},
+		{"elastic-securitylake-test-authentication.log", 1, 0, 0, map[string]int{"ocsf-class-3002": 1}, nil},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

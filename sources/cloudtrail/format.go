@@ -8,7 +8,8 @@ import (
 )
 
 // Format reads CloudTrail records in every framing they are stored in: S3 log files
-// ({"Records":[...]}), lookup-events output, arrays, NDJSON, EventBridge events.
+// ({"Records":[...]}), lookup-events output, arrays, NDJSON, EventBridge events, and Amazon
+// Security Lake's OCSF API Activity events as JSON or Parquet (ocsf.go, ocsf_parquet.go).
 type Format struct{}
 
 func (Format) Name() string  { return "cloudtrail" }
@@ -17,7 +18,10 @@ func (Format) Title() string { return "CloudTrail records" }
 var ctRecordKeys = []string{"eventVersion", "eventSource", "eventName", "CloudTrailEvent"}
 
 func (Format) Sniff(name string, h *sources.Head) bool {
-	if isDigestPath(name) {
+	if isParquet(h.Bytes) {
+		return securityLakeParquet(h) // ocsf_parquet.go
+	}
+	if isDigestPath(name) || ocsfHead(h) { // ocsf.go: Security Lake's events as JSON
 		return true
 	}
 	for _, v := range h.Values {
@@ -35,6 +39,13 @@ func (Format) Sniff(name string, h *sources.Head) bool {
 }
 
 func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
+	if head, _ := f.R.Peek(sources.HeadBytes); isParquet(head) {
+		evs, keys := readOCSFParquet(f.Name, f.R, st, f.Local)
+		return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
+	} else if !isDigestPath(f.Name) && ocsfHead(sources.ScanHead(head, len(head) < sources.HeadBytes)) {
+		evs, keys := readOCSFJSON(f.Name, f.R, f.MaxLineBytes, st, f.Local)
+		return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
+	}
 	evs, keys, _ := readCloudTrail(f.Name, f.R, f.MaxLineBytes, st, f.Local)
 	return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
 }

@@ -137,7 +137,48 @@ func shippedBenchData(b *testing.B) map[string][]byte {
 	out["fluent-bit-lift"], out["loki-jsonl"], out["loki-query-range"] = lift.Bytes(), jsonl.Bytes(), ranges.Bytes()
 	out["elastic-doc"], out["elastic-search"] = docs.Bytes(), search.Bytes()
 	out["loki-jsonl-raw"], out["elastic-doc-original"] = jsonlRaw.Bytes(), docsOrig.Bytes()
+	moreBenchData(b, lines, out)
 	return out
+}
+
+// moreBenchData adds the shapes of shipped_more.go and join.go, made with
+// shipped_more_test.go's converters.
+func moreBenchData(b *testing.B, lines [][]byte, out map[string][]byte) {
+	var splunk, dd, gcp, journal, docker, cri, cw, vector, pretty, array bytes.Buffer
+	var ddPage, cwPage []any
+	array.WriteString("[")
+	for i, l := range lines {
+		var e struct {
+			Time string `json:"time"`
+		}
+		if sonic.Unmarshal(l, &e) != nil {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, e.Time)
+		line := string(l)
+		splunk.WriteString(splunkExportLine(b, i, line, at) + "\n")
+		ddPage = append(ddPage, datadogLogOf(b, line, true, at))
+		gcp.WriteString(jsonStr(b, gcpOf(b, line, at)) + "\n")
+		journal.WriteString(journaldOf(b, line, at, false) + "\n")
+		docker.WriteString(dockerOf(b, line, at) + "\n")
+		cri.WriteString(criOf(line, at) + "\n")
+		cwPage = append(cwPage, cloudWatchEventOf(line, at, i))
+		vector.WriteString(vectorOf(b, line, at) + "\n")
+		pretty.WriteString(prettyOf(b, rawMap(b, line)) + "\n")
+		if i > 0 {
+			array.WriteString(",")
+		}
+		array.Write(l)
+		if len(ddPage) == 100 || i == len(lines)-1 {
+			dd.WriteString(jsonStr(b, map[string]any{"data": ddPage, "links": map[string]string{"next": "x"}}) + "\n")
+			cw.WriteString(jsonStr(b, map[string]any{"events": cwPage, "nextToken": "x"}) + "\n")
+			ddPage, cwPage = nil, nil
+		}
+	}
+	array.WriteString("]\n")
+	out["splunk-export"], out["datadog"], out["gcp-logging"], out["journald"] = splunk.Bytes(), dd.Bytes(), gcp.Bytes(), journal.Bytes()
+	out["docker-json"], out["cri"], out["cloudwatch"], out["vector"] = docker.Bytes(), cri.Bytes(), cw.Bytes(), vector.Bytes()
+	out["pretty-json"], out["json-array"] = pretty.Bytes(), array.Bytes()
 }
 
 // BenchmarkReadShipped reads the same entries in each shipped shape through the pipeline. MB/s
@@ -146,7 +187,8 @@ func shippedBenchData(b *testing.B) map[string][]byte {
 func BenchmarkReadShipped(b *testing.B) {
 	shapes := shippedBenchData(b)
 	raw := int64(len(benchLog()))
-	for _, name := range []string{"vault", "fluent-bit-lift", "loki-jsonl", "loki-jsonl-raw", "loki-query-range", "elastic-doc", "elastic-doc-original", "elastic-search"} {
+	for _, name := range []string{"vault", "fluent-bit-lift", "loki-jsonl", "loki-jsonl-raw", "loki-query-range", "elastic-doc", "elastic-doc-original", "elastic-search",
+		"splunk-export", "datadog", "gcp-logging", "journald", "docker-json", "cri", "cloudwatch", "vector", "pretty-json", "json-array"} {
 		data := shapes[name]
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(raw)

@@ -17,7 +17,7 @@ func (Format) Title() string { return "Vault / OpenBao audit log" }
 // jsonl line or query_range response whose line is an entry, or a hashicorp_vault document.
 func (Format) Sniff(_ string, h *sources.Head) bool {
 	for _, v := range h.Values {
-		if !v.Array && v.Has("time", "type") && v.HasAny("request", "auth") {
+		if v.Has("time", "type") && v.HasAny("request", "auth") { // an array: jq -s, json-array
 			return true
 		}
 	}

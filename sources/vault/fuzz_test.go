@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ func seedLines(f *testing.F) []string {
 
 // reasonShapes are the only forms a problem's reason may take once numbers are replaced by N:
 // fixed words, never text from the line (with log_raw the line holds secret values).
-var reasonShapes = regexp.MustCompile(`^(` +
+var reasonShapes = regexp.MustCompile(`^(record N: )?([a-z0-9-]+(\+[a-z0-9-]+)* record: )?(` +
 	`invalid JSON: (syntax error|wrong JSON type for a field|JSON nested too deeply|invalid JSON)( at offset N)?(: [a-z ]{1,40})?` +
 	`|invalid JSON: truncated entry \(unexpected end of line\)` +
 	`|invalid JSON: wrong JSON type at offset N \(field [A-Za-z0-9_.?-]* wants [a-z0-9.\[\]*]+\)` +
@@ -55,6 +56,30 @@ var reasonShapes = regexp.MustCompile(`^(` +
 	`|not a JSON object` +
 	`|N NUL bytes \(lost file system block\?\)` +
 	`|line longer than N bytes, skipped` +
+	// shipped.go, shipped_more.go, join.go
+	`|invalid JSON in the stored line: .{1,120}` +
+	`|(Splunk (result|results)|Splunk _raw|Datadog message|GCP (jsonPayload|textPayload)|journald MESSAGE|CloudWatch message|Vector message|Loki query_range response|Elasticsearch response|Elasticsearch _source): invalid( JSON| data| hits)?: .{1,120}` +
+	`|(Splunk _raw|Datadog message|GCP (jsonPayload|textPayload)|journald MESSAGE|CloudWatch message|Vector message) is not a valid JSON string` +
+	`|Splunk result without _raw \(the search dropped it: keep it with \| fields _raw _time\)` +
+	`|Datadog log: attributes is not an object` +
+	`|journald MESSAGE is null: journalctl leaves out fields over N bytes \(export with journalctl -o json --all\)` +
+	`|journald MESSAGE has several values \(one entry expected\)` +
+	`|journald MESSAGE byte array with a value out of N..N` +
+	`|Docker json-file record: "log" is not a string` +
+	`|JSON array element is not an object` +
+	`|pretty-printed JSON not closed: line N starts another value` +
+	`|pretty-printed JSON not closed at the end of the file` +
+	`|pretty-printed JSON: a closing bracket without its opening one` +
+	`|pretty-printed JSON: a string not closed at the end of line N` +
+	`|element of a pretty-printed JSON array is not an object` +
+	`|pretty-printed JSON entry longer than N bytes, skipped` +
+	`|partial lines of one entry: more than N parts or N bytes, skipped` +
+	`|partial line of one more stream than the N followed at once, skipped` +
+	`|partial line \((cri|docker)\) without its final part at the end of the file` +
+	`|Fluent Bit nest/lift record (without "type" \(the Loki output made it a label; export with logcli --output jsonl to keep the labels\)|with a lifted member that is not valid JSON)` +
+	`|Loki jsonl line: "(line" is not a string|labels" is not an object of strings)` +
+	`|Loki query_range (value is not \["nanoseconds", "line"\]|response of type ".{0,40}" holds no log lines \(a metric query\))` +
+	`|Elasticsearch hit without _source` +
 	`)$`)
 
 var digits = regexp.MustCompile(`[0-9]+`)
@@ -76,6 +101,16 @@ func FuzzDecodeVault(f *testing.F) {
 	// A crasher found by fuzzing: a 36-byte id with a fifth dash made parseUUID read past the end.
 	f.Add([]byte(`{"time":"2026-09-23T10:00:01Z","type":"response","request":{"id":"00000000-0000-0000-0000-0000000000-0"}}` + "\n"))
 	f.Add(testutil.Gzip(f, []byte(lines[0]+"\n"+lines[1]+"\n")))
+	// Shipped shapes (shipped_more.go, join.go): the fixtures, and joins cut or broken.
+	shipped, _ := filepath.Glob("testdata/shipped/*")
+	for _, p := range shipped {
+		if b, err := os.ReadFile(p); err == nil && !strings.HasSuffix(p, ".md") {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("{\n  \"time\": \"2026-09-23T10:00:01Z\",\n  \"type\": \"request\",\n  \"request\": {\n    \"path\": \"kv/\"\n  }\n}\n[\n  {\n  }\n,3\n]\n{\n  \"a\n"))
+	f.Add([]byte("2026-09-23T10:00:00Z stdout P {\"time\":\n2026-09-23T10:00:00Z stderr F x\n2026-09-23T10:00:00Z stdout F \"2026-09-23T10:00:00Z\",\"type\":\"request\",\"request\":{}}\n2026-09-23T10:00:00Z stdout P {\n"))
+	f.Add([]byte(`{"log":"{\"time\":","stream":"stdout"}` + "\n" + `{"MESSAGE":null,"__CURSOR":"c"}` + "\n" + `{"preview":false,"result":{}}` + "\n" + `{"data":[{"type":"log","attributes":3}]}` + "\n" + `[{"a":1},2]` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := sources.Load(context.Background(), []sources.Input{{Name: "-"}}, sources.LoadOptions{Formats: vaultOnly, Only: "vault", Stdin: bytes.NewReader(data), MaxLineBytes: 1 << 16})
 		if err != nil {

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -46,25 +47,47 @@ const (
 	shapeLokiRange
 	shapeElasticSearch
 	shapeElasticDoc
+	// shipped_more.go
+	shapeSplunkExport
+	shapeSplunkResults
+	shapeDatadog
+	shapeGCP
+	shapeJournald
+	shapeDocker
+	shapeCRI
+	shapeCloudWatch
+	shapeVector
+	shapeJSONArray
 	shapeOuter // number of outer shapes
 
-	shapeLifted uint8 = 8
-	shapeCount        = int(shapeLifted) * 2
+	shapeLifted uint8 = 32
+	// shapePretty: the record was printed over many lines (jq .) and joined (join.go).
+	shapePretty uint8 = 64
+	shapeCount        = int(shapePretty) * 2
 )
 
-var outerNames = [...]string{"vault", "loki-jsonl", "loki-query-range", "elastic-search", "elastic-doc"}
+var outerNames = [...]string{"vault", "loki-jsonl", "loki-query-range", "elastic-search", "elastic-doc",
+	"splunk-export", "splunk-results", "datadog", "gcp-logging", "journald", "docker-json", "cri",
+	"cloudwatch", "vector", "json-array"}
 
 // shapeName is the name FileStats.Shapes uses for a shape.
 func shapeName(s uint8) string {
 	lifted := s&shapeLifted != 0
-	o := s &^ shapeLifted
+	o := s &^ (shapeLifted | shapePretty)
+	name := outerNames[o]
 	switch {
-	case !lifted:
-		return outerNames[o]
-	case o == shapeRaw:
-		return "fluent-bit-lift"
+	case lifted && o == shapeRaw:
+		name = "fluent-bit-lift"
+	case lifted:
+		name += "+fluent-bit-lift"
 	}
-	return outerNames[o] + "+fluent-bit-lift"
+	if s&shapePretty != 0 {
+		if name == "vault" {
+			return "pretty-json"
+		}
+		return "pretty-json+" + name
+	}
+	return name
 }
 
 // liftedPrefixes are the Add_prefix values of the usual Fluent Bit nest/lift configuration,
@@ -90,6 +113,11 @@ type shippedRec struct {
 	shape     uint8
 	storeTime bool
 	skip, bad string
+	// partial is the part of an entry a CRI "P" line or a Docker record without its final
+	// newline holds, of stream; the next parts are joined to it in order (join.go).
+	partial []byte
+	stream  string
+	store   string // partial: the store's time of the part
 }
 
 // shipped takes a line the raw decoder could not use apart as a shipped shape. It returns the
@@ -102,7 +130,7 @@ func shipped(line []byte) []shippedRec {
 	switch {
 	case has(top, "line") && (has(top, "timestamp") || has(top, "labels")):
 		return []shippedRec{lokiJSONL(top)}
-	case has(top, "data") && (has(top, "status") || isObject(top["data"])):
+	case has(top, "data") && (has(top, "status") && !isArray(top["data"]) || isObject(top["data"])):
 		return lokiRange(top["data"])
 	case has(top, "hits"):
 		return elasticSearch(top["hits"])
@@ -113,7 +141,7 @@ func shipped(line []byte) []shippedRec {
 	case liftedRecord(top):
 		return []shippedRec{record(top, nil, "", shapeRaw, nil)}
 	}
-	return nil
+	return shippedMore(top)
 }
 
 func has(m map[string]json.RawMessage, k string) bool { _, ok := m[k]; return ok }
@@ -231,11 +259,30 @@ func inner(line []byte, labels map[string]string, store string, shape uint8) shi
 	if len(line) == 0 || line[0] != '{' {
 		return shippedRec{skip: "not-vault-audit", shape: shape} // a text log in the same stream
 	}
+	if labels == nil && rawEntry(line) {
+		return shippedRec{entry: line, shape: shape} // a raw entry with its time: as it was logged
+	}
 	if err := sonic.Unmarshal(line, &m); err != nil {
 		// A JSON line cut or damaged before it was shipped, as it would be in the file.
 		return shippedRec{bad: "invalid JSON in the stored line: " + sources.ShortJSONError(err), shape: shape}
 	}
+	if !vaultish(m) {
+		if r, ok := nested(m, shape); ok {
+			return r
+		}
+	}
 	return record(m, labels, store, shape, line)
+}
+
+var linePool = sync.Pool{New: func() any { return new(vaultLine) }}
+
+// rawEntry reports whether line is a raw entry with its own time, which record would pass on
+// unchanged: the fast decoder tells without building a map of it.
+func rawEntry(line []byte) bool {
+	v := linePool.Get().(*vaultLine)
+	ok := decodeVaultFast(line, v) && v.Type != "" && v.Time != "" && (v.HasAuth || v.HasRequest)
+	linePool.Put(v)
+	return ok
 }
 
 // record turns a decoded record (raw or lifted) into a raw entry: labels fill the members the
@@ -263,7 +310,9 @@ func record(m map[string]json.RawMessage, labels map[string]string, store string
 			return shippedRec{shape: shape, bad: "Fluent Bit nest/lift record with a lifted member that is not valid JSON"}
 		}
 	}
-	if !has(m, "type") && !has(m, "time") && !has(m, "auth") && !has(m, "request") {
+	if !has(m, "type") && !has(m, "auth") && !has(m, "request") && (shape != shapeRaw || !has(m, "time")) {
+		// In a wrapper, another program's JSON log (its own "time" and "msg", say) beside
+		// Vault's in the same stream or container.
 		return shippedRec{skip: "not-vault-audit", shape: shape}
 	}
 	r := shippedRec{shape: shape}
@@ -430,6 +479,9 @@ func elasticDoc(doc map[string]json.RawMessage, shape uint8) shippedRec {
 // head may cut a long line (a query_range response, a _search response), so it walks the
 // JSON with the scanner as far as the head goes.
 func sniffShipped(b []byte) bool {
+	if sniffPretty(b) {
+		return true
+	}
 	for n := 0; len(b) > 0 && n < 32; n++ {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -441,19 +493,30 @@ func sniffShipped(b []byte) bool {
 		if len(line) > 0 && line[0] == '{' && sniffLine(line) {
 			return true
 		}
+		if _, _, _, content, ok := criLine(line); ok && vaultBytes(content) {
+			return true
+		}
 	}
 	return false
 }
 
 func sniffLine(line []byte) bool {
-	s := &jscan.Scanner{B: line}
+	return sniffObject(&jscan.Scanner{B: line})
+}
+
+// sniffObject reports whether the object at s is a shipped shape holding a Vault entry.
+func sniffObject(s *jscan.Scanner) bool {
 	found := false
 	var keys []string
 	members(s, func(k string) bool {
 		switch k {
 		case "line": // Loki jsonl
 			found = vaultString(s)
-		case "data": // query_range: data.result[0].values[0][1]
+		case "data": // query_range: data.result[0].values[0][1]; Datadog: data[0].attributes
+			if s.I < len(s.B) && s.B[s.I] == '[' {
+				found = first(s) && seek(s, "attributes") && sniffDatadog(s)
+				break
+			}
 			found = seek(s, "result") && first(s) && seek(s, "values") && first(s) && first(s) && s.Skip(0) && next(s) && vaultString(s)
 		case "hits": // _search: hits.hits[0]._source.hashicorp_vault
 			found = seek(s, "hits") && first(s) && seek(s, "_source") && seek(s, "hashicorp_vault")
@@ -461,13 +524,75 @@ func sniffLine(line []byte) bool {
 			found = seek(s, "hashicorp_vault")
 		case "hashicorp_vault":
 			found = true
+		case "result": // Splunk export
+			found = seek(s, "_raw") && vaultString(s)
+		case "results": // Splunk output_mode=json
+			found = first(s) && seek(s, "_raw") && vaultString(s)
+		case "attributes": // a Datadog log
+			found = sniffDatadog(s)
+		case "jsonPayload": // GCP
+			found = vaultObject(s)
+		case "textPayload", "MESSAGE", "log", "message": // GCP, journald, Docker, CloudWatch, Vector
+			found = vaultString(s)
+		case "events": // CloudWatch
+			found = first(s) && seek(s, "message") && vaultString(s)
 		default:
 			keys = append(keys, k)
 			return s.Skip(0)
 		}
 		return false // decided: stop
 	})
-	return found || liftedMarkCount(keys) >= 2
+	return found || liftedMarkCount(keys) >= 2 || rawKeys(keys)
+}
+
+// rawKeys reports whether keys are those of a raw entry (an element of a JSON array).
+func rawKeys(keys []string) bool {
+	return slices.Contains(keys, "time") && slices.Contains(keys, "type") && (slices.Contains(keys, "auth") || slices.Contains(keys, "request"))
+}
+
+// vaultObject reports whether the object at s is a Vault entry, raw or lifted.
+func vaultObject(s *jscan.Scanner) bool {
+	var keys []string
+	members(s, func(k string) bool {
+		keys = append(keys, k)
+		return s.Skip(0)
+	})
+	// time may be gone: a shipper's parser took it as the record's timestamp.
+	return slices.Contains(keys, "type") && (slices.Contains(keys, "auth") || slices.Contains(keys, "request")) || liftedMarkCount(keys) >= 2
+}
+
+// sniffDatadog: a Datadog log's attributes, whose attributes are the entry or whose message is.
+func sniffDatadog(s *jscan.Scanner) bool {
+	found := false
+	members(s, func(k string) bool {
+		switch k {
+		case "attributes":
+			found = vaultObject(s)
+		case "message":
+			found = vaultString(s)
+		default:
+			return s.Skip(0)
+		}
+		return !found
+	})
+	return found
+}
+
+// sniffPretty: a head that starts with "{" or "[" alone on its line, pretty-printed JSON
+// (join.go): its first object, as far as the head goes.
+func sniffPretty(b []byte) bool {
+	b = bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(b) < 2 || b[0] != '{' && b[0] != '[' {
+		return false
+	}
+	if i := bytes.IndexByte(b, '\n'); i < 0 || len(bytes.TrimSpace(b[1:i])) > 0 {
+		return false
+	}
+	s := &jscan.Scanner{B: b}
+	if b[0] == '[' && !first(s) {
+		return false
+	}
+	return sniffObject(s)
 }
 
 // members calls fn at each member of the object at s (s is then at its value); fn returns
@@ -527,7 +652,39 @@ func vaultString(s *jscan.Scanner) bool {
 	if json.Unmarshal(s.B[start:s.I], &line) != nil {
 		return false
 	}
-	h := sources.ScanHead([]byte(line), true)
+	return vaultBytes([]byte(line))
+}
+
+// vaultBytes reports whether line holds a Vault entry or a lifted record.
+func vaultBytes(line []byte) bool {
+	if vaultHead(line) {
+		return true
+	}
+	// A container runtime's record in the store's line (shipped_more.go's nested): one level.
+	t := bytes.TrimSpace(line)
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	s := &jscan.Scanner{B: t}
+	found := false
+	members(s, func(k string) bool {
+		if k != "log" && k != "message" && k != "MESSAGE" && k != "line" {
+			return s.Skip(0)
+		}
+		start := s.I
+		if _, _, ok := s.Str(); !ok {
+			return false
+		}
+		var inner string
+		found = json.Unmarshal(s.B[start:s.I], &inner) == nil && vaultHead([]byte(inner))
+		return !found
+	})
+	return found
+}
+
+// vaultHead reports whether line is a Vault entry or a lifted record, by the keys of its head.
+func vaultHead(line []byte) bool {
+	h := sources.ScanHead(line, true)
 	for _, v := range h.Values {
 		if v.Has("time", "type") && v.HasAny("request", "auth") || liftedMarkCount(v.Keys) >= 2 {
 			return true
@@ -544,6 +701,12 @@ func (b *vaultBuilder) shipped(line []byte, rec *vaultRec, full bool) bool {
 	if recs == nil {
 		return false
 	}
+	b.applyShipped(recs, rec, full)
+	return true
+}
+
+// applyShipped decodes the records of one shipped line into rec and b.extra.
+func (b *vaultBuilder) applyShipped(recs []shippedRec, rec *vaultRec, full bool) {
 	b.extra = b.extra[:0]
 	for i := range recs {
 		r := rec
@@ -562,14 +725,17 @@ func (b *vaultBuilder) shipped(line []byte, rec *vaultRec, full bool) bool {
 			r.kind, r.reason = recBad, prefix+sr.bad
 		case sr.skip != "":
 			r.kind, r.reason = recSkip, sr.skip
+		case sr.partial != nil:
+			r.kind, r.line, r.reason = recPartial, sr.partial, sr.stream+"\x00"+sr.store
 		default:
 			b.decodeEntry(sr.entry, sr.entry, r, full, false)
 			if r.kind == recBad {
 				r.reason = prefix + shapeName(sr.shape) + " record: " + r.reason
+			} else if r.kind == recEntry && r.line == nil {
+				r.line = sr.entry // a response decoded in full: its line if its request is missing
 			}
 		}
 	}
-	return true
 }
 
 // noteShapes records in the file's statistics the shapes its records had and where their
@@ -605,5 +771,13 @@ func (p *vaultPairer) noteShapes() {
 		when = "the log store's timestamp for " + strconv.Itoa(p.storeTime) + " records without their own time, the record's own for the others"
 	}
 	note := "shipped: " + strings.Join(parts, ", ") + "; time: " + when
+	if c := st.Skipped[continuation]; c > 0 {
+		// Counted as skipped so that every line is accounted for; nothing in them is lost.
+		noun := " more lines"
+		if c == 1 {
+			noun = " more line"
+		}
+		note += "; " + strconv.Itoa(c) + noun + " joined into the records they continue (skipped as " + continuation + ")"
+	}
 	st.Note = strings.TrimPrefix(st.Note+"; "+note, "; ")
 }

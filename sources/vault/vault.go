@@ -128,6 +128,17 @@ func (b *vaultBuilder) decodeLine(line []byte, rec *vaultRec, full bool) {
 		return
 	}
 	if trimmed[0] != '{' {
+		// A shipped shape that is not a JSON object (shipped_more.go): a CRI log line, a JSON
+		// array on one line. A raw line starts with '{' and never gets here.
+		if b.cri(trimmed, rec, full) {
+			return
+		}
+		if trimmed[0] == '[' {
+			if recs := jsonArray(trimmed); recs != nil {
+				b.applyShipped(recs, rec, full)
+				return
+			}
+		}
 		// The device option "prefix" puts free text before the JSON object.
 		i := bytes.IndexByte(trimmed, '{')
 		if i < 0 || i > sources.MaxPrefix {

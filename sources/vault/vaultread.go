@@ -53,6 +53,9 @@ const (
 	recTooLong
 	recBad
 	recSkip // a shipped record that is not a Vault entry: skipped for reason
+	// recPartial: part of an entry (a CRI "P" line, a Docker record without its newline), in
+	// line; reason is its stream and store time. The pairer joins the parts (join.go).
+	recPartial
 )
 
 // vaultRec is what a worker makes of one line.
@@ -457,6 +460,9 @@ func (b *vaultBuilder) chunk(c *vaultChunk, maxLine int) {
 			continue
 		}
 		b.decodeLine(line, rec, false)
+		if rec.kind == recBad && rec.line == nil || rec.kind != recPartial && (rec.shape == shapeCRI || rec.shape == shapeDocker) {
+			rec.line = line // a line the pairer may join to others (join.go)
+		}
 		if len(b.extra) > 0 {
 			c.recs = append(c.recs, b.extra...)
 			clear(b.extra)
@@ -504,6 +510,7 @@ type vaultPairer struct {
 	shapes        [shapeCount]int
 	storeTime     int
 	shippedParsed int
+	joinState     // entries over many lines being joined (join.go)
 
 	lineBase int
 	maxLine  int
@@ -531,41 +538,16 @@ func (p *vaultPairer) init() {
 }
 
 func (p *vaultPairer) chunk(c *vaultChunk) {
-	st := p.st
 	n := p.lineBase
 	for i := range c.recs {
 		r := &c.recs[i]
 		if !r.cont {
 			n++ // the records of one shipped line share its number; each counts as a line
 		}
-		st.Lines++
-		switch r.kind {
-		case recTooLong:
-			st.Skip("too-long")
-			if len(st.Problems) < sources.MaxProblemsListed {
-				st.Problems = append(st.Problems, sources.Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", p.maxLine)})
-			}
-		case recBlank:
-			st.Skip("blank")
-		case recUnknownType:
-			st.Skip("unknown-type")
-		case recBad:
-			st.Bad(n, r.reason)
-			if r.shape != shapeRaw {
-				p.shapes[r.shape]++
-			}
-		case recSkip:
-			st.Skip(r.reason)
-		default:
-			p.shapes[r.shape]++
-			if r.shape != shapeRaw {
-				p.shippedParsed++
-			}
-			if r.storeTime {
-				p.storeTime++
-			}
-			p.entry(r, n)
+		if (p.joining || r.kind == recBad || r.kind == recPartial) && p.join(r, n) {
+			continue // a line of an entry over many lines (join.go)
 		}
+		p.record(r, n)
 	}
 	p.lineBase = n
 	p.read += int64(len(c.data))
@@ -573,6 +555,39 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 		// Events per byte so far, times the size, plus a margin: one allocation for the file.
 		est := int64(float64(p.out.Len())*float64(p.size)/float64(p.read)*1.05) + 1024
 		p.out.Reserve(int(min(est, p.size/minEventBytes+1024)))
+	}
+}
+
+// record counts one record of line n and, for an entry, pairs its event.
+func (p *vaultPairer) record(r *vaultRec, n int) {
+	st := p.st
+	st.Lines++
+	switch r.kind {
+	case recTooLong:
+		st.Skip("too-long")
+		if len(st.Problems) < sources.MaxProblemsListed {
+			st.Problems = append(st.Problems, sources.Problem{Line: n, Reason: fmt.Sprintf("line longer than %d bytes, skipped", p.maxLine)})
+		}
+	case recBlank:
+		st.Skip("blank")
+	case recUnknownType:
+		st.Skip("unknown-type")
+	case recBad:
+		st.Bad(n, r.reason)
+		if r.shape != shapeRaw {
+			p.shapes[r.shape]++
+		}
+	case recSkip:
+		st.Skip(r.reason)
+	default:
+		p.shapes[r.shape]++
+		if r.shape != shapeRaw {
+			p.shippedParsed++
+		}
+		if r.storeTime {
+			p.storeTime++
+		}
+		p.entry(r, n)
 	}
 }
 
@@ -757,6 +772,7 @@ func (p *vaultPairer) finish() sources.EventStore {
 	if bad > 0 {
 		p.st.Note = strings.TrimPrefix(p.st.Note+"; "+badAddrNote(bad), "; ")
 	}
+	p.joinEnd()
 	p.noteShapes()
 	p.st.Events += p.out.Len()
 	out := p.out

@@ -1,0 +1,7 @@
+//go:build duckdb
+
+package duckdb
+
+import "net/netip"
+
+var netipAddr = netip.Addr{}
