@@ -18,10 +18,12 @@ type cloudtrailOptions struct {
 	profileOptions
 	From    []string
 	Regions []string
-	Profile string
-	Save    string
-	RPS     float64
-	Athena  app.AthenaRequest
+	// Accounts (--account) keep only these accounts' files of CloudTrail trees (--from).
+	Accounts []string
+	Profile  string
+	Save     string
+	RPS      float64
+	Athena   app.AthenaRequest
 
 	// now is the wall clock of an online run (tests set it).
 	now func() time.Time
@@ -54,7 +56,8 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 	f := c.Flags()
 	opts.addAthenaFlags(f)
 	f.StringArrayVar(&opts.From, "from", nil, "read CloudTrail records from `PATH` (file, directory, glob; repeatable) instead of the API")
-	f.StringArrayVar(&opts.Regions, "region", nil, "AWS `REGION` to query (repeatable; default: the SDK's configured region)")
+	f.StringArrayVar(&opts.Regions, "region", nil, "AWS `REGION` to query (repeatable; default: the SDK's configured region); with --from, read only this region's folders of CloudTrail trees")
+	f.StringArrayVar(&opts.Accounts, "account", nil, "with --from, read only this AWS `ACCOUNT`'s folders of CloudTrail trees (AWSLogs/[o-.../]ACCOUNT/; repeatable; s3:// trees are pruned before listing)")
 	f.StringVar(&opts.Profile, "profile", "", "AWS shared configuration `PROFILE`")
 	f.StringVar(&opts.Save, "save", "", "write the fetched records to `FILE` as NDJSON (re-run later with --from FILE)")
 	f.Float64Var(&opts.RPS, "max-rps", app.DefaultLookupRPS, "LookupEvents requests per second and region (the API allows 2)")
@@ -84,9 +87,11 @@ func (o *cloudtrailOptions) validate() error {
 		switch {
 		case o.Save != "":
 			return usagef("--save records what the API returned; with --from the files are already saved", "--save cannot be combined with --from")
-		case len(o.Regions) > 0 || o.Profile != "":
-			return usagef("--region and --profile select what the API is asked for; drop them with --from", "--region/--profile cannot be combined with --from")
+		case o.Profile != "":
+			return usagef("--profile selects what the API is asked for; with --from set AWS_PROFILE for s3:// paths", "--profile cannot be combined with --from")
 		}
+	} else if len(o.Accounts) > 0 {
+		return usagef("--account filters the CloudTrail trees given with --from; the API reads the caller's account", "--account needs --from")
 	}
 	if err := o.validateAthena(); err != nil {
 		return err
@@ -105,6 +110,10 @@ func runCloudTrail(ctx context.Context, o *cloudtrailOptions) error {
 	}
 	opts := o.options(cfg, start)
 	opts.Now = o.now
+	regions := o.Regions
+	if len(o.From) > 0 { // --region and --account prune the trees' paths
+		opts.PathAccounts, opts.PathRegions, regions = o.Accounts, o.Regions, nil
+	}
 	return o.exit(app.CloudTrail(ctx, app.CloudTrailRequest{Options: opts, From: o.From,
-		Regions: o.Regions, Profile: o.Profile, Save: o.Save, RPS: o.RPS, Athena: o.Athena}))
+		Regions: regions, Profile: o.Profile, Save: o.Save, RPS: o.RPS, Athena: o.Athena}))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultsentry/vaultsentry/integrity"
+	"github.com/vaultsentry/vaultsentry/internal/app"
 	"github.com/vaultsentry/vaultsentry/report"
 )
 
@@ -32,7 +33,7 @@ type verifyOptions struct {
 func newVerifyCmd(s Streams, runF func(context.Context, *verifyOptions) error) *cobra.Command {
 	opts := &verifyOptions{IO: s}
 	c := &cobra.Command{
-		Use:   "verify [flags] DIR",
+		Use:   "verify [flags] DIR|s3://BUCKET/PREFIX",
 		Short: "CloudTrail log file integrity, offline: hashes, the chain of digests, signatures",
 		Long: "verify checks a local copy of a CloudTrail S3 export (the folder that holds AWSLogs/, AWSLogs/ itself, or a\n" +
 			"folder below it) against its digest files, without the AWS CLI: the SHA-256 of every log file's decompressed\n" +
@@ -40,12 +41,14 @@ func newVerifyCmd(s Streams, runF func(context.Context, *verifyOptions) error) *
 			"(missing and moved digests, two or more deleted in a row included), and each digest's SHA256withRSA\n" +
 			"signature. A digest's signature is kept in its S3 object metadata and recorded in the next digest; give\n" +
 			"the metadata with --signatures (JSON: S3 key -> {\"signature\": hex, \"signature-algorithm\": \"SHA256withRSA\"})\n" +
-			"and CloudTrail's public keys with --public-key (PEM, base64 DER, or `aws cloudtrail list-public-keys` JSON).\n\n" +
+			"and CloudTrail's public keys with --public-key (PEM, base64 DER, or `aws cloudtrail list-public-keys` JSON).\n" +
+			"s3://BUCKET/PREFIX reads the tree in S3 directly (s3:ListBucket, s3:GetObject): the signatures come from the\n" +
+			"digests' object metadata, and without --public-key the keys from CloudTrail's ListPublicKeys.\n\n" +
 			"Exit 0: valid. Exit 1: invalid (a file changed, deleted, moved or added). Exit 3: unverifiable (no\n" +
-			"signature or key for a digest, a file unreadable, no digests). Reading s3:// directly and fetching the\n" +
-			"keys with ListPublicKeys are not supported yet: copy the tree with `aws s3 sync`.",
+			"signature or key for a digest, a file unreadable, no digests).",
 		Example: "  vaultsentry verify --public-key cloudtrail-keys.json --signatures signatures.json ./export/\n" +
-			"  vaultsentry verify --format json --public-key key.pem AWSLogs/",
+			"  vaultsentry verify --format json --public-key key.pem AWSLogs/\n" +
+			"  vaultsentry verify s3://org-trail-bucket/AWSLogs/o-a1b2c3d4e5/111122223333/",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("name one folder, e.g. vaultsentry verify ./export/ (the folder that holds AWSLogs/)",
@@ -72,9 +75,8 @@ func newVerifyCmd(s Streams, runF func(context.Context, *verifyOptions) error) *
 }
 
 func (o *verifyOptions) validate() error {
-	if strings.HasPrefix(o.Path, "s3://") {
-		return usagef("copy the tree first (aws s3 sync s3://bucket/AWSLogs/ ./export/AWSLogs/) and verify the copy",
-			"verify: reading s3:// is not supported yet")
+	if rest, ok := strings.CutPrefix(o.Path, "s3://"); ok && (rest == "" || rest[0] == '/') {
+		return usagef("write s3://BUCKET/PREFIX, e.g. s3://org-trail-logs/AWSLogs/", "verify: %q names no bucket", o.Path)
 	}
 	if o.Format != "table" && o.Format != "json" {
 		return usagef("pass --format table|json", "--format: unknown format %q for verify (want table or json)", o.Format)
@@ -119,8 +121,14 @@ func integrityOptions(signatures string, keys []string) (integrity.Options, erro
 var ErrInvalid = errors.New("cloudtrail log files invalid")
 
 func runVerify(ctx context.Context, o *verifyOptions) error {
-	r, err := integrity.VerifyCloudTrail(ctx, o.Path, o.opts)
-	if err != nil {
+	var r *integrity.Result
+	var err error
+	if app.IsS3(o.Path) {
+		r, err = app.VerifyCloudTrailS3(ctx, o.Path, o.opts)
+		if err != nil {
+			return err // a RuntimeError with its hint
+		}
+	} else if r, err = integrity.VerifyCloudTrail(ctx, o.Path, o.opts); err != nil {
 		return runtimef("give the folder that holds AWSLogs/ (a copy of the trail's S3 bucket)", err)
 	}
 	if o.Format == "json" {

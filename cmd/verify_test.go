@@ -32,7 +32,8 @@ func TestVerifyFlags(t *testing.T) {
 	}{
 		{"a folder", []string{dir}, ""},
 		{"json", []string{"--format", "json", dir}, ""},
-		{"s3 is not supported yet", []string{"s3://bucket/AWSLogs/"}, "s3:// is not supported yet"},
+		{"s3", []string{"s3://bucket/AWSLogs/"}, ""},
+		{"s3 without a bucket", []string{"s3:///AWSLogs/"}, "names no bucket"},
 		{"no folder", nil, "give exactly one folder"},
 		{"two folders", []string{dir, dir}, "give exactly one folder"},
 		{"bad format", []string{"--format", "sarif", dir}, "unknown format"},

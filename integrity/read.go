@@ -43,6 +43,8 @@ type localFile struct {
 	ioErr   error             // could not be read
 
 	digest *digestFile // for kindDigest, when it parsed
+
+	open func() (io.ReadCloser, error) // a Tree's file; nil: path is a local file
 }
 
 // classify returns the file's S3 key and kind; ok is false outside AWSLogs/.
@@ -162,7 +164,13 @@ func (r *ioReader) Read(p []byte) (int, error) {
 }
 
 func (r *reader) read(f *localFile) {
-	fh, err := os.Open(f.path)
+	var fh io.ReadCloser
+	var err error
+	if f.open != nil {
+		fh, err = f.open()
+	} else {
+		fh, err = os.Open(f.path)
+	}
 	if err != nil {
 		f.ioErr = err
 		return

@@ -61,6 +61,7 @@ type jsonStats struct {
 	Suppressed int                 `json:"findings_suppressed"`
 	Previous   int                 `json:"findings_in_previous_report"`
 	LearnUntil string              `json:"learn_until,omitempty"`
+	S3         *sources.S3Stats    `json:"s3,omitempty"`
 
 	// Stores: what each log-store export did (scan --loki, --elasticsearch, --opensearch).
 	Stores []sources.StoreStats `json:"stores,omitempty"`
@@ -128,6 +129,7 @@ func (JSON) Render(w io.Writer, r *Result) error {
 		st.Findings[sev.String()] = n
 	}
 	st.Suppressed, st.Previous, st.LearnUntil = r.SuppressedCount, r.Previous, utc(r.LearnUntil)
+	st.S3 = r.S3
 	st.Stores = r.Stores
 	for _, f := range r.Findings {
 		doc.Findings = append(doc.Findings, NewJSONFinding(f))

@@ -64,6 +64,8 @@ type Result struct {
 	Sort string
 	// GroupBy groups the table's rows: "" (none) or GroupIdentity.
 	GroupBy string
+	// S3 is the s3:// reading statistics (listing, pruning, fetches, failures); nil without them.
+	S3 *sources.S3Stats
 	// Stores are what each log-store export did (scan --loki, --elasticsearch); nil for files.
 	Stores []sources.StoreStats
 }

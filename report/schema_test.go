@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/xeipuuv/gojsonschema"
+
+	"github.com/vaultsentry/vaultsentry/sources"
 )
 
 // TestJSONSchema validates real JSON output against docs/report.schema.json, the documented
@@ -24,7 +26,9 @@ func TestJSONSchema(t *testing.T) {
 	}
 	r, _ := incidentResult(t)
 	empty := &Result{Tool: "vaultsentry", Version: "dev", Command: "scan"}
-	for name, res := range map[string]*Result{"incident": r, "empty run": empty} {
+	s3run := &Result{Tool: "vaultsentry", Version: "dev", Command: "cloudtrail", S3: &sources.S3Stats{ListRequests: 3, Listed: 9, PrunedPrefixes: 2,
+		Fetched: 8, Bytes: 4096, Failed: 1, Failures: []sources.S3Failure{{Object: "s3://b/k", Offset: 10, Error: "unexpected EOF"}}, KMSObjects: 8, NewestDelivery: "2026-09-12T23:55:00Z"}}
+	for name, res := range map[string]*Result{"incident": r, "empty run": empty, "s3 run": s3run} {
 		var buf bytes.Buffer
 		if err := (JSON{}).Render(&buf, res); err != nil {
 			t.Fatal(err)

@@ -56,6 +56,9 @@ type Loaded struct {
 	// Panics are the readers that panicked, one per file, with their stacks (for --verbose
 	// or a bug report; not shown by default). Each file's FileStats.ReadError says so too.
 	Panics []*PanicError
+	// S3 is what reading s3:// inputs listed, pruned, fetched and failed on; nil without them
+	// (set by the caller that expanded them, internal/app).
+	S3 *S3Stats
 }
 
 // A PanicError is a panic in a format's reader, caught so that it fails only the file being

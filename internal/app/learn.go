@@ -53,9 +53,13 @@ func learnArchive(ctx context.Context, r *ScanRequest) (Outcome, bool, error) {
 	if budget <= 0 {
 		budget = DefaultLearnBatchBytes
 	}
-	ins, inErrs := sources.Expand(r.Paths)
+	ins, inErrs, s3run, err := o.expand(ctx, "baseline learn", r.Paths)
+	if err != nil {
+		return Outcome{}, true, err
+	}
 	batches := splitBatches(ins, budget)
 	if len(batches) <= 1 {
+		o.expanded = &expansion{paths: r.Paths, ins: ins, errs: inErrs, s3: s3run} // s3:// listed once
 		return Outcome{}, false, nil
 	}
 	for _, t := range []struct {

@@ -26,6 +26,10 @@ type Options struct {
 
 	Since, Until, LearnUntil TimeArg
 	K8sEvents                []string // more Kubernetes events files, after the configuration's
+	// PathAccounts and PathRegions keep only CloudTrail trees' files of these accounts and
+	// regions (AWSLogs/[o-..../]ACCOUNT/CloudTrail/REGION/...), local or s3://; empty: all.
+	PathAccounts, PathRegions []string
+	expanded                  *expansion // the paths as learnArchive expanded them, for the one batch (s3.go)
 
 	Strict  bool // a malformed line fails the run after the report
 	Quiet   bool

@@ -123,7 +123,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous, Changes: leftOut.changes,
 		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
-		Stores: p.stores,
+		Stores: p.stores, S3: p.loaded.S3,
 	}
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed

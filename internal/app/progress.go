@@ -62,6 +62,10 @@ func newProgress(s IO, quiet, verbose bool, inputs []sources.Input) *progress {
 		if in.Name == "-" {
 			continue
 		}
+		if in.Open != nil {
+			p.total += in.Size
+			continue
+		}
 		if st, err := os.Stat(in.Name); err == nil && st.Mode().IsRegular() {
 			p.total += st.Size()
 		}

@@ -172,13 +172,15 @@ func Review(ctx context.Context, r ReviewRequest) (Outcome, error) {
 func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats, opts integrity.Options) ([]report.TreeIntegrity, error) {
 	var out []report.TreeIntegrity
 	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
+		verify, in := integrity.VerifyCloudTrail, under
+		if IsS3(p) { // a tree in S3 (s3verify.go)
+			verify, in = VerifyCloudTrailS3, underS3
+		} else if st, err := os.Stat(p); err != nil || !st.IsDir() {
 			continue
 		}
 		trail := false
 		for _, f := range files {
-			if f.Format == "cloudtrail" && under(p, f.File) {
+			if f.Format == "cloudtrail" && in(p, f.File) {
 				trail = true
 				break
 			}
@@ -186,7 +188,7 @@ func verifyTrees(ctx context.Context, paths []string, files []sources.FileStats,
 		if !trail {
 			continue
 		}
-		res, err := integrity.VerifyCloudTrail(ctx, p, opts)
+		res, err := verify(ctx, p, opts)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, interrupted(ctx, "validating the CloudTrail log files")

@@ -55,12 +55,16 @@ func scan(ctx context.Context, r *ScanRequest) (Outcome, error) {
 // loadInputs expands the command-line paths and reads them, with progress on a terminal. Paths
 // that match nothing are warnings; nothing readable at all is a runtime error (exit 3).
 func loadInputs(ctx context.Context, o *Options, command string, paths []string, format string, hint string) (*sources.Loaded, []error, error) {
-	ins, inErrs := sources.Expand(paths)
+	ins, inErrs, s3st, err := o.expand(ctx, command, paths)
+	if err != nil {
+		return nil, nil, err
+	}
 	o.warn(inErrs)
 	if len(ins) == 0 {
 		return nil, nil, runtimef(hint, fmt.Errorf("%s: %w", command, sources.ErrNothingRead))
 	}
 	loaded, err := loadExpanded(ctx, o, command, ins, format, hint)
+	s3st.attach(loaded)
 	return loaded, inErrs, err
 }
 

@@ -86,6 +86,7 @@ func writeSummary(w io.Writer, r *report.Result, panics []*sources.PanicError, e
 			}
 		}
 	}
+	writeS3Summary(w, r.S3)
 	writeStores(w, r.Stores)
 	fmt.Fprintf(w, "Lines:             %d = %d parsed + %d malformed + %d skipped\n", lines, parsed, malformed, skipped)
 	if dups > 0 {

@@ -39,7 +39,10 @@ type TraceRequest struct {
 func IsTraceSource(name string) bool { return name == "" || formats.Named(name) != nil }
 
 func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, error) {
-	ins, inErrs := sources.Expand(r.Paths)
+	ins, inErrs, s3run, err := expandPaths(ctx, r.IO, r.Quiet, r.Verbose, r.Paths, traceS3Filter(r))
+	if err != nil {
+		return nil, err
+	}
 	for _, e := range inErrs {
 		fmt.Fprintf(r.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
 	}
@@ -53,6 +56,7 @@ func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, erro
 	if ctx.Err() != nil {
 		return nil, interrupted(ctx, "reading")
 	}
+	s3run.attach(loaded)
 	if loaded != nil {
 		if r.Verbose {
 			writePanics(r.IO.Err, loaded.Panics)
