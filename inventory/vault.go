@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
 )
 
 // The Vault and OpenBao HTTP API as documented (developer.hashicorp.com/vault/api-docs):
@@ -26,7 +28,8 @@ import (
 //     custom_metadata, versions. Never /data/ (v2) or a GET on a v1 path: that returns the value.
 //
 // Errors are {"errors": [...]}; 403 is "permission denied". X-Vault-Token carries the token and
-// X-Vault-Namespace the namespace.
+// X-Vault-Namespace the namespace. Requests go through the official client,
+// github.com/hashicorp/vault/api: its TLS and retry configuration is the vault CLI's.
 
 // VaultOptions say which server, token and mounts WalkVault uses.
 type VaultOptions struct {
@@ -62,6 +65,7 @@ var errDenied = errors.New("permission denied")
 type vaultClient struct {
 	o    VaultOptions
 	base *url.URL
+	api  *vaultapi.Client
 	mu   sync.Mutex // Warn and the stats, from the metadata readers
 }
 
@@ -96,9 +100,6 @@ func WalkVault(ctx context.Context, o VaultOptions, emit func(*Record) error) (V
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return st, fmt.Errorf("VAULT_ADDR %q: want http(s)://host:port", o.Addr)
 	}
-	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 30 * time.Second}
-	}
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}
@@ -108,7 +109,26 @@ func WalkVault(ctx context.Context, o VaultOptions, emit func(*Record) error) (V
 	if o.Namespace != "" && !strings.HasSuffix(o.Namespace, "/") {
 		o.Namespace += "/"
 	}
-	c := &vaultClient{o: o, base: base}
+	// The API client's configuration reads what the vault CLI reads (VAULT_CACERT, VAULT_CAPATH,
+	// VAULT_CLIENT_CERT, VAULT_CLIENT_KEY, VAULT_SKIP_VERIFY, VAULT_TLS_SERVER_NAME,
+	// VAULT_MAX_RETRIES, the proxy variables); the address, token and namespace are the options'.
+	cfg := vaultapi.DefaultConfig()
+	if cfg.Error != nil {
+		return st, fmt.Errorf("the Vault client configuration (VAULT_* variables): %w", cfg.Error)
+	}
+	cfg.Address = base.String()
+	cfg.Timeout = 30 * time.Second
+	cfg.MinRetryWait, cfg.MaxRetryWait = 200*time.Millisecond, time.Second
+	if o.Client != nil {
+		cfg.HttpClient = o.Client
+	}
+	api, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		return st, fmt.Errorf("the Vault client: %w", err)
+	}
+	api.SetToken(o.Token)
+	api.SetNamespace(strings.TrimSuffix(o.Namespace, "/"))
+	c := &vaultClient{o: o, base: base, api: api}
 	mounts, err := c.mounts(ctx)
 	if err != nil {
 		return st, err
@@ -145,7 +165,7 @@ func (c *vaultClient) mounts(ctx context.Context) ([]vaultMount, error) {
 			var resp struct {
 				Data mountInfo `json:"data"`
 			}
-			if err := c.do(ctx, http.MethodGet, "sys/internal/ui/mounts/"+escapePath(m), &resp); err != nil {
+			if err := c.do(ctx, http.MethodGet, "sys/internal/ui/mounts/"+m, &resp); err != nil {
 				return nil, fmt.Errorf("mount %s: %w", m, err)
 			}
 			v, ok := kvVersion(resp.Data.Type, resp.Data.Options)
@@ -231,7 +251,7 @@ func (c *vaultClient) walk(ctx context.Context, m vaultMount, dir string, st *Va
 			Keys []string `json:"keys"`
 		} `json:"data"`
 	}
-	err := c.do(ctx, "LIST", escapePath(listPath), &resp)
+	err := c.do(ctx, "LIST", listPath, &resp)
 	switch {
 	case errors.Is(err, errNotFound):
 		return nil // nothing under it
@@ -321,7 +341,7 @@ func (c *vaultClient) metadata(ctx context.Context, m vaultMount, rec *Record, s
 			} `json:"versions"`
 		} `json:"data"`
 	}
-	err := c.do(ctx, http.MethodGet, escapePath(m.path+"metadata/"+rec.Path), &resp)
+	err := c.do(ctx, http.MethodGet, m.path+"metadata/"+rec.Path, &resp)
 	switch {
 	case errors.Is(err, errDenied):
 		c.warn(st, &st.Denied, fmt.Sprintf("%s%s%s: permission denied to read its metadata: listed without times", c.o.Namespace, m.path, rec.Path))
@@ -353,15 +373,6 @@ func utcp(t *time.Time) *time.Time {
 	return &u
 }
 
-// escapePath escapes each segment of a Vault path, keeping the slashes.
-func escapePath(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return strings.Join(segs, "/")
-}
-
 var errNotFound = errors.New("not found")
 
 // fatalError is a failure that ends the walk: the server unreachable, the token invalid.
@@ -375,64 +386,41 @@ func isFatal(err error) bool {
 	return errors.As(err, &f) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// do sends one request (path escaped, relative to /v1/) and decodes a 200's body into out,
-// retrying 429 and 5xx twice with a short backoff.
+// do sends one request (path unescaped, relative to /v1/) through the Vault API client and
+// decodes a 200's body into out. A LIST is the documented GET with list=true. The client retries
+// 429 and 5xx answers (VAULT_MAX_RETRIES, default 2) with backoff.
 func (c *vaultClient) do(ctx context.Context, method, path string, out any) error {
-	u := *c.base
-	u.Path = strings.TrimRight(u.Path, "/") + "/v1/" + path
-	u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + "/v1/" + path
-	var last error
-	for attempt := range 3 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
-		if err != nil {
-			return fatalError{err}
-		}
-		req.Header.Set("X-Vault-Token", c.o.Token)
-		req.Header.Set("X-Vault-Request", "true")
-		if c.o.Namespace != "" {
-			req.Header.Set("X-Vault-Namespace", c.o.Namespace)
-		}
-		resp, err := c.o.Client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fatalError{fmt.Errorf("%s: %w", c.base.Redacted(), err)}
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
-		if err != nil {
-			last = err
-			continue
-		}
-		switch {
-		case resp.StatusCode == http.StatusOK:
-			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("%s %s: the answer is not Vault's JSON: %w", method, path, err)
-			}
-			return nil
-		case resp.StatusCode == http.StatusNoContent, resp.StatusCode == http.StatusNotFound:
-			return errNotFound
-		case resp.StatusCode == http.StatusForbidden:
-			if strings.Contains(vaultErrors(body), "invalid token") {
-				return fatalError{errors.New("the token is not valid (403 invalid token): check VAULT_TOKEN")}
-			}
-			return errDenied
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			last = fmt.Errorf("HTTP %d: %s", resp.StatusCode, vaultErrors(body))
-			continue
-		default:
-			return fmt.Errorf("HTTP %d: %s", resp.StatusCode, vaultErrors(body))
-		}
+	var params map[string][]string
+	if method == "LIST" {
+		params = map[string][]string{"list": {"true"}}
 	}
-	return last
+	resp, err := c.api.Logical().ReadRawWithDataWithContext(ctx, path, params)
+	if resp == nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fatalError{fmt.Errorf("%s: %w", c.base.Redacted(), err)}
+	}
+	defer resp.Body.Close()
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		if rerr != nil {
+			return rerr
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("%s %s: the answer is not Vault's JSON: %w", method, path, err)
+		}
+		return nil
+	case resp.StatusCode == http.StatusNoContent, resp.StatusCode == http.StatusNotFound:
+		return errNotFound
+	case resp.StatusCode == http.StatusForbidden:
+		if strings.Contains(vaultErrors(body), "invalid token") {
+			return fatalError{errors.New("the token is not valid (403 invalid token): check VAULT_TOKEN")}
+		}
+		return errDenied
+	}
+	return fmt.Errorf("HTTP %d: %s", resp.StatusCode, vaultErrors(body))
 }
 
 // vaultErrors joins the errors of a Vault error response.

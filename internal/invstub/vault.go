@@ -81,6 +81,9 @@ func (f *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if method == http.MethodGet && r.URL.Query().Get("list") == "true" {
 		method = "LIST"
 	}
+	if method == "LIST" && !strings.HasSuffix(path, "/") {
+		path += "/" // Vault lists a folder with or without its slash (http/logical.go adds it)
+	}
 	f.mu.Lock()
 	f.requests = append(f.requests, method+" "+ns+"|"+path)
 	f.mu.Unlock()
