@@ -33,7 +33,7 @@ func newCloudTrailCmd(s Streams, runF func(context.Context, *cloudtrailOptions) 
 	opts := &cloudtrailOptions{analysisOptions: analysisOptions{IO: s}, now: time.Now}
 	c := &cobra.Command{
 		Use:   "cloudtrail [flags] [--from PATH...]",
-		Short: "Analyse AWS Secrets Manager activity from CloudTrail (LookupEvents API or exported files)",
+		Short: "Analyse AWS Secrets Manager and Parameter Store activity from CloudTrail (LookupEvents, files, S3, Athena, Security Lake)",
 		Long: "cloudtrail analyses AWS Secrets Manager activity recorded by CloudTrail.\n\n" +
 			"Online (no --from): the CloudTrail LookupEvents API is queried for Secrets Manager and CloudTrail events,\n" +
 			"regions concurrently, with the AWS SDK's usual configuration (AWS_PROFILE / --profile, AWS_REGION / --region,\n" +

@@ -38,10 +38,12 @@ func Main(ctx context.Context, args []string, s Streams) int {
 func newRootCmd(s Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vaultsentry",
-		Short: "Forensic analyzer for secret access in Vault/OpenBao audit logs and AWS CloudTrail",
-		Long: "vaultsentry reads HashiCorp Vault / OpenBao file audit logs and AWS CloudTrail records for Secrets Manager,\n" +
-			"and reports the patterns of stolen credentials: bulk reads, a token used from two places, first-ever access,\n" +
-			"privileged work off hours, rotations no consumer picked up, audit devices switched off.",
+		Short: "Forensic analyzer for secret access in Vault/OpenBao, AWS CloudTrail and Kubernetes audit logs",
+		Long: "vaultsentry reads the audit trails of secret stores (HashiCorp Vault / OpenBao audit devices, AWS CloudTrail for\n" +
+			"Secrets Manager and Parameter Store, Kubernetes API server audit logs) wherever they live (files, S3, Loki,\n" +
+			"Elasticsearch/OpenSearch, Athena, Security Lake) and reports the patterns of stolen credentials: bulk reads, a\n" +
+			"token used from two places, first-ever access, privileged work off hours, rotations no consumer picked up,\n" +
+			"audit devices switched off. review turns the same logs into the periodic access review an auditor asks for.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,

@@ -20,7 +20,7 @@ func newScanCmd(s Streams, runF func(context.Context, *scanOptions) error) *cobr
 	opts := &scanOptions{analysisOptions: analysisOptions{IO: s}}
 	c := &cobra.Command{
 		Use:   "scan [flags] FILE|DIR|GLOB|- ...",
-		Short: "Analyse Vault / OpenBao audit logs and CloudTrail records",
+		Short: "Analyse Vault / OpenBao, CloudTrail and Kubernetes audit logs (files, S3, Loki, Elasticsearch, OpenSearch)",
 		Long: "scan reads Vault / OpenBao file audit device logs and CloudTrail records (S3 export trees,\n" +
 			"lookup-events output, arrays, NDJSON), plain or gzip, from files, directories, globs or - for stdin.\n" +
 			"Each file's format is detected from its content; files that are not audit logs are skipped\n" +
