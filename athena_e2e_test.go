@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,7 @@ func TestAthenaParity(t *testing.T) {
 	}
 	stub := athenastub.New("security", "cloudtrail_logs_pp", recs)
 	defer stub.Close()
-	stub.PartitionKeys = []string{"timestamp"}
+	stub.With(func() { stub.PartitionKeys = []string{"timestamp"} })
 	dir := t.TempDir()
 	common := []string{"--config", filepath.Join(c, "vaultsentry.yaml"), "--learn-until", "2026-09-11T12:00:00Z", "--format", "json"}
 	fromTree := filepath.Join(dir, "tree.json")
@@ -89,10 +90,14 @@ func TestAthenaParity(t *testing.T) {
 	if !slices.Equal(want, got) {
 		t.Errorf("findings differ\ntree:   %d\n%s\nathena: %d\n%s", len(want), strings.Join(want, "\n"), len(got), strings.Join(got, "\n"))
 	}
-	if len(stub.SQL) != 1 {
-		t.Fatalf("%d queries, want 1", len(stub.SQL))
+	var sqls []string
+	var calls map[string]int
+	var maxPage int
+	stub.With(func() { sqls, calls, maxPage = slices.Clone(stub.SQL), maps.Clone(stub.Calls), stub.MaxPage })
+	if len(sqls) != 1 {
+		t.Fatalf("%d queries, want 1", len(sqls))
 	}
-	sql := stub.SQL[0]
+	sql := sqls[0]
 	for _, w := range []string{`"timestamp" >= '2026/06/01'`, `"timestamp" <= '2026/09/14'`, "eventtime >= '2026-06-01T00:00:00Z'",
 		"eventtime < '2026-09-13T00:00:00Z'", "'secretsmanager.amazonaws.com'", "'cloudtrail.amazonaws.com'"} {
 		if !strings.Contains(sql, w) {
@@ -102,11 +107,11 @@ func TestAthenaParity(t *testing.T) {
 	if strings.Contains(sql, "autoscaling") || strings.Contains(sql, "SELECT *") {
 		t.Errorf("query asks for more than the detectors read:\n%s", sql)
 	}
-	if stub.Calls["GetQueryResults"] < 2 || stub.MaxPage != 1000 {
-		t.Errorf("GetQueryResults calls %d, largest page %d: want several pages of 1000", stub.Calls["GetQueryResults"], stub.MaxPage)
+	if calls["GetQueryResults"] < 2 || maxPage != 1000 {
+		t.Errorf("GetQueryResults calls %d, largest page %d: want several pages of 1000", calls["GetQueryResults"], maxPage)
 	}
-	if stub.Calls["GetQueryExecution"] < 3 {
-		t.Errorf("GetQueryExecution called %d times: the query was not waited for through QUEUED and RUNNING", stub.Calls["GetQueryExecution"])
+	if calls["GetQueryExecution"] < 3 {
+		t.Errorf("GetQueryExecution called %d times: the query was not waited for through QUEUED and RUNNING", calls["GetQueryExecution"])
 	}
 	if !strings.Contains(stderr, "scanned (what Athena bills)") || !strings.Contains(stderr, "FROM \"security\".\"cloudtrail_logs_pp\"") {
 		t.Errorf("summary or --verbose lacks the bytes scanned or the statement:\n%s", stderr)
@@ -118,7 +123,9 @@ func TestAthenaParity(t *testing.T) {
 func TestAthenaFailedQuery(t *testing.T) {
 	stub := athenastub.New("security", "ct", nil)
 	defer stub.Close()
-	stub.Fail = "COLUMN_NOT_FOUND: line 21:3: Column 'useridentity.onbehalfof.userid' cannot be resolved"
+	stub.With(func() {
+		stub.Fail = "COLUMN_NOT_FOUND: line 21:3: Column 'useridentity.onbehalfof.userid' cannot be resolved"
+	})
 	_, stderr, code := runVS(t, athenaEnv(stub), "cloudtrail", "--athena-table", "security.ct", "--since", "30d", "--athena-partitions", "none")
 	if code != 3 {
 		t.Fatalf("exit %d, want 3\n%s", code, stderr)
@@ -135,7 +142,7 @@ func TestAthenaFailedQuery(t *testing.T) {
 func TestAthenaPrintSQL(t *testing.T) {
 	stub := athenastub.New("security", "ct", nil)
 	defer stub.Close()
-	stub.PartitionKeys = []string{"timestamp"}
+	stub.With(func() { stub.PartitionKeys = []string{"timestamp"} })
 	out, stderr, code := runVS(t, athenaEnv(stub), "cloudtrail", "--athena-table", "security.ct", "--since", "2026-09-01T00:00:00Z", "--print-sql")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
@@ -143,7 +150,9 @@ func TestAthenaPrintSQL(t *testing.T) {
 	if !strings.Contains(out, `AND "timestamp" >= '2026/09/01'`) || !strings.HasSuffix(strings.TrimSpace(out), ";") {
 		t.Errorf("printed SQL:\n%s", out)
 	}
-	if stub.Calls["StartQueryExecution"] != 0 {
+	var started int
+	stub.With(func() { started = stub.Calls["StartQueryExecution"] })
+	if started != 0 {
 		t.Error("--print-sql ran the query")
 	}
 	for _, args := range [][]string{

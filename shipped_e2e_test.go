@@ -177,7 +177,7 @@ func shippedShapes(t *testing.T, dir, name string, data []byte) map[string][]str
 		ll, labels := lift(t, sl.entry, true)
 		jsonl = append(jsonl, lokiJSONLine(t, sl, string(mustJSON(t, ll)), labels))
 		jsonlRaw = append(jsonlRaw, lokiJSONLine(t, sl, sl.raw, nil))
-		if n := len(streams); n == 0 || !maps(streams[n-1].labels, labels) || len(streams[n-1].values) == 50 {
+		if n := len(streams); n == 0 || !sameLabels(streams[n-1].labels, labels) || len(streams[n-1].values) == 50 {
 			streams = append(streams, stream{labels: labels})
 		}
 		s := &streams[len(streams)-1]
@@ -373,7 +373,7 @@ func printable(s string) bool {
 	return true
 }
 
-func maps(a, b map[string]string) bool {
+func sameLabels(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}

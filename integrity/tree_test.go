@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -16,6 +17,7 @@ type memTree struct {
 	g      *genTree
 	names  []string
 	meta   map[string]Signature
+	mu     sync.Mutex // Open and Signature are called from the verifier's parallel readers
 	opened map[string]bool
 }
 
@@ -37,13 +39,18 @@ func newMemTree(t *testing.T, g *genTree) *memTree {
 func (m *memTree) List(context.Context) ([]string, error) { return m.names, nil }
 
 func (m *memTree) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	m.mu.Lock()
 	m.opened[name] = true
+	m.mu.Unlock()
 	b, err := os.ReadFile(m.g.path(strings.TrimPrefix(name, "s3://org-trail-logs/")))
 	return io.NopCloser(bytes.NewReader(b)), err
 }
 
 func (m *memTree) Signature(name string) (string, string, bool) {
-	if !m.opened[name] {
+	m.mu.Lock()
+	opened := m.opened[name]
+	m.mu.Unlock()
+	if !opened {
 		return "", "", false // asked before the digest was read: the S3 tree would not know it
 	}
 	s, ok := m.meta[name]

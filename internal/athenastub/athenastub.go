@@ -79,6 +79,15 @@ type query struct {
 }
 
 // New serves recs as table db.table.
+// With runs f under the stand-in's lock: a test changes its settings (PartitionKeys, Fail,
+// RunningPolls, Exec) or reads what it recorded (SQL, Calls, MaxPage) there, since the handler
+// goroutines serving the binary read and write them.
+func (s *Server) With(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+}
+
 func New(db, table string, recs []Record) *Server {
 	s := &Server{Database: db, Table: table, records: recs, queries: map[string]*query{}, Calls: map[string]int{}, RunningPolls: 2}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))

@@ -129,7 +129,7 @@ func TestQueryPagesAndFails(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	stub.PartitionKeys = []string{"timestamp"}
+	stub.With(func() { stub.PartitionKeys = []string{"timestamp"} })
 	o := Options{Database: "db", Table: "t", Start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), Partitions: PartitionsAuto,
 		Poll: time.Millisecond, MaxPoll: 4 * time.Millisecond}
 	src := &Source{Options: o}
@@ -150,7 +150,7 @@ func TestQueryPagesAndFails(t *testing.T) {
 		t.Errorf("partition keys not used: %s\n%s", src.Stats.PartitionNote, src.SQL)
 	}
 
-	stub.Fail = "HIVE_BAD_DATA: Error parsing field value"
+	stub.With(func() { stub.Fail = "HIVE_BAD_DATA: Error parsing field value" })
 	src = &Source{Options: o}
 	_, err = src.Query(context.Background())
 	var qf *QueryFailedError
@@ -159,7 +159,7 @@ func TestQueryPagesAndFails(t *testing.T) {
 	}
 
 	// A cancelled run stops the query it started.
-	stub.Fail, stub.RunningPolls = "", 1000
+	stub.With(func() { stub.Fail, stub.RunningPolls = "", 1000 })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	oc := o
@@ -169,8 +169,10 @@ func TestQueryPagesAndFails(t *testing.T) {
 		}
 	}
 	_, err = (&Source{Options: oc}).Query(ctx)
-	if !errors.Is(err, context.Canceled) || stub.Calls["StopQueryExecution"] != 1 {
-		t.Errorf("cancelled: %v, StopQueryExecution %d", err, stub.Calls["StopQueryExecution"])
+	var stops int
+	stub.With(func() { stops = stub.Calls["StopQueryExecution"] })
+	if !errors.Is(err, context.Canceled) || stops != 1 {
+		t.Errorf("cancelled: %v, StopQueryExecution %d", err, stops)
 	}
 }
 
@@ -180,8 +182,8 @@ func BenchmarkAthenaRows(b *testing.B) {
 	const n = 20000
 	stub := athenastub.New("db", "t", synthRecords(n))
 	defer stub.Close()
-	stub.RunningPolls = 0
-	stub.PartitionKeys = []string{"timestamp"}
+	stub.With(func() { stub.RunningPolls = 0 })
+	stub.With(func() { stub.PartitionKeys = []string{"timestamp"} })
 	for _, kv := range stub.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		b.Setenv(k, v)

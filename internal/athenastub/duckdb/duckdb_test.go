@@ -144,9 +144,10 @@ func TestDuckDBExecutesTheQuery(t *testing.T) {
 	load := func(withDuck bool, start, end time.Time) (*athena.Source, []event.Event) {
 		stub := athenastub.New("security", "cloudtrail_logs_pp", recs)
 		defer stub.Close()
-		stub.PartitionKeys = []string{"timestamp"}
+		stub.With(func() { stub.PartitionKeys = []string{"timestamp"} })
 		if withDuck {
-			stub.Exec = exec(t, "cloudtrail_logs_pp")
+			e := exec(t, "cloudtrail_logs_pp")
+			stub.With(func() { stub.Exec = e })
 		}
 		src := query(t, stub, start, end)
 		l, err := src.Query(context.Background())
