@@ -27,9 +27,14 @@ func (r *s3Run) attach(l *sources.Loaded) {
 	l.S3 = &st
 }
 
-// newS3API builds the S3 client; a variable for tests.
+// newS3API builds the S3 client, each bucket's requests sent to the bucket's own region; a
+// variable for tests.
 var newS3API = func(ctx context.Context) (s3store.API, error) {
-	return s3store.NewClient(ctx, s3store.ClientOptions{})
+	c, err := s3store.NewClient(ctx, s3store.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return s3store.BucketRegions(c), nil
 }
 
 // s3InFlight is how many objects are fetched at once (s3store.DefaultInFlight).

@@ -49,6 +49,12 @@ type Server struct {
 	// Deny lists the buckets whose every request is refused with AccessDenied (a caller
 	// without s3:ListBucket / s3:GetObject).
 	Deny map[string]bool
+	// Regions gives buckets a region: a request signed for another region is answered 301
+	// PermanentRedirect with the bucket's region in x-amz-bucket-region, as S3 does (S3 API
+	// Reference, "Error responses"; HeadBucket's x-amz-bucket-region). Unset: any region.
+	Regions map[string]string
+	// Redirects counts those answers.
+	Redirects atomic.Int64
 
 	Lists, Gets, Heads, KeyLists atomic.Int64
 	pubKeys                      []*rsa.PublicKey
@@ -59,7 +65,7 @@ type Server struct {
 
 // New starts a server; Close it when done.
 func New() *Server {
-	s := &Server{buckets: map[string]map[string]*Object{}, CutAfter: map[string]int{}, Deny: map[string]bool{}}
+	s := &Server{buckets: map[string]map[string]*Object{}, CutAfter: map[string]int{}, Deny: map[string]bool{}, Regions: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -112,9 +118,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	objs, ok := s.buckets[bucket]
 	deny := s.Deny[bucket]
+	region := s.Regions[bucket]
 	s.mu.Unlock()
 	if deny {
 		writeError(w, http.StatusForbidden, "AccessDenied", "Access Denied", "/"+bucket)
+		return
+	}
+	if region != "" && signingRegion(r) != region {
+		s.Redirects.Add(1)
+		w.Header().Set("x-amz-bucket-region", region)
+		writeError(w, http.StatusMovedPermanently, "PermanentRedirect",
+			"The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.", "/"+bucket)
 		return
 	}
 	if !ok {
@@ -296,4 +310,18 @@ func (s *Server) Get(bucket, key string) *Object {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buckets[bucket][key]
+}
+
+// signingRegion is the region of a SigV4 Authorization header's credential scope
+// (Credential=AKID/DATE/REGION/s3/aws4_request).
+func signingRegion(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[2]
 }

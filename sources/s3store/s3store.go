@@ -68,8 +68,8 @@ type ClientOptions struct {
 // configuration and credentials files, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, IMDS). Path-style
 // addressing is used when the configured endpoint's host is an IP address or localhost, as
 // S3-compatible servers (MinIO, test fakes) need: a bucket cannot be a DNS label of an IP.
-// Without a configured region, us-east-1 signs the requests (S3 answers a bucket of another
-// region with a redirect error that names it).
+// Without a configured region, us-east-1 signs the requests; S3 answers a bucket of another
+// region with a redirect that names it, which BucketRegions follows.
 func NewClient(ctx context.Context, o ClientOptions) (*s3.Client, error) {
 	// Keep a connection per object in flight and per listing: the SDK's default keeps 10 per
 	// host, and the others would be opened and closed again for every object.
