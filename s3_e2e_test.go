@@ -69,7 +69,7 @@ func TestS3CloudTrailE2E(t *testing.T) {
 	}
 	// Access denied: a warning naming the permissions, then nothing read (exit 3).
 	srv.Put("locked", "AWSLogs/x.json", &s3fake.Object{Body: []byte("{}")})
-	srv.Deny["locked"] = true
+	srv.With(func() { srv.Deny["locked"] = true })
 	_, stderr, code = runVS(t, s3Env(srv.URL), "cloudtrail", "--from", "s3://locked/AWSLogs/")
 	if code != 3 || !strings.Contains(stderr, "AccessDenied") || !strings.Contains(stderr, "s3:ListBucket") {
 		t.Errorf("access denied: exit %d\n%s", code, stderr)

@@ -191,7 +191,7 @@ func TestS3ObjectFailsMidStream(t *testing.T) {
 			break
 		}
 	}
-	srv.CutAfter["kp-trail/"+victim] = 400
+	srv.With(func() { srv.CutAfter["kp-trail/"+victim] = 400 })
 	common := []string{"cloudtrail", "--config", ctScenario + "/vaultsentry.yaml", "--learn-until", "2026-09-11T12:00:00Z"}
 	whole, _, _ := runJSON(t, append(common, "--quiet", "--from", ctScenario+"/AWSLogs")...)
 	doc, stderr, code := runJSON(t, append(common, "--from", "s3://kp-trail/AWSLogs/")...)

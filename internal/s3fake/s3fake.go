@@ -70,6 +70,14 @@ func New() *Server {
 	return s
 }
 
+// With runs f under the fake's lock: a test sets Latency, CutAfter, Deny or Regions there, since
+// the handler goroutines serving the client read them.
+func (s *Server) With(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+}
+
 // Put stores an object (creating the bucket).
 func (s *Server) Put(bucket, key string, o *Object) {
 	s.mu.Lock()
@@ -103,8 +111,11 @@ func writeError(w http.ResponseWriter, status int, code, msg, res string) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if s.Latency > 0 {
-		time.Sleep(s.Latency)
+	s.mu.Lock()
+	latency := s.Latency
+	s.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		writeError(w, http.StatusForbidden, "AccessDenied", "Access Denied", r.URL.Path)

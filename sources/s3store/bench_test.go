@@ -31,7 +31,7 @@ func BenchmarkS3Read(b *testing.B) {
 			for i := range n {
 				srv.Put("bench", fmt.Sprintf("AWSLogs/1/CloudTrail/eu-west-1/2026/09/%02d/f%04d.json.gz", i%28+1, i), &s3fake.Object{Body: body})
 			}
-			srv.Latency = 20 * time.Millisecond
+			srv.With(func() { srv.Latency = 20 * time.Millisecond })
 			api := client(b, srv)
 			b.ResetTimer()
 			var bytes int64

@@ -18,7 +18,7 @@ import (
 func TestBucketRegions(t *testing.T) {
 	srv := s3fake.New()
 	defer srv.Close()
-	srv.Regions["org-trail"] = "us-east-1"
+	srv.With(func() { srv.Regions["org-trail"] = "us-east-1" })
 	srv.Put("org-trail", "AWSLogs/o-1/111122223333/CloudTrail/us-east-1/2026/09/12/a.json.gz", &s3fake.Object{Body: []byte("x")})
 	srv.Put("org-trail", "AWSLogs/o-1/111122223333/CloudTrail/us-east-1/2026/09/12/b.json.gz", &s3fake.Object{Body: []byte("y")})
 	srv.Put("local", "k", &s3fake.Object{Body: []byte("z")})

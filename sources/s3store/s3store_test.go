@@ -244,8 +244,7 @@ func TestFetchFailuresAndKMS(t *testing.T) {
 	srv.Put("b", "b.log", &s3fake.Object{Body: bytes.Repeat([]byte("line b\n"), 1000)})
 	srv.Put("b", "c.log", &s3fake.Object{Body: big})
 	srv.Put("b", "d.log", &s3fake.Object{Body: []byte("line d\n")})
-	srv.CutAfter["b/b.log"] = 700
-	srv.CutAfter["b/c.log"] = 1 << 20
+	srv.With(func() { srv.CutAfter["b/b.log"], srv.CutAfter["b/c.log"] = 700, 1<<20 })
 	api := client(t, srv)
 	var st Stats
 	ins, errs := Expand(context.Background(), api, []string{"s3://b/", "s3://b/a.log"}, Filter{}, 2, &st)
