@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/vaultsentry/vaultsentry/sources/cloudtrail"
 )
 
 // recordFromRow writes one result row back as the CloudTrail record it came from (the
@@ -100,7 +102,7 @@ func (w *recWriter) str(k string, v *string) {
 		return
 	}
 	w.key(k)
-	w.b = appendJSONString(w.b, *v) // valid JSON for any bytes (invalid UTF-8 becomes U+FFFD)
+	w.b = cloudtrail.AppendJSONString(w.b, *v) // valid JSON for any bytes (invalid UTF-8 becomes U+FFFD)
 }
 
 // raw writes a column that holds JSON text (requestparameters, ...) as that JSON, or as a

@@ -4,9 +4,9 @@ import (
 	"unicode/utf8"
 )
 
-// appendJSONString appends s as a JSON string: '"', '\\' and control characters escaped,
+// AppendJSONString appends s as a JSON string: '"', '\\' and control characters escaped,
 // invalid UTF-8 as U+FFFD (what encoding/json writes, without its reflection per call).
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -276,7 +276,7 @@ func (w *recWriter) str(k, v string) {
 		return
 	}
 	w.key(k)
-	w.b = appendJSONString(w.b, v)
+	w.b = AppendJSONString(w.b, v)
 }
 
 func (w *recWriter) raw(k string, v []byte) {

@@ -237,7 +237,7 @@ func BenchmarkOCSFParquet(b *testing.B) {
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"b\s`, "ctl\x00\x01\n\r\t\x1f", "é 日本 \U0001F600", "bad\xff\xfeutf8", "\u2028"} {
 		want, _ := json.Marshal(s)
-		got := appendJSONString(nil, s)
+		got := AppendJSONString(nil, s)
 		var back, wantBack string
 		if err := json.Unmarshal(got, &back); err != nil {
 			t.Fatalf("%q: %s is not JSON: %v", s, got, err)
