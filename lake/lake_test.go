@@ -199,21 +199,35 @@ func TestWriterPartitions(t *testing.T) {
 }
 
 // The OCSF Parquet file is readable as OCSF records with the class in its metadata.
+// The OCSF Parquet files are laid out as Security Lake takes a custom source's objects
+// (region=/accountId=/eventDay=): a CloudTrail event under its own region and account, the
+// others under the configured ones; each file holds class 6003 records only, with the class in
+// its metadata.
 func TestWriterOCSF(t *testing.T) {
 	dir := t.TempDir()
-	w, err := NewWriter(dir, FormatOCSFParquet, []string{"x"}, "test")
+	w, err := NewLakeWriter(dir, FormatOCSFParquet, []string{"x"}, "test", SecurityLake{Region: "eu-central-1", Account: "444455556666"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := sampleEvents()
+	evs := sampleEvents() // Vault on 2026-09-23; CloudTrail (eu-west-1, 111122223333) and Kubernetes on 2026-09-24
 	for i := range evs {
-		w.Write(&evs[i])
+		if err := w.Write(&evs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	files, err := w.Close()
-	if err != nil || len(files) != 2 {
+	if err != nil || len(files) != 3 {
 		t.Fatalf("%v %+v", err, files)
 	}
-	f, _ := os.Open(files[1].Path)
+	rel := func(f File) string { r, _ := filepath.Rel(dir, filepath.Dir(f.Path)); return filepath.ToSlash(r) }
+	want := []string{"region=eu-central-1/accountId=444455556666/eventDay=20260923", "region=eu-central-1/accountId=444455556666/eventDay=20260924",
+		"region=eu-west-1/accountId=111122223333/eventDay=20260924"}
+	for i, f := range files {
+		if rel(f) != want[i] || f.Rows != 1 {
+			t.Errorf("file %d in %s with %d rows, want %s", i, rel(f), f.Rows, want[i])
+		}
+	}
+	f, _ := os.Open(files[2].Path)
 	defer f.Close()
 	fi, _ := f.Stat()
 	pf, err := parquet.OpenFile(f, fi.Size())
@@ -225,7 +239,7 @@ func TestWriterOCSF(t *testing.T) {
 	}
 	recs := make([]OCSFRecord, 4)
 	n, _ := parquet.NewGenericReader[OCSFRecord](pf).Read(recs)
-	if n != 2 || recs[0].API.Operation != "PutResourcePolicy" || recs[0].Cloud.Provider != "AWS" || recs[1].ActivityID != 99 {
+	if n != 1 || recs[0].API.Operation != "PutResourcePolicy" || recs[0].Cloud.Provider != "AWS" || recs[0].Cloud.Region != "eu-west-1" {
 		t.Errorf("records %d: %+v", n, recs[:n])
 	}
 }

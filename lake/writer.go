@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -42,17 +43,27 @@ type File struct {
 }
 
 // Writer lays events out by day under a directory: DIR/dt=YYYY-MM-DD/part-ID-NNNN.EXT, the
-// Hive-style partition Athena, Trino, Spark and DuckDB prune on. Events come in time order
+// Hive-style partition Athena, Trino, Spark and DuckDB prune on (ocsf-parquet: Security Lake's
+// DIR/region=R/accountId=A/eventDay=YYYYMMDD/, SecurityLake). Events come in time order
 // (the run's merged stream), so one file per day is open at a time; an event of a day already
 // closed opens another part of that day. Files are written under a temporary name and renamed
 // when complete, so a reader never sees half a file; ID is derived from the inputs, so
 // exporting the same inputs again replaces the files instead of adding rows twice.
 type Writer struct {
 	dir, format, id, version string
-	open                     map[string]*dayFile
+	lake                     SecurityLake
+	open                     map[string]*dayFile // by partition directory
 	parts                    map[string]int
 	files                    []File
 	rows                     int64
+}
+
+// SecurityLake is where ocsf-parquet files an event that names no AWS region and account of
+// its own (a Vault or Kubernetes event): Security Lake takes a custom source's objects under
+// region=REGION/accountId=ACCOUNT/eventDay=YYYYMMDD/ (Security Lake User Guide, "Collecting
+// data from custom sources"). CloudTrail events keep their own region and account.
+type SecurityLake struct {
+	Region, Account string
 }
 
 type dayFile struct {
@@ -69,6 +80,12 @@ type dayFile struct {
 // NewWriter writes format under dir, created when missing. inputs (the names of what is
 // exported) make the files' ID; version is written into each Parquet file's metadata.
 func NewWriter(dir, format string, inputs []string, version string) (*Writer, error) {
+	return NewLakeWriter(dir, format, inputs, version, SecurityLake{})
+}
+
+// NewLakeWriter is NewWriter with the Security Lake partition of events that name none
+// (ocsf-parquet only).
+func NewLakeWriter(dir, format string, inputs []string, version string, sl SecurityLake) (*Writer, error) {
 	if !slices.Contains(Formats(), format) {
 		return nil, fmt.Errorf("unknown export format %q", format)
 	}
@@ -83,26 +100,27 @@ func NewWriter(dir, format string, inputs []string, version string) (*Writer, er
 		h.Write([]byte{0})
 	}
 	io.WriteString(h, format)
-	return &Writer{dir: dir, format: format, id: strconv.FormatUint(h.Sum64(), 16), version: version,
+	return &Writer{dir: dir, format: format, id: strconv.FormatUint(h.Sum64(), 16), version: version, lake: sl,
 		open: map[string]*dayFile{}, parts: map[string]int{}}, nil
 }
 
 // Write adds one event.
 func (w *Writer) Write(ev *event.Event) error {
 	day := ev.Time.UTC().Format(time.DateOnly)
-	df := w.open[day]
+	part := w.partition(ev, day)
+	df := w.open[part]
 	if df == nil {
-		// A new day: the days before it are done (the stream is in time order); a late event of
-		// a closed day opens another part of it.
-		for d := range w.open {
-			if d < day {
-				if err := w.closeDay(d); err != nil {
+		// A new partition: those of the days before it are done (the stream is in time order);
+		// a late event of a closed day opens another part of it.
+		for p, open := range w.open {
+			if open.Day < day {
+				if err := w.closeDay(p); err != nil {
 					return err
 				}
 			}
 		}
 		var err error
-		if df, err = w.openDay(day); err != nil {
+		if df, err = w.openDay(part, day); err != nil {
 			return err
 		}
 	}
@@ -155,17 +173,35 @@ func (d *dayFile) flushOCSF() error {
 	return nil
 }
 
-func (w *Writer) openDay(day string) (*dayFile, error) {
-	sub := filepath.Join(w.dir, "dt="+day)
+// partition is the directory an event's file goes into: dt=YYYY-MM-DD, or for ocsf-parquet
+// Security Lake's region=/accountId=/eventDay=.
+func (w *Writer) partition(ev *event.Event, day string) string {
+	if w.format != FormatOCSFParquet {
+		return "dt=" + day
+	}
+	region, account := w.lake.Region, w.lake.Account
+	if ev.Kind == event.KindCloudTrail {
+		if ev.Region != "" {
+			region = ev.Region
+		}
+		if ev.Namespace != "" {
+			account = ev.Namespace
+		}
+	}
+	return filepath.Join("region="+region, "accountId="+account, "eventDay="+strings.ReplaceAll(day, "-", ""))
+}
+
+func (w *Writer) openDay(part, day string) (*dayFile, error) {
+	sub := filepath.Join(w.dir, part)
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		return nil, err
 	}
-	w.parts[day]++
+	w.parts[part]++
 	ext := ".parquet"
 	if w.format == FormatNDJSON {
 		ext = ".ndjson"
 	}
-	path := filepath.Join(sub, fmt.Sprintf("part-%s-%04d%s", w.id, w.parts[day], ext))
+	path := filepath.Join(sub, fmt.Sprintf("part-%s-%04d%s", w.id, w.parts[part], ext))
 	f, err := os.CreateTemp(sub, ".part-*.tmp")
 	if err != nil {
 		return nil, err
@@ -182,13 +218,13 @@ func (w *Writer) openDay(day string) (*dayFile, error) {
 		df.po = parquet.NewGenericWriter[OCSFRecord](df.buf, append(meta, parquet.KeyValueMetadata("ocsf.version", OCSFVersion),
 			parquet.KeyValueMetadata("ocsf.class_uid", strconv.Itoa(OCSFClassUID)))...)
 	}
-	w.open[day] = df
+	w.open[part] = df
 	return df, nil
 }
 
-func (w *Writer) closeDay(day string) error {
-	df := w.open[day]
-	delete(w.open, day)
+func (w *Writer) closeDay(part string) error {
+	df := w.open[part]
+	delete(w.open, part)
 	err := df.finish()
 	if err != nil {
 		os.Remove(df.tmp)

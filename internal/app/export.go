@@ -17,6 +17,8 @@ type ExportRequest struct {
 	Paths  []string
 	Format string // a name from lake.Formats()
 	Dir    string
+	// SecurityLake is the partition of ocsf-parquet events that name no region and account.
+	SecurityLake lake.SecurityLake
 }
 
 // ExportResult is what an export wrote.
@@ -51,7 +53,7 @@ func Export(ctx context.Context, r ExportRequest) (ExportResult, error) {
 	for _, f := range loaded.Files {
 		names = append(names, f.File)
 	}
-	w, err := lake.NewWriter(r.Dir, r.Format, names, Version)
+	w, err := lake.NewLakeWriter(r.Dir, r.Format, names, Version, r.SecurityLake)
 	if err != nil {
 		return ExportResult{}, runtimef("check that the directory can be created and written", fmt.Errorf("export: %w", err))
 	}
@@ -136,7 +138,7 @@ func writeExportSummary(o *Options, loaded *sources.Loaded, inErrs []error, res 
 		fmt.Fprintf(w, " (%d outside --since/--until)", res.Filtered)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Written:           %d %s files under %s, dt=%s .. dt=%s (%s)\n", len(res.Files), r.Format,
+	fmt.Fprintf(w, "Written:           %d %s files under %s, days %s .. %s UTC (%s)\n", len(res.Files), r.Format,
 		report.Sanitize(r.Dir), firstDay, lastDay, report.HumanBytes(bytes))
 	if o.Verbose {
 		for _, f := range res.Files {
