@@ -209,8 +209,12 @@ func FuzzParseVaultTime(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		tm, err := parseVaultTime(s)
 		if err != nil {
+			// A value that is part of the message's own words ("ytes" of "4 bytes") is no echo:
+			// the message for a neutral value of the same length holds it too.
 			if len(s) >= 4 && strings.Contains(err.Error(), s) {
-				t.Errorf("error %q repeats the value", err)
+				if _, en := parseVaultTime(strings.Repeat("\x01", len(s))); en == nil || !strings.Contains(en.Error(), s) {
+					t.Errorf("error %q repeats the value", err)
+				}
 			}
 			return
 		}

@@ -367,7 +367,26 @@ func FuzzReadVault(f *testing.F) {
 		var want, got sources.FileStats
 		wantEvs := refReadVault("f.log", bytes.NewReader(data), maxLine, &want)
 		gotEvs := readWithPipeline(data, nil, maxLine, int(chunk%1024)+16, &got)
+		if joined(&got) {
+			// Entries over many lines (pretty-printed JSON, CRI and Docker partial lines) are
+			// joined in the pipeline's in-order stage, which the line-by-line reference does not
+			// model; join.go's own tests and FuzzDecodeVault's seeds cover them.
+			return
+		}
 		diffStats(t, "fuzz", want, got)
 		diffEvents(t, "fuzz", wantEvs, gotEvs)
 	})
+}
+
+// joined reports whether the pipeline joined lines into entries (or cut a join short).
+func joined(st *sources.FileStats) bool {
+	if st.Skipped["continuation-line"] > 0 {
+		return true
+	}
+	for _, p := range st.Problems {
+		if strings.Contains(p.Reason, "pretty-printed") || strings.Contains(p.Reason, "partial line") {
+			return true
+		}
+	}
+	return false
 }
