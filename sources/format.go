@@ -36,6 +36,22 @@ type StreamFinisher interface {
 	Finish(evs []event.Event, files []FileStats) []event.Event
 }
 
+// A Stager is a FileFormat that works on its events in the merged, time-ordered stream of
+// sources.Stream, in memory bounded by a window of log time (CloudTrail's duplicates across
+// delivery files and batch echoes).
+type Stager interface{ NewStage() Stage }
+
+// A Stage sees every event of the stream (of every format: it passes on what is not its own), in
+// time order. Push hands on ev, now or later, through emit, in time order; the pointers are valid
+// only during the call (copy what is kept). Flush emits what it still holds at the end.
+// Counts are applied to the files' statistics by Apply, once every reader has finished
+// (the readers write FileStats while the stream runs: a stage never touches them before).
+type Stage interface {
+	Push(ev *event.Event, emit func(*event.Event))
+	Flush(emit func(*event.Event))
+	Apply(files []FileStats)
+}
+
 // A QuerySource pulls events from an API (CloudTrail LookupEvents) instead of reading files.
 type QuerySource interface {
 	Name() string
@@ -57,6 +73,11 @@ type File struct {
 	Strings  *Interner
 	// Local is this reader goroutine's cache in front of Strings; it lives from file to file.
 	Local *LocalInterner
+	// Emit, when set (sources.Stream), takes the file's events as they are made, in file
+	// order, in batches it copies: a format that can give its events before the end of the file
+	// does so and returns a Batch without events. A format that cannot ignores it (its Batch
+	// is given on at the end of the file).
+	Emit func(evs []event.Event)
 }
 
 // Batch is what a format read from one file: its events and, for formats that combine files,

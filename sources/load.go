@@ -135,7 +135,7 @@ func Load(ctx context.Context, inputs []Input, opts LoadOptions) (*Loaded, error
 			}
 			st := &res.Files[i]
 			st.File, st.Found = in.Name, in.Found
-			batches[i], used[i], panics[i], errs[i] = readFileSafe(ctx, in, opts, st, shared, locals)
+			batches[i], used[i], panics[i], errs[i] = readFileSafe(ctx, in, opts, st, shared, locals, nil)
 			return nil
 		})
 	}
@@ -289,7 +289,7 @@ func SortEvents(evs []event.Event) {
 // progress finished by readFile's deferred calls on the way out; its events are left out (a
 // reader that panicked may have left them half made), and its format is -1 so that no
 // Combiner or StreamFinisher sees it.
-func readFileSafe(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner) (b Batch, format int, pe *PanicError, err error) {
+func readFileSafe(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner, emit func([]event.Event)) (b Batch, format int, pe *PanicError, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			pe = Recovered(v)
@@ -299,7 +299,7 @@ func readFileSafe(ctx context.Context, in Input, opts LoadOptions, st *FileStats
 			b, format, err = Batch{}, -1, nil
 		}
 	}()
-	b, format, err = readFile(ctx, in, opts, st, shared, locals)
+	b, format, err = readFile(ctx, in, opts, st, shared, locals, emit)
 	return b, format, nil, err
 }
 
@@ -307,7 +307,7 @@ func readFileSafe(ctx context.Context, in Input, opts LoadOptions, st *FileStats
 // input could not be opened; a read error part-way (a truncated gzip) is recorded in
 // st.ReadError and what came before is kept. A file no format recognises is described in
 // st.NotRead and not read; format is then -1.
-func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner) (b Batch, format int, err error) {
+func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, shared *Interner, locals chan *LocalInterner, emit func([]event.Event)) (b Batch, format int, err error) {
 	f, err := open(in, opts.Stdin, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio, done: ctx.Done()})
 	if err != nil {
 		st.ReadError = err.Error()
@@ -362,7 +362,7 @@ func readFile(ctx context.Context, in Input, opts LoadOptions, st *FileStats, sh
 		}
 	}()
 	file := &File{Name: in.Name, R: f.r, Size: f.size, Compressed: f.compressed, MaxLineBytes: opts.MaxLineBytes,
-		Strings: shared, Local: li}
+		Strings: shared, Local: li, Emit: emit}
 	if opts.Progress != nil {
 		file.Progress = func(lines int) {
 			opts.Progress(Progress{File: in.Name, Read: f.raw.load(), Size: f.size, Lines: lines})

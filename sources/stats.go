@@ -46,6 +46,11 @@ type FileStats struct {
 	// BatchEchoes are reads a BatchGetSecretValue expanded to that a GetSecretValue record of the
 	// same principal and secret repeats (CloudTrail logs both): dropped so each read counts once.
 	BatchEchoes int `json:"batch_echoes,omitempty"`
+
+	// Late counts the events that came more than the reorder bound (sources.ReorderWindow,
+	// sources.ReorderEvents) after newer events of the same input in a streamed run: analysed,
+	// out of time order.
+	Late int `json:"late_events,omitempty"`
 }
 
 // Skip counts a line skipped for reason.

@@ -65,7 +65,7 @@ func BenchmarkReadVault(b *testing.B) {
 	events := 0
 	for b.Loop() {
 		var st sources.FileStats
-		es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), sources.DefaultMaxLineBytes, &st, sources.NewInterner(), nil)
+		es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), sources.DefaultMaxLineBytes, &st, sources.NewInterner(), nil, nil)
 		events += es.Len()
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
@@ -196,7 +196,7 @@ func BenchmarkReadShipped(b *testing.B) {
 			events := 0
 			for b.Loop() {
 				var st sources.FileStats
-				es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), sources.DefaultMaxLineBytes, &st, sources.NewInterner(), nil)
+				es := readVault(context.Background(), "bench.log", bytes.NewReader(data), int64(len(data)), sources.DefaultMaxLineBytes, &st, sources.NewInterner(), nil, nil)
 				events += es.Len()
 				if st.Malformed > 0 {
 					b.Fatalf("%s: %d malformed: %v", name, st.Malformed, st.Problems[:1])

@@ -31,5 +31,5 @@ func (Format) Read(ctx context.Context, f *sources.File, st *sources.FileStats) 
 	if !f.Compressed {
 		sizeHint = f.Size
 	}
-	return sources.Batch{Events: readVault(ctx, f.Name, f.R, sizeHint, f.MaxLineBytes, st, f.Strings, f.Progress)}
+	return sources.Batch{Events: readVault(ctx, f.Name, f.R, sizeHint, f.MaxLineBytes, st, f.Strings, f.Progress, f.Emit)}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -145,7 +146,7 @@ type vaultChunk struct {
 // of this file cleanly, every goroutine and chunk accounted for, and is raised again here as
 // a *sources.PanicError carrying the stack where it happened, so that sources.Load makes it
 // this file's error instead of losing the run.
-func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLine int, st *sources.FileStats, shared *sources.Interner, progress func(lines int)) sources.EventStore {
+func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLine int, st *sources.FileStats, shared *sources.Interner, progress func(lines int), emit func([]event.Event)) sources.EventStore {
 	workers := runtime.GOMAXPROCS(0)
 	inflight := 2*workers + 2
 	free := make(chan *vaultChunk, inflight)
@@ -206,7 +207,7 @@ func readVault(ctx context.Context, name string, r io.Reader, size int64, maxLin
 		}()
 	}
 	pin := shared.Local()
-	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, maxLine: maxLine, size: size}
+	p := &vaultPairer{b: &vaultBuilder{file: file, in: pin}, file: file, st: st, in: pin, maxLine: maxLine, size: size, give: emit}
 	p.init()
 	var failed *sources.PanicError
 	for c := range ordered {
@@ -516,12 +517,76 @@ type vaultPairer struct {
 	maxLine  int
 	size     int64 // the input's size when known (uncompressed file), else 0
 	read     int64 // bytes of the chunks seen so far
+
+	// give, when set (a streamed run), takes the events as soon as nothing can change them:
+	// they are then kept in win, win[0] being event number base, win[:head] given already.
+	give   func([]event.Event)
+	win    []event.Event
+	base   int
+	head   int
+	newest time.Time
+	bad    int // events given with markBadAddr
+}
+
+// A streamed file's event that waits for its other half is given alone once it is
+// pairHorizon older than the newest entry, or pairHold events behind it: a request without a
+// response must not hold the stream. Vault answers within its max_request_duration (90 s by
+// default).
+const (
+	pairHorizon = 2 * time.Minute
+	pairHold    = 1 << 16
+)
+
+// at is event number i.
+func (p *vaultPairer) at(i int) *event.Event {
+	if p.give == nil {
+		return p.out.At(i)
+	}
+	return &p.win[i-p.base]
+}
+
+// live reports whether event number i was not given on yet (always, unless streamed).
+func (p *vaultPairer) live(i int) bool { return i >= p.base+p.head }
+
+// release gives on the events before the first that waits for its other half (and any that
+// waited too long); all: every event (the end of the file).
+func (p *vaultPairer) release(all bool) {
+	n := len(p.win)
+	cut := p.head
+	for cut < n {
+		m := p.marks[cut]
+		if m&(markWaiting|markEarly) != 0 && !all && n-cut <= pairHold && p.win[cut].Time.After(p.newest.Add(-pairHorizon)) {
+			break
+		}
+		if m&markWaiting != 0 {
+			p.win[cut].Flags |= event.FlagRequestOnly
+		}
+		if m&markBadAddr != 0 {
+			p.bad++
+		}
+		cut++
+	}
+	if cut > p.head {
+		p.give(p.win[p.head:cut])
+		p.st.Events += cut - p.head
+		p.head = cut
+	}
+	if p.head >= 4096 && p.head*2 >= n {
+		rest := copy(p.win, p.win[p.head:])
+		clear(p.win[rest:])
+		p.win = p.win[:rest]
+		copy(p.marks, p.marks[p.head:])
+		p.marks = p.marks[:rest]
+		p.base += p.head
+		p.head = 0
+	}
 }
 
 // Marks of an event in vaultPairer.marks.
 const (
 	markWaiting uint8 = 1 << iota // a request still waiting for its response
 	markBadAddr                   // remote_address was logged but is not an IP address
+	markEarly                     // a response still waiting for its request
 )
 
 // earlyResp is a response seen before its request: its response-only event and what it adds.
@@ -551,6 +616,10 @@ func (p *vaultPairer) chunk(c *vaultChunk) {
 	}
 	p.lineBase = n
 	p.read += int64(len(c.data))
+	if p.give != nil {
+		p.release(false)
+		return
+	}
 	if p.size > 0 && p.out.Flat() == nil && p.read >= sizingChunks*int64(vaultChunkSize) && p.out.Len() > 0 {
 		// Events per byte so far, times the size, plus a margin: one allocation for the file.
 		est := int64(float64(p.out.Len())*float64(p.size)/float64(p.read)*1.05) + 1024
@@ -599,9 +668,9 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 	p.st.Seen(r.ev.Time)
 	r.ev.Pos.Line = n
 	if r.isResp {
-		if i, ok := p.takeRequest(r.id); ok {
-			p.marks[i] &^= markWaiting
-			applyResponse(p.out.At(i), &r.resp, p.in)
+		if i, ok := p.takeRequest(r.id); ok && p.live(i) {
+			p.marks[i-p.base] &^= markWaiting
+			applyResponse(p.at(i), &r.resp, p.in)
 			return
 		}
 		// A response alone: build its event from the line (still in the chunk's buffer).
@@ -611,7 +680,11 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 		r.ev = full.ev
 		r.ev.Flags |= event.FlagResponseOnly
 		applyResponse(&r.ev, &r.resp, p.in)
-		i := p.add(&r.ev, 0, full.badAddr)
+		var mark uint8
+		if r.id.kind != 0 {
+			mark = markEarly
+		}
+		i := p.add(&r.ev, mark, full.badAddr)
 		if r.id.kind != 0 {
 			p.makeRoom()
 			e := earlyResp{i: i, badAddr: full.badAddr, resp: r.resp}
@@ -626,15 +699,15 @@ func (p *vaultPairer) entry(r *vaultRec, n int) {
 		return
 	}
 	if p.early > 0 && r.id.kind != 0 {
-		if e, ok := p.takeEarly(r.id); ok {
+		if e, ok := p.takeEarly(r.id); ok && p.live(e.i) {
 			// The response came first: the request's event, with what the response adds,
 			// takes the place of the response-only event.
-			ev := p.out.At(e.i)
+			ev := p.at(e.i)
 			*ev = r.ev
 			applyResponse(ev, &e.resp, p.in)
-			p.marks[e.i] = 0
+			p.marks[e.i-p.base] = 0
 			if r.badAddr {
-				p.marks[e.i] = markBadAddr
+				p.marks[e.i-p.base] = markBadAddr
 			}
 			return
 		}
@@ -657,6 +730,13 @@ func (p *vaultPairer) add(ev *event.Event, mark uint8, badAddr bool) int {
 		mark |= markBadAddr
 	}
 	p.marks = append(p.marks, mark)
+	if p.give != nil {
+		if ev.Time.After(p.newest) {
+			p.newest = ev.Time
+		}
+		p.win = append(p.win, *ev)
+		return p.base + len(p.win) - 1
+	}
 	return p.out.Add(ev)
 }
 
@@ -760,6 +840,17 @@ func popEarly[K comparable](m map[K][]earlyResp, k K, own func(K) K) (earlyResp,
 // request that disables the audit device has no response in that device's log); a reader of
 // outcomes that must not count an unanswered request as a success checks the flag.
 func (p *vaultPairer) finish() sources.EventStore {
+	if p.give != nil {
+		p.joinEnd()
+		p.release(true)
+		if p.bad > 0 {
+			p.st.Note = strings.TrimPrefix(p.st.Note+"; "+badAddrNote(p.bad), "; ")
+		}
+		p.noteShapes()
+		p.win, p.marks = nil, nil
+		p.pendU, p.pendS, p.moreU, p.moreS, p.earlyU, p.earlyS = nil, nil, nil, nil, nil, nil
+		return sources.EventStore{}
+	}
 	bad := 0
 	for i, m := range p.marks {
 		if m&markWaiting != 0 {

@@ -140,7 +140,7 @@ func readWithPipeline(data []byte, r io.Reader, maxLine, chunk int, st *sources.
 	if r == nil {
 		r = bytes.NewReader(data)
 	}
-	eb := readVault(context.Background(), "f.log", r, size, maxLine, st, sources.NewInterner(), nil)
+	eb := readVault(context.Background(), "f.log", r, size, maxLine, st, sources.NewInterner(), nil, nil)
 	out := make([]event.Event, 0, eb.Len())
 	for i := 0; i < eb.Len(); i++ {
 		out = append(out, *eb.At(i))

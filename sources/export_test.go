@@ -1,0 +1,4 @@
+package sources
+
+// StartTimes is startTimes, for the tests of package sources_test.
+var StartTimes = startTimes
