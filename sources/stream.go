@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -54,10 +55,10 @@ func Stream(ctx context.Context, inputs []Input, opts LoadOptions, sink func([]e
 		}
 	}
 	err := m.run()
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNothingRead) {
 		return nil, err
 	}
-	return m.res, nil
+	return m.res, err
 }
 
 // ReorderWindow and ReorderEvents bound how far an event may be behind the newest of its input
@@ -453,6 +454,29 @@ func (s *inputStream) enqueue(c []event.Event) {
 // (ACCOUNT_CloudTrail_REGION_20240101T0005Z_UNIQUE.json.gz).
 var cloudTrailKeyTime = regexp.MustCompile(`_CloudTrail_[a-z0-9-]+_(\d{8}T\d{4}Z)_`)
 
+// NameStart is the earliest time the events of a CloudTrail delivery file can have, from the
+// time in its name (minus StartSlack); the zero time for another name. Stream opens inputs in
+// the order of their start (the zero time first, ties in input order): a fetcher of objects
+// ahead of their readers (sources/s3store) sorts them so first.
+func NameStart(name string) time.Time {
+	if m := cloudTrailKeyTime.FindStringSubmatch(name); m != nil {
+		if t, err := time.Parse("20060102T1504Z", m[1]); err == nil {
+			return t.Add(-StartSlack)
+		}
+	}
+	return time.Time{}
+}
+
+// localFile reports whether in is a local regular file, which can be read more than once (not
+// standard input, a FIFO or a device).
+func localFile(in Input) bool {
+	if in.Open != nil || in.Name == "-" {
+		return false
+	}
+	fi, err := os.Stat(in.Name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // startTimes is the earliest time each input's events can have, so that the merge opens it in
 // time: from a CloudTrail delivery file's name (minus StartSlack), otherwise from the events of
 // a local file's first 64 KiB; the zero time (before everything) when neither tells.
@@ -461,38 +485,36 @@ func startTimes(ctx context.Context, inputs []Input, opts LoadOptions) []time.Ti
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, in := range inputs {
-		if m := cloudTrailKeyTime.FindStringSubmatch(in.Name); m != nil {
-			if t, err := time.Parse("20060102T1504Z", m[1]); err == nil {
-				out[i] = t.Add(-StartSlack)
-				continue
-			}
+		if t := NameStart(in.Name); !t.IsZero() {
+			out[i] = t
+			continue
 		}
-		if in.Open != nil || in.Name == "-" || len(inputs) == 1 {
+		if !localFile(in) || len(inputs) == 1 {
 			continue
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done(); _ = recover() }()
-			out[i] = headStart(ctx, in, opts)
+			out[i], _ = headFirst(ctx, in, opts)
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
-// headStart reads the events of a local file's head with its format's reader and returns the
-// earliest; the zero time when there are none.
-func headStart(ctx context.Context, in Input, opts LoadOptions) time.Time {
+// headFirst reads the events of an input's head with its format's reader and returns the
+// earliest and the format; the zero time when there are none.
+func headFirst(ctx context.Context, in Input, opts LoadOptions) (time.Time, string) {
 	f, err := open(in, nil, openLimits{maxDecompressed: opts.MaxDecompressedBytes, maxRatio: opts.MaxGzipRatio, done: ctx.Done()})
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, ""
 	}
 	defer f.close()
 	head, herr := f.r.Peek(HeadBytes)
 	format := pickFormat(opts, in.Name, ScanHead(head, herr != nil))
 	if format < 0 || bytes.HasPrefix(head, parquetMagic) {
-		return time.Time{}
+		return time.Time{}, ""
 	}
 	if herr == nil { // whole lines only
 		if nl := bytes.LastIndexByte(head, '\n'); nl >= 0 {
@@ -509,5 +531,38 @@ func headStart(ctx context.Context, in Input, opts LoadOptions) time.Time {
 			first = ev.Time
 		}
 	})
-	return first
+	return first, opts.Formats[format].Name()
+}
+
+// FirstEvent is an input's earliest event as its head shows it, and its format.
+type FirstEvent struct {
+	File, Format string
+	FirstEvent   time.Time
+}
+
+// FirstEvents reads the head of every input (not standard input) with its format's reader:
+// the first event and format of each, before a streamed run reads them (a baseline's record of
+// the files it learned is keyed by them). For a log in time order the head's earliest event is
+// the file's.
+func FirstEvents(ctx context.Context, inputs []Input, opts LoadOptions) []FirstEvent {
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	out := make([]FirstEvent, len(inputs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, in := range inputs {
+		out[i].File = in.Name
+		if in.Open == nil && !localFile(in) {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done(); _ = recover() }()
+			out[i].FirstEvent, out[i].Format = headFirst(ctx, in, opts)
+		}()
+	}
+	wg.Wait()
+	return out
 }

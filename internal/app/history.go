@@ -9,10 +9,18 @@ import (
 	"github.com/vaultsentry/vaultsentry/report"
 )
 
-// window is what a run analyses of the events it read: the reporting window (--since, --until)
+// window is what a run analyses of the events it reads: the reporting window (--since, --until)
 // and, with a baseline file, the history before --since that the baseline has not learned yet.
+// keep decides for each event, in time order, as the events stream.
 type window struct {
-	events []event.Event
+	p          *pipeline
+	since      time.Time
+	until      time.Time
+	useHistory bool
+	// covered: the newest event the baseline learned of each file it knows (baseline.Covered).
+	covered map[string]time.Time
+	// all: nothing to cut (no --since, --until, nor a file the baseline knows).
+	all bool
 	// filtered: events outside the window and not history (before --since and already
 	// learned, or without a baseline; at or after --until).
 	filtered int
@@ -26,69 +34,84 @@ type window struct {
 	learnedUntil time.Time
 	// fresh: the baseline file held no history before this run.
 	fresh bool
+
+	lastFile  string
+	lastCover time.Time
+	lastMax   time.Time // the newest learned event of lastFile's current run of events
 }
 
-// window cuts the events to what the run analyses. Without a baseline file, --since and --until
-// are a plain filter. With one, an event before --since that the baseline has not learned is
-// kept as history (learned, never reported: the run's learning period ends at --since), and
-// events the baseline learned in an earlier run are marked event.FlagLearned, so a daily run
-// over a log directory learns every event once, whichever files it rereads, and yesterday's
-// rotated file adds nothing twice. What a file continues is decided by baseline.Covered.
-// It also records, for saveBaseline, the newest event of each file that this run learned.
-func (p *pipeline) window(evs []event.Event, bl *baseline.Baseline, since, until time.Time) window {
-	w := window{fresh: len(bl.Principals) == 0 && len(bl.Inputs) == 0}
-	useHistory := p.opts.BaselinePath != ""
-	var covered map[string]time.Time
-	if useHistory && len(bl.Inputs) > 0 {
-		covered = make(map[string]time.Time, len(p.loaded.Files))
-		for _, f := range p.loaded.Files {
+// window prepares the cut of the events to what the run analyses. Without a baseline file,
+// --since and --until are a plain filter. With one, an event before --since that the baseline
+// has not learned is kept as history (learned, never reported: the run's learning period ends
+// at --since), and events the baseline learned in an earlier run are marked event.FlagLearned,
+// so a daily run over a log directory learns every event once, whichever files it rereads, and
+// yesterday's rotated file adds nothing twice. What a file continues is decided by
+// baseline.Covered, from each file's first event and format (firstEvents). keep also records,
+// for saveBaseline, the newest event of each file that this run learned.
+func (p *pipeline) window(bl *baseline.Baseline, since, until time.Time) *window {
+	w := &window{p: p, since: since, until: until, useHistory: p.opts.BaselinePath != "",
+		fresh: len(bl.Principals) == 0 && len(bl.Inputs) == 0}
+	if w.useHistory && len(bl.Inputs) > 0 {
+		w.covered = map[string]time.Time{}
+		for _, f := range p.firstEvents() {
 			c := bl.Covered(f.File, f.Format, renamedOnRotation(f.Format), f.FirstEvent)
 			if c.IsZero() {
 				continue
 			}
-			covered[f.File] = c
+			w.covered[f.File] = c
 			if w.learnedUntil.IsZero() || c.Before(w.learnedUntil) {
 				w.learnedUntil = c
 			}
 		}
 	}
 	p.learnedLast = map[string]time.Time{}
-	if since.IsZero() && until.IsZero() && len(covered) == 0 {
-		w.events = evs
-		for _, f := range p.loaded.Files {
-			p.learnedLast[f.File] = f.LastEvent
-		}
-		return w
-	}
-	kept := evs[:0]
-	lastFile, lastCover := "", time.Time{}
-	for i := range evs {
-		ev := &evs[i]
-		if !until.IsZero() && !ev.Time.Before(until) {
-			w.filtered++
-			continue
-		}
-		if ev.Pos.File != lastFile { // files interleave in time order, but in runs
-			lastFile, lastCover = ev.Pos.File, covered[ev.Pos.File]
-		}
-		learned := !lastCover.IsZero() && !ev.Time.After(lastCover)
-		if !since.IsZero() && ev.Time.Before(since) {
-			if !useHistory || learned {
-				w.filtered++
-				continue
-			}
-			w.history++
-		}
-		if learned {
-			ev.Flags |= event.FlagLearned
-			w.relearned++
-		} else if ev.Time.After(p.learnedLast[ev.Pos.File]) {
-			p.learnedLast[ev.Pos.File] = ev.Time
-		}
-		kept = append(kept, *ev)
-	}
-	w.events = kept
+	w.all = since.IsZero() && until.IsZero() && len(w.covered) == 0
 	return w
+}
+
+// keep reports whether the run analyses ev (the next event in time order), marking it
+// event.FlagLearned when an earlier run learned it.
+func (w *window) keep(ev *event.Event) bool {
+	if ev.Pos.File != w.lastFile { // files interleave in time order, but in runs
+		w.endRun()
+		w.lastFile, w.lastCover = ev.Pos.File, w.covered[ev.Pos.File]
+	}
+	if w.all {
+		if ev.Time.After(w.lastMax) {
+			w.lastMax = ev.Time
+		}
+		return true
+	}
+	if !w.until.IsZero() && !ev.Time.Before(w.until) {
+		w.filtered++
+		return false
+	}
+	learned := !w.lastCover.IsZero() && !ev.Time.After(w.lastCover)
+	if !w.since.IsZero() && ev.Time.Before(w.since) {
+		if !w.useHistory || learned {
+			w.filtered++
+			return false
+		}
+		w.history++
+	}
+	if learned {
+		ev.Flags |= event.FlagLearned
+		w.relearned++
+	} else if ev.Time.After(w.lastMax) {
+		w.lastMax = ev.Time
+	}
+	return true
+}
+
+// endRun records the newest learned event of the run of events of one file that ends.
+func (w *window) endRun() {
+	if w.lastFile == "" || w.lastMax.IsZero() {
+		return
+	}
+	if w.lastMax.After(w.p.learnedLast[w.lastFile]) {
+		w.p.learnedLast[w.lastFile] = w.lastMax
+	}
+	w.lastMax = time.Time{}
 }
 
 // renamedOnRotation: the format is a log that a process appends to and logrotate renames (a
@@ -104,7 +127,7 @@ const noHistory = "no history yet: new-resource, new-source-ip and dormant-ident
 	"over your archive"
 
 // historyNotes are the run notes about the baseline's history.
-func (p *pipeline) historyNotes(w window, since, learnUntil time.Time) []string {
+func (p *pipeline) historyNotes(w *window, since, learnUntil time.Time) []string {
 	var notes []string
 	o := p.opts
 	if o.BaselinePath != "" && w.fresh && !o.LearnOnly {

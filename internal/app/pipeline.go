@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/metrics"
@@ -46,6 +45,9 @@ type pipeline struct {
 	metrics *metrics.Collector
 	// stores: what each log-store export did (logstore.go); nil for files.
 	stores []sources.StoreStats
+	// stream, when set, reads the inputs while run analyses them (stream.go): loaded is set
+	// once they are read. nil: loaded holds every event.
+	stream *streamSource
 }
 
 // newestPlausible is the reference time for durations on files: the newest event, ignoring
@@ -73,10 +75,16 @@ func (p *pipeline) run() (out Outcome, err error) {
 	defer p.finishMetrics(&out, &err)
 	o := p.opts
 	conf := o.config()
-	evs := p.loaded.Events
 	var futureNote string
-	if p.timeRef.IsZero() && len(evs) > 0 {
-		p.timeRef, futureNote = newestPlausible(evs, o.now())
+	if p.timeRef.IsZero() {
+		if p.stream != nil && o.countsBack() {
+			if err := p.streamRef(); err != nil {
+				return Outcome{}, err
+			}
+		}
+		if p.stream == nil && len(p.loaded.Events) > 0 {
+			p.timeRef, futureNote = newestPlausible(p.loaded.Events, o.now())
+		}
 	}
 	since, until := o.Since.Resolve(p.timeRef), o.Until.Resolve(p.timeRef)
 	if p.liveSince {
@@ -102,24 +110,51 @@ func (p *pipeline) run() (out Outcome, err error) {
 		}
 		defer p.store.Close() // the lock is held until the baseline is written back, or not
 	}
-	win := p.window(evs, bl, since, until)
-	evs = win.events
-	if win.history > 0 && since.After(cfg.LearnUntil) {
-		cfg.LearnUntil = since // what came before --since is history, not the report
+	win := p.window(bl, since, until)
+	if win.useHistory && !since.IsZero() && since.After(cfg.LearnUntil) {
+		cfg.LearnUntil = since // what comes before --since is history, not the report
 	}
 	if o.Verbose {
-		fmt.Fprintf(o.IO.Err, "analysing %d events\n", len(evs))
+		if p.stream == nil {
+			fmt.Fprintf(o.IO.Err, "analysing %d events\n", len(p.loaded.Events))
+		} else {
+			fmt.Fprintln(o.IO.Err, "analysing the events as they are read")
+		}
 	}
-	p.collectMetrics(evs, bl, cfg.LearnUntil)
-	res := analyze.Run(evs, analyze.Env{Config: &cfg, Baseline: bl, LearnedUntil: win.learnedUntil, Done: p.ctx.Done()})
+	a := p.newAnalysis(win, bl, &cfg)
+	defer a.close()
+	if p.stream != nil {
+		err = p.streamInto(a.consume)
+	} else {
+		err = a.consume(p.loaded.Events)
+		a.kept = p.loaded.Events[:a.events]
+	}
+	a.done()
+	if err != nil && !errors.Is(err, errStopped) {
+		return Outcome{}, err
+	}
+	if errors.Is(err, errStopped) || p.ctx.Err() != nil {
+		if p.stream != nil {
+			return Outcome{}, interrupted(p.ctx, "reading and analysing")
+		}
+		return Outcome{}, interrupted(p.ctx, "analysing")
+	}
+	if p.stream != nil && a.future > 0 {
+		futureNote = a.futureNote()
+	}
+	if err := a.spillErr(); err != nil {
+		return Outcome{}, err
+	}
+	res := a.runner.Finish(a.second())
 	if res.Interrupted || p.ctx.Err() != nil {
 		return Outcome{}, interrupted(p.ctx, "analysing")
 	}
+	p.metrics = a.metrics()
 	findings, leftOut := p.leaveOut(res.Findings)
 
 	rr := &report.Result{
 		Tool: "vaultsentry", Version: Version, Command: p.command, Rules: res.Rules,
-		Files: p.loaded.Files, Events: len(evs), Filtered: win.filtered, Training: res.Training,
+		Files: p.loaded.Files, Events: a.events, Filtered: win.filtered, Training: res.Training,
 		Location: o.location(), Generated: time.Now().UTC(),
 		LearnUntil: cfg.LearnUntil, SuppressedCount: len(leftOut.suppressed), Previous: leftOut.previous, Changes: leftOut.changes,
 		Width: o.IO.Width, Sort: o.Sort, GroupBy: o.GroupBy,
@@ -128,7 +163,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed
 	}
-	rr.First, rr.Last = sources.Span(evs)
+	rr.First, rr.Last = a.first, a.last
 	for _, e := range p.inErrs {
 		rr.Errors = append(rr.Errors, e.Error())
 	}
@@ -137,7 +172,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 			rr.Errors = append(rr.Errors, e.Error())
 		}
 	}
-	rr.Notes = append(analyze.Notes(evs, &cfg), leftOut.notes...)
+	rr.Notes = append(a.notes.Notes(), leftOut.notes...)
 	if futureNote != "" {
 		rr.Notes = append(rr.Notes, futureNote)
 	}
@@ -152,14 +187,14 @@ func (p *pipeline) run() (out Outcome, err error) {
 		rr.Findings = append(rr.Findings, f)
 	}
 	if p.batch != nil {
-		p.batch.done(p, len(evs))
+		p.batch.done(p, a.events)
 		return Outcome{}, nil
 	}
 	if o.LearnOnly {
 		if err := p.saveBaseline(bl); err != nil {
 			return Outcome{}, err
 		}
-		fmt.Fprintf(o.IO.Err, "learned %d events from %d files into %s (%d identities)\n", len(evs), len(p.loaded.Files),
+		fmt.Fprintf(o.IO.Err, "learned %d events from %d files into %s (%d identities)\n", a.events, len(p.loaded.Files),
 			report.Sanitize(o.BaselinePath), len(bl.Principals))
 		return Outcome{}, nil
 	}
@@ -168,7 +203,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 		if !cfg.LearnUntil.IsZero() && cfg.LearnUntil.After(from) && cfg.LearnUntil.Before(rr.Last) {
 			from = cfg.LearnUntil // chart the reporting period, not the history
 		}
-		rr.Charts = report.BuildChartsFor(evs, rr.Findings, from, rr.Last, cfg.BulkRead)
+		rr.Charts = report.BuildChartsSeq(a.second(), rr.Findings, from, rr.Last, cfg.BulkRead)
 	}
 	// The report first, then the baseline: a baseline that cannot be saved (a full disk, a
 	// read-only directory) must not cost the report. A report that cannot be written keeps the

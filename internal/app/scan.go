@@ -43,12 +43,11 @@ func scan(ctx context.Context, r *ScanRequest) (Outcome, error) {
 	if r.Store != nil {
 		return scanStore(ctx, r)
 	}
-	loaded, inErrs, err := loadInputs(ctx, o, "scan", r.Paths, "",
+	p, err := streamedPipeline(ctx, o, "scan", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
 	if err != nil {
 		return Outcome{}, err
 	}
-	p := &pipeline{ctx: ctx, opts: o, command: "scan", loaded: loaded, inErrs: inErrs}
 	return p.run()
 }
 
@@ -106,6 +105,11 @@ func noEvents(s IO, command string, loaded *sources.Loaded, hint string) error {
 	if len(loaded.Events) > 0 {
 		return nil
 	}
+	return noEventsIn(s, command, loaded, hint)
+}
+
+// noEventsIn is the error for inputs read without an event, after what each file held.
+func noEventsIn(s IO, command string, loaded *sources.Loaded, hint string) error {
 	for _, f := range loaded.Files {
 		fmt.Fprintf(s.Err, "  %s: %s\n", report.Sanitize(f.File), report.Sanitize(describeEmpty(f)))
 	}

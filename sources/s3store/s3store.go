@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,7 +122,8 @@ func needsPathStyle(endpoint string) bool {
 var ErrAccess = errors.New("access to S3 refused")
 
 // Expand lists every s3:// argument with the filter and returns the objects as inputs, in the
-// order of the arguments, each argument's objects in key order. An object listed twice (two
+// order of the arguments, each argument's objects in key order, then CloudTrail delivery files
+// (stably) in the order of the time in their names (sources.NameStart). An object listed twice (two
 // overlapping prefixes) is read once. Errors are per argument or folder, never fatal to the rest.
 func Expand(ctx context.Context, api API, args []string, f Filter, inFlight int, stats *Stats) ([]sources.Input, []error) {
 	var objs []Object
@@ -144,5 +146,9 @@ func Expand(ctx context.Context, api API, args []string, f Filter, inFlight int,
 			objs = append(objs, o)
 		}
 	}
+	// sources.Stream opens its inputs in the order of their start (CloudTrail delivery files by
+	// the time in their name): fetched ahead in that order, no reader waits for a fetch slot
+	// that an object it does not need yet holds.
+	slices.SortStableFunc(objs, func(a, b Object) int { return sources.NameStart(a.Key).Compare(sources.NameStart(b.Key)) })
 	return NewFetcher(ctx, api, objs, inFlight, stats).Inputs(), errs
 }
