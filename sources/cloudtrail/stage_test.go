@@ -1,0 +1,359 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/internal/ctgen"
+	"github.com/vaultsentry/vaultsentry/internal/testutil"
+	"github.com/vaultsentry/vaultsentry/sources"
+)
+
+// readOnly is Format without Combine and Finish: Load then gives what sources.Stream merges,
+// every file's events as read, in one time-ordered slice (ties: input, then position), and
+// the statistics as the readers left them.
+type readOnly struct{ f Format }
+
+func (r readOnly) Name() string                            { return r.f.Name() }
+func (r readOnly) Title() string                           { return r.f.Title() }
+func (r readOnly) Sniff(name string, h *sources.Head) bool { return r.f.Sniff(name, h) }
+func (r readOnly) Read(ctx context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
+	return r.f.Read(ctx, f, st)
+}
+
+func inputs(paths []string) []sources.Input {
+	var ins []sources.Input
+	for _, p := range paths {
+		ins = append(ins, sources.Input{Name: p})
+	}
+	return ins
+}
+
+// loadBoth loads paths as Load does today (Combine, merge, Finish) and as the stream does (the
+// merged events through the stage, its counts applied at the end).
+func loadBoth(t *testing.T, paths ...string) (load, stream *sources.Loaded) {
+	t.Helper()
+	load, err := sources.Load(context.Background(), inputs(paths), sources.LoadOptions{Formats: []sources.FileFormat{Format{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err = sources.Load(context.Background(), inputs(paths), sources.LoadOptions{Formats: []sources.FileFormat{readOnly{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Events = runStage(Format{}.NewStage(), stream.Events, stream.Files)
+	return load, stream
+}
+
+// runStage pushes evs through st and returns what it emits, checking that it emits in time
+// order; the counts are applied to files.
+func runStage(st sources.Stage, evs []event.Event, files []sources.FileStats) []event.Event {
+	var out []event.Event
+	emit := func(ev *event.Event) { out = append(out, *ev) }
+	for i := range evs {
+		st.Push(&evs[i], emit)
+	}
+	st.Flush(emit)
+	st.Apply(files)
+	return out
+}
+
+func sameLoads(t *testing.T, load, stream *sources.Loaded) {
+	t.Helper()
+	if len(load.Events) != len(stream.Events) {
+		t.Fatalf("Load: %d events, the stage: %d", len(load.Events), len(stream.Events))
+	}
+	for i := range load.Events {
+		if !reflect.DeepEqual(load.Events[i], stream.Events[i]) {
+			t.Fatalf("event %d differs\n  Load %+v\nstream %+v", i, load.Events[i], stream.Events[i])
+		}
+	}
+	if !reflect.DeepEqual(load.Files, stream.Files) {
+		for i := range load.Files {
+			if !reflect.DeepEqual(load.Files[i], stream.Files[i]) {
+				t.Errorf("%s: statistics differ\n  Load %+v\nstream %+v", load.Files[i].File, load.Files[i], stream.Files[i])
+			}
+		}
+	}
+	for _, f := range stream.Files {
+		if !f.Balanced() {
+			t.Errorf("%s not balanced: %+v", f.File, f)
+		}
+	}
+}
+
+func writeNDJSON(t *testing.T, path string, recs ...map[string]any) string {
+	t.Helper()
+	var b bytes.Buffer
+	for _, r := range recs {
+		json.NewEncoder(&b).Encode(r)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestStageMatchesLoad: the stage over the merged stream gives Load's events and statistics:
+// a generated S3 tree (records delivered twice and late, batch reads with their GetSecretValue
+// records), and hand-made files with the same record in two files and twice in one, a batch
+// read delivered twice, batch reads with and without their echoes, a secret twice in a batch.
+func TestStageMatchesLoad(t *testing.T) {
+	t.Run("ctgen", func(t *testing.T) {
+		dir := t.TempDir()
+		gs, err := ctgen.Write(dir, 8<<20, ctgen.Options{DuplicateShare: 0.03, LateShare: 0.05, Accounts: 1, Regions: []string{"eu-west-1", "us-east-1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins, errs := sources.Expand([]string{dir})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		var paths []string
+		for _, in := range ins {
+			paths = append(paths, in.Name)
+		}
+		load, stream := loadBoth(t, paths...)
+		sameLoads(t, load, stream)
+		dups, echoes := 0, 0
+		for _, f := range load.Files {
+			dups += f.Duplicates
+			echoes += f.BatchEchoes
+		}
+		if dups != gs.Duplicates || echoes == 0 {
+			t.Errorf("%d duplicates (ctgen wrote %d), %d batch echoes: the tree does not test what it should", dups, gs.Duplicates, echoes)
+		}
+	})
+	t.Run("hand-made", func(t *testing.T) {
+		dir := t.TempDir()
+		t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
+		arnB := "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/b-XyZ123"
+		get := func(id string, at time.Duration, secret string) map[string]any {
+			return testutil.CTRecord(id, t0.Add(at), "GetSecretValue", `{"secretId":"`+secret+`"}`, "")
+		}
+		batch := func(id string, at time.Duration, ids ...string) map[string]any {
+			return testutil.CTRecord(id, t0.Add(at), "BatchGetSecretValue", `{"secretIdList":["`+strings.Join(ids, `","`)+`"]}`, "")
+		}
+		list := testutil.CTRecord("l1", t0.Add(3*time.Second), "ListSecrets", `{}`, "")
+		a := writeNDJSON(t, filepath.Join(dir, "a.ndjson"),
+			get("g1", 0, "prod/a"), batch("b1", 0, "prod/a", arnB, "prod/c"), get("g2", time.Second, "prod/b"),
+			get("g1", 0, "prod/a"), // twice in one file
+			batch("b2", 10*time.Second, "prod/d", "prod/d", "prod/e"), list, // no echo; prod/d twice
+			get("g3", 12*time.Second, "prod/e"), // 2 s after b2: not its echo
+		)
+		b := writeNDJSON(t, filepath.Join(dir, "b.ndjson"),
+			get("g2", time.Second, "prod/b"),                                           // in a.ndjson too
+			batch("b2", 10*time.Second, "prod/d", "prod/d", "prod/e"),                  // a batch read delivered twice
+			batch("b3", 20*time.Second, "prod/f"), get("g4", 21*time.Second, "prod/f"), // echo a second later
+			get("g5", 30*time.Second, "prod/x"),
+		)
+		c := writeNDJSON(t, filepath.Join(dir, "c.ndjson"), get("g5", 30*time.Second, "prod/x"), list, get("g6", 40*time.Minute, "prod/y"))
+		load, stream := loadBoth(t, a, b, c)
+		sameLoads(t, load, stream)
+		var got []string
+		for _, ev := range stream.Events {
+			got = append(got, ev.ID+":"+ev.Resource)
+		}
+		wantEvs := "g1:prod/a b1:prod/c g2:prod/b l1:* b2:prod/d b2:prod/e g3:prod/e g4:prod/f g5:prod/x g6:prod/y"
+		if strings.Join(got, " ") != wantEvs {
+			t.Errorf("events\n got %s\nwant %s", strings.Join(got, " "), wantEvs)
+		}
+		wantStats := []struct{ dups, echoes, skip int }{{1, 3, 1}, {2, 1, 2}, {2, 0, 2}}
+		for i, w := range wantStats {
+			f := stream.Files[i]
+			if f.Duplicates != w.dups || f.BatchEchoes != w.echoes || f.Skipped["duplicate"] != w.skip {
+				t.Errorf("%s: %d duplicates, %d echoes, skipped %v; want %d, %d, %d", f.File, f.Duplicates, f.BatchEchoes, f.Skipped, w.dups, w.echoes, w.skip)
+			}
+		}
+	})
+	t.Run("echo-tests", func(t *testing.T) {
+		// TestBatchEchoes' inputs
+		t0 := time.Date(2026, 9, 11, 12, 5, 2, 0, time.UTC)
+		arn := "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/b-XyZ123"
+		batch := testutil.CTRecord("b1", t0, "BatchGetSecretValue", `{"secretIdList":["prod/a","`+arn+`","prod/c"]}`, "")
+		echoA := testutil.CTRecord("g1", t0, "GetSecretValue", `{"secretId":"prod/a"}`, "")
+		echoB := testutil.CTRecord("g2", t0.Add(time.Second), "GetSecretValue", `{"secretId":"prod/b"}`,
+			`{"resources":[{"type":"AWS::SecretsManager::Secret","ARN":"`+arn+`"}]}`)
+		echoC := testutil.CTRecord("g3", t0, "GetSecretValue", `{"secretId":"prod/c"}`, `{"errorCode":"AccessDenied"}`)
+		later := testutil.CTRecord("g4", t0.Add(10*time.Minute), "GetSecretValue", `{"secretId":"prod/a"}`, "")
+		dir := t.TempDir()
+		load, stream := loadBoth(t, writeNDJSON(t, filepath.Join(dir, "echo.ndjson"), echoB, batch, echoA, echoC, later))
+		sameLoads(t, load, stream)
+		if stream.Files[0].BatchEchoes != 3 {
+			t.Errorf("%d echoes, want 3", stream.Files[0].BatchEchoes)
+		}
+		load, stream = loadBoth(t, writeNDJSON(t, filepath.Join(dir, "batch-only.ndjson"), batch))
+		sameLoads(t, load, stream)
+		if len(stream.Events) != 3 {
+			t.Errorf("batch alone: %d events, want 3", len(stream.Events))
+		}
+	})
+}
+
+// ctEvent is a CloudTrail event of record rec of file, with eventID id.
+func ctEvent(at time.Time, file string, rec uint32, id, action, secret string) event.Event {
+	return event.Event{Time: at, Pos: event.Pos{File: file, Line: int(rec)}, Kind: event.KindCloudTrail, Op: event.OpRead,
+		Action: action, Principal: "arn:aws:iam::111122223333:role/sync", Resource: secret, Record: rec, ID: id}
+}
+
+// TestStageOtherKinds: the stage passes other formats' events on in their place, the same
+// pointer when nothing is held; while a batch read waits they wait behind it, in order.
+func TestStageOtherKinds(t *testing.T) {
+	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
+	vault := func(at time.Duration, path string) event.Event {
+		return event.Event{Time: t0.Add(at), Kind: event.KindVault, Op: event.OpRead, Action: "read", Path: path, Pos: event.Pos{File: "vault.log"}}
+	}
+	evs := []event.Event{
+		vault(0, "kv/a"),
+		ctEvent(t0, "ct.json", 1, "g1", "GetSecretValue", "prod/a"),
+		vault(0, "kv/b"),
+		ctEvent(t0.Add(time.Second), "ct.json", 2, "b1", "BatchGetSecretValue", "prod/a"), // the echo of g1
+		ctEvent(t0.Add(time.Second), "ct.json", 2, "b1", "BatchGetSecretValue", "prod/b"),
+		vault(time.Second, "kv/c"),
+		ctEvent(t0.Add(1500*time.Millisecond), "ct.json", 3, "g2", "GetSecretValue", "prod/b"), // the echo of b1's prod/b
+		vault(2*time.Second, "kv/d"),
+		vault(3*time.Second, "kv/e"),
+		ctEvent(t0.Add(3*time.Second), "ct.json", 1, "g1", "GetSecretValue", "prod/a"), // another file's copy? no: same file, same record
+	}
+	evs[len(evs)-1].Pos.File = "ct2.json" // a copy of g1 in another file
+	st := Format{}.NewStage()
+	var got []string
+	direct := 0
+	for i := range evs {
+		st.Push(&evs[i], func(ev *event.Event) {
+			if ev == &evs[i] {
+				direct++
+			}
+			got = append(got, ev.Path+ev.ID+ev.Resource)
+		})
+	}
+	st.Flush(func(ev *event.Event) { got = append(got, ev.Path+ev.ID+ev.Resource) })
+	want := "kv/a g1prod/a kv/b kv/c g2prod/b kv/d kv/e"
+	if strings.Join(got, " ") != want {
+		t.Errorf("emitted\n %s\nwant\n %s", strings.Join(got, " "), want)
+	}
+	if direct != 4 {
+		t.Errorf("%d events handed on without a copy, want the 3 before the batch read and the one after its decision", direct)
+	}
+	files := []sources.FileStats{{File: "vault.log", Events: 5}, {File: "ct.json", Events: 4, Parsed: 3}, {File: "ct2.json", Events: 1, Parsed: 1, Lines: 1}}
+	st.Apply(files)
+	if files[1].BatchEchoes != 2 || files[1].Events != 2 || files[2].Duplicates != 1 || files[2].Events != 0 || files[2].Skipped["duplicate"] != 1 || files[0].Events != 5 {
+		t.Errorf("statistics %+v", files)
+	}
+}
+
+// TestStageWindow: a stream of a million distinct records keeps no more eventIDs than
+// DuplicateWindow holds; a copy within the window is dropped even at another time, one beyond
+// it is analysed again and counted in its file's note.
+func TestStageWindow(t *testing.T) {
+	t0 := time.Date(2026, 9, 11, 0, 0, 0, 0, time.UTC)
+	st := newStage(true)
+	const n = 1_000_000
+	step := 250 * time.Millisecond // four records a second
+	maxSeen, emitted := 0, 0
+	emit := func(*event.Event) { emitted++ }
+	ev := ctEvent(t0, "ct.json", 0, "", "GetSecretValue", "prod/a")
+	var id []byte
+	for i := range n {
+		id = fmt.Appendf(id[:0], "%08d-0000-4000-8000-000000000000", i)
+		ev.Time, ev.Record, ev.ID = t0.Add(time.Duration(i)*step), uint32(i+1), string(id)
+		st.Push(&ev, emit)
+		maxSeen = max(maxSeen, len(st.dedup.seen))
+	}
+	st.Flush(emit)
+	perWindow := int(DuplicateWindow/step) + 4 // ids of one second are forgotten together
+	if emitted != n || maxSeen > perWindow || maxSeen < perWindow-8 || st.dedup.expiry.n != len(st.dedup.seen) {
+		t.Errorf("%d emitted (want %d); at most %d ids kept, want about %d; expiry %d", emitted, n, maxSeen, perWindow, st.dedup.expiry.n)
+	}
+	if st.echo.held.n != 0 || len(st.echo.held.buf) != 0 {
+		t.Errorf("events held without a batch read: %d (buffer %d)", st.echo.held.n, len(st.echo.held.buf))
+	}
+
+	st = newStage(true)
+	var got []string
+	emit = func(ev *event.Event) { got = append(got, ev.ID+"@"+ev.Time.Sub(t0).String()+"/"+ev.Pos.File) }
+	push := func(at time.Duration, file string, rec uint32, id string) {
+		e := ctEvent(t0.Add(at), file, rec, id, "GetSecretValue", "prod/a")
+		st.Push(&e, emit)
+	}
+	push(0, "a.json", 1, "x")
+	push(0, "b.json", 1, "x")               // a copy: dropped
+	push(DuplicateWindow, "b.json", 2, "x") // another time, within the window: dropped
+	push(DuplicateWindow+time.Second, "a.json", 2, "y")
+	push(DuplicateWindow+time.Second, "c.json", 1, "x")   // beyond: kept, counted late
+	push(DuplicateWindow+2*time.Second, "c.json", 2, "x") // a copy of the late copy: dropped
+	st.Flush(emit)
+	want := "x@0s/a.json y@15m1s/a.json x@15m1s/c.json"
+	if strings.Join(got, " ") != want {
+		t.Errorf("emitted %s, want %s", strings.Join(got, " "), want)
+	}
+	files := []sources.FileStats{{File: "a.json"}, {File: "b.json"}, {File: "c.json"}}
+	st.Apply(files)
+	if files[1].Duplicates != 2 || files[2].Duplicates != 1 || !strings.Contains(files[2].Note, "1 record repeats the eventID of a record logged more than 15m0s earlier") {
+		t.Errorf("statistics %+v", files)
+	}
+}
+
+// BenchmarkStage: events through the stage, distinct records, four a second; batch: one
+// record in ten a BatchGetSecretValue of three secrets, half of them with their echoes.
+func BenchmarkStage(b *testing.B) {
+	t0 := time.Date(2026, 9, 11, 0, 0, 0, 0, time.UTC)
+	const n = 200_000
+	gen := func(batches bool) []event.Event {
+		evs := make([]event.Event, 0, n)
+		rec := uint32(0)
+		for i := 0; len(evs) < n; i++ {
+			at := t0.Add(time.Duration(i) * 250 * time.Millisecond)
+			rec++
+			id := fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+			file := fmt.Sprintf("ct-%d.json", i%50)
+			if batches && i%10 == 0 {
+				for s := range 3 {
+					evs = append(evs, ctEvent(at, file, rec, id, "BatchGetSecretValue", fmt.Sprintf("prod/s%d", (i+s)%500)))
+				}
+				if i%20 == 0 {
+					for s := range 3 {
+						rec++
+						evs = append(evs, ctEvent(at, file, rec, id+fmt.Sprint(s), "GetSecretValue", fmt.Sprintf("prod/s%d", (i+s)%500)))
+					}
+				}
+				continue
+			}
+			action := "GetSecretValue"
+			if i%3 == 0 {
+				action = "DescribeSecret"
+			}
+			evs = append(evs, ctEvent(at, file, rec, id, action, fmt.Sprintf("prod/s%d", i%500)))
+		}
+		return evs
+	}
+	for _, c := range []struct {
+		name    string
+		batches bool
+	}{{"no-batch", false}, {"batch", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			evs := gen(c.batches)
+			out := 0
+			emit := func(*event.Event) { out++ }
+			b.ReportAllocs()
+			for b.Loop() {
+				st := Format{}.NewStage()
+				for i := range evs {
+					st.Push(&evs[i], emit)
+				}
+				st.Flush(emit)
+			}
+			b.ReportMetric(float64(b.N)*float64(len(evs))/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
