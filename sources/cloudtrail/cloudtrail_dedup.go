@@ -22,10 +22,10 @@ const DuplicateWindow = 15 * time.Minute
 // per secret a batch returns, in the same second or the next).
 const batchEchoWindow = time.Second
 
-// forgetCap is how many forgotten eventIDs (as 64-bit hashes) each of the two generations
-// holds, to count late duplicates: the last forgetCap to 2*forgetCap ids forgotten are
-// recognised, so the count is a lower bound on a long stream.
-const forgetCap = 1 << 18
+// 1<<forgetBits is the size of the table of forgotten eventIDs (their 64-bit hashes, 8 bytes a
+// slot, allocated when the first id is forgotten), to count late duplicates: an id stays in it
+// until another lands in its slot, so on a long stream the count is a lower bound.
+const forgetBits = 19
 
 // recRef names one record of one input: the input's number and the record's (event.Record).
 type recRef struct{ file, rec uint32 }
@@ -55,8 +55,8 @@ type dedup struct {
 	// of seen in the order they were added (log time order, in a stream).
 	window int64
 	expiry ring[idAt]
-	// forgot holds the hashes of ids expiry forgot, in two generations of at most forgetCap.
-	forgot   [2]map[uint64]struct{}
+	// forgot holds the hashes of ids expiry forgot, each in the slot its hash names.
+	forgot   []uint64
 	seed     maphash.Seed
 	dropping bool
 	last     recRef // the record whose events are being dropped, when dropping
@@ -117,27 +117,19 @@ func (d *dedup) expire(now int64) {
 }
 
 func (d *dedup) forget(id string) {
-	if d.forgot[0] == nil {
-		d.forgot[0] = make(map[uint64]struct{})
+	if d.forgot == nil {
+		d.forgot = make([]uint64, 1<<forgetBits)
 	}
-	if len(d.forgot[0]) >= forgetCap {
-		if d.forgot[1] == nil {
-			d.forgot[1] = make(map[uint64]struct{}, forgetCap)
-		}
-		clear(d.forgot[1])
-		d.forgot[0], d.forgot[1] = d.forgot[1], d.forgot[0]
-	}
-	d.forgot[0][maphash.String(d.seed, id)] = struct{}{}
+	h := maphash.String(d.seed, id) | 1 // 0: an empty slot
+	d.forgot[h>>(64-forgetBits)] = h
 }
 
 func (d *dedup) forgotten(id string) bool {
-	if d.forgot[0] == nil {
+	if d.forgot == nil {
 		return false
 	}
-	h := maphash.String(d.seed, id)
-	_, in0 := d.forgot[0][h]
-	_, in1 := d.forgot[1][h]
-	return in0 || in1
+	h := maphash.String(d.seed, id) | 1
+	return d.forgot[h>>(64-forgetBits)] == h
 }
 
 // dropDuplicateRecords drops records delivered more than once (at-least-once delivery: the same
