@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -356,4 +358,190 @@ func BenchmarkStage(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// TestStageRandom: on random streams (records delivered again in the same or another file,
+// batch reads of repeated secrets, GetSecretValue records before, at and after them on
+// half-second boundaries, other formats' events between), the stage drops what the code it
+// replaced dropped, and counts the same: oldDropDuplicateRecords in input order and
+// oldDropBatchEchoes on the merged slice are that code, kept here as the reference.
+func TestStageRandom(t *testing.T) {
+	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
+	principals := []string{"arn:aws:iam::111122223333:role/a", "arn:aws:iam::111122223333:role/b"}
+	secrets := []string{"prod/a", "prod/b", "prod/c"}
+	for seed := range uint64(400) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		nFiles := 1 + rng.IntN(4)
+		names := make([]string, nFiles+1)
+		for i := range names {
+			names[i] = fmt.Sprintf("f%d.json", i)
+		}
+		names[nFiles] = "vault.log"
+		perFile := make([][]event.Event, nFiles+1)
+		recs := make([]uint32, nFiles+1)
+		type record struct{ evs []event.Event }
+		var made []record
+		for i := range 10 + rng.IntN(60) {
+			f := rng.IntN(nFiles)
+			var evs []event.Event
+			if len(made) > 0 && rng.IntN(4) == 0 { // a copy of an earlier record
+				evs = slices.Clone(made[rng.IntN(len(made))].evs)
+			} else {
+				at := t0.Add(time.Duration(rng.IntN(24)) * 500 * time.Millisecond)
+				p := principals[rng.IntN(len(principals))]
+				id := fmt.Sprintf("id-%d", i)
+				switch rng.IntN(4) {
+				case 0, 1:
+					evs = append(evs, ctEvent(at, "", 0, id, "GetSecretValue", secrets[rng.IntN(len(secrets))]))
+				case 2:
+					for range 1 + rng.IntN(3) {
+						evs = append(evs, ctEvent(at, "", 0, id, "BatchGetSecretValue", secrets[rng.IntN(len(secrets))]))
+					}
+				default:
+					evs = append(evs, ctEvent(at, "", 0, id, "DescribeSecret", secrets[rng.IntN(len(secrets))]))
+				}
+				for j := range evs {
+					evs[j].Principal = p
+				}
+				made = append(made, record{evs})
+			}
+			recs[f]++
+			for _, ev := range evs {
+				ev.Pos = event.Pos{File: names[f], Line: int(recs[f])}
+				ev.Record = recs[f]
+				perFile[f] = append(perFile[f], ev)
+			}
+			if rng.IntN(3) == 0 {
+				perFile[nFiles] = append(perFile[nFiles], event.Event{Time: t0.Add(time.Duration(rng.IntN(24)) * 500 * time.Millisecond),
+					Kind: event.KindVault, Op: event.OpRead, Action: "read", Path: fmt.Sprint("kv/", i), Pos: event.Pos{File: names[nFiles]}})
+			}
+		}
+		statsOf := func() []sources.FileStats {
+			files := make([]sources.FileStats, len(names))
+			for i, n := range names {
+				files[i] = sources.FileStats{File: n, Events: len(perFile[i]), Parsed: int(recs[i]), Lines: int(recs[i])}
+			}
+			return files
+		}
+		merge := func(perFile [][]event.Event) []event.Event {
+			var all []event.Event
+			for _, evs := range perFile {
+				all = append(all, evs...)
+			}
+			sources.SortEvents(all)
+			return all
+		}
+		// the reference: as Load did
+		refFiles := statsOf()
+		ref := make([][]event.Event, len(perFile))
+		for i := range perFile {
+			ref[i] = slices.Clone(perFile[i])
+		}
+		ptrs := make([]*sources.FileStats, nFiles)
+		for i := range ptrs {
+			ptrs[i] = &refFiles[i]
+		}
+		oldDropDuplicateRecords(ref[:nFiles], ptrs)
+		want := oldDropBatchEchoes(merge(ref), refFiles)
+		// the stage, on the stream
+		gotFiles := statsOf()
+		got := runStage(Format{}.NewStage(), merge(perFile), gotFiles)
+		if !reflect.DeepEqual(want, got) || !reflect.DeepEqual(refFiles, gotFiles) {
+			t.Fatalf("seed %d: the stage differs\nwant %v\n got %v\nstatistics\nwant %+v\n got %+v", seed, brief(want), brief(got), refFiles, gotFiles)
+		}
+		// and Load's own path (Combine's dedup, Finish) is the same code
+		loadFiles := statsOf()
+		lp := make([]*sources.FileStats, nFiles)
+		for i := range lp {
+			lp[i] = &loadFiles[i]
+		}
+		viaLoad := make([][]event.Event, len(perFile))
+		for i := range perFile {
+			viaLoad[i] = slices.Clone(perFile[i])
+		}
+		dropDuplicateRecords(viaLoad[:nFiles], lp)
+		if l := dropBatchEchoes(merge(viaLoad), loadFiles); !reflect.DeepEqual(want, l) || !reflect.DeepEqual(refFiles, loadFiles) {
+			t.Fatalf("seed %d: Load's path differs\nwant %v\n got %v", seed, brief(want), brief(l))
+		}
+	}
+}
+
+func brief(evs []event.Event) []string {
+	var s []string
+	for _, ev := range evs {
+		s = append(s, fmt.Sprintf("%s %s#%d %s %s %s", ev.Time.Format("05.0"), ev.Pos.File, ev.Record, ev.ID, ev.Action, ev.Resource+ev.Path))
+	}
+	return s
+}
+
+// oldDropDuplicateRecords is dropDuplicateRecords as it was before the stage (with the record
+// keys taken from the events).
+func oldDropDuplicateRecords(perFile [][]event.Event, files []*sources.FileStats) {
+	type ref struct {
+		file int
+		rec  uint32
+	}
+	seen := map[string]ref{}
+	for i := range perFile {
+		kept := perFile[i][:0]
+		dropped := uint32(0)
+		for _, ev := range perFile[i] {
+			if ev.ID == "" {
+				kept = append(kept, ev)
+				continue
+			}
+			r := ref{i, ev.Record}
+			if first, ok := seen[ev.ID]; ok && first != r {
+				st := files[i]
+				st.Events--
+				if dropped != ev.Record {
+					dropped = ev.Record
+					st.Duplicates++
+					st.Parsed--
+					st.Skip("duplicate")
+				}
+				continue
+			} else if !ok {
+				seen[ev.ID] = r
+			}
+			kept = append(kept, ev)
+		}
+		perFile[i] = kept
+	}
+}
+
+// oldDropBatchEchoes is dropBatchEchoes as it was before the stage.
+func oldDropBatchEchoes(evs []event.Event, files []sources.FileStats) []event.Event {
+	gets := map[echoKey][]time.Time{}
+	for i := range evs {
+		if ev := &evs[i]; isGet(ev) {
+			gets[echoKeyOf(ev)] = append(gets[echoKeyOf(ev)], ev.Time)
+		}
+	}
+	near := func(ts []time.Time, t time.Time) bool {
+		i, _ := slices.BinarySearchFunc(ts, t.Add(-batchEchoWindow), func(a, b time.Time) int { return a.Compare(b) })
+		return i < len(ts) && !ts[i].After(t.Add(batchEchoWindow))
+	}
+	fileIdx := map[string]int{}
+	for i := range files {
+		fileIdx[files[i].File] = i
+	}
+	lastExpanded := map[echoKey]time.Time{}
+	var kept []event.Event
+	for _, ev := range evs {
+		if isBatch(&ev) {
+			k := echoKeyOf(&ev)
+			last, seen := lastExpanded[k]
+			if near(gets[k], ev.Time) || (seen && ev.Time.Sub(last) <= batchEchoWindow) {
+				if i, ok := fileIdx[ev.Pos.File]; ok {
+					files[i].BatchEchoes++
+					files[i].Events--
+				}
+				continue
+			}
+			lastExpanded[k] = ev.Time
+		}
+		kept = append(kept, ev)
+	}
+	return kept
 }
