@@ -198,6 +198,9 @@ func isBatch(ev *event.Event) bool {
 	return ev.Kind == event.KindCloudTrail && ev.Op == event.OpRead && ev.Action == "BatchGetSecretValue"
 }
 
+// maxIdleHeld is the most events the buffer of held events keeps room for while none waits.
+const maxIdleHeld = 4096
+
 type keyAt struct {
 	at time.Time
 	k  echoKey
@@ -299,7 +302,11 @@ func (e *echoes) releaseUntil(now time.Time, flush bool, emit func(*event.Event)
 		*ev = event.Event{}
 		e.held.pop()
 	}
-	// Nothing held: the counts by key are not needed until the next batch read.
+	// Nothing held: the counts by key are not needed until the next batch read, nor a buffer
+	// a burst grew.
+	if len(e.held.buf) > maxIdleHeld {
+		e.held = ring[event.Event]{}
+	}
 	if len(e.getN) > 4096 {
 		e.getN = nil
 	} else {

@@ -12,6 +12,12 @@ import (
 // Security Lake's OCSF API Activity events as JSON or Parquet (ocsf.go, ocsf_parquet.go).
 type Format struct{}
 
+var (
+	_ sources.Combiner       = Format{}
+	_ sources.StreamFinisher = Format{}
+	_ sources.Stager         = Format{}
+)
+
 func (Format) Name() string  { return "cloudtrail" }
 func (Format) Title() string { return "CloudTrail records" }
 
