@@ -545,3 +545,43 @@ func oldDropBatchEchoes(evs []event.Event, files []sources.FileStats) []event.Ev
 	}
 	return kept
 }
+
+// TestRecordIdentity: every path that makes CloudTrail events gives each its record's eventID
+// and number, shared by a batch read's events; the number, not the position, tells two records
+// apart: two {"Records":[...]} lines number their records 1, 2 each, and the second line's
+// first record, a copy of the first line's, is dropped.
+func TestRecordIdentity(t *testing.T) {
+	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
+	get := testutil.CTRecord("g1", t0, "GetSecretValue", `{"secretId":"prod/a"}`, "")
+	batch := testutil.CTRecord("b1", t0.Add(5*time.Second), "BatchGetSecretValue", `{"secretIdList":["prod/x","prod/y"]}`, "")
+	other := testutil.CTRecord("d1", t0.Add(9*time.Second), "DescribeSecret", `{"secretId":"prod/z"}`, "")
+	var raw [][]byte
+	for _, r := range []map[string]any{get, batch} {
+		b, _ := json.Marshal(r)
+		raw = append(raw, b)
+	}
+	l := LoadRecords([]RecordStream{{Name: "lookup-events:eu-west-1", Records: raw}})
+	var got []string
+	for _, ev := range l.Events {
+		got = append(got, fmt.Sprintf("%s#%d %s", ev.ID, ev.Record, ev.Resource))
+	}
+	if w := "g1#1 prod/a b1#2 prod/x b1#2 prod/y"; strings.Join(got, " ") != w {
+		t.Errorf("lookup-events: %s, want %s", strings.Join(got, " "), w)
+	}
+
+	dir := t.TempDir()
+	var b bytes.Buffer
+	json.NewEncoder(&b).Encode(map[string]any{"Records": []any{get, batch}})
+	json.NewEncoder(&b).Encode(map[string]any{"Records": []any{get, other}})
+	p := filepath.Join(dir, "two-documents.json")
+	os.WriteFile(p, b.Bytes(), 0o644)
+	load, stream := loadBoth(t, p)
+	sameLoads(t, load, stream)
+	got = got[:0]
+	for _, ev := range stream.Events {
+		got = append(got, fmt.Sprintf("%s#%d@%d", ev.ID, ev.Record, ev.Pos.Line))
+	}
+	if w := "g1#1@1 b1#2@2 b1#2@2 d1#4@2"; strings.Join(got, " ") != w || stream.Files[0].Duplicates != 1 {
+		t.Errorf("two documents: %s (%d duplicates), want %s and 1", strings.Join(got, " "), stream.Files[0].Duplicates, w)
+	}
+}
