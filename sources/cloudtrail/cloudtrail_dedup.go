@@ -2,19 +2,18 @@ package cloudtrail
 
 import (
 	"fmt"
-	"hash/maphash"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/sources"
 )
 
-// DuplicateWindow is how long, in log time, the stream stage remembers a record's eventID: a
-// copy of the record this long after the first (CloudTrail delivers at least once; every copy
-// has the record's own eventTime, so in a time-ordered stream the copies come together) is
-// dropped. A copy with the same eventID further apart (a record rewritten with another time)
-// is analysed again and counted in its file's note as a late duplicate. Load, which holds
-// every event, remembers every eventID.
+// DuplicateWindow is how long, in log time (whole seconds), the stream stage remembers a
+// record's eventID: a copy of the record up to this long after the first is dropped
+// (CloudTrail delivers at least once; every copy has the record's own eventTime, so in a
+// time-ordered stream the copies come together). A copy with the same eventID further apart
+// (a record rewritten with another time) is analysed again and counted in its file's note as
+// a late duplicate. Load, which holds every event, remembers every eventID.
 const DuplicateWindow = 15 * time.Minute
 
 // batchEchoWindow: a GetSecretValue record this close to a read expanded from a
@@ -58,14 +57,13 @@ type dedup struct {
 	expiry ring[idAt]
 	// forgot holds the hashes of ids expiry forgot, each in the slot its hash names.
 	forgot   []uint64
-	seed     maphash.Seed
 	dropping bool
 	last     recRef // the record whose events are being dropped, when dropping
 	counts   []fileCounts
 }
 
 func newDedup(window time.Duration, sizeHint int) *dedup {
-	return &dedup{seen: make(map[string]firstCopy, sizeHint), window: int64(window / time.Second), seed: maphash.MakeSeed()}
+	return &dedup{seen: make(map[string]firstCopy, sizeHint), window: int64(window / time.Second)}
 }
 
 func (d *dedup) count(file uint32) *fileCounts {
@@ -121,7 +119,7 @@ func (d *dedup) forget(id string) {
 	if d.forgot == nil {
 		d.forgot = make([]uint64, 1<<forgetBits)
 	}
-	h := maphash.String(d.seed, id) | 1 // 0: an empty slot
+	h := idHash(id)
 	d.forgot[h>>(64-forgetBits)] = h
 }
 
@@ -129,8 +127,23 @@ func (d *dedup) forgotten(id string) bool {
 	if d.forgot == nil {
 		return false
 	}
-	h := maphash.String(d.seed, id) | 1
+	h := idHash(id)
 	return d.forgot[h>>(64-forgetBits)] == h
+}
+
+// idHash is FNV-1a with murmur3's finaliser, never 0 (an empty slot): the same on every run,
+// so that a run's count of late duplicates is the same for the same input.
+func idHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h | 1
 }
 
 // dropDuplicateRecords drops records delivered more than once (at-least-once delivery: the same
