@@ -212,7 +212,8 @@ func isBatch(ev *event.Event) bool {
 	return ev.Kind == event.KindCloudTrail && ev.Op == event.OpRead && ev.Action == "BatchGetSecretValue"
 }
 
-// maxIdleHeld is the most events the buffer of held events keeps room for while none waits.
+// maxIdleHeld is the most events the buffer of held events keeps room for while none waits,
+// and the most keys the map of gets by key does.
 const maxIdleHeld = 4096
 
 type keyAt struct {
@@ -231,8 +232,10 @@ type echoes struct {
 	// gets are the GetSecretValue reads of the last batchEchoWindow, and while a read waits,
 	// those since batchEchoWindow before it, in time order.
 	gets ring[keyAt]
-	// getN counts gets by key while events are held (nil, or empty, otherwise).
-	getN map[echoKey]int
+	// getN counts gets by key while events are held (empty otherwise); getNPeak is the most
+	// keys it has held.
+	getN     map[echoKey]int
+	getNPeak int
 	// held are the events behind the first undecided expanded read, which is held[0].
 	held ring[event.Event]
 	// last is the time of the last expanded read kept for each key, of the last
@@ -255,6 +258,7 @@ func (e *echoes) push(ev *event.Event, emit func(*event.Event)) {
 		*e.gets.add() = keyAt{at: ev.Time, k: k}
 		if e.held.n > 0 {
 			e.getN[k]++
+			e.getNPeak = max(e.getNPeak, len(e.getN))
 		}
 	}
 	switch {
@@ -267,6 +271,7 @@ func (e *echoes) push(ev *event.Event, emit func(*event.Event)) {
 		for i := range e.gets.n {
 			e.getN[e.gets.at(i).k]++
 		}
+		e.getNPeak = max(e.getNPeak, len(e.getN))
 		*e.held.add() = *ev
 	default:
 		emit(ev)
@@ -321,8 +326,8 @@ func (e *echoes) releaseUntil(now time.Time, flush bool, emit func(*event.Event)
 	if len(e.held.buf) > maxIdleHeld {
 		e.held = ring[event.Event]{}
 	}
-	if len(e.getN) > 4096 {
-		e.getN = nil
+	if e.getNPeak > maxIdleHeld {
+		e.getN, e.getNPeak = nil, 0 // a map a burst grew would cost its size to clear, every time
 	} else {
 		clear(e.getN)
 	}
