@@ -585,3 +585,28 @@ func TestRecordIdentity(t *testing.T) {
 		t.Errorf("two documents: %s (%d duplicates), want %s and 1", strings.Join(got, " "), stream.Files[0].Duplicates, w)
 	}
 }
+
+// TestStageBurst: the events held behind a batch read leave in order once the stream is a
+// second past it, and the buffer a burst grew is let go.
+func TestStageBurst(t *testing.T) {
+	t0 := time.Date(2026, 9, 11, 12, 0, 0, 0, time.UTC)
+	st := newStage(true)
+	var got []int
+	emit := func(ev *event.Event) { got = append(got, ev.Pos.Line) }
+	b := ctEvent(t0, "ct.json", 1, "b1", "BatchGetSecretValue", "prod/a")
+	b.Pos.Line = 0
+	st.Push(&b, emit)
+	for i := 1; i <= 10_000; i++ {
+		ev := event.Event{Time: t0.Add(500 * time.Millisecond), Kind: event.KindVault, Pos: event.Pos{File: "vault.log", Line: i}}
+		st.Push(&ev, emit)
+	}
+	if len(got) != 0 || st.echo.held.n != 10_001 {
+		t.Fatalf("%d emitted, %d held before the second had passed; want 0, 10001", len(got), st.echo.held.n)
+	}
+	last := event.Event{Time: t0.Add(1001 * time.Millisecond), Kind: event.KindVault, Pos: event.Pos{File: "vault.log", Line: 10_001}}
+	st.Push(&last, emit)
+	st.Flush(emit)
+	if len(got) != 10_002 || !slices.IsSorted(got) || st.echo.held.n != 0 || len(st.echo.held.buf) != 0 {
+		t.Errorf("%d emitted (sorted: %v), %d held, buffer of %d; want 10002, sorted, 0, 0", len(got), slices.IsSorted(got), st.echo.held.n, len(st.echo.held.buf))
+	}
+}
