@@ -41,7 +41,8 @@ func inputs(paths []string) []sources.Input {
 }
 
 // loadBoth loads paths as Load does today (Combine, merge, Finish) and as the stream does (the
-// merged events through the stage, its counts applied at the end).
+// merged events through the stage, its counts applied at the end), and checks that
+// sources.Stream gives Load's events and statistics too.
 func loadBoth(t *testing.T, paths ...string) (load, stream *sources.Loaded) {
 	t.Helper()
 	load, err := sources.Load(context.Background(), inputs(paths), sources.LoadOptions{Formats: []sources.FileFormat{Format{}}})
@@ -53,6 +54,22 @@ func loadBoth(t *testing.T, paths ...string) (load, stream *sources.Loaded) {
 		t.Fatal(err)
 	}
 	stream.Events = runStage(Format{}.NewStage(), stream.Events, stream.Files)
+	// and sources.Stream itself, which runs the stage, agrees
+	var got []event.Event
+	res, err := sources.Stream(context.Background(), inputs(paths), sources.LoadOptions{Formats: []sources.FileFormat{Format{}}}, func(evs []event.Event) error {
+		got = append(got, evs...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Events = got
+	for i := range res.Files {
+		if res.Files[i].Late != 0 {
+			t.Errorf("%s: %d late events", res.Files[i].File, res.Files[i].Late)
+		}
+	}
+	sameLoads(t, load, res)
 	return load, stream
 }
 
@@ -609,4 +626,44 @@ func TestStageBurst(t *testing.T) {
 	if len(got) != 10_002 || !slices.IsSorted(got) || st.echo.held.n != 0 || len(st.echo.held.buf) != 0 {
 		t.Errorf("%d emitted (sorted: %v), %d held, buffer of %d; want 10002, sorted, 0, 0", len(got), slices.IsSorted(got), st.echo.held.n, len(st.echo.held.buf))
 	}
+}
+
+// TestStreamSameAsLoad: sources.Stream, with this format's stage, gives Load's events and
+// statistics on a generated organisation tree (overlapping delivery files, records delivered
+// twice and late, batch reads and their echoes) and on the hand-made files of
+// TestStageMatchesLoad.
+func TestStreamSameAsLoad(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ctgen.Write(dir, 8<<20, ctgen.Options{DuplicateShare: 0.03, LateShare: 0.05, Accounts: 2, Regions: []string{"eu-west-1", "us-east-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	ins, errs := sources.Expand([]string{dir})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	opts := sources.LoadOptions{Formats: []sources.FileFormat{Format{}}}
+	want, err := sources.Load(context.Background(), ins, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []event.Event
+	res, err := sources.Stream(context.Background(), ins, opts, func(evs []event.Event) error {
+		got = append(got, evs...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Events = got
+	dups := 0
+	for i := range res.Files {
+		dups += res.Files[i].Duplicates
+		if res.Files[i].Late != 0 {
+			t.Errorf("%s: %d late events", res.Files[i].File, res.Files[i].Late)
+		}
+	}
+	if dups == 0 {
+		t.Fatal("no duplicates in the tree")
+	}
+	sameLoads(t, want, res)
 }
