@@ -400,7 +400,8 @@ func newStage(dedupToo bool) *stage {
 // more than once within DuplicateWindow of log time are dropped (the first in stream order is
 // kept, which for copies of one eventTime is the first in input order, as Load keeps), then the
 // batch echoes. Memory: the eventIDs of DuplicateWindow, the events of batchEchoWindow after a
-// batch read.
+// batch read. An event the stream gives out of order (its file's Late) is handed on where it
+// came; it is still compared with the eventIDs remembered.
 func (Format) NewStage() sources.Stage { return newStage(true) }
 
 func (s *stage) fileOf(name string) uint32 {
