@@ -214,6 +214,14 @@ type Event struct {
 	// The name always ends the resource, so an offset (in the padding after Flags) holds it
 	// instead of a second string per event.
 	nameAt uint16
+	// Record numbers the record of its input the event came from, from 1, for a source whose
+	// one record can make several events (CloudTrail: a BatchGetSecretValue by id list makes one
+	// per secret, each with the record's number); 0 when the source does not number them. With
+	// Pos.File and ID it tells the events of one record from a second copy of it.
+	Record uint32
+	// ID is the source's own id of the record the event came from (CloudTrail eventID); empty
+	// when the log has none or the source does not keep it.
+	ID string
 
 	// Action is the source's own verb: a Vault operation ("read", "update", "list") or a
 	// CloudTrail eventName ("GetSecretValue").

@@ -225,10 +225,9 @@ type ctReader struct {
 	st   *sources.FileStats
 	in   *sources.LocalInterner
 	out  []event.Event
-	ids  []recKey // the record of each event in out (a batch record's events share it)
-	recs int32
+	recs uint32 // records used so far: each event's Record
 	fast ctFast
-	keep arena // the eventIDs in ids
+	keep arena // the events' IDs (eventID)
 }
 
 // newCTReader reads into st, interning through in (nil: an interner of its own).
@@ -246,22 +245,22 @@ func isDigestPath(p string) bool {
 }
 
 // readCloudTrail reads one CloudTrail input in whichever framing it has.
-func readCloudTrail(name string, r *bufio.Reader, maxLine int, st *sources.FileStats, li *sources.LocalInterner) ([]event.Event, []recKey, error) {
+func readCloudTrail(name string, r *bufio.Reader, maxLine int, st *sources.FileStats, li *sources.LocalInterner) ([]event.Event, error) {
 	cr := newCTReader(name, st, li)
 	if isDigestPath(name) {
 		// Digests list log files and their hashes; they hold no event. Count without reading.
 		st.Lines++
 		st.Skip("digest-file")
-		return nil, nil, nil
+		return nil, nil
 	}
 	first, err := firstByte(r)
 	if err != nil && err != io.EOF {
 		st.ReadError = fmt.Sprintf("read %s: %v", name, err)
-		return nil, nil, nil
+		return nil, nil
 	}
 	switch first {
 	case 0: // empty file
-		return nil, nil, nil
+		return nil, nil
 	case '{':
 	case '[':
 		data, err := io.ReadAll(r)
@@ -270,12 +269,12 @@ func readCloudTrail(name string, r *bufio.Reader, maxLine int, st *sources.FileS
 			st.ReadError = fmt.Sprintf("read %s: %v (the file is incomplete)", name, err)
 		}
 		cr.document(data, 1)
-		return cr.out, cr.ids, nil
+		return cr.out, nil
 	default:
 		// Not JSON at all (a README, an S3 inventory CSV, a stray object in the export tree).
 		st.Lines++
 		st.Skip("not-json")
-		return nil, nil, nil
+		return nil, nil
 	}
 	// Objects: one per line (NDJSON, and the one-line S3 log files), or one object spread over
 	// many lines. The first non-blank line decides: if it is a complete JSON value, every line
@@ -343,7 +342,7 @@ func readCloudTrail(name string, r *bufio.Reader, maxLine int, st *sources.FileS
 		st.Lines++
 		st.Bad(wholeAt, fmt.Sprintf("a line of this JSON document is longer than %d bytes", maxLine))
 	}
-	return cr.out, cr.ids, nil
+	return cr.out, nil
 }
 
 // firstByte peeks at the first byte that is not white space or a UTF-8 byte order mark.
@@ -476,8 +475,8 @@ func (cr *ctReader) use(r *ctRecord, fast *ctFast, pos int) {
 	cr.out = appendRecordEvents(cr.out, r, t, event.Pos{File: cr.file, Line: pos}, cr.in, params)
 	cr.recs++
 	id := cr.keep.keep(r.EventID)
-	for range cr.out[n:] {
-		cr.ids = append(cr.ids, recKey{ID: id, Rec: cr.recs})
+	for i := range cr.out[n:] {
+		cr.out[n+i].ID, cr.out[n+i].Record = id, cr.recs
 	}
 	cr.st.Events += len(cr.out) - n
 }
@@ -611,7 +610,7 @@ type ctSnap struct {
 	st      sources.FileStats
 	skipped map[string]int
 	out     int
-	recs    int32
+	recs    uint32
 }
 
 func (cr *ctReader) snapshot() ctSnap {
@@ -623,7 +622,6 @@ func (cr *ctReader) restore(s ctSnap) {
 	cr.st.Skipped = s.skipped
 	clear(cr.out[s.out:])
 	cr.out = cr.out[:s.out]
-	cr.ids = cr.ids[:s.out]
 	cr.recs = s.recs
 }
 

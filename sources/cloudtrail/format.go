@@ -12,6 +12,12 @@ import (
 // Security Lake's OCSF API Activity events as JSON or Parquet (ocsf.go, ocsf_parquet.go).
 type Format struct{}
 
+var (
+	_ sources.Combiner       = Format{}
+	_ sources.StreamFinisher = Format{}
+	_ sources.Stager         = Format{}
+)
+
 func (Format) Name() string  { return "cloudtrail" }
 func (Format) Title() string { return "CloudTrail records" }
 
@@ -40,26 +46,23 @@ func (Format) Sniff(name string, h *sources.Head) bool {
 
 func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
 	if head, _ := f.R.Peek(sources.HeadBytes); isParquet(head) {
-		evs, keys := readOCSFParquet(f.Name, f.R, st, f.Local)
-		return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
+		return sources.Batch{Events: sources.StoreOf(readOCSFParquet(f.Name, f.R, st, f.Local))}
 	} else if !isDigestPath(f.Name) && ocsfHead(sources.ScanHead(head, len(head) < sources.HeadBytes)) {
-		evs, keys := readOCSFJSON(f.Name, f.R, f.MaxLineBytes, st, f.Local)
-		return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
+		return sources.Batch{Events: sources.StoreOf(readOCSFJSON(f.Name, f.R, f.MaxLineBytes, st, f.Local))}
 	}
-	evs, keys, _ := readCloudTrail(f.Name, f.R, f.MaxLineBytes, st, f.Local)
-	return sources.Batch{Events: sources.StoreOf(evs), Extra: keys}
+	evs, _ := readCloudTrail(f.Name, f.R, f.MaxLineBytes, st, f.Local)
+	return sources.Batch{Events: sources.StoreOf(evs)}
 }
 
 // Combine drops the records seen in an earlier file (CloudTrail delivers at least once), then
-// orders each file: a delivered file holds its records in no particular order.
+// orders each file: a delivered file holds its records in no particular order. (sources.Stream
+// does neither: its stage, NewStage, drops the copies in the merged stream.)
 func (Format) Combine(batches []*sources.Batch, stats []*sources.FileStats) {
 	flat := make([][]event.Event, len(batches))
-	ids := make([][]recKey, len(batches))
 	for i, b := range batches {
 		flat[i] = b.Events.Flat()
-		ids[i], _ = b.Extra.([]recKey)
 	}
-	dropDuplicateRecords(flat, ids, stats)
+	dropDuplicateRecords(flat, stats)
 	var sorter sources.Sorter
 	for i, b := range batches {
 		sorter.Sort(flat[i])
@@ -67,7 +70,8 @@ func (Format) Combine(batches []*sources.Batch, stats []*sources.FileStats) {
 	}
 }
 
-// Finish drops the GetSecretValue echoes of batch reads from the merged stream.
+// Finish drops the GetSecretValue echoes of batch reads from the merged stream (the stage's
+// echoes, run over the slice).
 func (Format) Finish(evs []event.Event, files []sources.FileStats) []event.Event {
 	return dropBatchEchoes(evs, files)
 }

@@ -340,12 +340,12 @@ func (cr *ctReader) ocsfEvent(e *ocsfEvent, pos int) {
 
 // readOCSFJSON reads OCSF events one per line, or as one JSON array (its elements numbered
 // from 1 as their "lines").
-func readOCSFJSON(name string, r *bufio.Reader, maxLine int, st *sources.FileStats, li *sources.LocalInterner) ([]event.Event, []recKey) {
+func readOCSFJSON(name string, r *bufio.Reader, maxLine int, st *sources.FileStats, li *sources.LocalInterner) []event.Event {
 	cr := newCTReader(name, st, li)
 	first, err := firstByte(r)
 	if err != nil && err != io.EOF {
 		st.ReadError = fmt.Sprintf("read %s: %v", name, err)
-		return nil, nil
+		return nil
 	}
 	if first == '[' {
 		data, err := io.ReadAll(r)
@@ -357,13 +357,13 @@ func readOCSFJSON(name string, r *bufio.Reader, maxLine int, st *sources.FileSta
 		if err := sonic.Unmarshal(data, &arr); err != nil {
 			st.Lines++
 			st.Bad(1, "invalid JSON array of OCSF events: "+sources.ShortJSONError(err))
-			return cr.out, cr.ids
+			return cr.out
 		}
 		for i, raw := range arr {
 			st.Lines++
 			cr.ocsfValue(raw, i+1)
 		}
-		return cr.out, cr.ids
+		return cr.out
 	}
 	n, err := sources.ForEachLine(r, maxLine, func(line []byte, no int, tooLong bool) {
 		st.Lines++
@@ -383,5 +383,5 @@ func readOCSFJSON(name string, r *bufio.Reader, maxLine int, st *sources.FileSta
 	if err != nil {
 		st.ReadError = fmt.Sprintf("read %s: %v", name, err)
 	}
-	return cr.out, cr.ids
+	return cr.out
 }

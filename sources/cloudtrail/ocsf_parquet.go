@@ -225,29 +225,29 @@ const parquetBatch = 512
 // readOCSFParquet reads a Security Lake Parquet file of OCSF events. A file that is not
 // Parquet after all, or has no class_uid column, is a read error saying so; rows of another
 // class are skipped by class, and a file with none of class 6003 says which classes it holds.
-func readOCSFParquet(name string, r *bufio.Reader, st *sources.FileStats, li *sources.LocalInterner) (evs []event.Event, ids []recKey) {
+func readOCSFParquet(name string, r *bufio.Reader, st *sources.FileStats, li *sources.LocalInterner) (evs []event.Event) {
 	cr := newCTReader(name, st, li)
 	data, err := io.ReadAll(r)
 	st.Bytes += int64(len(data))
 	if err != nil {
 		st.ReadError = fmt.Sprintf("read %s: %v", name, err)
-		return nil, nil
+		return nil
 	}
 	defer func() {
 		// parquet-go panics on some damaged files: this file's rows so far are kept.
 		if v := recover(); v != nil {
 			st.ReadError = fmt.Sprintf("read %s: damaged Parquet file after row %d: %v", name, st.Lines, v)
-			evs, ids = cr.out, cr.ids
+			evs = cr.out
 		}
 	}()
 	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		st.ReadError = fmt.Sprintf("read %s: not a readable Parquet file: %v", name, err)
-		return nil, nil
+		return nil
 	}
 	if _, ok := f.Schema().Lookup("class_uid"); !ok {
 		st.ReadError = fmt.Sprintf("read %s: a Parquet file without OCSF's class_uid column: not a Security Lake OCSF file (%d rows not read)", name, f.NumRows())
-		return nil, nil
+		return nil
 	}
 	rd := parquet.NewGenericReader[ocsfRow](f)
 	defer rd.Close()
@@ -281,5 +281,5 @@ func readOCSFParquet(name string, r *bufio.Reader, st *sources.FileStats, li *so
 		st.Note = strings.TrimPrefix(st.Note+"; ", "; ") + "Parquet file of OCSF class " + strings.Join(cs, ", ") +
 			", not API Activity (6003): no CloudTrail record read"
 	}
-	return cr.out, cr.ids
+	return cr.out
 }

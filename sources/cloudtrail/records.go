@@ -17,7 +17,6 @@ type RecordStream struct {
 func LoadRecords(streams []RecordStream) *sources.Loaded {
 	res := &sources.Loaded{Files: make([]sources.FileStats, len(streams))}
 	perFile := make([][]event.Event, len(streams))
-	keys := make([][]recKey, len(streams))
 	in := sources.NewInterner().Local()
 	for i, s := range streams {
 		st := &res.Files[i]
@@ -28,13 +27,13 @@ func LoadRecords(streams []RecordStream) *sources.Loaded {
 			st.Bytes += int64(len(raw))
 			cr.record(raw, j+1)
 		}
-		perFile[i], keys[i] = cr.out, cr.ids
+		perFile[i] = cr.out
 	}
 	stats := make([]*sources.FileStats, len(res.Files))
 	for i := range res.Files {
 		stats[i] = &res.Files[i]
 	}
-	dropDuplicateRecords(perFile, keys, stats)
+	dropDuplicateRecords(perFile, stats)
 	for _, evs := range perFile {
 		res.Events = append(res.Events, evs...)
 	}
