@@ -62,9 +62,10 @@ type Trace struct {
 	Cut     Cut
 	// Identities, Credentials and Addresses are everything the matched events involve, or
 	// the first MaxValues of each seen, with what the others add up to in the More fields.
-	Identities                                     []Identity
-	Credentials                                    []Count
-	Addresses                                      []Address
+	Identities  []Identity
+	Credentials []Count
+	Addresses   []Address
+	// MoreIdentities, MoreCredentials and MoreAddresses: the values past MaxValues.
 	MoreIdentities, MoreCredentials, MoreAddresses Rest
 	// Read are the secrets read successfully, grouped by mount (the list to rotate).
 	Read []SecretGroup
