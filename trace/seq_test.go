@@ -83,6 +83,16 @@ func seqCases() []seqCase {
 		vev(0, "thief", event.OpRead, "prod/payments/psp-key", aws("eu-west-1")),
 		vev(time.Second, "thief", event.OpRead, "prod/payments/psp-key", aws("eu-central-1"), from("::ffff:203.0.113.9")),
 	}
+	// a Vault namespace's mount logged with and without the namespace: one group
+	ns := func(mount string) func(*event.Event) {
+		return func(e *event.Event) {
+			e.Namespace, e.Mount, e.MountType, e.Resource = "team1/", mount, "kv", "team1/kv/db"
+		}
+	}
+	namespaced := []event.Event{
+		vev(0, "app", event.OpRead, "team1/kv/data/db", ns("kv/")),
+		vev(time.Second, "app", event.OpRead, "team1/kv/data/db", ns("team1/kv/"), from("203.0.113.5")),
+	}
 	return []seqCase{
 		{"display name", inc, Query{Identity: "fraud", Decoy: decoy}},
 		{"glob identity", inc, Query{Identity: "*raud*"}},
@@ -96,6 +106,7 @@ func seqCases() []seqCase {
 		{"workload glob", linked, Query{Identity: "*ledger-api"}},
 		{"request without response", request, Query{Identity: "app"}},
 		{"aws regions", regions, Query{Identity: "thief"}},
+		{"namespaced mounts", namespaced, Query{Identity: "app"}},
 		{"aws mapped address", regions, Query{Addr: netip.MustParsePrefix("203.0.113.9/32")}},
 	}
 }
@@ -128,6 +139,9 @@ func TestNewSeqEqualsNew(t *testing.T) {
 			want.principals = nil
 			if !reflect.DeepEqual(want, before) {
 				t.Errorf("New:\n%+v\nformer New:\n%+v", want, before)
+			}
+			if c.name == "namespaced mounts" && (len(got.Read) != 1 || got.Read[0].Group != "team1/kv/" || got.Read[0].Secrets[0].Count != 2) {
+				t.Errorf("namespaced mounts: read %+v", got.Read)
 			}
 			if got.Matched != len(got.Events) || got.Cut != (Cut{}) {
 				t.Errorf("matched %d, %d kept, cut %+v: nothing should be cut", got.Matched, len(got.Events), got.Cut)
@@ -290,8 +304,10 @@ func TestNewSeqJustUnderCut(t *testing.T) {
 	}
 }
 
-// BenchmarkTraceSeq: one identity's trace over a million events of which a tenth are its
-// own, two passes over a reused event (what a spilled file's reader offers).
+// BenchmarkTraceSeq: a trace over a million events, over a reused event (what a spilled
+// file's reader offers): one identity of twenty (two passes, a tenth of the events selected),
+// and an address every event comes from (one pass, every event selected: the timeline's ring
+// turns on each).
 func BenchmarkTraceSeq(b *testing.B) {
 	const n = 1_000_000
 	whos := make([]string, 20)
@@ -300,7 +316,8 @@ func BenchmarkTraceSeq(b *testing.B) {
 	}
 	evs := make([]event.Event, 0, 64)
 	for i := range 60 {
-		evs = append(evs, vev(0, whos[i%len(whos)], event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%26), kv))
+		evs = append(evs, vev(0, whos[i%len(whos)], event.OpRead, fmt.Sprintf("kv/data/prod/s%02d", i%26), kv,
+			func(e *event.Event) { e.Policies = []string{"default", "app"} }))
 	}
 	events := func() iter.Seq[*event.Event] {
 		return func(yield func(*event.Event) bool) {
@@ -314,14 +331,24 @@ func BenchmarkTraceSeq(b *testing.B) {
 			}
 		}
 	}
-	q := Query{Identity: "app03"}
 	cfg := analyze.DefaultConfig()
 	internal := cfg.IsInternal
-	b.ReportAllocs()
-	for b.Loop() {
-		if tr := NewSeq(events, q, internal); tr.Matched != n/len(whos) {
-			b.Fatalf("matched %d", tr.Matched)
-		}
+	for _, bc := range []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"identity", Query{Identity: "app03"}, n / len(whos)},
+		{"every-event", Query{Addr: netip.MustParsePrefix("10.0.0.0/8")}, n},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if tr := NewSeq(events, bc.q, internal); tr.Matched != bc.want {
+					b.Fatalf("matched %d", tr.Matched)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 }

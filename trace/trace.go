@@ -363,6 +363,16 @@ type builder struct {
 	changed    map[groupKey]map[string]*use
 	unanswered map[groupKey]map[string]*use
 	dynamic    map[groupKey]bool
+	// names are the groups' names by the parts of the events that make them (groupOf): an
+	// event's group is looked up, not concatenated.
+	names map[groupParts]groupKey
+	// The values of the previous event, looked up again only when they change (a token's
+	// events come in runs of the same identity, credential and address). A nil entry (a
+	// value past MaxValues) is looked up again each time.
+	lastID      *Identity
+	lastCred    *Count
+	lastAddr    *Address
+	lastAddrKey netip.Addr
 }
 
 // use is a SecretUse while it is counted: its addresses as values, made strings at the end
@@ -376,7 +386,7 @@ func newBuilder(t *Trace, internal func(netip.Addr) bool) *builder {
 	return &builder{t: t, internal: internal,
 		ids: map[string]*Identity{}, creds: map[string]*Count{}, addrs: map[netip.Addr]*Address{},
 		read: map[groupKey]map[string]*use{}, changed: map[groupKey]map[string]*use{},
-		unanswered: map[groupKey]map[string]*use{}, dynamic: map[groupKey]bool{}}
+		unanswered: map[groupKey]map[string]*use{}, dynamic: map[groupKey]bool{}, names: map[groupParts]groupKey{}}
 }
 
 func (b *builder) add(ev *event.Event) {
@@ -394,10 +404,14 @@ func (b *builder) add(ev *event.Event) {
 		t.Errors++
 	}
 	id := ev.Actor()
-	ti := b.ids[id]
-	if ti == nil && len(b.ids) < MaxValues {
-		ti = &Identity{Principal: id}
-		b.ids[id] = ti
+	ti := b.lastID
+	if ti == nil || ti.Principal != id {
+		ti = b.ids[id]
+		if ti == nil && len(b.ids) < MaxValues {
+			ti = &Identity{Principal: id}
+			b.ids[id] = ti
+		}
+		b.lastID = ti
 	}
 	if ti != nil {
 		ti.Events++
@@ -408,10 +422,14 @@ func (b *builder) add(ev *event.Event) {
 		t.MoreIdentities.add(ev.Time)
 	}
 	if ev.Credential != "" {
-		c := b.creds[ev.Credential]
-		if c == nil && len(b.creds) < MaxValues {
-			c = &Count{Value: ev.Credential, First: ev.Time}
-			b.creds[ev.Credential] = c
+		c := b.lastCred
+		if c == nil || c.Value != ev.Credential {
+			c = b.creds[ev.Credential]
+			if c == nil && len(b.creds) < MaxValues {
+				c = &Count{Value: ev.Credential, First: ev.Time}
+				b.creds[ev.Credential] = c
+			}
+			b.lastCred = c
 		}
 		if c != nil {
 			c.Events++
@@ -421,10 +439,14 @@ func (b *builder) add(ev *event.Event) {
 		}
 	}
 	if ev.RemoteAddr.IsValid() {
-		a := b.addrs[ev.RemoteAddr]
-		if a == nil && len(b.addrs) < MaxValues {
-			a = &Address{Count: Count{Value: ev.RemoteAddr.String(), First: ev.Time}, Internal: b.internal(ev.RemoteAddr)}
-			b.addrs[ev.RemoteAddr] = a
+		a := b.lastAddr
+		if a == nil || b.lastAddrKey != ev.RemoteAddr {
+			a = b.addrs[ev.RemoteAddr]
+			if a == nil && len(b.addrs) < MaxValues {
+				a = &Address{Count: Count{Value: ev.RemoteAddr.String(), First: ev.Time}, Internal: b.internal(ev.RemoteAddr)}
+				b.addrs[ev.RemoteAddr] = a
+			}
+			b.lastAddr, b.lastAddrKey = a, ev.RemoteAddr
 		}
 		if a != nil {
 			a.Events++
@@ -436,7 +458,12 @@ func (b *builder) add(ev *event.Event) {
 	if ev.Outcome != event.OutcomeOK || ev.Resource == "" {
 		return
 	}
-	g := groupKey{ev.Kind, secretGroup(ev)}
+	parts := groupOf(ev)
+	g, ok := b.names[parts]
+	if !ok {
+		g = groupKey{ev.Kind, parts.name()}
+		b.names[parts] = g
+	}
 	switch {
 	case ValueRead(ev) && ev.Has(event.FlagRequestOnly):
 		useInto(b.unanswered, g, ev, t.Query.Decoy)
@@ -548,12 +575,6 @@ func matchValue(pattern, v string) bool {
 	return err == nil && ok
 }
 
-// groupKey is a SecretGroup's store and group.
-type groupKey struct {
-	kind  event.Kind
-	group string
-}
-
 func useInto(m map[groupKey]map[string]*use, g groupKey, ev *event.Event, decoy func(*event.Event) bool) {
 	sm := m[g]
 	if sm == nil {
@@ -593,30 +614,56 @@ func groups(m map[groupKey]map[string]*use, dynamic map[groupKey]bool) []SecretG
 
 // secretGroup is the mount of a Vault secret (with its namespace), or for AWS the account and
 // the first segment of the secret's name ("prod/db/main" -> "prod/").
-func secretGroup(ev *event.Event) string {
+func secretGroup(ev *event.Event) string { return groupOf(ev).name() }
+
+// groupKey is a SecretGroup's store and group.
+type groupKey struct {
+	kind  event.Kind
+	group string
+}
+
+// groupParts is a SecretGroup's store and group as the parts of the event that make its name
+// (two groupParts may make one name: a Vault mount logged with or without its namespace).
+type groupParts struct {
+	kind event.Kind
+	n    uint8  // parts used
+	sep  string // between them
+	p    [3]string
+}
+
+func (g groupParts) name() string { return strings.Join(g.p[:g.n], g.sep) }
+
+func groupOf(ev *event.Event) groupParts {
+	g := groupParts{kind: ev.Kind, n: 1}
 	if ev.Mount != "" {
 		if ev.Namespace != "" && ev.Kind == event.KindVault && !strings.HasPrefix(ev.Mount, ev.Namespace) {
-			return ev.Namespace + ev.Mount
+			g.n, g.p = 2, [3]string{ev.Namespace, ev.Mount}
+			return g
 		}
-		return ev.Mount
+		g.p[0] = ev.Mount
+		return g
 	}
 	r := ev.Resource
 	if i := strings.Index(r, ":secret:"); i >= 0 { // an ARN: keep the name after it
 		r = r[i+len(":secret:"):]
 	}
-	g := r
+	first := r
 	if i := strings.IndexByte(r, '/'); i > 0 {
-		g = r[:i+1]
+		first = r[:i+1]
 	}
 	if ev.Kind == event.KindCloudTrail && ev.Namespace != "" {
 		// A secret is its name in one account and one region, as in its ARN
 		// (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME): the same name in two regions is
 		// two secrets, each to rotate with --region.
+		g.sep = ":"
 		if ev.Region != "" {
-			return ev.Region + ":" + ev.Namespace + ":" + g
+			g.n, g.p = 3, [3]string{ev.Region, ev.Namespace, first}
+			return g
 		}
-		return ev.Namespace + ":" + g
+		g.n, g.p = 2, [3]string{ev.Namespace, first}
+		return g
 	}
+	g.p[0] = first
 	return g
 }
 
