@@ -129,7 +129,7 @@ func traceTable(w io.Writer, r *TraceResult) error {
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "IDENTITY\tDISPLAY NAMES\tEVENTS")
 	for _, id := range t.Identities {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", cell(id.Principal, 60), cell(strings.Join(id.DisplayNames, ", "), 80), id.Events)
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", cell(id.Principal, 60), cell(strings.Join(id.DisplayNames, ", "), 80)+andMore(id.MoreDisplayNames, len(id.DisplayNames), "display names"), id.Events)
 	}
 	tw.Flush()
 	r.writeRestNote(bw, t.MoreIdentities, len(t.Identities), "identities")
@@ -237,7 +237,7 @@ func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []trace.
 				mark = "  DECOY"
 			}
 			fmt.Fprintf(tw, "    %s%s\t%d %s%s\t%s\t%s\tfrom %s\n", cell(s.Resource, 100), mark, s.Count, noun, plural(s.Count),
-				r.when(s.First), r.when(s.Last), cell(strings.Join(s.Addresses, ", "), 60))
+				r.when(s.First), r.when(s.Last), cell(strings.Join(s.Addresses, ", "), 60)+andMore(s.MoreAddresses, len(s.Addresses), "addresses"))
 		}
 		tw.Flush()
 	}
@@ -312,7 +312,9 @@ type traceJSONSummary struct {
 type traceJSONIdentity struct {
 	Identity     string   `json:"identity"`
 	DisplayNames []string `json:"display_names"`
-	Events       int      `json:"events"`
+	// MoreDisplayNames: display_names holds the first 50 of more.
+	MoreDisplayNames bool `json:"more_display_names,omitempty"`
+	Events           int  `json:"events"`
 }
 
 type traceJSONCount struct {
@@ -343,7 +345,9 @@ type traceJSONSecret struct {
 	First     string   `json:"first_seen"`
 	Last      string   `json:"last_seen"`
 	Addresses []string `json:"source_ips"`
-	Decoy     bool     `json:"decoy,omitempty"` // a configured decoy
+	// MoreAddresses: source_ips holds the first 50 of more.
+	MoreAddresses bool `json:"more_source_ips,omitempty"`
+	Decoy         bool `json:"decoy,omitempty"` // a configured decoy
 }
 
 type traceJSONEvent struct {
@@ -387,7 +391,8 @@ func traceJSON(w io.Writer, r *TraceResult) error {
 		doc.Summary.Secrets += len(g.Secrets)
 	}
 	for _, id := range t.Identities {
-		doc.Identities = append(doc.Identities, traceJSONIdentity{Identity: validUTF8(id.Principal), DisplayNames: validAll(id.DisplayNames), Events: id.Events})
+		doc.Identities = append(doc.Identities, traceJSONIdentity{Identity: validUTF8(id.Principal), DisplayNames: validAll(id.DisplayNames), Events: id.Events,
+			MoreDisplayNames: id.MoreDisplayNames})
 	}
 	for _, c := range t.Credentials {
 		doc.Credentials = append(doc.Credentials, traceJSONCount{Value: validUTF8(c.Value), Events: c.Events, First: utc(c.First), Last: utc(c.Last)})
@@ -425,7 +430,7 @@ func jsonGroups(gs []trace.SecretGroup) []traceJSONGroup {
 		jg := traceJSONGroup{Store: g.Store, Group: validUTF8(g.Group), Dynamic: g.Dynamic, Secrets: make([]traceJSONSecret, 0, len(g.Secrets))}
 		for _, s := range g.Secrets {
 			jg.Secrets = append(jg.Secrets, traceJSONSecret{Resource: validUTF8(s.Resource), Count: s.Count,
-				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses), Decoy: s.Decoy})
+				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses), MoreAddresses: s.MoreAddresses, Decoy: s.Decoy})
 		}
 		out = append(out, jg)
 	}

@@ -127,3 +127,11 @@ func (r *TraceResult) jsonCut() *traceJSONCut {
 	}
 	return c
 }
+
+// andMore marks a list that holds the first n of more values.
+func andMore(more bool, n int, noun string) string {
+	if more {
+		return fmt.Sprintf(" (the first %d of more %s)", n, noun)
+	}
+	return ""
+}

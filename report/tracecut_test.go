@@ -178,6 +178,40 @@ func TestTraceNoCutNote(t *testing.T) {
 	}
 }
 
+// TestTraceMoreAddresses: a secret read from more addresses than its list holds says so; one
+// read from a few does not.
+func TestTraceMoreAddresses(t *testing.T) {
+	t0 := time.Date(2026, 9, 23, 10, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for i := range 60 {
+		evs = append(evs, event.Event{Time: t0.Add(time.Duration(i) * time.Second), Kind: event.KindVault, Op: event.OpRead, Action: "read",
+			Principal: "entity-bot", DisplayName: fmt.Sprintf("bot-%02d", i), Path: "kv/data/a", Resource: "kv/a", Mount: "kv/", MountType: "kv",
+			RemoteAddr: netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), Flags: event.FlagValueRead})
+	}
+	evs = append(evs, event.Event{Time: t0.Add(time.Hour), Kind: event.KindVault, Op: event.OpRead, Action: "read",
+		Principal: "entity-bot", DisplayName: "bot-00", Path: "kv/data/b", Resource: "kv/b", Mount: "kv/", MountType: "kv",
+		RemoteAddr: netip.MustParseAddr("198.51.100.1"), Flags: event.FlagValueRead})
+	r := &TraceResult{Trace: trace.New(evs, trace.Query{Identity: "entity-bot"}, func(netip.Addr) bool { return false })}
+	js := renderTrace(t, "json", r)
+	if strings.Count(js, `"more_source_ips": true`) != 1 || strings.Count(js, `"more_display_names": true`) != 1 || strings.Contains(js, `"cut"`) {
+		t.Errorf("json: more_source_ips %d times, more_display_names %d times", strings.Count(js, `"more_source_ips": true`), strings.Count(js, `"more_display_names": true`))
+	}
+	table := renderTrace(t, "table", r)
+	var a, b string
+	for _, l := range strings.Split(table, "\n") {
+		switch {
+		case strings.HasPrefix(l, "    kv/a "):
+			a = l
+		case strings.HasPrefix(l, "    kv/b "):
+			b = l
+		}
+	}
+	if !strings.HasSuffix(a, " (the first 50 of more addresses)") || strings.Contains(b, "more") ||
+		!strings.Contains(table, " (the first 50 of more display names)") {
+		t.Errorf("table:\n%s\n%s", a, b)
+	}
+}
+
 func TestThousands(t *testing.T) {
 	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 2345678: "2,345,678", -1234: "-1,234", 100000: "100,000"} {
 		if got := thousands(n); got != want {

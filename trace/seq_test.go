@@ -277,8 +277,8 @@ func TestNewSeqHugeIdentity(t *testing.T) {
 	reads := 0
 	for _, s := range tr.Read[0].Secrets {
 		reads += s.Count
-		if len(s.Addresses) > maxListed {
-			t.Errorf("%s: %d addresses", s.Resource, len(s.Addresses))
+		if len(s.Addresses) != maxListed || !s.MoreAddresses {
+			t.Errorf("%s: %d addresses listed, more %v", s.Resource, len(s.Addresses), s.MoreAddresses)
 		}
 	}
 	if reads != n-(n+1)/7 {

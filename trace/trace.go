@@ -85,8 +85,10 @@ type Trace struct {
 // Identity is one principal seen in a trace, with its display names.
 type Identity struct {
 	Principal    string
-	DisplayNames []string
+	DisplayNames []string // the first maxListed seen
 	Events       int
+	// MoreDisplayNames: the principal had more display names than DisplayNames lists.
+	MoreDisplayNames bool
 }
 
 // Count is a value with how often it was seen and when.
@@ -122,7 +124,9 @@ type SecretUse struct {
 	Decoy       bool
 	Count       int
 	First, Last time.Time
-	Addresses   []string
+	Addresses   []string // the first maxListed seen
+	// MoreAddresses: the secret was touched from more addresses than Addresses lists.
+	MoreAddresses bool
 }
 
 // The bounds of what a Trace keeps, whatever the number of matched events (a token that made
@@ -415,8 +419,12 @@ func (b *builder) add(ev *event.Event) {
 	}
 	if ti != nil {
 		ti.Events++
-		if ev.DisplayName != "" && len(ti.DisplayNames) < maxListed && !slices.Contains(ti.DisplayNames, ev.DisplayName) {
-			ti.DisplayNames = append(ti.DisplayNames, ev.DisplayName)
+		if ev.DisplayName != "" && !ti.MoreDisplayNames && !slices.Contains(ti.DisplayNames, ev.DisplayName) {
+			if len(ti.DisplayNames) < maxListed {
+				ti.DisplayNames = append(ti.DisplayNames, ev.DisplayName)
+			} else {
+				ti.MoreDisplayNames = true
+			}
 		}
 	} else {
 		t.MoreIdentities.add(ev.Time)
@@ -588,8 +596,12 @@ func useInto(m map[groupKey]map[string]*use, g groupKey, ev *event.Event, decoy 
 	}
 	u.Count++
 	u.Last = ev.Time
-	if ev.RemoteAddr.IsValid() && len(u.addrs) < maxListed && !slices.Contains(u.addrs, ev.RemoteAddr) {
-		u.addrs = append(u.addrs, ev.RemoteAddr)
+	if ev.RemoteAddr.IsValid() && !u.MoreAddresses && !slices.Contains(u.addrs, ev.RemoteAddr) {
+		if len(u.addrs) < maxListed {
+			u.addrs = append(u.addrs, ev.RemoteAddr)
+		} else {
+			u.MoreAddresses = true
+		}
 	}
 }
 
