@@ -299,22 +299,22 @@ type traceJSONQuery struct {
 }
 
 type traceJSONSummary struct {
-	Events  int `json:"events"`
-	Denied  int `json:"denied"`
-	Errors  int `json:"errors"`
-	Secrets int `json:"secrets_read"`
-	// Timeline counts the events of "timeline": Events unless it was cut.
-	Timeline int    `json:"timeline_events"`
-	First    string `json:"first_event,omitempty"`
-	Last     string `json:"last_event,omitempty"`
+	Events  int    `json:"events"`
+	Denied  int    `json:"denied"`
+	Errors  int    `json:"errors"`
+	Secrets int    `json:"secrets_read"`
+	First   string `json:"first_event,omitempty"`
+	Last    string `json:"last_event,omitempty"`
+
+	Timeline int `json:"timeline_events"` // the events of "timeline": Events unless it was cut
 }
 
 type traceJSONIdentity struct {
 	Identity     string   `json:"identity"`
 	DisplayNames []string `json:"display_names"`
-	// MoreDisplayNames: display_names holds the first 50 of more.
-	MoreDisplayNames bool `json:"more_display_names,omitempty"`
-	Events           int  `json:"events"`
+	Events       int      `json:"events"`
+
+	MoreDisplayNames bool `json:"more_display_names,omitempty"` // display_names holds the first 50 of more
 }
 
 type traceJSONCount struct {
@@ -345,9 +345,9 @@ type traceJSONSecret struct {
 	First     string   `json:"first_seen"`
 	Last      string   `json:"last_seen"`
 	Addresses []string `json:"source_ips"`
-	// MoreAddresses: source_ips holds the first 50 of more.
-	MoreAddresses bool `json:"more_source_ips,omitempty"`
-	Decoy         bool `json:"decoy,omitempty"` // a configured decoy
+	Decoy     bool     `json:"decoy,omitempty"` // a configured decoy
+
+	MoreAddresses bool `json:"more_source_ips,omitempty"` // source_ips holds the first 50 of more
 }
 
 type traceJSONEvent struct {
