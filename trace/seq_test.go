@@ -304,6 +304,16 @@ func TestNewSeqJustUnderCut(t *testing.T) {
 	}
 }
 
+// TestNewSeqGlobMemo: a glob judged over more distinct values than its matcher remembers
+// still matches exactly those it should.
+func TestNewSeqGlobMemo(t *testing.T) {
+	const n = 20000 // 5,000 credentials, each four times: more than maxMemo
+	tr := NewSeq(hugeIdentity(n), Query{Credential: "hmac-sha256:tok-0*"}, func(netip.Addr) bool { return false })
+	if want := n / 5000 * 1000; tr.Matched != want || len(tr.Credentials) != 1000 || tr.MoreCredentials.Events != 0 {
+		t.Errorf("matched %d (want %d) under %d credentials, more %+v", tr.Matched, want, len(tr.Credentials), tr.MoreCredentials)
+	}
+}
+
 // BenchmarkTraceSeq: a trace over a million events, over a reused event (what a spilled
 // file's reader offers): one identity of twenty (two passes, a tenth of the events selected),
 // and an address every event comes from (one pass, every event selected: the timeline's ring
