@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -28,6 +29,11 @@ type TraceResult struct {
 	Internal func(netip.Addr) bool
 	// Summary: the table shows the answer only (who, what to rotate, what changed), no timeline.
 	Summary bool
+	// Events, when set, passes over the events again (each call a new pass, as trace.NewSeq's
+	// events): the CSV then holds every matched event, where the Trace keeps a timeline cut to
+	// its first and last events. nil: the CSV holds the Trace's timeline, with a note where it
+	// was cut.
+	Events func() iter.Seq[*event.Event]
 }
 
 // TraceFormats lists the trace output formats.
@@ -114,18 +120,19 @@ func traceTable(w io.Writer, r *TraceResult) error {
 	t := r.Trace
 	bw := &errWriter{w: w}
 	fmt.Fprintf(bw, "Trace of %s\n", Sanitize(DescribeQuery(t.Query)))
-	if len(t.Events) == 0 {
+	if t.Total() == 0 {
 		fmt.Fprintln(bw, "No matching events.")
 		return bw.err
 	}
-	fmt.Fprintf(bw, "%d events from %s to %s (%d denied, %d failed)\n\n", len(t.Events), r.when(t.First), r.when(t.Last), t.Denied, t.Errors)
+	fmt.Fprintf(bw, "%d events from %s to %s (%d denied, %d failed)\n\n", t.Total(), r.when(t.First), r.when(t.Last), t.Denied, t.Errors)
 
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "IDENTITY\tDISPLAY NAMES\tEVENTS")
 	for _, id := range t.Identities {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", cell(id.Principal, 60), cell(strings.Join(id.DisplayNames, ", "), 80), id.Events)
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", cell(id.Principal, 60), cell(strings.Join(id.DisplayNames, ", "), 80)+andMore(id.MoreDisplayNames, len(id.DisplayNames), "display names"), id.Events)
 	}
 	tw.Flush()
+	r.writeRestNote(bw, t.MoreIdentities, len(t.Identities), "identities")
 	fmt.Fprintln(bw)
 	n := 0
 	for _, g := range t.Read {
@@ -162,6 +169,7 @@ func traceTable(w io.Writer, r *TraceResult) error {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", cell(c.Value, 80), c.Events, r.when(c.First), r.when(c.Last))
 		}
 		tw.Flush()
+		r.writeRestNote(bw, t.MoreCredentials, len(t.Credentials), "credentials")
 	}
 	if len(t.Addresses) > 0 {
 		fmt.Fprintln(bw)
@@ -174,9 +182,13 @@ func traceTable(w io.Writer, r *TraceResult) error {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Value, nw, a.Events, r.when(a.First), r.when(a.Last))
 		}
 		tw.Flush()
+		r.writeRestNote(bw, t.MoreAddresses, len(t.Addresses), "addresses")
 	}
 
 	fmt.Fprintln(bw, "\nTimeline")
+	if n := r.timelineNote(); n != "" {
+		fmt.Fprintln(bw, n)
+	}
 	many := len(t.Identities) > 1 || len(t.Credentials) > 1
 	if many {
 		fmt.Fprintln(tw, "TIME\tOPERATION\tPATH\tFROM\tOUTCOME\tWHO\tCREDENTIAL")
@@ -184,6 +196,10 @@ func traceTable(w io.Writer, r *TraceResult) error {
 		fmt.Fprintln(tw, "TIME\tOPERATION\tPATH\tFROM\tOUTCOME")
 	}
 	for i := range t.Events {
+		if i == t.Cut.At && t.Cut.Events > 0 {
+			tw.Flush()
+			fmt.Fprintf(bw, "... %s events from %s to %s left out ...\n", thousands(t.Cut.Events), r.when(t.Cut.First), r.when(t.Cut.Last))
+		}
 		ev := &t.Events[i]
 		path := ev.Path
 		if path == "" {
@@ -221,7 +237,7 @@ func writeGroups(bw io.Writer, tw *tabwriter.Writer, r *TraceResult, gs []trace.
 				mark = "  DECOY"
 			}
 			fmt.Fprintf(tw, "    %s%s\t%d %s%s\t%s\t%s\tfrom %s\n", cell(s.Resource, 100), mark, s.Count, noun, plural(s.Count),
-				r.when(s.First), r.when(s.Last), cell(strings.Join(s.Addresses, ", "), 60))
+				r.when(s.First), r.when(s.Last), cell(strings.Join(s.Addresses, ", "), 60)+andMore(s.MoreAddresses, len(s.Addresses), "addresses"))
 		}
 		tw.Flush()
 	}
@@ -269,6 +285,9 @@ type traceJSONDoc struct {
 	SecretsUnknown []traceJSONGroup    `json:"secrets_outcome_unknown"` // value reads with no logged response
 	Timeline       []traceJSONEvent    `json:"timeline"`
 	Files          []sources.FileStats `json:"files"`
+	// Cut: what the lists above leave out (a long timeline, past 1,000 credentials...);
+	// absent when nothing was.
+	Cut *traceJSONCut `json:"cut,omitempty"`
 }
 
 type traceJSONQuery struct {
@@ -286,12 +305,16 @@ type traceJSONSummary struct {
 	Secrets int    `json:"secrets_read"`
 	First   string `json:"first_event,omitempty"`
 	Last    string `json:"last_event,omitempty"`
+
+	Timeline int `json:"timeline_events"` // the events of "timeline": Events unless it was cut
 }
 
 type traceJSONIdentity struct {
 	Identity     string   `json:"identity"`
 	DisplayNames []string `json:"display_names"`
 	Events       int      `json:"events"`
+
+	MoreDisplayNames bool `json:"more_display_names,omitempty"` // display_names holds the first 50 of more
 }
 
 type traceJSONCount struct {
@@ -323,6 +346,8 @@ type traceJSONSecret struct {
 	Last      string   `json:"last_seen"`
 	Addresses []string `json:"source_ips"`
 	Decoy     bool     `json:"decoy,omitempty"` // a configured decoy
+
+	MoreAddresses bool `json:"more_source_ips,omitempty"` // source_ips holds the first 50 of more
 }
 
 type traceJSONEvent struct {
@@ -349,10 +374,10 @@ func traceJSON(w io.Writer, r *TraceResult) error {
 	q := t.Query
 	doc := traceJSONDoc{Tool: "vaultsentry", Version: r.Version, Command: "trace",
 		Query:      traceJSONQuery{Identity: validUTF8(q.Identity), Credential: validUTF8(q.Credential), Since: utc(q.Since), Until: utc(q.Until)},
-		Summary:    traceJSONSummary{Events: len(t.Events), Denied: t.Denied, Errors: t.Errors, First: utc(t.First), Last: utc(t.Last)},
+		Summary:    traceJSONSummary{Events: t.Total(), Timeline: len(t.Events), Denied: t.Denied, Errors: t.Errors, First: utc(t.First), Last: utc(t.Last)},
 		Identities: []traceJSONIdentity{}, Credentials: []traceJSONCount{}, Addresses: []traceJSONAddress{},
 		SecretsRead: jsonGroups(t.Read), SecretsChanged: jsonGroups(t.Changed), SecretsUnknown: jsonGroups(t.Unanswered),
-		Timeline: make([]traceJSONEvent, 0, len(t.Events)), Files: r.Files}
+		Timeline: make([]traceJSONEvent, 0, len(t.Events)), Files: r.Files, Cut: r.jsonCut()}
 	if doc.Files == nil {
 		doc.Files = []sources.FileStats{}
 	}
@@ -366,7 +391,8 @@ func traceJSON(w io.Writer, r *TraceResult) error {
 		doc.Summary.Secrets += len(g.Secrets)
 	}
 	for _, id := range t.Identities {
-		doc.Identities = append(doc.Identities, traceJSONIdentity{Identity: validUTF8(id.Principal), DisplayNames: validAll(id.DisplayNames), Events: id.Events})
+		doc.Identities = append(doc.Identities, traceJSONIdentity{Identity: validUTF8(id.Principal), DisplayNames: validAll(id.DisplayNames), Events: id.Events,
+			MoreDisplayNames: id.MoreDisplayNames})
 	}
 	for _, c := range t.Credentials {
 		doc.Credentials = append(doc.Credentials, traceJSONCount{Value: validUTF8(c.Value), Events: c.Events, First: utc(c.First), Last: utc(c.Last)})
@@ -404,7 +430,7 @@ func jsonGroups(gs []trace.SecretGroup) []traceJSONGroup {
 		jg := traceJSONGroup{Store: g.Store, Group: validUTF8(g.Group), Dynamic: g.Dynamic, Secrets: make([]traceJSONSecret, 0, len(g.Secrets))}
 		for _, s := range g.Secrets {
 			jg.Secrets = append(jg.Secrets, traceJSONSecret{Resource: validUTF8(s.Resource), Count: s.Count,
-				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses), Decoy: s.Decoy})
+				First: utc(s.First), Last: utc(s.Last), Addresses: nonNil(s.Addresses), MoreAddresses: s.MoreAddresses, Decoy: s.Decoy})
 		}
 		out = append(out, jg)
 	}
@@ -419,14 +445,38 @@ func traceCSV(w io.Writer, r *TraceResult) error {
 	if err := cw.Write(header); err != nil {
 		return err
 	}
-	for i := range r.Trace.Events {
-		e := jsonEvent(r, &r.Trace.Events[i])
-		rec := []string{e.Time, e.Source, e.Identity, e.DisplayName, e.Credential, e.Operation, e.Op, e.Path, e.Resource,
-			e.Mount, e.RemoteAddress, e.Network, e.Outcome, strconv.FormatBool(e.ValueRead), e.File, strconv.Itoa(e.Line)}
+	rec := make([]string, len(header))
+	row := func(ev *event.Event) error {
+		e := jsonEvent(r, ev)
+		rec = append(rec[:0], e.Time, e.Source, e.Identity, e.DisplayName, e.Credential, e.Operation, e.Op, e.Path, e.Resource,
+			e.Mount, e.RemoteAddress, e.Network, e.Outcome, strconv.FormatBool(e.ValueRead), e.File, strconv.Itoa(e.Line))
 		for k := range rec {
 			rec[k] = CSVSafe(Sanitize(rec[k])) // CSV files get cat'ed to terminals too
 		}
-		if err := cw.Write(rec); err != nil {
+		return cw.Write(rec)
+	}
+	t := r.Trace
+	if r.Events != nil { // every matched event, in one more pass: none is cut
+		for ev := range t.Filter(r.Events()) {
+			if err := row(ev); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	for i := range t.Events {
+		if i == t.Cut.At && t.Cut.Events > 0 {
+			// A comment line where the events were left out (pandas comment='#', or skip it):
+			// the cut is said where it is, not left for the reader to guess.
+			cw.Flush()
+			u := *r
+			u.Location = nil // the CSV's times are UTC
+			if _, err := io.WriteString(w, "# "+CSVSafe(Sanitize(u.timelineNote()))+"\n"); err != nil {
+				return err
+			}
+		}
+		if err := row(&t.Events[i]); err != nil {
 			return err
 		}
 	}

@@ -15,8 +15,9 @@ func kv(e *event.Event) {
 	e.Mount, e.MountType = "kv/", "kv"
 }
 
-func TestTrace(t *testing.T) {
-	cfg := analyze.DefaultConfig()
+// incidentEvents is TestTrace's input: one entity under two tokens, another identity, an
+// external address, a dynamic mount, a denied read and a metadata read.
+func incidentEvents() []event.Event {
 	evs := []event.Event{
 		vev(0, "fraud", event.OpRead, "kv/data/prod/a", kv),
 		vev(time.Second, "fraud", event.OpRead, "kv/metadata/prod/b", kv),                            // metadata: no value
@@ -32,6 +33,12 @@ func TestTrace(t *testing.T) {
 		evs[i].Resource = vault.NormalizePath(evs[i].Path, evs[i].Mount, evs[i].MountType)
 		vault.SetFacts(&evs[i])
 	}
+	return evs
+}
+
+func TestTrace(t *testing.T) {
+	cfg := analyze.DefaultConfig()
+	evs := incidentEvents()
 	resources := func(gs []SecretGroup) []string {
 		var out []string
 		for _, g := range gs {
@@ -114,11 +121,13 @@ func BenchmarkNewTrace(b *testing.B) {
 	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// TestTraceLinkedWorkload: a service account and the Vault identity its pods log in as
-// (kubernetes auth metadata) are one workload: tracing either shows both stores in one
-// timeline, and the secrets to rotate per store. An unrelated identity stays out.
-func TestTraceLinkedWorkload(t *testing.T) {
-	const sa = "system:serviceaccount:ledger:ledger-api"
+// linkedSA is the service account of linkedEvents.
+const linkedSA = "system:serviceaccount:ledger:ledger-api"
+
+// linkedEvents is TestTraceLinkedWorkload's input: a service account's Kubernetes reads, the
+// Vault identity its pods log in as, and an unrelated identity.
+func linkedEvents() []event.Event {
+	const sa = linkedSA
 	linked := func(e *event.Event) { e.Workload = sa }
 	k8s := func(at time.Duration, secret string) event.Event {
 		ev := event.Event{Time: t0.Add(at), Kind: event.KindKubernetes, Op: event.OpRead, Action: "get", Principal: sa, DisplayName: sa,
@@ -132,6 +141,15 @@ func TestTraceLinkedWorkload(t *testing.T) {
 		vev(2*time.Minute, "someone-else", event.OpRead, "kv/data/other"),
 		k8s(3*time.Minute, "issuing/issuing-db"),
 	}
+	return evs
+}
+
+// TestTraceLinkedWorkload: a service account and the Vault identity its pods log in as
+// (kubernetes auth metadata) are one workload: tracing either shows both stores in one
+// timeline, and the secrets to rotate per store. An unrelated identity stays out.
+func TestTraceLinkedWorkload(t *testing.T) {
+	const sa = linkedSA
+	evs := linkedEvents()
 	for _, q := range []string{sa, "k8s-ledger-api", "*ledger-api"} {
 		tr := New(evs, Query{Identity: q}, func(netip.Addr) bool { return true })
 		if len(tr.Events) != 3 || len(tr.Identities) != 2 {
