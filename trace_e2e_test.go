@@ -81,7 +81,8 @@ func TestTraceLongTimeline(t *testing.T) {
 	}
 	data, _ := os.ReadFile(csvFile)
 	rows := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(rows) != 1+2000+1 || !strings.HasPrefix(rows[1001], "# showing the first 1,000 and the last 1,000 of 2,500 events") {
+	// The CSV holds every matched event: trace reads them again from its copy of the input.
+	if len(rows) != 1+2500 || strings.Contains(string(data), "# showing") {
 		t.Errorf("csv: %d rows, row 1001 %q", len(rows), rows[min(1001, len(rows)-1)])
 	}
 

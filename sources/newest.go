@@ -24,15 +24,18 @@ const NewestSpan = 24 * time.Hour
 // Newest is the time of the newest event of the inputs that is not after limit, found without
 // reading everything, for durations such as --since 24h in a streamed run (Stream): the last
 // TailBytes of a local uncompressed file (its whole when no event there is before limit), the
-// whole of any other input (compressed, an S3 object). ok is false when an input cannot be
-// read twice (standard input): the caller then has to hold the events. The zero time: no event.
+// whole of a compressed one. ok is false when an input is not a local regular file (standard
+// input, a FIFO cannot be read twice; an S3 object would be fetched twice): the caller then
+// holds the events. The zero time: no event.
 func Newest(ctx context.Context, inputs []Input, opts LoadOptions, limit time.Time) (newest time.Time, ok bool, err error) {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
 	for _, in := range inputs {
-		if in.Open == nil && !localFile(in) {
-			return time.Time{}, false, nil // standard input, a FIFO: it cannot be read twice
+		if !localFile(in) {
+			// Standard input or a FIFO cannot be read twice; an S3 object would be fetched twice
+			// (its listing already keeps only the days --since asks for).
+			return time.Time{}, false, nil
 		}
 	}
 	starts := startTimes(ctx, inputs, opts)

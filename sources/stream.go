@@ -54,6 +54,7 @@ func Stream(ctx context.Context, inputs []Input, opts LoadOptions, sink func([]e
 			m.stages = append(m.stages, s.NewStage())
 		}
 	}
+	m.chain()
 	err := m.run()
 	if err != nil && !errors.Is(err, ErrNothingRead) {
 		return nil, err
@@ -90,6 +91,7 @@ type merger struct {
 	panics []*PanicError
 	used   []int
 	stages []Stage
+	next   []func(*event.Event) // where each stage's events go (chain)
 	wg     sync.WaitGroup
 
 	// mu guards every inputStream's queue; cond is signalled when one changes.
@@ -249,8 +251,8 @@ func (m *merger) run() error {
 		return runErr
 	}
 	m.wg.Wait()
-	for _, st := range m.stages {
-		st.Flush(m.emit)
+	for k, st := range m.stages {
+		st.Flush(m.next[k]) // what a stage held goes through the stages after it
 	}
 	if err := m.flush(); err != nil {
 		return err
@@ -326,16 +328,20 @@ func (m *merger) emitStaged(ev *event.Event) {
 		m.emit(ev)
 		return
 	}
-	m.push(0, ev)
+	m.stages[0].Push(ev, m.next[0])
 }
 
-// push hands ev to stage k, whose output goes to the next stage or the output.
-func (m *merger) push(k int, ev *event.Event) {
-	if k == len(m.stages) {
-		m.emit(ev)
-		return
+// chain makes next[k], where stage k's events go: the next stage, or the output.
+func (m *merger) chain() {
+	m.next = make([]func(*event.Event), len(m.stages))
+	for k := range m.stages {
+		if k == len(m.stages)-1 {
+			m.next[k] = m.emit
+			continue
+		}
+		st, next := m.stages[k+1], k+1
+		m.next[k] = func(ev *event.Event) { st.Push(ev, m.next[next]) }
 	}
-	m.stages[k].Push(ev, func(e *event.Event) { m.push(k+1, e) })
 }
 
 func (m *merger) emit(ev *event.Event) {

@@ -31,19 +31,14 @@ type analysis struct {
 	inMemory bool
 	kept     []event.Event
 
-	seen        int // events read, before the window
-	events      int // events analysed
-	first, last time.Time
-	// future counts the events dated more than a day after the wall clock (limit); futureAt is
-	// the first of them in time order.
-	limit    time.Time
-	future   int
-	futureAt event.Pos
-	futureT  time.Time
+	seen   int // events read, before the window
+	events int // events analysed
+	// span: what the analysed events cover, and the events read dated after the wall clock.
+	span span
 }
 
 func (p *pipeline) newAnalysis(win *window, bl *baseline.Baseline, cfg *analyze.Config) *analysis {
-	a := &analysis{p: p, win: win, inMemory: p.stream == nil, limit: p.opts.now().Add(24 * time.Hour)}
+	a := &analysis{p: p, win: win, inMemory: p.stream == nil, span: span{limit: p.opts.now().Add(24 * time.Hour)}}
 	a.runner = analyze.NewRunner(analyze.Env{Config: cfg, Baseline: bl, LearnedUntil: win.learnedUntil, Done: p.ctx.Done()})
 	a.notes = analyze.NewNoteCounter(cfg)
 	if p.opts.Metrics != "" {
@@ -60,12 +55,7 @@ func (a *analysis) consume(evs []event.Event) error {
 	for i := range evs {
 		ev := &evs[i]
 		a.seen++
-		if ev.Time.After(a.limit) {
-			if a.future == 0 {
-				a.futureAt, a.futureT = ev.Pos, ev.Time
-			}
-			a.future++
-		}
+		a.span.dated(ev)
 		if !a.win.keep(ev) {
 			continue
 		}
@@ -74,12 +64,7 @@ func (a *analysis) consume(evs []event.Event) error {
 			ev = &evs[a.events]
 		}
 		a.events++
-		if a.first.IsZero() || ev.Time.Before(a.first) {
-			a.first = ev.Time
-		}
-		if ev.Time.After(a.last) {
-			a.last = ev.Time
-		}
+		a.span.see(ev)
 		if a.collect != nil {
 			a.collect.Add(ev)
 		}
@@ -136,10 +121,4 @@ func (a *analysis) close() {
 	if a.copy != nil {
 		a.copy.Close()
 	}
-}
-
-// futureNote says that durations ignored the events dated after the wall clock.
-func (a *analysis) futureNote() string {
-	return fmt.Sprintf("%d events are dated after the current time (first at %s:%d, %s); durations in --since/--until/--learn-until count back from the newest event before them",
-		a.future, a.futureAt.File, a.futureAt.Line, a.futureT.UTC().Format(time.RFC3339))
 }

@@ -50,16 +50,15 @@ const loadGCPercent = 400
 
 func cloudTrailFiles(ctx context.Context, r *CloudTrailRequest) (Outcome, error) {
 	restore := func() {}
-	if os.Getenv("GOGC") == "" {
+	if os.Getenv("GOGC") == "" && os.Getenv(inMemoryEnv) == "1" {
 		prev := debug.SetGCPercent(loadGCPercent)
 		restore = func() { debug.SetGCPercent(prev) }
 	}
-	loaded, inErrs, err := loadInputs(ctx, &r.Options, "cloudtrail", r.From, "",
+	p, err := streamedPipeline(ctx, &r.Options, "cloudtrail", r.From, "",
 		"check the paths given to --from; directories are read recursively")
 	restore()
 	if err != nil {
 		return Outcome{}, err
 	}
-	p := &pipeline{ctx: ctx, opts: &r.Options, command: "cloudtrail", loaded: loaded, inErrs: inErrs}
 	return p.run()
 }

@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/lake"
 	"github.com/vaultsentry/vaultsentry/report"
 	"github.com/vaultsentry/vaultsentry/sources"
@@ -38,40 +40,84 @@ func Export(ctx context.Context, r ExportRequest) (ExportResult, error) {
 	if o.Start.IsZero() {
 		o.Start = time.Now()
 	}
-	loaded, inErrs, err := loadInputs(ctx, o, "export", r.Paths, "",
+	p, err := streamedPipeline(ctx, o, "export", r.Paths, "",
 		"check the paths; directories are read recursively and globs must be quoted for the shell not to expand them")
 	if err != nil {
 		return ExportResult{}, err
 	}
-	evs := loaded.Events
-	ref, note := newestPlausible(evs, o.now())
-	if note != "" && !o.Quiet {
-		fmt.Fprintf(o.IO.Err, "note: %s\n", report.Sanitize(note))
+	var ref time.Time
+	var note string
+	if p.stream != nil && o.countsBack() {
+		if err := p.streamRef(); err != nil {
+			return ExportResult{}, err
+		}
+		ref = p.timeRef
+	}
+	if p.stream == nil {
+		ref, note = newestPlausible(p.loaded.Events, o.now())
 	}
 	since, until := o.Since.Resolve(ref), o.Until.Resolve(ref)
-	names := make([]string, 0, len(loaded.Files))
-	for _, f := range loaded.Files {
-		names = append(names, f.File)
+	var names []string
+	if p.stream != nil {
+		for _, in := range p.stream.ins {
+			names = append(names, in.Name)
+		}
+	} else {
+		for _, f := range p.loaded.Files {
+			names = append(names, f.File)
+		}
 	}
 	w, err := lake.NewLakeWriter(r.Dir, r.Format, names, Version, r.SecurityLake)
 	if err != nil {
 		return ExportResult{}, runtimef("check that the directory can be created and written", fmt.Errorf("export: %w", err))
 	}
 	var res ExportResult
-	for i := range evs {
-		ev := &evs[i]
-		if !since.IsZero() && ev.Time.Before(since) || !until.IsZero() && !ev.Time.Before(until) {
-			res.Filtered++
-			continue
+	var sp span
+	seen := 0
+	var writeErr error
+	consume := func(evs []event.Event) error {
+		for i := range evs {
+			ev := &evs[i]
+			seen++
+			if p.stream != nil {
+				sp.dated(ev)
+			}
+			sp.see(ev)
+			if !since.IsZero() && ev.Time.Before(since) || !until.IsZero() && !ev.Time.Before(until) {
+				res.Filtered++
+				continue
+			}
+			if seen&0xfff == 0 && ctx.Err() != nil {
+				return errStopped
+			}
+			if err := w.Write(ev); err != nil {
+				writeErr = err
+				return err
+			}
 		}
-		if i&0xfff == 0 && ctx.Err() != nil {
-			w.Abort()
-			return res, interrupted(ctx, "exporting")
-		}
-		if err := w.Write(ev); err != nil {
-			w.Abort()
-			return res, runtimef("check the free space and permissions of "+r.Dir, fmt.Errorf("export: %w", err))
-		}
+		return nil
+	}
+	if p.stream != nil {
+		err = p.streamInto(consume)
+	} else {
+		err = consume(p.loaded.Events)
+	}
+	if note == "" && sp.future > 0 {
+		note = sp.note()
+	}
+	switch {
+	case writeErr != nil:
+		w.Abort()
+		return res, runtimef("check the free space and permissions of "+r.Dir, fmt.Errorf("export: %w", writeErr))
+	case errors.Is(err, errStopped) || ctx.Err() != nil:
+		w.Abort()
+		return res, interrupted(ctx, "exporting")
+	case err != nil:
+		w.Abort()
+		return res, err
+	}
+	if note != "" && !o.Quiet {
+		fmt.Fprintf(o.IO.Err, "note: %s\n", report.Sanitize(note))
 	}
 	files, err := w.Close()
 	res.Files, res.Rows = files, w.Rows()
@@ -80,15 +126,53 @@ func Export(ctx context.Context, r ExportRequest) (ExportResult, error) {
 	}
 	if res.Rows == 0 {
 		return res, runtimef("widen --since/--until: they are counted back from the newest event",
-			fmt.Errorf("export: none of the %d events is between --since and --until; nothing written", len(evs)))
+			fmt.Errorf("export: none of the %d events is between --since and --until; nothing written", seen))
 	}
 	if !o.Quiet {
-		writeExportSummary(o, loaded, inErrs, &res, r, time.Since(o.Start))
+		writeExportSummary(o, p.loaded, p.inErrs, &res, r, time.Since(o.Start), sp.first, sp.last)
 	}
 	return res, nil
 }
 
-func writeExportSummary(o *Options, loaded *sources.Loaded, inErrs []error, res *ExportResult, r ExportRequest, elapsed time.Duration) {
+// span is the time covered by the events of a pass, and those dated more than a day after the
+// wall clock (counted for the note newestPlausible writes in memory).
+type span struct {
+	first, last time.Time
+	limit       time.Time
+	future      int
+	futureAt    event.Pos
+	futureT     time.Time
+}
+
+// see widens the span to ev.
+func (s *span) see(ev *event.Event) {
+	if s.first.IsZero() || ev.Time.Before(s.first) {
+		s.first = ev.Time
+	}
+	if ev.Time.After(s.last) {
+		s.last = ev.Time
+	}
+}
+
+// dated counts ev when it is dated more than a day after the wall clock.
+func (s *span) dated(ev *event.Event) {
+	if s.limit.IsZero() {
+		s.limit = time.Now().Add(24 * time.Hour)
+	}
+	if ev.Time.After(s.limit) {
+		if s.future == 0 {
+			s.futureAt, s.futureT = ev.Pos, ev.Time
+		}
+		s.future++
+	}
+}
+
+func (s *span) note() string {
+	return fmt.Sprintf("%d events are dated after the current time (first at %s:%d, %s); durations in --since/--until/--learn-until count back from the newest event before them",
+		s.future, s.futureAt.File, s.futureAt.Line, s.futureT.UTC().Format(time.RFC3339))
+}
+
+func writeExportSummary(o *Options, loaded *sources.Loaded, inErrs []error, res *ExportResult, r ExportRequest, elapsed time.Duration, first, last time.Time) {
 	w := o.IO.Err
 	var read int64
 	lines, parsed, malformed, skipped := 0, 0, 0, 0
@@ -121,7 +205,7 @@ func writeExportSummary(o *Options, loaded *sources.Loaded, inErrs []error, res 
 	for _, e := range inErrs {
 		fmt.Fprintf(w, "  unreadable: %s\n", report.Sanitize(e.Error()))
 	}
-	if first, last := sources.Span(loaded.Events); !first.IsZero() {
+	if !first.IsZero() {
 		fmt.Fprintf(w, "Log time span:     %s .. %s\n", fmtT(first, o.location()), fmtT(last, o.location()))
 	}
 	var bytes int64

@@ -139,8 +139,8 @@ func (p *pipeline) run() (out Outcome, err error) {
 		}
 		return Outcome{}, interrupted(p.ctx, "analysing")
 	}
-	if p.stream != nil && a.future > 0 {
-		futureNote = a.futureNote()
+	if p.stream != nil && a.span.future > 0 {
+		futureNote = a.span.note()
 	}
 	if err := a.spillErr(); err != nil {
 		return Outcome{}, err
@@ -163,7 +163,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 	if o.ShowSuppressed {
 		rr.Suppressed = leftOut.suppressed
 	}
-	rr.First, rr.Last = a.first, a.last
+	rr.First, rr.Last = a.span.first, a.span.last
 	for _, e := range p.inErrs {
 		rr.Errors = append(rr.Errors, e.Error())
 	}

@@ -56,8 +56,9 @@ func (o *Options) countsBack() bool {
 }
 
 // streamRef sets the reference for durations of a streamed run before it reads its inputs:
-// the newest plausible event, from the end of each file (sources.Newest). Standard input cannot
-// be read twice: its events are then held in memory, as the reference is known only at its end.
+// the newest plausible event, from the end of each file (sources.Newest). Standard input and
+// FIFOs cannot be read twice, S3 objects would be fetched twice: their events are then held in
+// memory, as the reference is known only at their end.
 func (p *pipeline) streamRef() error {
 	s, o := p.stream, p.opts
 	ref, ok, err := sources.Newest(p.ctx, s.ins, o.loadOptions(s.format), o.now().Add(24*time.Hour))
@@ -72,7 +73,7 @@ func (p *pipeline) streamRef() error {
 		return nil
 	}
 	if o.Verbose {
-		fmt.Fprintln(o.IO.Err, "standard input with a duration (--since, --until, --learn-until): its events are held in memory until its end; give a time (RFC 3339) to stream it")
+		fmt.Fprintln(o.IO.Err, "a duration (--since, --until, --learn-until) over standard input, a FIFO or S3: the events are held in memory until the newest is known; give a time (RFC 3339) to stream them")
 	}
 	loaded, err := loadExpanded(p.ctx, o, s.command, s.ins, s.format, s.hint)
 	s.s3.attach(loaded)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 	"time"
 
@@ -38,7 +39,16 @@ type TraceRequest struct {
 // left out).
 func IsTraceSource(name string) bool { return name == "" || formats.Named(name) != nil }
 
-func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, error) {
+// traceInput is what trace read: the files' statistics and a copy of the events for the
+// trace's passes (on disk: the input is never held in memory).
+type traceInput struct {
+	loaded *sources.Loaded
+	events *secondPass
+	n      int
+	newest time.Time
+}
+
+func loadTraceFiles(ctx context.Context, r *TraceRequest) (*traceInput, error) {
 	ins, inErrs, s3run, err := expandPaths(ctx, r.IO, r.Quiet, r.Verbose, r.Paths, traceS3Filter(r))
 	if err != nil {
 		return nil, err
@@ -51,11 +61,24 @@ func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, erro
 			fmt.Errorf("trace: %w", sources.ErrNothingRead))
 	}
 	prog := newProgress(r.IO, r.Quiet, r.Verbose, ins)
-	loaded, err := load(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: r.Source, MaxLineBytes: r.MaxLineBytes, Stdin: r.IO.In, Progress: prog.hook()})
+	in := &traceInput{events: newSecondPass()}
+	loaded, err := stream(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: r.Source, MaxLineBytes: r.MaxLineBytes, Stdin: r.IO.In, Progress: prog.hook()},
+		func(evs []event.Event) error {
+			for i := range evs {
+				in.events.Add(&evs[i])
+				if evs[i].Time.After(in.newest) {
+					in.newest = evs[i].Time
+				}
+			}
+			in.n += len(evs)
+			return nil
+		})
 	prog.finish()
 	if ctx.Err() != nil {
+		in.events.Close()
 		return nil, interrupted(ctx, "reading")
 	}
+	in.loaded = loaded
 	s3run.attach(loaded)
 	if loaded != nil {
 		if r.Verbose {
@@ -65,16 +88,22 @@ func loadTraceFiles(ctx context.Context, r *TraceRequest) (*sources.Loaded, erro
 			fmt.Fprintf(r.IO.Err, "warning: %s\n", report.Sanitize(e.Error()))
 		}
 	}
+	if err == nil {
+		err = in.events.Err()
+	}
+	if err != nil || in.n == 0 {
+		in.events.Close()
+	}
 	if errors.Is(err, sources.ErrNothingRead) {
 		return nil, runtimef("check the paths and their permissions", fmt.Errorf("trace: %w", err))
 	}
 	if err != nil {
 		return nil, runtimef("", fmt.Errorf("trace: %w", err))
 	}
-	if err := noEvents(r.IO, "trace", loaded, "check the paths and --source"); err != nil {
-		return nil, err
+	if in.n == 0 {
+		return nil, noEventsIn(r.IO, "trace", loaded, "check the paths and --source")
 	}
-	return loaded, nil
+	return in, nil
 }
 
 // Trace reads the inputs and writes the timeline of what the query selects, then a one-line
@@ -95,22 +124,24 @@ func Trace(ctx context.Context, r TraceRequest) error {
 	if cfg.Implicit && !r.Quiet { // a configuration nobody named changes what is internal and what is a decoy
 		fmt.Fprintf(r.IO.Err, "config: %s (found in the working directory; --config names another)\n", report.Sanitize(cfg.Path))
 	}
-	loaded, err := loadTraceFiles(ctx, &r)
+	in, err := loadTraceFiles(ctx, &r)
 	if err != nil {
 		return err
 	}
-	var ref time.Time
-	if n := len(loaded.Events); n > 0 {
-		ref = loaded.Events[n-1].Time
-	}
+	defer in.events.Close()
+	loaded, ref := in.loaded, in.newest
 	q := r.Query
 	q.Since, q.Until = r.Since.Resolve(ref), r.Until.Resolve(ref)
 	q.Link = cfg.Analyze.LinkOf
 	if len(cfg.Analyze.Decoys) > 0 {
 		q.Decoy = cfg.Analyze.IsDecoy
 	}
-	tr := trace.New(loaded.Events, q, cfg.Analyze.IsInternal)
-	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal, Summary: r.Summary}
+	tr := trace.NewSeq(in.events.Events, q, cfg.Analyze.IsInternal)
+	if err := in.events.Err(); err != nil {
+		return runtimef("", fmt.Errorf("trace: reading the events again: %w", err))
+	}
+	res := &report.TraceResult{Trace: tr, Files: loaded.Files, Version: Version, Location: loc, Internal: cfg.Analyze.IsInternal, Summary: r.Summary,
+		Events: in.events.Events}
 
 	if ctx.Err() != nil {
 		return interrupted(ctx, "tracing")
@@ -124,9 +155,9 @@ func Trace(ctx context.Context, r TraceRequest) error {
 			n += len(g.Secrets)
 		}
 		fmt.Fprintf(r.IO.Err, "trace: %d of %d events matched %s; %d secrets read successfully (%s)\n",
-			len(tr.Events), len(loaded.Events), report.Sanitize(report.DescribeQuery(tr.Query)), n, time.Since(start).Round(time.Millisecond))
-		if len(tr.Events) == 0 {
-			fmt.Fprintln(r.IO.Err, "hint: "+traceHint(q, loaded.Events))
+			tr.Matched, in.n, report.Sanitize(report.DescribeQuery(tr.Query)), n, time.Since(start).Round(time.Millisecond))
+		if tr.Matched == 0 {
+			fmt.Fprintln(r.IO.Err, "hint: "+traceHint(q, in.events.Events()))
 		}
 	}
 	return nil
@@ -134,10 +165,10 @@ func Trace(ctx context.Context, r TraceRequest) error {
 
 // traceHint suggests why nothing matched. A credential given as the start of one that the logs
 // hold (a responder copies the first characters of an accessor or key id) gets the glob.
-func traceHint(q trace.Query, evs []event.Event) string {
+func traceHint(q trace.Query, evs iter.Seq[*event.Event]) string {
 	if c := q.Credential; c != "" && !strings.ContainsAny(c, "*?[") {
-		for i := range evs {
-			if cr := evs[i].Credential; len(cr) > len(c) && strings.HasPrefix(cr, c) {
+		for ev := range evs {
+			if cr := ev.Credential; len(cr) > len(c) && strings.HasPrefix(cr, c) {
 				return fmt.Sprintf("--credential matches whole values; %q is the start of a credential in the logs: try --credential '%s*'",
 					report.Sanitize(c), report.Sanitize(c))
 			}
