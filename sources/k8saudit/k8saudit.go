@@ -165,7 +165,7 @@ const credentialID = "authentication.kubernetes.io/credential-id"
 // line may also be one of the cloud wrappers of the same events (wrap.go); a wrapper holding
 // several requests counts one line per request, as CloudTrail's log files do.
 func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) sources.Batch {
-	r := &reader{in: f.Local, file: f.Local.Str(f.Name), st: st, pending: map[string]int{}, seenData: map[string]bool{}}
+	r := &reader{in: f.Local, file: f.Local.Str(f.Name), st: st, pending: map[string]int{}, seenData: map[string]bool{}, give: f.Emit}
 	n, err := sources.ForEachLine(f.R, f.MaxLineBytes, func(line []byte, ln int, tooLong bool) {
 		st.Lines++
 		if tooLong {
@@ -178,6 +178,9 @@ func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) so
 			return
 		}
 		r.line(line, ln)
+		if r.give != nil && len(r.out)-r.head >= giveEvery {
+			r.release(false)
+		}
 	})
 	st.Bytes = n
 	if err != nil {
@@ -188,8 +191,43 @@ func (Format) Read(_ context.Context, f *sources.File, st *sources.FileStats) so
 		st.Note = "the audit policy logs Secret data (request or response bodies at the Request or RequestResponse level) for " +
 			strings.Join(r.secretData, ", ")
 	}
+	if r.give != nil {
+		r.release(true)
+		return sources.Batch{}
+	}
 	st.Events += len(r.out)
 	return sources.Batch{Events: sources.StoreOf(r.out)}
+}
+
+// A streamed read (sources.File.Emit) gives its events giveEvery at a time, once their request
+// has its last stage or stageHorizon of log time has passed since (a watch can stay open for
+// hours: its ResponseComplete then counts as a stage-duplicate of the event given).
+const (
+	giveEvery    = 4096
+	stageHorizon = 2 * time.Minute
+)
+
+// release gives on the events before the first request still waiting for a later stage (and
+// any waiting longer than stageHorizon); all: every event.
+func (r *reader) release(all bool) {
+	cut := r.head
+	for cut < len(r.out) && (all || r.rank[cut] >= 3 || r.out[cut].Time.Before(r.newest.Add(-stageHorizon))) {
+		cut++
+	}
+	if cut > r.head {
+		r.give(r.out[r.head:cut])
+		r.st.Events += cut - r.head
+		r.head = cut
+	}
+	if r.head >= giveEvery && r.head*2 >= len(r.out) {
+		rest := copy(r.out, r.out[r.head:])
+		clear(r.out[rest:])
+		r.out = r.out[:rest]
+		copy(r.rank, r.rank[r.head:])
+		r.rank = r.rank[:rest]
+		r.base += r.head
+		r.head = 0
+	}
 }
 
 // reader is the state of one file's Read.
@@ -202,6 +240,13 @@ type reader struct {
 	pending    map[string]int  // auditID -> index in out, until its last stage
 	secretData []string        // secrets whose data the log holds (names only)
 	seenData   map[string]bool // of secretData
+
+	// give, when set, takes the events as they are settled (release): out[0] is event number
+	// base, out[:head] given already.
+	give   func([]event.Event)
+	base   int
+	head   int
+	newest time.Time
 }
 
 // from says where an event came from when a cloud wrapper held it.
@@ -260,10 +305,20 @@ func (r *reader) request(a *auditEvent, ln int, w from) {
 	st.Parsed++
 	rk := stageRank(a.Stage)
 	id := a.AuditID
+	if t.After(r.newest) {
+		r.newest = t
+	}
 	if i, ok := r.pending[id]; ok {
 		// A later stage of a request already seen: it replaces the earlier one.
 		st.Parsed--
 		st.Skip("stage-duplicate")
+		if i < r.base+r.head { // given on already (streamed, stageHorizon passed)
+			if rk == 3 {
+				delete(r.pending, id)
+			}
+			return
+		}
+		i -= r.base
 		if rk >= r.rank[i] {
 			if prev := &r.out[i]; prev.Has(event.FlagValueLogged) && !ev.Has(event.FlagValueLogged) {
 				// An earlier stage logged the request body: that line still holds it.
@@ -280,7 +335,7 @@ func (r *reader) request(a *auditEvent, ln int, w from) {
 	r.out = append(r.out, ev)
 	r.rank = append(r.rank, rk)
 	if rk < 3 {
-		r.pending[in.Str(id)] = len(r.out) - 1
+		r.pending[in.Str(id)] = r.base + len(r.out) - 1
 	}
 	st.Seen(t)
 }

@@ -91,13 +91,32 @@ func readNDJSON(in *sources.File, st *sources.FileStats) sources.Batch {
 		st.Parsed++
 		st.Seen(ev.Time)
 		out = append(out, ev)
+		if len(out) >= emitEvery {
+			out = give(in, st, out)
+		}
 	})
 	st.Bytes = n
 	if err != nil {
 		st.ReadError = "read " + in.Name + ": " + err.Error() + " (everything before it is kept)"
 	}
+	out = give(in, st, out)
 	st.Events += len(out)
 	return sources.Batch{Events: sources.StoreOf(out)}
+}
+
+// emitEvery is how many events a streamed read (sources.File.Emit) gives at once.
+const emitEvery = 4096
+
+// give hands the events read so far to a streamed read and returns the emptied slice; without
+// one it returns them as they are (the Batch holds them).
+func give(in *sources.File, st *sources.FileStats, out []event.Event) []event.Event {
+	if in.Emit == nil || len(out) == 0 {
+		return out
+	}
+	in.Emit(out)
+	st.Events += len(out)
+	clear(out)
+	return out[:0]
 }
 
 // readParquet reads a Parquet export. Parquet's index is at the end of the file, so it needs
@@ -132,7 +151,11 @@ func readParquet(ctx context.Context, in *sources.File, st *sources.FileStats) s
 	}
 	r := parquet.NewGenericReader[lake.Row](pf)
 	defer r.Close()
-	out := make([]event.Event, 0, r.NumRows())
+	rows := r.NumRows()
+	if in.Emit != nil {
+		rows = min(rows, emitEvery)
+	}
+	out := make([]event.Event, 0, rows)
 	buf := make([]lake.Row, 1024)
 	row := 0
 	for {
@@ -153,6 +176,9 @@ func readParquet(ctx context.Context, in *sources.File, st *sources.FileStats) s
 			st.Seen(ev.Time)
 			out = append(out, ev)
 		}
+		if len(out) >= emitEvery {
+			out = give(in, st, out)
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -164,6 +190,7 @@ func readParquet(ctx context.Context, in *sources.File, st *sources.FileStats) s
 			in.Progress(row)
 		}
 	}
+	out = give(in, st, out)
 	st.Events += len(out)
 	return sources.Batch{Events: sources.StoreOf(out)}
 }
