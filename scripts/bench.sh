@@ -29,6 +29,13 @@
 #                                             distinct paths ("wide", at 4G), and of one made of
 #                                             short request entries of a single token ("one":
 #                                             over 10 million events at 4G)
+#        scripts/bench.sh --stream [SIZE BIG]  memory bounded by what the detectors remember, not
+#                                             by the input (issue 18): a SIZE log on disk (default
+#                                             16G) against cat and sonic; SIZE and BIG (default 64G)
+#                                             streamed from the generator through standard input
+#                                             (no disk), the BIG/SIZE time ratio (target <= 4.4);
+#                                             and 4G logs of tiny entries: one token, 1.2 M paths,
+#                                             a million tokens. Peak RSS of each (target <= 1 GiB)
 # environment: BENCH_DIR (default /tmp/vaultsentry-bench; generated logs are deleted at the
 #              end unless KEEP=1), RUNS (default 3), TOOLS (default "cat sonic vaultsentry jq
 #              python"; for sizes above 1G jq and python are left out unless listed here)
@@ -221,6 +228,46 @@ if [ "${1:-}" = --lookup ]; then
 	# LookupEvents against the loopback stub (internal/lookupstub) with its throttling: the real
 	# binary, two regions in parallel, 2 requests a second per region.
 	"$BENCH_DIR/lookupbench" -events "${2:-20000}" -runs "$RUNS" -vaultsentry "$BENCH_DIR/vaultsentry"
+	exit 0
+fi
+
+if [ "${1:-}" = --stream ]; then
+	size=${2:-16G} big=${3:-64G}
+	f="$BENCH_DIR/realistic-$size.log"
+	generate "$f" "$size"
+	table "$f" cat sonic vaultsentry
+	[ "${KEEP:-0}" = 1 ] || rm -f "$f"
+	# Through standard input from the generator: nothing on disk. The generator alone first (it
+	# writes on one core, so it can be the bound); peak RSS is the larger of the two processes'.
+	printf '\nstreamed from scripts/loggen through standard input, load average %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-26s %9s %9s %10s\n' run seconds "MB/s" "RSS MiB"
+	declare -A PIPE=()
+	for s in "$size" "$big"; do
+		for tool in loggen vaultsentry; do
+			start=$(date +%s%N)
+			if [ $tool = loggen ]; then
+				$TIME -v -o "$BENCH_DIR/time.pipe" "$BENCH_DIR/loggen" -size "$s" -o /dev/null 2>/dev/null
+			else
+				$TIME -v -o "$BENCH_DIR/time.pipe" sh -c '"$1/loggen" -size "$2" -o - 2>/dev/null | "$1/vaultsentry" scan -q --format json -o "$1/out.json" -' sh "$BENCH_DIR" "$s" || true
+			fi
+			end=$(date +%s%N)
+			wall=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+			kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$BENCH_DIR/time.pipe")
+			[ $tool = vaultsentry ] && PIPE[$s]=$wall
+			awk -v t="$tool $s" -v s="$wall" -v kib="$kib" -v size="$(bytes_of "$s")" 'BEGIN {printf "%-26s %9.2f %9.0f %10.0f\n", t, s, size / 1e6 / s, kib / 1024}'
+		done
+	done
+	awk -v a="${PIPE[$size]}" -v b="${PIPE[$big]}" -v s="$size" -v g="$big" 'BEGIN {printf "%s / %s time through standard input = %.2f (target <= 4.4)\n", g, s, b / a}'
+	# Logs of tiny entries: what the detectors remember grows with identities and paths.
+	for variant in "one:-compact -hot-share 1" "wide:-unique-share 0.9" "tokens:-compact -identities 1000000"; do
+		name=${variant%%:*} flags=${variant#*:}
+		f="$BENCH_DIR/$name-4G.log"
+		# shellcheck disable=SC2086
+		generate "$f" 4G $flags
+		table "$f" vaultsentry
+		jq -r '"  \(.stats.events) events"' "$BENCH_DIR/out.json" 2>/dev/null || true
+		[ "${KEEP:-0}" = 1 ] || rm -f "$f"
+	done
 	exit 0
 fi
 
