@@ -27,6 +27,7 @@ type decoder struct {
 	nstr, naddr, nlist, ngrant int
 	zones                      map[zone]*time.Location
 
+	abuf     [16 + 256]byte // an address's definition
 	cur, out event.Event
 	ns       int64 // the previous time's Unix nanoseconds, when delta is true
 	delta    bool
@@ -260,8 +261,7 @@ func (d *decoder) addr() netip.Addr {
 		d.fail(fmt.Errorf("address of %d bytes: %w", n, errCorrupt))
 		return netip.Addr{}
 	}
-	var buf [16 + 256]byte
-	b := buf[:n]
+	b := d.abuf[:n]
 	if _, err := io.ReadFull(d.br, b); err != nil {
 		d.fail(err)
 		return netip.Addr{}

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/vaultsentry/vaultsentry/event"
 )
@@ -38,35 +39,37 @@ const (
 	readBuffer  = 256 << 10
 )
 
-// Field bits of a record's mask, in the order their payloads follow it: the fields that
-// change from one event to the next most often first, so the mask usually takes two bytes.
+// Field bits of a record's mask. The fields that change from one event to the next most often
+// (on a generated Vault log of many interleaved identities) have the low bits, so the mask
+// usually takes three bytes. The payloads follow the mask in the order Add writes them
+// (next reads them in that order too), whatever their bits.
 const (
 	bTime = 1 << iota
 	bLine
-	bPath
-	bResource
-	bNameAt
-	bAction
-	bOp
-	bOutcome
-	bFlags
 	bCredential
 	bPrincipal
 	bDisplayName
+	bPath
+	bResource
 	bRemoteAddr
 	bPolicies
-	bFile
-	bKind
-	bClass
-	bNamespace
-	bRegion
+	bWorkload
+	bUserAgent
+	bFlags
+	bNameAt
 	bMount
 	bMountType
-	bUserAgent
+	bOp
+	bAction
 	bNewPolicies
+	bClass
+	bOutcome
+	bFile
+	bKind
+	bNamespace
+	bRegion
 	bDetail
 	bGrant
-	bWorkload
 	nBits = iota
 )
 
@@ -157,7 +160,54 @@ type Log struct {
 		grant   uint32 // grant reference: 0 nil, else id+1
 	}
 
+	// Direct-mapped caches in front of strIDs and listIDs, keyed by where the caller's string
+	// or list lives: sources intern their strings and lists, so a repeated value is usually
+	// the same memory, found without hashing it. An entry keeps the caller's string or slice
+	// alive (a bounded number of them); a list is checked against the kept copy (a caller's
+	// slice may change).
+	strCache  []strEntry
+	listCache []listEntry
+
 	dec *decoder // kept for the next pass when no pass is running
+}
+
+type strEntry struct {
+	s  string
+	id uint32
+}
+
+type listEntry struct {
+	v   []string
+	ref uint32
+}
+
+// The caches' sizes: 64 Ki strings (1.5 MiB, enough for a large log's working set of
+// identities and paths), 4 Ki lists.
+const (
+	strCacheBits  = 16
+	listCacheBits = 12
+)
+
+// slot is the cache index of a pointer in a cache of 1<<bits entries.
+func slot(p unsafe.Pointer, bits uint) uint64 {
+	return uint64(uintptr(p)) * 0x9E3779B97F4A7C15 >> (64 - bits)
+}
+
+// strID is s's id, when known.
+func (l *Log) strID(s string) (uint32, bool) {
+	if s == "" {
+		return 0, true
+	}
+	p := unsafe.StringData(s)
+	e := &l.strCache[slot(unsafe.Pointer(p), strCacheBits)]
+	if unsafe.StringData(e.s) == p && len(e.s) == len(s) {
+		return e.id, true
+	}
+	id, ok := l.strIDs[s]
+	if ok {
+		e.s, e.id = s, id
+	}
+	return id, ok
 }
 
 // dicts are the distinct values a file defines, in the order of their ids. A reader shares
@@ -190,14 +240,16 @@ func New(dir string) (*Log, error) {
 		return nil, fmt.Errorf("spill: %w", err)
 	}
 	l := &Log{
-		name:     f.Name(),
-		f:        f,
-		w:        f,
-		strIDs:   map[string]uint32{"": 0},
-		addrIDs:  map[netip.Addr]uint32{{}: 0},
-		listIDs:  map[string]uint32{},
-		grantIDs: map[grantKey]uint32{},
-		rec:      make([]byte, maskRoom, 256),
+		name:      f.Name(),
+		f:         f,
+		w:         f,
+		strIDs:    map[string]uint32{"": 0},
+		addrIDs:   map[netip.Addr]uint32{{}: 0},
+		listIDs:   map[string]uint32{},
+		grantIDs:  map[grantKey]uint32{},
+		rec:       make([]byte, maskRoom, 256),
+		strCache:  make([]strEntry, 1<<strCacheBits),
+		listCache: make([]listEntry, 1<<listCacheBits),
 	}
 	// Id 0 is the empty string and the invalid address: both are known before any definition.
 	l.d.strs = []string{""}
@@ -250,6 +302,7 @@ func (l *Log) Close() error {
 	l.f, l.bw, l.dec = nil, nil, nil
 	l.d = dicts{}
 	l.strIDs, l.addrIDs, l.listIDs, l.grantIDs = nil, nil, nil, nil
+	l.strCache, l.listCache = nil, nil
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
@@ -351,24 +404,28 @@ func (l *Log) Add(ev *event.Event) {
 }
 
 // str writes s when it differs from the previous event's string in slot, and returns bit then.
-func (l *Log) str(bit uint64, slot int, s string) uint64 {
-	if s == l.prev.str[slot] {
+// The previous string is the caller's, so an unchanged interned string compares by pointer.
+func (l *Log) str(bit uint64, i int, s string) uint64 {
+	if s == l.prev.str[i] {
 		return 0
 	}
-	l.prev.str[slot] = l.putStr(s)
+	l.putStr(s)
+	l.prev.str[i] = s
 	return bit
 }
 
 // putStr writes s's id, after its definition the first time; it returns the kept copy.
 func (l *Log) putStr(s string) string {
-	if id, ok := l.strIDs[s]; ok {
+	if id, ok := l.strID(s); ok {
 		l.rec = binary.AppendUvarint(l.rec, uint64(id))
 		return l.d.strs[id]
 	}
 	id := uint32(len(l.d.strs))
-	s = strings.Clone(s) // never keep the caller's memory (a substring of a large line)
-	l.d.strs = append(l.d.strs, s)
-	l.strIDs[s] = id
+	kept := strings.Clone(s) // the dictionary never keeps the caller's memory (a substring of a large line)
+	l.d.strs = append(l.d.strs, kept)
+	l.strIDs[kept] = id
+	l.strCache[slot(unsafe.Pointer(unsafe.StringData(s)), strCacheBits)] = strEntry{s, id}
+	s = kept
 	l.rec = binary.AppendUvarint(l.rec, uint64(id))
 	l.rec = binary.AppendUvarint(l.rec, uint64(len(s)))
 	l.rec = append(l.rec, s...)
@@ -421,10 +478,17 @@ func (l *Log) listRef(v []string) (uint32, bool) {
 	case len(v) == 0:
 		return listEmpty, true
 	}
+	e := &l.listCache[slot(unsafe.Pointer(unsafe.SliceData(v)), listCacheBits)]
+	if unsafe.SliceData(e.v) == unsafe.SliceData(v) && len(e.v) == len(v) && slices.Equal(l.d.lists[e.ref-listBase], v) {
+		return e.ref, true
+	}
 	if !l.buildKey(v) {
 		return 0, false
 	}
 	id, ok := l.listIDs[string(l.listKey)]
+	if ok {
+		e.v, e.ref = v, id+listBase
+	}
 	return id + listBase, ok
 }
 
@@ -432,7 +496,7 @@ func (l *Log) listRef(v []string) (uint32, bool) {
 func (l *Log) buildKey(v []string) bool {
 	key := l.listKey[:0]
 	for _, s := range v {
-		id, ok := l.strIDs[s]
+		id, ok := l.strID(s)
 		if !ok {
 			return false
 		}
@@ -484,7 +548,7 @@ func (l *Log) grantKeyOf(g *event.Grant) (grantKey, bool) {
 	if k.conditions, ok = l.listRef(g.Conditions); !ok {
 		return k, false
 	}
-	id, ok := l.strIDs[g.BlockPublic]
+	id, ok := l.strID(g.BlockPublic)
 	k.blockPublic = id
 	if g.Condition {
 		k.flags |= gCondition

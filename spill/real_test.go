@@ -1,0 +1,178 @@
+package spill
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/internal/loggen"
+	"github.com/vaultsentry/vaultsentry/sources"
+	"github.com/vaultsentry/vaultsentry/sources/formats"
+)
+
+// load reads files with every format, as a run does.
+func load(t testing.TB, paths ...string) []event.Event {
+	t.Helper()
+	var ins []sources.Input
+	for _, p := range paths {
+		ins = append(ins, sources.Input{Name: p})
+	}
+	l, err := sources.Load(context.Background(), ins, sources.LoadOptions{Formats: formats.Files()})
+	if err != nil {
+		t.Fatalf("load %v: %v", paths, err)
+	}
+	if len(l.Events) == 0 {
+		t.Fatalf("no events in %v", paths)
+	}
+	return l.Events
+}
+
+// Real events from the readers: Vault (OpenBao captures, the incident, attacker-written
+// strings), CloudTrail (service calls, cross-account calls, the console).
+func TestRoundTripRealEvents(t *testing.T) {
+	files := []string{
+		"../testdata/vault/incident.jsonl",
+		"../testdata/vault/openbao-capture1-audit.log",
+		"../testdata/vault/openbao-capture4-attacker-strings-audit.log",
+	}
+	ct, _ := filepath.Glob("../testdata/cloudtrail/*.json")
+	for _, set := range [][]string{files, ct} {
+		if len(set) == 0 {
+			continue
+		}
+		evs := load(t, set...)
+		l := newLog(t)
+		grants := 0
+		for i := range evs {
+			l.Add(&evs[i])
+			if evs[i].Grant != nil {
+				grants++
+			}
+		}
+		sameEvents(t, collect(t, l), evs)
+		t.Logf("%s and %d more: %d events (%d grants), %.1f bytes/event", filepath.Base(set[0]), len(set)-1, len(evs), grants, float64(l.Bytes())/float64(len(evs)))
+	}
+}
+
+// FuzzDecode reads arbitrary bytes as a spill file: an error or events, never a panic.
+func FuzzDecode(f *testing.F) {
+	seed := func(evs []event.Event) []byte {
+		dir := f.TempDir()
+		l, err := New(dir)
+		if err != nil {
+			f.Fatal(err)
+		}
+		defer l.Close()
+		for i := range evs {
+			l.Add(&evs[i])
+		}
+		l.flush()
+		b, err := os.ReadFile(l.Name())
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	f.Add([]byte(magic))
+	f.Add([]byte{})
+	f.Add(seed(realistic(50)))
+	edge := realistic(3)
+	edge[1].Grant = &event.Grant{Principals: []string{"*"}, Condition: true, BlockPublic: "false", Conditions: []string{}}
+	edge[1].NewPolicies = []string{}
+	edge[2].Time = edge[2].Time.In(time.FixedZone("X", 3600))
+	f.Add(seed(edge))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := decodeAll(data, 10000, func(ev *event.Event) { _ = ev.Name() })
+		if err == nil && n == 0 && len(data) > len(magic) {
+			t.Fatalf("%d bytes past the header decoded to nothing without an error", len(data)-len(magic))
+		}
+	})
+}
+
+// The seeds decode to the events that made them.
+func TestDecodeAllSeeds(t *testing.T) {
+	evs := realistic(300)
+	l := newLog(t)
+	for i := range evs {
+		l.Add(&evs[i])
+	}
+	l.flush()
+	b, err := os.ReadFile(l.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []event.Event
+	n, err := decodeAll(b, len(evs)+1, func(ev *event.Event) { got = append(got, *ev) })
+	if err != nil || n != len(evs) {
+		t.Fatalf("decodeAll: %d events, %v", n, err)
+	}
+	sameEvents(t, got, evs)
+	for cut := len(magic) + 1; cut < len(b); cut += len(b) / 7 {
+		if n, err := decodeAll(b[:cut], len(evs)+1, nil); err == nil && n == len(evs) {
+			t.Errorf("cut at %d of %d: every event and no error", cut, len(b))
+		}
+	}
+}
+
+var (
+	benchOnce   sync.Once
+	benchEvents []event.Event
+)
+
+// benchmarkEvents are about 200 000 events of a generated Vault log (loggen's defaults: 3000
+// identities, 30 000 paths, logins, listings, incidents), read by the real reader.
+func benchmarkEvents(b *testing.B) []event.Event {
+	benchOnce.Do(func() {
+		path := filepath.Join(b.TempDir(), "audit.log")
+		if err := os.WriteFile(path, loggen.Generate(96<<20, loggen.Options{}), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		benchEvents = load(b, path)
+	})
+	return benchEvents
+}
+
+func BenchmarkAdd(b *testing.B) {
+	evs := benchmarkEvents(b)
+	l := newLog(b)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		l.Add(&evs[n%len(evs)])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(l.Bytes())/float64(n), "bytes/event")
+	if l.Err() != nil {
+		b.Fatal(l.Err())
+	}
+}
+
+func BenchmarkEvents(b *testing.B) {
+	evs := benchmarkEvents(b)
+	l := newLog(b)
+	for i := range evs {
+		l.Add(&evs[i])
+	}
+	b.ReportAllocs()
+	b.SetBytes(l.Bytes())
+	n, ops := 0, 0
+	for b.Loop() {
+		for ev := range l.Events() {
+			ops += int(ev.Op) // touch it
+			n++
+		}
+	}
+	if n%len(evs) != 0 || ops == 0 {
+		b.Fatalf("%d events over whole passes of %d", n, len(evs))
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(l.Bytes())/float64(len(evs)), "bytes/event")
+	if l.Err() != nil {
+		b.Fatal(l.Err())
+	}
+}
