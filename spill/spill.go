@@ -9,8 +9,8 @@
 // they grow with distinct values, never with events. Times are varint deltas from the
 // previous event's, in the coarsest unit (nanosecond, microsecond or second) that holds the
 // delta exactly. An event of a generated Vault log whose identities interleave (so that
-nearly every field changes from one event to the next) takes about 27 bytes once its values
-are known; a burst of one identity's requests much less.
+// nearly every field changes from one event to the next) takes about 27 bytes once its values
+// are known; a burst of one identity's requests much less.
 //
 // It imports only the standard library and event.
 package spill
