@@ -3,14 +3,17 @@
 // pass over them again in bounded memory.
 //
 // The file is a sequence of records, one per event, each holding only the fields that differ
-// from the previous event's: a varint mask of the fields present, then each field in mask
-// order. Strings, addresses, policy lists and grants are written once, where they first
+// from the previous event's: a varint mask of the fields present, then those fields in a
+// fixed order. Strings, addresses, policy lists and grants are written once, where they first
 // appear (a definition), and then by a varint id; the dictionaries live in memory too, so
 // they grow with distinct values, never with events. Times are varint deltas from the
 // previous event's, in the coarsest unit (nanosecond, microsecond or second) that holds the
 // delta exactly. An event of a generated Vault log whose identities interleave (so that
 // nearly every field changes from one event to the next) takes about 27 bytes once its values
 // are known; a burst of one identity's requests much less.
+//
+// Memory: the dictionaries (one copy of each distinct string, address, list and grant, with a
+// map entry each) and fixed caches and buffers of about 3 MiB; nothing per event.
 //
 // It imports only the standard library and event.
 package spill
@@ -156,7 +159,8 @@ type Log struct {
 		class   event.Class
 		flags   event.Flags
 		nameAt  uint16
-		str     [nStrings]string
+		str     [nStrings]string // the caller's strings
+		strID   [nStrings]uint32 // and their ids
 		addr    netip.Addr
 		pol     uint32 // list references
 		newPol  uint32
@@ -279,7 +283,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // Name is the file's path.
 func (l *Log) Name() string { return l.name }
 
-// Len is the number of events added.
+// Len is the number of events added (before an error, after which Add drops them).
 func (l *Log) Len() int { return l.n }
 
 // Bytes is the size of the file so far, the events still buffered for it included.
@@ -416,14 +420,25 @@ func (l *Log) Add(ev *event.Event) {
 	}
 }
 
-// str writes s when it differs from the previous event's string in slot, and returns bit then.
-// The previous string is the caller's, so an unchanged interned string compares by pointer.
+// str writes s when it differs from the previous event's string in slot i, and returns bit
+// then. The previous string is the caller's: the same memory is the same string, without
+// comparing bytes; other memory is compared by id.
 func (l *Log) str(bit uint64, i int, s string) uint64 {
-	if s == l.prev.str[i] {
+	p := &l.prev
+	if len(s) == len(p.str[i]) && unsafe.StringData(s) == unsafe.StringData(p.str[i]) {
 		return 0
 	}
+	p.str[i] = s
+	if id, ok := l.strID(s); ok {
+		if id == p.strID[i] {
+			return 0
+		}
+		p.strID[i] = id
+		l.rec = binary.AppendUvarint(l.rec, uint64(id))
+		return bit
+	}
 	l.putStr(s)
-	l.prev.str[i] = s
+	p.strID[i] = uint32(len(l.d.strs) - 1)
 	return bit
 }
 
