@@ -196,8 +196,8 @@ type listEntry struct {
 	ref uint32
 }
 
-// The caches' sizes: 64 Ki strings (1.5 MiB, enough for a large log's working set of
-// identities and paths), 4 Ki lists.
+// The caches' sizes: 64 Ki strings (1 MiB, enough for a large log's working set of
+// identities and paths), 4 Ki lists and addresses.
 const (
 	strCacheBits  = 16
 	listCacheBits = 12
