@@ -24,8 +24,8 @@ type decoder struct {
 	known *dicts // nil: build d
 	d     dicts
 	// The number of definitions seen this pass, of each kind: a reference must be below.
-	nstr, naddr, nlist, ngrant int
-	zones                      map[zone]*time.Location
+	nstr, naddr, nlist, ngrant, nident int
+	zones                              map[zone]*time.Location
 
 	abuf     [16 + 256]byte // an address's definition
 	cur, out event.Event
@@ -44,7 +44,7 @@ func (d *decoder) reset(r io.Reader, size int64, known *dicts) {
 	d.size, d.known, d.err = size, known, nil
 	d.cur, d.out = event.Event{}, event.Event{}
 	d.ns, d.delta = 0, false
-	d.nstr, d.naddr, d.nlist, d.ngrant = 1, 1, 0, 0 // the empty string and the invalid address
+	d.nstr, d.naddr, d.nlist, d.ngrant, d.nident = 1, 1, 0, 0, 0 // the empty string and the invalid address
 	if known != nil {
 		d.d = *known // a snapshot: Adds during the pass append past what this pass reads
 	} else {
@@ -112,6 +112,9 @@ func (d *decoder) next() bool {
 	if mask&bLine != 0 {
 		e.Pos.Line += int(unzigzag(d.uvarint()))
 	}
+	if mask&bIdent != 0 {
+		d.ident()
+	}
 	if mask&bPath != 0 {
 		e.Path = d.str()
 	}
@@ -141,21 +144,6 @@ func (d *decoder) next() bool {
 		}
 		e.Flags = event.Flags(f)
 	}
-	if mask&bCredential != 0 {
-		e.Credential = d.str()
-	}
-	if mask&bPrincipal != 0 {
-		e.Principal = d.str()
-	}
-	if mask&bDisplayName != 0 {
-		e.DisplayName = d.str()
-	}
-	if mask&bRemoteAddr != 0 {
-		e.RemoteAddr = d.addr()
-	}
-	if mask&bPolicies != 0 {
-		e.Policies = d.list()
-	}
 	if mask&bFile != 0 {
 		e.Pos.File = d.str()
 	}
@@ -177,9 +165,6 @@ func (d *decoder) next() bool {
 	if mask&bMountType != 0 {
 		e.MountType = d.str()
 	}
-	if mask&bUserAgent != 0 {
-		e.UserAgent = d.str()
-	}
 	if mask&bNewPolicies != 0 {
 		e.NewPolicies = d.list()
 	}
@@ -188,9 +173,6 @@ func (d *decoder) next() bool {
 	}
 	if mask&bGrant != 0 {
 		e.Grant = d.grant()
-	}
-	if mask&bWorkload != 0 {
-		e.Workload = d.str()
 	}
 	return d.err == nil
 }

@@ -4,16 +4,19 @@
 //
 // The file is a sequence of records, one per event, each holding only the fields that differ
 // from the previous event's: a varint mask of the fields present, then those fields in a
-// fixed order. Strings, addresses, policy lists and grants are written once, where they first
-// appear (a definition), and then by a varint id; the dictionaries live in memory too, so
-// they grow with distinct values, never with events. Times are varint deltas from the
-// previous event's, in the coarsest unit (nanosecond, microsecond or second) that holds the
-// delta exactly. An event of a generated Vault log whose identities interleave (so that
-// nearly every field changes from one event to the next) takes about 27 bytes once its values
-// are known; a burst of one identity's requests much less.
+// fixed order. Strings, addresses, policy lists, grants and identities (the seven fields that
+// change together when the next event is another client's: credential, principal, display
+// name, workload, user agent, address, policies) are written once, where they first appear
+// (a definition), and then by a varint id; the dictionaries live in memory too, so they grow
+// with distinct values, never with events (identities are bounded: past maxIdents a new one
+// is written in full). Times are varint deltas from the previous event's, in the coarsest
+// unit (nanosecond, microsecond or second) that holds the delta exactly. An event of a
+// generated Vault log whose clients interleave (so that nearly every field changes from one
+// event to the next) takes about 17 bytes once its values are known.
 //
-// Memory: the dictionaries (one copy of each distinct string, address, list and grant, with a
-// map entry each) and fixed caches and buffers of about 3 MiB; nothing per event.
+// Memory: the dictionaries (one copy of each distinct string, address, list, grant and
+// identity, with a map entry each) and fixed caches and buffers of about 3 MiB; nothing per
+// event.
 //
 // It imports only the standard library and event.
 package spill
@@ -47,20 +50,14 @@ const (
 
 // Field bits of a record's mask. The fields that change from one event to the next most often
 // (on a generated Vault log of many interleaved identities) have the low bits, so the mask
-// usually takes three bytes. The payloads follow the mask in the order Add writes them
+// usually takes two bytes. The payloads follow the mask in the order Add writes them
 // (next reads them in that order too), whatever their bits.
 const (
 	bTime = 1 << iota
 	bLine
-	bCredential
-	bPrincipal
-	bDisplayName
+	bIdent // Credential, Principal, DisplayName, Workload, UserAgent, RemoteAddr, Policies
 	bPath
 	bResource
-	bRemoteAddr
-	bPolicies
-	bWorkload
-	bUserAgent
 	bFlags
 	bNameAt
 	bMount
@@ -86,18 +83,13 @@ const maskRoom = (nBits + 6) / 7
 const (
 	sFile = iota
 	sAction
-	sCredential
-	sPrincipal
-	sDisplayName
 	sNamespace
 	sRegion
 	sPath
 	sResource
 	sMount
 	sMountType
-	sUserAgent
 	sDetail
-	sWorkload
 	nStrings
 )
 
@@ -147,6 +139,7 @@ type Log struct {
 	listIDs  map[string]uint32 // key: the list's string ids as varints
 	listKey  []byte
 	grantIDs map[grantKey]uint32
+	identIDs map[identKey]uint32 // id+1
 
 	prev struct {
 		t       time.Time
@@ -161,10 +154,16 @@ type Log struct {
 		nameAt  uint16
 		str     [nStrings]string // the caller's strings
 		strID   [nStrings]uint32 // and their ids
-		addr    netip.Addr
-		pol     uint32 // list references
-		newPol  uint32
-		grant   uint32 // grant reference: 0 nil, else id+1
+		newPol  uint32           // a list reference
+		// The identity: the caller's memory (see putIdent) and its reference (0: none yet,
+		// or one written in full).
+		identP    [5]unsafe.Pointer
+		identN    [5]uint32
+		identPol  unsafe.Pointer
+		identNPol int
+		identAddr netip.Addr
+		identRef  uint32
+		grant     uint32 // grant reference: 0 nil, else id+1
 	}
 
 	// Direct-mapped caches in front of strIDs and listIDs, keyed by where the caller's string
@@ -172,9 +171,10 @@ type Log struct {
 	// the same memory, found without hashing it. An entry keeps the caller's string or slice
 	// alive (a bounded number of them); a list is checked against the kept copy (a caller's
 	// slice may change).
-	strCache  []strEntry
-	listCache []listEntry
-	addrCache []addrEntry // by the address's bytes: a generic map hash costs more
+	strCache   []strEntry
+	listCache  []listEntry
+	addrCache  []addrEntry // by the address's bytes: a generic map hash costs more
+	identCache []identEntry
 
 	dec *decoder // kept for the next pass when no pass is running
 }
@@ -233,6 +233,7 @@ type dicts struct {
 	addrs  []netip.Addr
 	lists  [][]string
 	grants []*event.Grant
+	idents []ident
 }
 
 // grantKey identifies a distinct grant by its parts' ids.
@@ -256,17 +257,19 @@ func New(dir string) (*Log, error) {
 		return nil, fmt.Errorf("spill: %w", err)
 	}
 	l := &Log{
-		name:      f.Name(),
-		f:         f,
-		w:         f,
-		strIDs:    map[string]uint32{"": 0},
-		addrIDs:   map[netip.Addr]uint32{{}: 0},
-		listIDs:   map[string]uint32{},
-		grantIDs:  map[grantKey]uint32{},
-		rec:       make([]byte, maskRoom, 256),
-		strCache:  make([]strEntry, 1<<strCacheBits),
-		listCache: make([]listEntry, 1<<listCacheBits),
-		addrCache: make([]addrEntry, 1<<addrCacheBits),
+		name:       f.Name(),
+		f:          f,
+		w:          f,
+		strIDs:     map[string]uint32{"": 0},
+		addrIDs:    map[netip.Addr]uint32{{}: 0},
+		listIDs:    map[string]uint32{},
+		grantIDs:   map[grantKey]uint32{},
+		identIDs:   map[identKey]uint32{},
+		rec:        make([]byte, maskRoom, 256),
+		strCache:   make([]strEntry, 1<<strCacheBits),
+		listCache:  make([]listEntry, 1<<listCacheBits),
+		addrCache:  make([]addrEntry, 1<<addrCacheBits),
+		identCache: make([]identEntry, 1<<identCacheBits),
 	}
 	// Id 0 is the empty string and the invalid address: both are known before any definition.
 	l.d.strs = []string{""}
@@ -318,8 +321,8 @@ func (l *Log) Close() error {
 	}
 	l.f, l.bw, l.dec = nil, nil, nil
 	l.d = dicts{}
-	l.strIDs, l.addrIDs, l.listIDs, l.grantIDs = nil, nil, nil, nil
-	l.strCache, l.listCache, l.addrCache = nil, nil, nil
+	l.strIDs, l.addrIDs, l.listIDs, l.grantIDs, l.identIDs = nil, nil, nil, nil, nil
+	l.strCache, l.listCache, l.addrCache, l.identCache = nil, nil, nil, nil
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
@@ -345,6 +348,9 @@ func (l *Log) Add(ev *event.Event) {
 		l.rec = binary.AppendUvarint(l.rec, zigzag(int64(ev.Pos.Line-p.line)))
 		p.line = ev.Pos.Line
 	}
+	if l.putIdent(ev) {
+		mask |= bIdent
+	}
 	mask |= l.str(bPath, sPath, ev.Path)
 	mask |= l.str(bResource, sResource, ev.Resource)
 	if o := ev.NameOffset(); o != p.nameAt {
@@ -368,18 +374,6 @@ func (l *Log) Add(ev *event.Event) {
 		l.rec = binary.AppendUvarint(l.rec, uint64(ev.Flags))
 		p.flags = ev.Flags
 	}
-	mask |= l.str(bCredential, sCredential, ev.Credential)
-	mask |= l.str(bPrincipal, sPrincipal, ev.Principal)
-	mask |= l.str(bDisplayName, sDisplayName, ev.DisplayName)
-	if ev.RemoteAddr != p.addr {
-		mask |= bRemoteAddr
-		l.putAddr(ev.RemoteAddr)
-		p.addr = ev.RemoteAddr
-	}
-	if !l.sameList(p.pol, ev.Policies) {
-		mask |= bPolicies
-		p.pol = l.putList(ev.Policies)
-	}
 	mask |= l.str(bFile, sFile, ev.Pos.File)
 	if ev.Kind != p.kind {
 		mask |= bKind
@@ -395,7 +389,6 @@ func (l *Log) Add(ev *event.Event) {
 	mask |= l.str(bRegion, sRegion, ev.Region)
 	mask |= l.str(bMount, sMount, ev.Mount)
 	mask |= l.str(bMountType, sMountType, ev.MountType)
-	mask |= l.str(bUserAgent, sUserAgent, ev.UserAgent)
 	if !l.sameList(p.newPol, ev.NewPolicies) {
 		mask |= bNewPolicies
 		p.newPol = l.putList(ev.NewPolicies)
@@ -407,7 +400,6 @@ func (l *Log) Add(ev *event.Event) {
 			p.grant = l.putGrant(ev.Grant, ref, ok)
 		}
 	}
-	mask |= l.str(bWorkload, sWorkload, ev.Workload)
 
 	// The mask goes right before the payload, in the room left for it.
 	var m [maskRoom]byte

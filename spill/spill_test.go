@@ -400,7 +400,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 
 func TestWriteError(t *testing.T) {
 	// Failing at once, in the header, mid-file (a later flush), and only at the pass's flush.
-	for _, after := range []int{0, 5, 1<<20 + 3, 3 << 20} {
+	for _, after := range []int{0, 5, 1<<20 + 3, 2<<20 + 100} {
 		l := newLog(t)
 		l.w = &failAfter{n: after}
 		evs := realistic(200000)
@@ -501,7 +501,9 @@ func TestDictionaryBounded(t *testing.T) {
 	for i := range evs {
 		l.Add(&evs[i])
 	}
-	sizes := func() [4]int { return [4]int{len(l.d.strs), len(l.d.addrs), len(l.d.lists), len(l.d.grants)} }
+	sizes := func() [5]int {
+		return [5]int{len(l.d.strs), len(l.d.addrs), len(l.d.lists), len(l.d.grants), len(l.d.idents)}
+	}
 	s0, b0 := sizes(), l.Bytes()
 	const n = 1_000_000
 	ev := evs[0]
@@ -509,7 +511,8 @@ func TestDictionaryBounded(t *testing.T) {
 		ev.Time = ev.Time.Add(time.Millisecond)
 		ev.Pos.Line += 2
 		src := &evs[i%len(evs)]
-		ev.Principal, ev.Path, ev.Policies, ev.RemoteAddr = src.Principal, src.Path, src.Policies, src.RemoteAddr
+		ev.Credential, ev.Principal, ev.DisplayName, ev.Path = src.Credential, src.Principal, src.DisplayName, src.Path
+		ev.Policies, ev.RemoteAddr = src.Policies, src.RemoteAddr
 		l.Add(&ev)
 	}
 	if s := sizes(); s != s0 {
@@ -565,4 +568,56 @@ func realistic(n int) []event.Event {
 		out[i] = ev
 	}
 	return out
+}
+
+// Identities: the same one in other memory costs nothing, a list changed in place is seen,
+// and past the dictionary's bound identities are written in full and still read back.
+func TestIdentities(t *testing.T) {
+	pols := []string{"default", "prod"}
+	a := event.Event{Credential: "hmac-sha256:aa", Principal: "entity-1", DisplayName: "approle", Policies: pols,
+		RemoteAddr: netip.MustParseAddr("10.0.0.1"), UserAgent: "vault-cli", Workload: "system:serviceaccount:ns:app"}
+	b := a
+	b.Credential, b.Principal = strings.Clone(a.Credential), strings.Clone(a.Principal)
+	b.Policies = []string{"default", "prod"}
+	l := newLog(t)
+	l.Add(&a)
+	before := l.Bytes()
+	l.Add(&b)
+	if got := l.Bytes() - before; got != 1 {
+		t.Errorf("the same identity in other memory took %d bytes, want the mask's 1", got)
+	}
+	pols[1] = "dev" // changed in place: the next event's identity differs
+	c := a
+	l.Add(&c)
+	empty := a
+	empty.Credential = a.Credential[:0] // an empty string with a data pointer
+	empty.Policies = []string{}
+	l.Add(&empty)
+	want := []event.Event{a, b, c, empty}
+	want[0].Policies = []string{"default", "prod"}
+	sameEvents(t, collect(t, l), want)
+	if len(l.d.idents) != 3 {
+		t.Errorf("%d identities in the dictionary, want 3", len(l.d.idents))
+	}
+
+	defer func(n int) { maxIdents = n }(maxIdents)
+	maxIdents = 10
+	l = newLog(t)
+	evs := realistic(2000)
+	for i := range evs {
+		l.Add(&evs[i])
+	}
+	if len(l.d.idents) != 10 {
+		t.Errorf("%d identities past a bound of 10", len(l.d.idents))
+	}
+	sameEvents(t, collect(t, l), evs)
+	b2, err := os.ReadFile(l.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []event.Event
+	if _, err := decodeAll(b2, len(evs)+1, func(ev *event.Event) { got = append(got, *ev) }); err != nil {
+		t.Fatal(err)
+	}
+	sameEvents(t, got, evs)
 }
