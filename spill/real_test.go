@@ -197,6 +197,14 @@ func TestRandomDamage(t *testing.T) {
 	evs := realistic(400)
 	evs[7].Grant = &event.Grant{Principals: []string{"*"}, Condition: true, BlockPublic: "false", Conditions: []string{"aws:PrincipalOrgID=o-1"}}
 	evs[9].Time = evs[9].Time.In(time.FixedZone("X", 3600))
+	for _, bound := range []int{maxIdents, 5} { // 5: identities written in full too
+		damage(t, evs, bound)
+	}
+}
+
+func damage(t *testing.T, evs []event.Event, bound int) {
+	defer func(n int) { maxIdents = n }(maxIdents)
+	maxIdents = bound
 	l := newLog(t)
 	for i := range evs {
 		l.Add(&evs[i])
@@ -208,10 +216,14 @@ func TestRandomDamage(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b := make([]byte, len(orig))
-	for range 3000 {
+	for i := range 2000 {
+		b = b[:len(orig)]
 		copy(b, orig)
 		for range 1 + rng.IntN(4) {
 			b[len(magic)+rng.IntN(len(b)-len(magic))] = byte(rng.Uint32())
+		}
+		if i%3 == 0 {
+			b = b[:len(magic)+rng.IntN(len(b)-len(magic))] // cut short too
 		}
 		_, _ = decodeAll(b, len(evs)+1, func(ev *event.Event) { _ = ev.Name() })
 		d := &decoder{br: bufio.NewReaderSize(nil, 4096)}
