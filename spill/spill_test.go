@@ -521,14 +521,27 @@ func TestDictionaryBounded(t *testing.T) {
 	if per := float64(l.Bytes()-b0) / n; per > 16 {
 		t.Errorf("%.1f bytes per repeated event", per)
 	}
+	// The very same event again: the mask alone.
+	s1, b1 := sizes(), l.Bytes()
+	same := evs[0]
+	for range n {
+		l.Add(&same)
+	}
+	l.Add(&ev) // back to the last one, for the check below
+	if s := sizes(); s != s1 || l.Bytes()-b1 > n+64 {
+		t.Fatalf("%d identical events: dictionaries %v to %v, %d bytes", n, s1, s, l.Bytes()-b1)
+	}
 	count := 0
 	for got := range l.Events() {
+		if count == n+100 {
+			break // the identical ones follow
+		}
 		if count >= 100 && (got.Pos.Line != evs[0].Pos.Line+2*(count-99) || got.Principal != evs[(count-100)%100].Principal) {
 			t.Fatalf("event %d: line %d principal %q", count, got.Pos.Line, got.Principal)
 		}
 		count++
 	}
-	if count != n+100 || l.Err() != nil {
+	if count != n+100 || l.Err() != nil || l.Len() != 2*n+101 {
 		t.Fatalf("%d events back, err %v", count, l.Err())
 	}
 }
