@@ -79,6 +79,12 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("lake depends on %s: it knows the event model only, never a source, the analysis or the run", d)
 		}
 	}
+	// spill is the events' on-disk copy: the event model and the standard library only.
+	for _, d := range deps("./spill") {
+		if d != mod+"spill" && d != mod+"event" {
+			t.Errorf("spill depends on %s: it may use only the standard library and event", d)
+		}
+	}
 	for _, d := range deps("./integrity") {
 		if d != mod+"integrity" && (strings.HasPrefix(d, mod) || strings.HasPrefix(d, "github.com/aws/")) {
 			t.Errorf("integrity depends on %s: it may use only the standard library and klauspost/compress", d)

@@ -37,7 +37,7 @@ type analysis struct {
 	span span
 }
 
-func (p *pipeline) newAnalysis(win *window, bl *baseline.Baseline, cfg *analyze.Config) *analysis {
+func (p *pipeline) newAnalysis(win *window, bl *baseline.Baseline, cfg *analyze.Config) (*analysis, error) {
 	a := &analysis{p: p, win: win, inMemory: p.stream == nil, span: span{limit: p.opts.now().Add(24 * time.Hour)}}
 	a.runner = analyze.NewRunner(analyze.Env{Config: cfg, Baseline: bl, LearnedUntil: win.learnedUntil, Done: p.ctx.Done()})
 	a.notes = analyze.NewNoteCounter(cfg)
@@ -45,9 +45,12 @@ func (p *pipeline) newAnalysis(win *window, bl *baseline.Baseline, cfg *analyze.
 		a.collect = metrics.NewCollector(bl, cfg.LearnUntil)
 	}
 	if !a.inMemory {
-		a.copy = newSecondPass()
+		var err error
+		if a.copy, err = newSecondPass(); err != nil {
+			return nil, err
+		}
 	}
-	return a
+	return a, nil
 }
 
 // consume analyses the next events of the stream.

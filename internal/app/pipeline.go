@@ -121,7 +121,10 @@ func (p *pipeline) run() (out Outcome, err error) {
 			fmt.Fprintln(o.IO.Err, "analysing the events as they are read")
 		}
 	}
-	a := p.newAnalysis(win, bl, &cfg)
+	a, err := p.newAnalysis(win, bl, &cfg)
+	if err != nil {
+		return Outcome{}, err
+	}
 	defer a.close()
 	if p.stream != nil {
 		err = p.streamInto(a.consume)

@@ -1,27 +1,22 @@
 package app
 
 import (
-	"iter"
+	"fmt"
 
-	"github.com/vaultsentry/vaultsentry/event"
+	"github.com/vaultsentry/vaultsentry/spill"
 )
 
-// TEMPORARY: in memory until the spill package lands.
-type secondPass struct{ evs []event.Event }
+// secondPass is a streamed run's copy of the events it read, for the passes that need them
+// again once the findings are known (values_read, the HTML charts, trace): a compact
+// temporary file (package spill), so memory does not grow with the input.
+type secondPass = spill.Log
 
-func newSecondPass() *secondPass { return &secondPass{} }
-
-func (s *secondPass) Add(ev *event.Event) { s.evs = append(s.evs, *ev) }
-
-func (s *secondPass) Events() iter.Seq[*event.Event] {
-	return func(yield func(*event.Event) bool) {
-		for i := range s.evs {
-			if !yield(&s.evs[i]) {
-				return
-			}
-		}
+// newSecondPass opens the copy in the temporary directory (TMPDIR).
+func newSecondPass() (*secondPass, error) {
+	l, err := spill.New("")
+	if err != nil {
+		return nil, runtimef("point TMPDIR at a writable directory with free space",
+			fmt.Errorf("a temporary copy of the events for the second passes: %w", err))
 	}
+	return l, nil
 }
-
-func (s *secondPass) Err() error   { return nil }
-func (s *secondPass) Close() error { return nil }

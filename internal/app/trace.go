@@ -61,7 +61,11 @@ func loadTraceFiles(ctx context.Context, r *TraceRequest) (*traceInput, error) {
 			fmt.Errorf("trace: %w", sources.ErrNothingRead))
 	}
 	prog := newProgress(r.IO, r.Quiet, r.Verbose, ins)
-	in := &traceInput{events: newSecondPass()}
+	events, err := newSecondPass()
+	if err != nil {
+		return nil, err
+	}
+	in := &traceInput{events: events}
 	loaded, err := stream(ctx, ins, sources.LoadOptions{Formats: formats.Files(), Only: r.Source, MaxLineBytes: r.MaxLineBytes, Stdin: r.IO.In, Progress: prog.hook()},
 		func(evs []event.Event) error {
 			for i := range evs {
