@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"time"
 
@@ -125,7 +126,45 @@ const checkDoneEvery = 1024
 // event is seen by every detector before the baseline learns it, so "never seen before" means
 // before this event. Learning happens here only: each event once (baseline.Baseline.Learn),
 // then, once the detectors have finished, the bursts bulk-read judged (LearnBurst).
+//
+// Run is a Runner fed from a slice: NewRunner, Observe for each event, Finish with a second
+// pass over the same slice for values_read.
 func Run(events []event.Event, env Env) *Result {
+	r := NewRunner(env)
+	for i := range events {
+		if !r.Observe(&events[i]) {
+			break
+		}
+	}
+	return r.Finish(func() iter.Seq[*event.Event] { return slicePass(events) })
+}
+
+// slicePass yields a pointer to each event of evs in turn.
+func slicePass(evs []event.Event) iter.Seq[*event.Event] {
+	return func(yield func(*event.Event) bool) {
+		for i := range evs {
+			if !yield(&evs[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Runner is Run one event at a time, for a caller that streams the input and never holds all of
+// it: NewRunner, Observe for each event in time order, then Finish once. What it keeps grows
+// with what the detectors must remember (identities, credentials, their open windows, the
+// baseline), not with the number of events. A Runner is not safe for concurrent use.
+type Runner struct {
+	env         Env
+	ds          []Detector
+	kinds       []event.Kinds // kinds[j] is ds[j].Rule().Kinds, looked up once
+	n           int           // events observed
+	interrupted bool
+}
+
+// NewRunner builds the detectors of env (only those of env.onlyRules when set), ready for the
+// first event. A nil env.Baseline is a new, empty one.
+func NewRunner(env Env) *Runner {
 	if env.Baseline == nil {
 		env.Baseline = baseline.New()
 	}
@@ -137,32 +176,59 @@ func Run(events []event.Event, env Env) *Result {
 	for i, d := range ds {
 		kinds[i] = d.Rule().Kinds
 	}
-	stopped := func() bool {
-		select {
-		case <-env.Done:
-			return true
-		default:
-			return false
+	return &Runner{env: env, ds: ds, kinds: kinds}
+}
+
+// stopped reports whether env.Done is closed.
+func (r *Runner) stopped() bool {
+	select {
+	case <-r.env.Done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Observe shows ev (the next event in time order) to every detector whose rule understands its
+// kind, then the baseline learns it unless an earlier run did (event.FlagLearned). Neither keeps
+// ev, so the caller may reuse it. Observe returns false, without looking at ev, once env.Done is
+// closed (checked every checkDoneEvery events): the caller stops feeding events and calls
+// Finish, which returns an interrupted Result.
+func (r *Runner) Observe(ev *event.Event) bool {
+	if r.interrupted {
+		return false
+	}
+	if r.n%checkDoneEvery == 0 && r.env.Done != nil && r.stopped() {
+		r.interrupted = true
+		return false
+	}
+	r.n++
+	for j, d := range r.ds {
+		if r.kinds[j].Has(ev.Kind) {
+			d.Observe(ev)
 		}
 	}
-	for i := range events {
-		if i%checkDoneEvery == 0 && env.Done != nil && stopped() {
-			return &Result{Interrupted: true}
-		}
-		ev := &events[i]
-		for j, d := range ds {
-			if kinds[j].Has(ev.Kind) {
-				d.Observe(ev)
-			}
-		}
-		if ev.Flags&event.FlagLearned == 0 {
-			env.Baseline.Learn(ev)
-		}
+	if ev.Flags&event.FlagLearned == 0 {
+		r.env.Baseline.Learn(ev)
+	}
+	return true
+}
+
+// Finish ends the run: each detector's findings, what the baseline learns from the detectors'
+// judgments (bursts, rotations), the findings of the learning period counted as Training, Merge,
+// values_read and the final order. events gives the same events again, a fresh pass per call,
+// for values_read (Finding.ValuesRead); the *event.Event it yields may be reused between
+// iterations. With events nil no second pass is possible: ValuesRead stays nil and each
+// remediation keeps its general advice to rotate the secrets listed. Call Finish once.
+func (r *Runner) Finish(events func() iter.Seq[*event.Event]) *Result {
+	env := r.env
+	if r.interrupted {
+		return &Result{Interrupted: true}
 	}
 	res := &Result{}
 	var all []Finding
-	for _, d := range ds {
-		if env.Done != nil && stopped() {
+	for _, d := range r.ds {
+		if env.Done != nil && r.stopped() {
 			return &Result{Interrupted: true}
 		}
 		res.Rules = append(res.Rules, d.Rule())
@@ -176,8 +242,8 @@ func Run(events []event.Event, env Env) *Result {
 			}
 		}
 		if t, ok := d.(rotationTeacher); ok {
-			for _, r := range t.learnedRotations() {
-				env.Baseline.LearnRotation(r.writer, r.key, r.picked, r.unpicked)
+			for _, rot := range t.learnedRotations() {
+				env.Baseline.LearnRotation(rot.writer, rot.key, rot.picked, rot.unpicked)
 			}
 		}
 		for _, f := range fs {
@@ -191,11 +257,13 @@ func Run(events []event.Event, env Env) *Result {
 			all = append(all, f)
 		}
 	}
-	if env.Done != nil && stopped() {
+	if env.Done != nil && r.stopped() {
 		return &Result{Interrupted: true}
 	}
 	res.Findings = Merge(all, res.Rules, mergeWindow)
-	fillValuesRead(events, res.Findings, env.Config)
+	if events != nil {
+		fillValuesRead(events(), res.Findings, env.Config)
+	}
 	SortFindings(res.Findings)
 	return res
 }
