@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"time"
 
@@ -49,11 +50,25 @@ func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Ti
 	return BuildChartsFor(evs, findings, from, to, analyze.DefaultConfig().BulkRead)
 }
 
-// BuildChartsFor computes the chart data over [from, to] from events in time order, counting in
-// bulk-read's window as the run configured it. The identities shown are those with findings
-// first (worst severity first), then the busiest readers, at most MaxSeries. Two linear passes
-// over evs; memory is bounded by the chosen identities' reads within one window.
+// BuildChartsFor is BuildChartsSeq over a slice of events.
 func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time.Time, bulk analyze.BulkReadConfig) *Charts {
+	return BuildChartsSeq(func() iter.Seq[*event.Event] {
+		return func(yield func(*event.Event) bool) {
+			for i := range evs {
+				if !yield(&evs[i]) {
+					return
+				}
+			}
+		}
+	}, findings, from, to, bulk)
+}
+
+// BuildChartsSeq computes the chart data over [from, to] from events in time order, counting in
+// bulk-read's window as the run configured it. The identities shown are those with findings
+// first (worst severity first), then the busiest readers, at most MaxSeries. Two linear passes,
+// each a call of events (the *event.Event yielded may be reused: nothing keeps it); memory is
+// bounded by the identities that read and the chosen identities' reads within one window.
+func BuildChartsSeq(events func() iter.Seq[*event.Event], findings []analyze.Finding, from, to time.Time, bulk analyze.BulkReadConfig) *Charts {
 	if bulk.Window <= 0 {
 		bulk = analyze.DefaultConfig().BulkRead
 	}
@@ -77,8 +92,7 @@ func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time
 	inRange := func(ev *event.Event) bool { return !ev.Time.Before(from) && !ev.Time.After(to) }
 	reads := map[string]int{}
 	labels := map[string]string{}
-	for i := range evs {
-		ev := &evs[i]
+	for ev := range events() {
 		if !isRead(ev) || !inRange(ev) {
 			continue
 		}
@@ -134,8 +148,7 @@ func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time
 	for _, id := range ids {
 		chosen[id] = &acc{reads: make([]int, n), distinct: make([]int, n), counts: map[string]int{}}
 	}
-	for i := range evs {
-		ev := &evs[i]
+	for ev := range events() {
 		if !isRead(ev) || !inRange(ev) {
 			continue
 		}
