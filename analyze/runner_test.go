@@ -234,3 +234,17 @@ func TestNoteCounterSameAsNotes(t *testing.T) {
 		t.Errorf("near miss: %q, want no note", got)
 	}
 }
+
+// BenchmarkRunner is BenchmarkRun's stream through the streaming form, as internal/app feeds
+// it: each event copied into one reused variable, Observe, then Finish with a second pass
+// through another for values_read. Its events/s are Run's: the Runner adds no per-event cost.
+func BenchmarkRunner(b *testing.B) {
+	evs := benchEvents(b, benchN(50000))
+	cfg := DefaultConfig()
+	second := reusedPass(evs)
+	b.ReportAllocs()
+	for b.Loop() {
+		streamRun(evs, Env{Config: &cfg}, second)
+	}
+	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+}
