@@ -28,8 +28,9 @@ const MaxStreams = 100
 
 // Collector is what the metrics need from the events of a run, gathered one event at a time:
 // by Collect before analyze.Run, or by Add just before analyze.Runner.Observe sees the same
-// event. It keeps counters and one entry per distinct identity and stream, never the events,
-// plus the (identity, secret) pairs the run taught the baseline, to count each new pair once.
+// event. It keeps counters and one entry per distinct identity and stream, never the events;
+// over a baseline that does not learn as it goes (Collect), also the (identity, secret) pairs
+// the run taught it, to count each new pair once.
 type Collector struct {
 	events  map[string]int // store -> events analysed
 	reads   map[string]int // store -> secret reads in the reporting window
@@ -40,9 +41,14 @@ type Collector struct {
 	bl         *baseline.Baseline
 	learnUntil time.Time
 	// learned are the pairs this run taught the baseline that its file did not hold: what
-	// baseline.Learn will have recorded by the time of each event. With Add called before
-	// analyze.Runner.Observe the baseline holds them too, and knows answers the same either way.
+	// baseline.Learn will have recorded by the time of each event, while the baseline does not
+	// learn as Add goes (Collect). pending is the latest such pair, not yet in learned: when
+	// the next Add finds the baseline knows it, analyze.Runner.Observe is learning each event
+	// after Add, the baseline holds every pair learned would, and learned is dropped for good
+	// (follows), so a streamed run keeps no second copy of the pairs.
 	learned map[pairKey]struct{}
+	pending pairKey
+	follows bool
 	// Events of one file come in long runs: the stream name is worked out once per run of a file.
 	lastFile   string
 	lastStream streamKey
@@ -109,6 +115,16 @@ func (c *Collector) Add(ev *event.Event) {
 	if !learnable(ev) {
 		return
 	}
+	if c.pending != (pairKey{}) {
+		switch {
+		case c.follows:
+		case knows(c.bl, nil, c.pending):
+			c.follows, c.learned = true, nil
+		case c.learned != nil:
+			c.learned[c.pending] = struct{}{}
+		}
+		c.pending = pairKey{}
+	}
 	id := ev.Actor()
 	k := pairKey{id, ev.Resource}
 	// An event an earlier run learned is not a first access, even when the baseline has
@@ -121,8 +137,8 @@ func (c *Collector) Add(ev *event.Event) {
 			c.fresh[store]++
 		}
 	}
-	if !known && c.learned != nil {
-		c.learned[k] = struct{}{}
+	if !known {
+		c.pending = k
 	}
 }
 

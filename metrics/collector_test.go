@@ -103,6 +103,19 @@ func TestCollectorStreamed(t *testing.T) {
 	if want.fresh["cloudtrail"] != 1 || want.reads["cloudtrail"] != 2 {
 		t.Errorf("cloudtrail: %d fresh of %d reads, want 1 of 2", want.fresh["cloudtrail"], want.reads["cloudtrail"])
 	}
+	// Streamed, the baseline holds the run's pairs: the Collector keeps no copy of them.
+	if !c.follows || c.learned != nil {
+		t.Errorf("streamed: follows %v, %d learned pairs kept; want the baseline's alone", c.follows, len(c.learned))
+	}
+	// Over a baseline that does not learn, it must keep them.
+	alone := NewCollector(loadedBaseline(), learnUntil)
+	for i := range evs {
+		alone.Add(&evs[i])
+	}
+	if alone.follows || len(alone.learned) == 0 || !reflect.DeepEqual(counts(alone), counts(want)) {
+		t.Errorf("without learning: follows %v, %d learned pairs; counts equal to Collect's: %v",
+			alone.follows, len(alone.learned), reflect.DeepEqual(counts(alone), counts(want)))
+	}
 	if h := bl.Get(ct.Principal); h == nil || h.Resources[ct.Resource].IsZero() {
 		t.Error("the baseline did not learn the run's events: the streamed pattern was not exercised")
 	}
