@@ -293,6 +293,44 @@ func TestCaps(t *testing.T) {
 			},
 			findings: 1, count: func(n int) int { return n },
 		},
+		{
+			rule: "admin-off-hours",
+			cfg:  func(c *Config) { c.Maintenance = Maintenance{} }, // no window: every hour is off hours
+			// The policy list is a new slice for each event, as from a source that does not
+			// intern it: the administrator-policy cache must not grow with the events.
+			gen: func(i, _ int) event.Event {
+				return vev(time.Duration(i)*10*time.Second, "ops", event.OpRead, paths5k[i%len(paths5k)], withPolicies("root"),
+					func(e *event.Event) { e.RemoteAddr = ext[i%len(ext)] })
+			},
+			retained: func(t *testing.T, d Detector) map[string][2]int {
+				out := map[string][2]int{}
+				for _, s := range d.(*AdminOffHours).open {
+					out["evidence"] = [2]int{len(s.f.Evidence), MaxEvidence}
+					out["source_ips"] = [2]int{len(s.f.SourceIPs), MaxResources}
+				}
+				return out
+			},
+			findings: 1, count: func(n int) int { return n },
+		},
+		{
+			rule: "secret-in-audit-log",
+			gen: func(i, _ int) event.Event {
+				return vev(time.Duration(i)*time.Second, "app", event.OpRead, paths5k[i%len(paths5k)], withFlags(event.FlagValueLogged),
+					func(e *event.Event) { e.Kind = event.KindKubernetes })
+			},
+			retained: func(t *testing.T, d Detector) map[string][2]int {
+				s := d.(*SecretInAuditLog)
+				out := map[string][2]int{}
+				for file, f := range s.files {
+					out["evidence"] = [2]int{len(f.Evidence), MaxEvidence}
+					out["resources"] = [2]int{s.res[file].len(), MaxResources}
+					out["names"] = [2]int{s.names[file].len(), MaxResources}
+					out["lists"] = [2]int{s.lists[file].len(), MaxResources}
+				}
+				return out
+			},
+			findings: 1, count: func(n int) int { return n },
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.rule, func(t *testing.T) {

@@ -321,9 +321,17 @@ func (c *Config) IsAdminPolicy(policies []string) bool {
 		return e.admin
 	}
 	admin := c.matchAdminPolicy(policies)
+	if len(ac.lists) >= maxCachedLists {
+		clear(ac.lists) // lists that were not interned: start again rather than grow with the events
+	}
 	ac.lists[key] = cachedList{list: policies, admin: admin}
 	return admin
 }
+
+// maxCachedLists bounds IsAdminPolicy's cache. Interned lists are a few hundred at most; a
+// source that gave each event its own slice would otherwise add one entry, and keep the
+// slice, per event.
+const maxCachedLists = 1 << 12
 
 func (c *Config) matchAdminPolicy(policies []string) bool {
 	for _, p := range policies {
