@@ -87,7 +87,8 @@ type Env struct {
 // burstTeacher is implemented by a detector whose own judgments are history too: bulk-read's
 // bursts of distinct reads, from which the baseline learns the periodic sets of sync operators.
 // Run learns what learnedBursts returns once the detector has finished; until then the detector
-// judges each burst against the baseline plus the bursts it has already seen in this run.
+// judges each burst against the baseline plus the bursts it has already seen in this run. The
+// bursts that ended at or before Env.LearnedUntil are left out: an earlier run learned them.
 type burstTeacher interface {
 	learnedBursts() []learnedBurst
 }
@@ -98,10 +99,13 @@ type rotationTeacher interface {
 	learnedRotations() []learnedRotation
 }
 
-// learnedBurst is one burst for the baseline (see baseline.Baseline.LearnBurst), in the order
-// the detector closed them.
+// learnedBurst is what one principal's bursts teach the baseline (see
+// baseline.Baseline.LearnBursts): how many there were, the most distinct paths one read, the
+// paths they read together, and when the last one the detector closed ended.
 type learnedBurst struct {
 	principal string
+	n         int
+	longest   int
 	paths     []string
 	end       time.Time
 }
@@ -235,10 +239,7 @@ func (r *Runner) Finish(events func() iter.Seq[*event.Event]) *Result {
 		fs := d.Finish()
 		if t, ok := d.(burstTeacher); ok {
 			for _, b := range t.learnedBursts() {
-				if !b.end.After(env.LearnedUntil) && !env.LearnedUntil.IsZero() {
-					continue
-				}
-				env.Baseline.LearnBurst(b.principal, b.paths, b.end)
+				env.Baseline.LearnBursts(b.principal, b.n, b.longest, b.paths, b.end)
 			}
 		}
 		if t, ok := d.(rotationTeacher); ok {
