@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
 	"github.com/vaultsentry/vaultsentry/event"
@@ -48,13 +49,33 @@ func TestBuildChartsSeq(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := BuildChartsFor(tt.evs, tt.findings, tt.from, tt.to, tt.bulk)
 			passes := 0
+			// One reused event whose strings live in one reused buffer, as a zero-copy reader of
+			// a spill file could give them: a string kept past its iteration is overwritten.
 			events := func() iter.Seq[*event.Event] {
 				passes++
 				return func(yield func(*event.Event) bool) {
 					var ev event.Event
+					var buf []byte
+					reuse := func(s string) string {
+						if s == "" {
+							return ""
+						}
+						off := len(buf)
+						buf = append(buf, s...)
+						return unsafe.String(&buf[off], len(s))
+					}
 					defer func() { ev = event.Event{} }()
 					for i := range tt.evs {
+						for j := range buf {
+							buf[j] = '#'
+						}
+						buf = buf[:0]
+						if cap(buf) < 4096 {
+							buf = make([]byte, 0, 4096) // never grown below: one buffer for the pass
+						}
 						ev = tt.evs[i]
+						ev.Principal, ev.Credential, ev.DisplayName = reuse(ev.Principal), reuse(ev.Credential), reuse(ev.DisplayName)
+						ev.Resource, ev.Path = reuse(ev.Resource), reuse(ev.Path)
 						if !yield(&ev) {
 							return
 						}
