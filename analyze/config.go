@@ -475,7 +475,13 @@ find:
 		ac.links = map[linkCacheKey]string{}
 	}
 	if len(ac.links) < 1<<16 {
-		ac.links[key] = v
+		// Copies: the event may come from a reused buffer (values_read's second pass over a
+		// spill file), whose strings are gone once the next event is read.
+		kc := linkCacheKey{strings.Clone(key.principal), strings.Clone(key.display), strings.Clone(lk)}
+		if v == lk {
+			v = kc.link
+		}
+		ac.links[kc] = v
 	}
 	return v
 }

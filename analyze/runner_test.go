@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
@@ -18,15 +19,31 @@ import (
 )
 
 // reusedPass yields every event of evs through one reused event, as the on-disk copy of a
-// streamed run does, and wipes it when the pass ends: a caller that kept the pointer sees a
-// zero event, so a test comparing results catches it.
+// streamed run does, with its strings in one reused buffer (as a zero-copy reader would give
+// them) overwritten before each next event, and wipes the event when the pass ends: a caller
+// that kept the pointer, or a string, sees garbage, so a test comparing results catches it.
 func reusedPass(evs []event.Event) func() iter.Seq[*event.Event] {
 	return func() iter.Seq[*event.Event] {
 		return func(yield func(*event.Event) bool) {
 			var ev event.Event
+			buf := make([]byte, 0, 1<<16)
+			reuse := func(s string) string {
+				if s == "" || len(buf)+len(s) > cap(buf) {
+					return s // too long for the buffer: the event's own (never here)
+				}
+				off := len(buf)
+				buf = append(buf, s...)
+				return unsafe.String(&buf[off], len(s))
+			}
 			defer func() { ev = event.Event{} }()
 			for i := range evs {
+				for j := range buf {
+					buf[j] = '#'
+				}
+				buf = buf[:0]
 				ev = evs[i]
+				ev.Principal, ev.Credential, ev.DisplayName = reuse(ev.Principal), reuse(ev.Credential), reuse(ev.DisplayName)
+				ev.Resource, ev.Path, ev.Namespace = reuse(ev.Resource), reuse(ev.Path), reuse(ev.Namespace)
 				if !yield(&ev) {
 					return
 				}
@@ -247,4 +264,27 @@ func BenchmarkRunner(b *testing.B) {
 		streamRun(evs, Env{Config: &cfg}, second)
 	}
 	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestLinkOfCacheKeepsCopies: LinkOf's cache holds copies of the strings of the events it was
+// asked about, so an event from a reused buffer (values_read's pass over a spill file) cannot
+// change an entry once the buffer holds the next event.
+func TestLinkOfCacheKeepsCopies(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Workloads = []Workload{{Name: "payments-api", Identities: []string{"payments-api-vault"}}}
+	const principal, display = "payments-api-vault", "arn:aws:iam::111122223333:role/other"
+	buf := []byte(principal + "|" + display)
+	ev := event.Event{Kind: event.KindCloudTrail, Principal: unsafe.String(&buf[0], len(principal)),
+		DisplayName: unsafe.String(&buf[len(principal)+1], len(display))}
+	if got := cfg.LinkOf(&ev); got != "payments-api" {
+		t.Fatalf("LinkOf = %q, want payments-api", got)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	for k, v := range cfg.cache().links {
+		if k.principal != principal || k.display != display || k.link != principal || v != "payments-api" {
+			t.Errorf("cache entry %+v -> %q changed with the buffer", k, v)
+		}
+	}
 }
