@@ -77,7 +77,8 @@ type Env struct {
 	// again. Zero: learn all.
 	LearnedUntil time.Time
 	// Done, when not nil, stops Run once closed (a context's Done: the run was interrupted).
-	// Run then returns a Result with Interrupted set and no findings.
+	// Run then returns a Result with Interrupted set and no findings (a Runner: Observe returns
+	// false, and Finish that Result).
 	Done <-chan struct{}
 	// onlyRules, when set, limits Run to the detectors of these rule ids. Tests use it to run one
 	// detector the way users get it.
