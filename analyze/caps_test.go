@@ -354,6 +354,43 @@ func TestCaps(t *testing.T) {
 			findings: 0, perEvent: 16,
 		},
 		{
+			// One finding per audit change until Finish would be a million findings.
+			rule: "audit-disabled",
+			gen: func(i, _ int) event.Event {
+				ev := vev(time.Duration(i)*10*time.Second, "ops", event.OpAdmin, policies[i%len(policies)], func(e *event.Event) { e.RemoteAddr = ext[i%len(ext)] })
+				ev.Path, ev.Resource, ev.Action = "sys/audit/dev"+paths5k[i%len(paths5k)][len("kv/data/p/"):], "", "delete"
+				return ev
+			},
+			retained: func(t *testing.T, d Detector) map[string][2]int {
+				a := d.(*AuditDisabled)
+				out := map[string][2]int{"findings": {len(a.found.found), 1}}
+				for _, f := range a.found.found {
+					out["resources"] = [2]int{len(f.Resources), MaxResources}
+					out["evidence"] = [2]int{len(f.Evidence), MaxEvidence}
+					out["source_ips"] = [2]int{len(f.SourceIPs), MaxResources}
+				}
+				return out
+			},
+			findings: 1, count: func(n int) int { return n },
+		},
+		{
+			rule: "resource-policy-change",
+			gen: func(i, _ int) event.Event {
+				return aev(time.Duration(i)*10*time.Second, "admin", "ciaran", "PutResourcePolicy", event.OpAdmin, paths5k[i%len(paths5k)],
+					withGrant("principal=* blockPublicPolicy=false"), func(e *event.Event) { e.RemoteAddr = ext[i%len(ext)] })
+			},
+			retained: func(t *testing.T, d Detector) map[string][2]int {
+				r := d.(*ResourcePolicyChange)
+				out := map[string][2]int{"findings": {len(r.found.found), 1}}
+				for _, f := range r.found.found {
+					out["resources"] = [2]int{len(f.Resources), MaxResources}
+					out["evidence"] = [2]int{len(f.Evidence), MaxEvidence}
+				}
+				return out
+			},
+			findings: 1, count: func(n int) int { return n },
+		},
+		{
 			rule: "secret-in-audit-log",
 			gen: func(i, _ int) event.Event {
 				return vev(time.Duration(i)*time.Second, "app", event.OpRead, paths5k[i%len(paths5k)], withFlags(event.FlagValueLogged),

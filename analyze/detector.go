@@ -238,6 +238,9 @@ func (r *Runner) Finish(events func() iter.Seq[*event.Event]) *Result {
 		}
 		res.Rules = append(res.Rules, d.Rule())
 		fs := d.Finish()
+		if t, ok := d.(trainingCounter); ok {
+			res.Training += t.trainingFindings()
+		}
 		if t, ok := d.(burstTeacher); ok {
 			for _, b := range t.learnedBursts() {
 				env.Baseline.LearnBursts(b.principal, b.n, b.longest, b.paths, b.end)
