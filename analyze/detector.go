@@ -157,8 +157,9 @@ func slicePass(evs []event.Event) iter.Seq[*event.Event] {
 
 // Runner is Run one event at a time, for a caller that streams the input and never holds all of
 // it: NewRunner, Observe for each event in time order, then Finish once. What it keeps grows
-// with what the detectors must remember (identities, credentials, their open windows, the
-// baseline), not with the number of events. A Runner is not safe for concurrent use.
+// with what the detectors must remember (identities, credentials, paths, their open windows,
+// the baseline), not with the number of events; the one exception is audit-gap, which keeps
+// each Vault event's time (8 bytes) until Finish. A Runner is not safe for concurrent use.
 type Runner struct {
 	env         Env
 	ds          []Detector
