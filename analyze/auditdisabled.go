@@ -31,12 +31,12 @@ import (
 type AuditDisabled struct {
 	env   Env
 	rule  Rule
-	found []Finding
+	found premerged // one finding per event, merged as Run merges them
 }
 
 // NewAuditDisabled builds the audit-disabled detector.
 func NewAuditDisabled(env Env) Detector {
-	return &AuditDisabled{env: env, rule: Rule{
+	return &AuditDisabled{env: env, found: premerged{cfg: env.Config}, rule: Rule{
 		Kinds: event.KindsOf(event.KindVault, event.KindCloudTrail), Group: GroupIdentity, ID: "audit-disabled", Name: "Audit logging disabled or changed", Severity: Critical,
 		Summary: "an audit device is disabled, enabled or changed over the API, or a trail is stopped, deleted or narrowed",
 		Help: "DELETE sys/audit/<name> disables a Vault audit device (critical): its requests are no longer logged, and its HMAC salt is " +
@@ -161,7 +161,7 @@ func (d *AuditDisabled) report(ev *event.Event, sev Severity, title, what, meani
 	if sev >= High {
 		f.Remediation = "re-enable the audit device or trail, then revoke the credential if the change was not planned: " + revokeHint(f)
 	}
-	d.found = append(d.found, f)
+	d.found.add(f)
 }
 
 // displayOf names an event's actor for a message.
@@ -175,5 +175,9 @@ func displayOf(ev *event.Event) string {
 	return "an unknown caller"
 }
 
-// Finish returns the findings.
-func (d *AuditDisabled) Finish() []Finding { return d.found }
+// Finish returns the findings: one per change, those of one identity within the merge window
+// joined.
+func (d *AuditDisabled) Finish() []Finding { return d.found.found }
+
+// trainingFindings counts the findings of the learning period, which Finish leaves out.
+func (d *AuditDisabled) trainingFindings() int { return d.found.training }

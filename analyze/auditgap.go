@@ -237,15 +237,22 @@ func (d *AuditGap) silences(s *gapStream) []gapHit {
 	cfg := d.env.Config.AuditGap
 	// The stream's times in order, and the candidates: every recorded "first event after a
 	// silence" whose silence in the chained stream is still longer than the floor.
-	total := 0
-	for _, f := range s.files {
-		total += len(f.times)
+	// A stream of one file (the common case) is read in place rather than copied: the times
+	// are the detector's largest state, 8 bytes an event.
+	times := s.files[0].times
+	if len(s.files) > 1 {
+		total := 0
+		for _, f := range s.files {
+			total += len(f.times)
+		}
+		times = make([]int64, 0, total)
 	}
-	times := make([]int64, 0, total)
 	var cands []gapCandidate
+	base := 0 // index in times of the file's first event
 	for fi, f := range s.files {
-		base := len(times)
-		times = append(times, f.times...)
+		if len(s.files) > 1 {
+			times = append(times, f.times...)
+		}
 		j := 0
 		for _, a := range f.after {
 			for j < len(f.times) && f.times[j] < a.at {
@@ -265,6 +272,7 @@ func (d *AuditGap) silences(s *gapStream) []gapHit {
 			}
 			cands = append(cands, c)
 		}
+		base += len(f.times)
 	}
 	if len(cands) == 0 {
 		return nil

@@ -48,9 +48,11 @@ type BulkRead struct {
 	config BurstConfig
 	due    window.Deadlines[string] // open bursts, by credential, until their window runs out
 	// habits are the bursts closed in this run, by principal, not yet in the baseline; learned
-	// lists them in closing order for Run (learnedBursts).
-	habits  map[string]*burstHabit
-	learned []learnedBurst
+	// sums, per principal, those an earlier run did not learn, for Run (learnedBursts), and
+	// learnOrder lists the principals as their first such burst closed.
+	habits     map[string]*burstHabit
+	learned    map[string]*learnedBurst
+	learnOrder []string
 }
 
 // burstHabit is what a principal's bursts of this run add to its baseline history: how many
@@ -219,11 +221,65 @@ func (d *BulkRead) noteBurst(principal string, paths []string, end time.Time) {
 	for _, p := range paths {
 		hb.paths[p] = struct{}{}
 	}
-	d.learned = append(d.learned, learnedBurst{principal: principal, paths: paths, end: end})
+	if lu := d.env.LearnedUntil; !lu.IsZero() && !end.After(lu) {
+		return // an earlier run learned it
+	}
+	lb := d.learned[principal]
+	if lb == nil {
+		if d.learned == nil {
+			d.learned = map[string]*learnedBurst{}
+		}
+		lb = &learnedBurst{principal: principal}
+		d.learned[principal] = lb
+		d.learnOrder = append(d.learnOrder, principal)
+	}
+	lb.n++
+	lb.longest = max(lb.longest, len(paths))
+	lb.end = end
+	// One copy of each path per principal, however many bursts read it: a sorted merge keeps
+	// the list free of duplicates without a map per principal.
+	lb.paths = mergeSorted(lb.paths, paths)
 }
 
-// learnedBursts returns the bursts closed in this run, in closing order, for Run to learn.
-func (d *BulkRead) learnedBursts() []learnedBurst { return d.learned }
+// mergeSorted is the sorted union of two sorted lists without duplicates.
+func mergeSorted(a, b []string) []string {
+	if len(a) == 0 {
+		return slices.Clone(b)
+	}
+	i, j := 0, 0
+	for i < len(a) && j < len(b) && a[i] == b[j] {
+		i, j = i+1, j+1
+	}
+	if i == len(a) && j == len(b) {
+		return a // the same set again: the periodic sync's every cycle
+	}
+	out := make([]string, 0, max(len(a), len(b)))
+	i, j = 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// learnedBursts returns, per principal, the bursts closed in this run that the baseline has
+// not learned yet, for Run to learn.
+func (d *BulkRead) learnedBursts() []learnedBurst {
+	out := make([]learnedBurst, 0, len(d.learnOrder))
+	for _, p := range d.learnOrder {
+		out = append(out, *d.learned[p])
+	}
+	return out
+}
 
 // knownPeriodicSet reports whether a burst only repeats what the identity has done in earlier
 // bursts (those in its baseline history h and those of this run, hb, which may be nil): every

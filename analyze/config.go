@@ -321,9 +321,17 @@ func (c *Config) IsAdminPolicy(policies []string) bool {
 		return e.admin
 	}
 	admin := c.matchAdminPolicy(policies)
+	if len(ac.lists) >= maxCachedLists {
+		clear(ac.lists) // lists that were not interned: start again rather than grow with the events
+	}
 	ac.lists[key] = cachedList{list: policies, admin: admin}
 	return admin
 }
+
+// maxCachedLists bounds IsAdminPolicy's cache. Interned lists are a few hundred at most; a
+// source that gave each event its own slice would otherwise add one entry, and keep the
+// slice, per event.
+const maxCachedLists = 1 << 12
 
 func (c *Config) matchAdminPolicy(policies []string) bool {
 	for _, p := range policies {
@@ -467,7 +475,13 @@ find:
 		ac.links = map[linkCacheKey]string{}
 	}
 	if len(ac.links) < 1<<16 {
-		ac.links[key] = v
+		// Copies: the event may come from a reused buffer (values_read's second pass over a
+		// spill file), whose strings are gone once the next event is read.
+		kc := linkCacheKey{strings.Clone(key.principal), strings.Clone(key.display), strings.Clone(lk)}
+		if v == lk {
+			v = kc.link
+		}
+		ac.links[kc] = v
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"time"
 
@@ -76,7 +77,8 @@ type Env struct {
 	// again. Zero: learn all.
 	LearnedUntil time.Time
 	// Done, when not nil, stops Run once closed (a context's Done: the run was interrupted).
-	// Run then returns a Result with Interrupted set and no findings.
+	// Run then returns a Result with Interrupted set and no findings (a Runner: Observe returns
+	// false, and Finish that Result).
 	Done <-chan struct{}
 	// onlyRules, when set, limits Run to the detectors of these rule ids. Tests use it to run one
 	// detector the way users get it.
@@ -86,7 +88,8 @@ type Env struct {
 // burstTeacher is implemented by a detector whose own judgments are history too: bulk-read's
 // bursts of distinct reads, from which the baseline learns the periodic sets of sync operators.
 // Run learns what learnedBursts returns once the detector has finished; until then the detector
-// judges each burst against the baseline plus the bursts it has already seen in this run.
+// judges each burst against the baseline plus the bursts it has already seen in this run. The
+// bursts that ended at or before Env.LearnedUntil are left out: an earlier run learned them.
 type burstTeacher interface {
 	learnedBursts() []learnedBurst
 }
@@ -97,10 +100,13 @@ type rotationTeacher interface {
 	learnedRotations() []learnedRotation
 }
 
-// learnedBurst is one burst for the baseline (see baseline.Baseline.LearnBurst), in the order
-// the detector closed them.
+// learnedBurst is what one principal's bursts teach the baseline (see
+// baseline.Baseline.LearnBursts): how many there were, the most distinct paths one read, the
+// paths they read together, and when the last one the detector closed ended.
 type learnedBurst struct {
 	principal string
+	n         int
+	longest   int
 	paths     []string
 	end       time.Time
 }
@@ -125,7 +131,46 @@ const checkDoneEvery = 1024
 // event is seen by every detector before the baseline learns it, so "never seen before" means
 // before this event. Learning happens here only: each event once (baseline.Baseline.Learn),
 // then, once the detectors have finished, the bursts bulk-read judged (LearnBurst).
+//
+// Run is a Runner fed from a slice: NewRunner, Observe for each event, Finish with a second
+// pass over the same slice for values_read.
 func Run(events []event.Event, env Env) *Result {
+	r := NewRunner(env)
+	for i := range events {
+		if !r.Observe(&events[i]) {
+			break
+		}
+	}
+	return r.Finish(func() iter.Seq[*event.Event] { return slicePass(events) })
+}
+
+// slicePass yields a pointer to each event of evs in turn.
+func slicePass(evs []event.Event) iter.Seq[*event.Event] {
+	return func(yield func(*event.Event) bool) {
+		for i := range evs {
+			if !yield(&evs[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Runner is Run one event at a time, for a caller that streams the input and never holds all of
+// it: NewRunner, Observe for each event in time order, then Finish once. What it keeps grows
+// with what the detectors must remember (identities, credentials, paths, their open windows,
+// the baseline), not with the number of events; the one exception is audit-gap, which keeps
+// each Vault event's time (8 bytes) until Finish. A Runner is not safe for concurrent use.
+type Runner struct {
+	env         Env
+	ds          []Detector
+	kinds       []event.Kinds // kinds[j] is ds[j].Rule().Kinds, looked up once
+	n           int           // events observed
+	interrupted bool
+}
+
+// NewRunner builds the detectors of env (only those of env.onlyRules when set), ready for the
+// first event. A nil env.Baseline is a new, empty one.
+func NewRunner(env Env) *Runner {
 	if env.Baseline == nil {
 		env.Baseline = baseline.New()
 	}
@@ -137,47 +182,74 @@ func Run(events []event.Event, env Env) *Result {
 	for i, d := range ds {
 		kinds[i] = d.Rule().Kinds
 	}
-	stopped := func() bool {
-		select {
-		case <-env.Done:
-			return true
-		default:
-			return false
+	return &Runner{env: env, ds: ds, kinds: kinds}
+}
+
+// stopped reports whether env.Done is closed.
+func (r *Runner) stopped() bool {
+	select {
+	case <-r.env.Done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Observe shows ev (the next event in time order) to every detector whose rule understands its
+// kind, then the baseline learns it unless an earlier run did (event.FlagLearned). Neither keeps
+// ev, so the caller may reuse it. Observe returns false, without looking at ev, once env.Done is
+// closed (checked every checkDoneEvery events): the caller stops feeding events and calls
+// Finish, which returns an interrupted Result.
+func (r *Runner) Observe(ev *event.Event) bool {
+	if r.interrupted {
+		return false
+	}
+	if r.n%checkDoneEvery == 0 && r.env.Done != nil && r.stopped() {
+		r.interrupted = true
+		return false
+	}
+	r.n++
+	for j, d := range r.ds {
+		if r.kinds[j].Has(ev.Kind) {
+			d.Observe(ev)
 		}
 	}
-	for i := range events {
-		if i%checkDoneEvery == 0 && env.Done != nil && stopped() {
-			return &Result{Interrupted: true}
-		}
-		ev := &events[i]
-		for j, d := range ds {
-			if kinds[j].Has(ev.Kind) {
-				d.Observe(ev)
-			}
-		}
-		if ev.Flags&event.FlagLearned == 0 {
-			env.Baseline.Learn(ev)
-		}
+	if ev.Flags&event.FlagLearned == 0 {
+		r.env.Baseline.Learn(ev)
+	}
+	return true
+}
+
+// Finish ends the run: each detector's findings, what the baseline learns from the detectors'
+// judgments (bursts, rotations), the findings of the learning period counted as Training, Merge,
+// values_read and the final order. events gives the same events again, a fresh pass per call,
+// for values_read (Finding.ValuesRead); the *event.Event it yields may be reused between
+// iterations. With events nil no second pass is possible: ValuesRead stays nil and each
+// remediation keeps its general advice to rotate the secrets listed. Call Finish once.
+func (r *Runner) Finish(events func() iter.Seq[*event.Event]) *Result {
+	env := r.env
+	if r.interrupted {
+		return &Result{Interrupted: true}
 	}
 	res := &Result{}
 	var all []Finding
-	for _, d := range ds {
-		if env.Done != nil && stopped() {
+	for _, d := range r.ds {
+		if env.Done != nil && r.stopped() {
 			return &Result{Interrupted: true}
 		}
 		res.Rules = append(res.Rules, d.Rule())
 		fs := d.Finish()
+		if t, ok := d.(trainingCounter); ok {
+			res.Training += t.trainingFindings()
+		}
 		if t, ok := d.(burstTeacher); ok {
 			for _, b := range t.learnedBursts() {
-				if !b.end.After(env.LearnedUntil) && !env.LearnedUntil.IsZero() {
-					continue
-				}
-				env.Baseline.LearnBurst(b.principal, b.paths, b.end)
+				env.Baseline.LearnBursts(b.principal, b.n, b.longest, b.paths, b.end)
 			}
 		}
 		if t, ok := d.(rotationTeacher); ok {
-			for _, r := range t.learnedRotations() {
-				env.Baseline.LearnRotation(r.writer, r.key, r.picked, r.unpicked)
+			for _, rot := range t.learnedRotations() {
+				env.Baseline.LearnRotation(rot.writer, rot.key, rot.picked, rot.unpicked)
 			}
 		}
 		for _, f := range fs {
@@ -191,11 +263,13 @@ func Run(events []event.Event, env Env) *Result {
 			all = append(all, f)
 		}
 	}
-	if env.Done != nil && stopped() {
+	if env.Done != nil && r.stopped() {
 		return &Result{Interrupted: true}
 	}
 	res.Findings = Merge(all, res.Rules, mergeWindow)
-	fillValuesRead(events, res.Findings, env.Config)
+	if events != nil {
+		fillValuesRead(events(), res.Findings, env.Config)
+	}
 	SortFindings(res.Findings)
 	return res
 }

@@ -27,12 +27,12 @@ import (
 // services, are quiet; so are denied attempts.
 type ResourcePolicyChange struct {
 	rule  Rule
-	found []Finding
+	found premerged // one finding per event, merged as Run merges them
 }
 
 // NewResourcePolicyChange builds the resource-policy-change detector.
 func NewResourcePolicyChange(env Env) Detector {
-	return &ResourcePolicyChange{rule: Rule{
+	return &ResourcePolicyChange{found: premerged{cfg: env.Config}, rule: Rule{
 		Kinds: event.KindsOf(event.KindCloudTrail), Group: GroupIdentity, ID: "resource-policy-change", Name: "Secret shared through its resource policy", Severity: High,
 		Summary: "a Secrets Manager resource policy grants access to everyone or to another AWS account",
 		Help: "PutResourcePolicy with Principal \"*\" (critical unless a Condition narrows it; low when aws:PrincipalOrgID, " +
@@ -103,11 +103,15 @@ func (d *ResourcePolicyChange) Observe(ev *event.Event) {
 	}
 	f.Message = msg
 	f.Remediation = fmt.Sprintf("aws secretsmanager delete-resource-policy --secret-id %s --region %s, then rotate the secret", ev.Resource, ev.Region)
-	d.found = append(d.found, f)
+	d.found.add(f)
 }
 
-// Finish returns one finding per policy change.
-func (d *ResourcePolicyChange) Finish() []Finding { return d.found }
+// Finish returns the findings: one per policy change, those of one identity within the merge
+// window joined.
+func (d *ResourcePolicyChange) Finish() []Finding { return d.found.found }
+
+// trainingFindings counts the findings of the learning period, which Finish leaves out.
+func (d *ResourcePolicyChange) trainingFindings() int { return d.found.training }
 
 // arnAccount is the account id of an ARN ("arn:aws:iam::123456789012:root") or a bare id.
 func arnAccount(s string) string {

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"iter"
 	"net/netip"
 	"strings"
 
@@ -19,8 +20,9 @@ const rotateListed = "rotate the secrets listed"
 // its FirstSeen and LastSeen, in the order of Resources. A finding is about an identity (the
 // stable principal), a workload across stores (Config.LinkOf) or an address (cross-store-access
 // by address); the events are matched the same way. One pass over the events, with a map lookup
-// for each access to a secret.
-func fillValuesRead(events []event.Event, fs []Finding, cfg *Config) {
+// for each access to a secret. The events may be yielded through one reused *event.Event: no
+// pointer to one is kept.
+func fillValuesRead(events iter.Seq[*event.Event], fs []Finding, cfg *Config) {
 	byID := map[string][]*valueTarget{}
 	byAddr := map[netip.Addr][]*valueTarget{}
 	links := false
@@ -61,8 +63,7 @@ func fillValuesRead(events []event.Event, fs []Finding, cfg *Config) {
 			}
 		}
 	}
-	for i := range events {
-		ev := &events[i]
+	for ev := range events {
 		if !isSecretAccess(ev) {
 			continue
 		}

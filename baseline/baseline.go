@@ -275,6 +275,26 @@ func (b *Baseline) LearnBurst(principal string, paths []string, t time.Time) {
 	}
 }
 
+// LearnBursts records n bursts of principal at once, as n calls of LearnBurst in the order the
+// bursts ended would: the longest read longest distinct paths, together they read paths, and
+// the last one ended at last. A detector that meets many bursts (a sync operator's every
+// cycle) keeps their sum rather than each one until the run ends.
+func (b *Baseline) LearnBursts(principal string, n, longest int, paths []string, last time.Time) {
+	h := b.Get(principal)
+	if h == nil || n <= 0 {
+		return
+	}
+	h.MaxBurst = max(h.MaxBurst, longest)
+	h.Bursts += n
+	h.LastBurst = last
+	if h.BurstPaths == nil {
+		h.BurstPaths = map[string]struct{}{}
+	}
+	for _, p := range paths {
+		h.BurstPaths[p] = struct{}{}
+	}
+}
+
 func (h *History) noteBurst(paths []string, t time.Time) {
 	if len(paths) > h.MaxBurst {
 		h.MaxBurst = len(paths)

@@ -26,16 +26,32 @@ import (
 // region as each record states them, so a planted file could name thousands.
 const MaxStreams = 100
 
-// Collector is what the metrics need from the events of a run, gathered in one pass before
-// analyze.Run: Run makes the baseline learn every event, after which nothing is new any more.
-// It keeps counters and one entry per distinct identity and stream, never the events; the new
-// (identity, secret) pairs it needs to count each once are dropped when Collect returns.
+// Collector is what the metrics need from the events of a run, gathered one event at a time:
+// by Collect before analyze.Run, or by Add just before analyze.Runner.Observe sees the same
+// event. It keeps counters and one entry per distinct identity and stream, never the events;
+// over a baseline that does not learn as it goes (Collect), also the (identity, secret) pairs
+// the run taught it, to count each new pair once.
 type Collector struct {
 	events  map[string]int // store -> events analysed
 	reads   map[string]int // store -> secret reads in the reporting window
 	fresh   map[string]int // store -> distinct (identity, secret) pairs read that the baseline had not seen
 	readers map[identityKey]int
 	streams map[streamKey]time.Time // the newest event of each audit stream
+
+	bl         *baseline.Baseline
+	learnUntil time.Time
+	// learned are the pairs this run taught the baseline that its file did not hold: what
+	// baseline.Learn will have recorded by the time of each event, while the baseline does not
+	// learn as Add goes (Collect). pending is the latest such pair, not yet in learned: when
+	// the next Add finds the baseline knows it, analyze.Runner.Observe is learning each event
+	// after Add, the baseline holds every pair learned would, and learned is dropped for good
+	// (follows), so a streamed run keeps no second copy of the pairs.
+	learned map[pairKey]struct{}
+	pending pairKey
+	follows bool
+	// Events of one file come in long runs: the stream name is worked out once per run of a file.
+	lastFile   string
+	lastStream streamKey
 }
 
 type identityKey struct{ store, identity string }
@@ -51,58 +67,79 @@ type pairKey struct{ identity, resource string }
 // An event an earlier run learned (event.FlagLearned) is a read, never a new one, and, as in Run,
 // is not learned again.
 func Collect(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) *Collector {
+	c := NewCollector(bl, learnUntil)
+	for i := range evs {
+		c.Add(&evs[i])
+	}
+	// The pairs are garbage before analyze.Run grows the baseline by the same ones; this
+	// Collector takes no more events.
+	c.learned = nil
+	return c
+}
+
+// NewCollector starts collecting over bl, the baseline as loaded (nil: an empty one), with
+// learnUntil as in Collect. Feed it with Add.
+func NewCollector(bl *baseline.Baseline, learnUntil time.Time) *Collector {
 	if bl == nil {
 		bl = baseline.New()
 	}
-	c := &Collector{
+	return &Collector{
 		events: map[string]int{}, reads: map[string]int{}, fresh: map[string]int{},
 		readers: map[identityKey]int{}, streams: map[streamKey]time.Time{},
+		bl: bl, learnUntil: learnUntil, learned: map[pairKey]struct{}{},
 	}
-	// learned are the pairs this run taught the baseline that its file did not hold: what
-	// baseline.Learn will have recorded by the time of each event. Local, so it is garbage
-	// before analyze.Run grows the baseline by the same pairs.
-	learned := map[pairKey]struct{}{}
-	// Events of one file come in long runs: the stream name is worked out once per run of a file.
-	var lastFile string
-	var lastStream streamKey
-	for i := range evs {
-		ev := &evs[i]
-		store := ev.Kind.String()
-		c.events[store]++
+}
 
-		var sk streamKey
-		if ev.Kind == event.KindCloudTrail {
-			sk = streamKey{store, cloudTrailStream(ev)}
-		} else {
-			if ev.Pos.File != lastFile || lastStream.stream == "" || lastStream.store != store {
-				lastFile, lastStream = ev.Pos.File, streamKey{store, FileStream(ev.Pos.File)}
-			}
-			sk = lastStream
-		}
-		if t, ok := c.streams[sk]; !ok || ev.Time.After(t) {
-			c.streams[sk] = ev.Time
-		}
+// Add counts one event, in time order. It is called either over events the baseline has not
+// learned (Collect), or just before analyze.Runner.Observe makes the baseline learn ev, the
+// baseline then holding every earlier event of the run: the counts are the same, since
+// baseline.Learn records a pair exactly when Add counts it as learned (learnable). Add does not
+// keep ev.
+func (c *Collector) Add(ev *event.Event) {
+	store := ev.Kind.String()
+	c.events[store]++
 
-		if !learnable(ev) {
-			continue
+	var sk streamKey
+	if ev.Kind == event.KindCloudTrail {
+		sk = streamKey{store, cloudTrailStream(ev)}
+	} else {
+		if ev.Pos.File != c.lastFile || c.lastStream.stream == "" || c.lastStream.store != store {
+			c.lastFile, c.lastStream = ev.Pos.File, streamKey{store, FileStream(ev.Pos.File)}
 		}
-		id := ev.Actor()
-		k := pairKey{id, ev.Resource}
-		// An event an earlier run learned is not a first access, even when the baseline has
-		// pruned it since.
-		known := ev.Flags&event.FlagLearned != 0 || knows(bl, learned, k)
-		if ev.Op == event.OpRead && !ev.Time.Before(learnUntil) && ev.Flags&(event.FlagControl|event.FlagMaintenance) == 0 {
-			c.reads[store]++
-			c.readers[identityKey{store, id}]++
-			if !known {
-				c.fresh[store]++
-			}
+		sk = c.lastStream
+	}
+	if t, ok := c.streams[sk]; !ok || ev.Time.After(t) {
+		c.streams[sk] = ev.Time
+	}
+
+	if !learnable(ev) {
+		return
+	}
+	if c.pending != (pairKey{}) {
+		switch {
+		case c.follows:
+		case knows(c.bl, nil, c.pending):
+			c.follows, c.learned = true, nil
+		case c.learned != nil:
+			c.learned[c.pending] = struct{}{}
 		}
+		c.pending = pairKey{}
+	}
+	id := ev.Actor()
+	k := pairKey{id, ev.Resource}
+	// An event an earlier run learned is not a first access, even when the baseline has
+	// pruned it since.
+	known := ev.Flags&event.FlagLearned != 0 || knows(c.bl, c.learned, k)
+	if ev.Op == event.OpRead && !ev.Time.Before(c.learnUntil) && ev.Flags&(event.FlagControl|event.FlagMaintenance) == 0 {
+		c.reads[store]++
+		c.readers[identityKey{store, id}]++
 		if !known {
-			learned[k] = struct{}{}
+			c.fresh[store]++
 		}
 	}
-	return c
+	if !known {
+		c.pending = k
+	}
 }
 
 // knows reports whether the baseline had seen k before the current event.

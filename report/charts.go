@@ -2,7 +2,9 @@ package report
 
 import (
 	"cmp"
+	"iter"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/analyze"
@@ -49,11 +51,25 @@ func BuildCharts(evs []event.Event, findings []analyze.Finding, from, to time.Ti
 	return BuildChartsFor(evs, findings, from, to, analyze.DefaultConfig().BulkRead)
 }
 
-// BuildChartsFor computes the chart data over [from, to] from events in time order, counting in
-// bulk-read's window as the run configured it. The identities shown are those with findings
-// first (worst severity first), then the busiest readers, at most MaxSeries. Two linear passes
-// over evs; memory is bounded by the chosen identities' reads within one window.
+// BuildChartsFor is BuildChartsSeq over a slice of events.
 func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time.Time, bulk analyze.BulkReadConfig) *Charts {
+	return BuildChartsSeq(func() iter.Seq[*event.Event] {
+		return func(yield func(*event.Event) bool) {
+			for i := range evs {
+				if !yield(&evs[i]) {
+					return
+				}
+			}
+		}
+	}, findings, from, to, bulk)
+}
+
+// BuildChartsSeq computes the chart data over [from, to] from events in time order, counting in
+// bulk-read's window as the run configured it. The identities shown are those with findings
+// first (worst severity first), then the busiest readers, at most MaxSeries. Two linear passes,
+// each a call of events (the *event.Event yielded may be reused: nothing keeps it); memory is
+// bounded by the identities that read and the chosen identities' reads within one window.
+func BuildChartsSeq(events func() iter.Seq[*event.Event], findings []analyze.Finding, from, to time.Time, bulk analyze.BulkReadConfig) *Charts {
 	if bulk.Window <= 0 {
 		bulk = analyze.DefaultConfig().BulkRead
 	}
@@ -77,15 +93,34 @@ func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time
 	inRange := func(ev *event.Event) bool { return !ev.Time.Before(from) && !ev.Time.After(to) }
 	reads := map[string]int{}
 	labels := map[string]string{}
-	for i := range evs {
-		ev := &evs[i]
+	// The strings kept are copies, made once per identity and label: the events may be yielded
+	// from a reused buffer (a spill file's pass), whose strings do not outlive the iteration.
+	// A map is only assigned to on a new key: assigning to an existing string key stores the
+	// new key too.
+	type reader struct {
+		n     int
+		label string
+	}
+	byID := map[string]*reader{}
+	for ev := range events() {
 		if !isRead(ev) || !inRange(ev) {
 			continue
 		}
 		id := ev.Actor()
-		reads[id]++
-		if ev.DisplayName != "" {
-			labels[id] = ev.DisplayName
+		r := byID[id]
+		if r == nil {
+			r = &reader{}
+			byID[strings.Clone(id)] = r
+		}
+		r.n++
+		if l := ev.DisplayName; l != "" && r.label != l {
+			r.label = strings.Clone(l)
+		}
+	}
+	for id, r := range byID {
+		reads[id] = r.n
+		if r.label != "" {
+			labels[id] = r.label
 		}
 	}
 	// Identities with findings first, worst severity first, then by read volume.
@@ -129,13 +164,13 @@ func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time
 		win             []read
 		head            int
 		counts          map[string]int
+		names           map[string]string // a copy of each resource read, as above
 	}
 	chosen := map[string]*acc{}
 	for _, id := range ids {
-		chosen[id] = &acc{reads: make([]int, n), distinct: make([]int, n), counts: map[string]int{}}
+		chosen[id] = &acc{reads: make([]int, n), distinct: make([]int, n), counts: map[string]int{}, names: map[string]string{}}
 	}
-	for i := range evs {
-		ev := &evs[i]
+	for ev := range events() {
 		if !isRead(ev) || !inRange(ev) {
 			continue
 		}
@@ -147,10 +182,17 @@ func BuildChartsFor(evs []event.Event, findings []analyze.Finding, from, to time
 		if b < 0 || b >= n {
 			continue
 		}
-		a.win = append(a.win, read{ev.Time, ev.Resource})
-		if ev.Resource != "" {
-			a.counts[ev.Resource]++
+		res := ev.Resource
+		if res != "" {
+			if c, ok := a.names[res]; ok {
+				res = c
+			} else {
+				res = strings.Clone(res)
+				a.names[res] = res
+			}
+			a.counts[res]++ // res is the copy: the key stored stays valid
 		}
+		a.win = append(a.win, read{ev.Time, res})
 		for a.head < len(a.win) && ev.Time.Sub(a.win[a.head].t) > bulk.Window {
 			if r := a.win[a.head].res; r != "" {
 				if a.counts[r]--; a.counts[r] == 0 {
