@@ -25,7 +25,7 @@ type analysis struct {
 	win     *window
 	runner  *analyze.Runner
 	notes   *analyze.NoteCounter
-	collect *metrics.StreamCollector
+	collect *metrics.Collector
 	copy    *secondPass // a streamed run's copy of the analysed events; nil in memory
 	// inMemory: consume compacts the kept events at the front of the loaded slice.
 	inMemory bool
@@ -117,7 +117,7 @@ func (a *analysis) metrics() *metrics.Collector {
 	if a.collect == nil {
 		return nil
 	}
-	return a.collect.Collector()
+	return a.collect
 }
 
 func (a *analysis) close() {
