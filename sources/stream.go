@@ -63,12 +63,14 @@ func Stream(ctx context.Context, inputs []Input, opts LoadOptions, sink func([]e
 }
 
 // ReorderWindow and ReorderEvents bound how far an event may be behind the newest of its input
-// and still be analysed in time order (Stream). Vault writes a request when it arrives and its
-// response when it is answered: the pairs are in order to within the longest request; a
-// CloudTrail delivery file is read whole and sorted.
+// and still be analysed in time order (Stream). Vault writes a request entry when the request
+// arrives, and the reader gives a request's event once its response is paired: a file's events
+// are in order to within milliseconds. A CloudTrail delivery file is read whole and sorted; the
+// overlap between delivery files is the merge's (StartSlack). What the buffer holds the analysis
+// waits for: a small bound keeps the detectors busy while the file is still being decoded.
 const (
-	ReorderWindow = 15 * time.Minute
-	ReorderEvents = 1 << 15
+	ReorderWindow = time.Minute
+	ReorderEvents = 1 << 13
 )
 
 // StartSlack is how much earlier than the time in its name a CloudTrail delivery file's events
@@ -76,7 +78,7 @@ const (
 const StartSlack = 30 * time.Minute
 
 // streamChunk is how many events move between the stages of a stream at once.
-const streamChunk = 1 << 13
+const streamChunk = 1 << 12
 
 type merger struct {
 	ctx    context.Context

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/vaultsentry/vaultsentry/event"
@@ -48,6 +49,29 @@ func streamedPipeline(ctx context.Context, o *Options, command string, paths []s
 	}
 	p.stream = &streamSource{ins: ins, command: command, format: format, hint: hint, s3: s3st}
 	return p, nil
+}
+
+// Garbage collection of a streamed run: its live heap is what the detectors remember (tens to
+// hundreds of MiB), so the default target (GOGC=100) collects every few MiB of events decoded.
+// Unless GOGC or GOMEMLIMIT say otherwise, a streamed run lets the heap grow to streamGCPercent
+// over the live heap, within streamMemoryLimit, the soft limit past which the collector works
+// harder instead.
+const (
+	streamGCPercent   = 400
+	streamMemoryLimit = 768 << 20
+)
+
+// streamGC sets the collector for a streamed run and returns what puts it back.
+func streamGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	prevPercent := debug.SetGCPercent(streamGCPercent)
+	prevLimit := debug.SetMemoryLimit(streamMemoryLimit)
+	return func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	}
 }
 
 // countsBack reports whether a time argument is a duration, counted back from the newest event.
@@ -101,6 +125,7 @@ func (p *pipeline) firstEvents() []sources.FirstEvent {
 // described, as for a load.
 func (p *pipeline) streamInto(consume func([]event.Event) error) error {
 	s, o, ctx := p.stream, p.opts, p.ctx
+	defer streamGC()()
 	prog := newProgress(o.IO, o.Quiet, o.Verbose, s.ins)
 	lo := o.loadOptions(s.format)
 	lo.Progress = prog.hook()
