@@ -187,7 +187,7 @@ func TestStreamLateEvents(t *testing.T) {
 		n++
 		if i == total-1000 {
 			sb.WriteString(entry(t0.Add(time.Duration(i-30)*time.Second), n)) // 30 seconds behind: within the bound
-			sb.WriteString(entry(t0.Add(time.Minute+1), n+1))                  // 18 hours behind: late
+			sb.WriteString(entry(t0.Add(time.Minute+1), n+1))                 // 18 hours behind: late
 			n += 2
 		}
 	}

@@ -74,7 +74,7 @@ const (
 	bDetail
 	bGrant
 	bRecord
-	bID // written inline, never in the dictionary: a record id (CloudTrail's eventID) is unique
+	bID   // written inline, never in the dictionary: a record id (CloudTrail's eventID) is unique
 	nBits = iota
 )
 
