@@ -47,6 +47,9 @@ type BulkRead struct {
 	rule   Rule
 	config BurstConfig
 	due    window.Deadlines[string] // open bursts, by credential, until their window runs out
+	// idle: each credential's state, until it has been quiet long enough to be forgotten
+	// (window.SettleAfter): a token used once must not keep its window for the rest of the input.
+	idle window.Deadlines[string]
 	// habits are the bursts closed in this run, by principal, not yet in the baseline; learned
 	// sums, per principal, those an earlier run did not learn, for Run (learnedBursts), and
 	// learnOrder lists the principals as their first such burst closed.
@@ -136,6 +139,7 @@ func (d *BulkRead) Observe(ev *event.Event) {
 	}
 	st.win = append(st.win, readRef{t: ev.Time, res: ev.Resource, pos: ev.Pos, addr: ev.RemoteAddr})
 	st.counts[ev.Resource]++
+	d.idle.Set(key, window.SettleAfter(ev.Time, cfg.Window))
 	for st.head < len(st.win) && ev.Time.Sub(st.win[st.head].t) > cfg.Window {
 		old := st.win[st.head]
 		if st.counts[old.res]--; st.counts[old.res] == 0 {
@@ -175,6 +179,16 @@ func (d *BulkRead) expire(now time.Time) {
 	d.due.Due(now, func(key string) {
 		if st := d.state[key]; st != nil && st.burst != nil {
 			d.close(st)
+		}
+	})
+	// A credential quiet for two windows has nothing in its window any more, and a listing
+	// older than one window no longer counts: its state is what a new one would be.
+	d.idle.Due(now, func(key string) {
+		if st := d.state[key]; st != nil {
+			if st.burst != nil {
+				d.close(st)
+			}
+			delete(d.state, key)
 		}
 	})
 }

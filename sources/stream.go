@@ -48,6 +48,7 @@ func Stream(ctx context.Context, inputs []Input, opts LoadOptions, sink func([]e
 		panics: make([]*PanicError, len(inputs)),
 		used:   make([]int, len(inputs)),
 	}
+	m.reading = make(chan struct{}, max(maxReading, 4*runtime.GOMAXPROCS(0)))
 	m.cond = sync.NewCond(&m.mu)
 	for _, ff := range opts.Formats {
 		if s, ok := ff.(Stager); ok {
@@ -77,24 +78,28 @@ const (
 // may be (CloudTrail delivers about every five minutes; the issue allows fifteen of overlap).
 const StartSlack = 30 * time.Minute
 
+// maxReading is how many inputs a stream reads at once, at least.
+const maxReading = 64
+
 // streamChunk is how many events move between the stages of a stream at once.
 const streamChunk = 1 << 12
 
 type merger struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	inputs []Input
-	opts   LoadOptions
-	sink   func([]event.Event) error
-	res    *Loaded
-	shared *Interner
-	locals chan *LocalInterner
-	errs   []error
-	panics []*PanicError
-	used   []int
-	stages []Stage
-	next   []func(*event.Event) // where each stage's events go (chain)
-	wg     sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	inputs  []Input
+	opts    LoadOptions
+	sink    func([]event.Event) error
+	res     *Loaded
+	shared  *Interner
+	locals  chan *LocalInterner
+	errs    []error
+	panics  []*PanicError
+	used    []int
+	stages  []Stage
+	next    []func(*event.Event) // where each stage's events go (chain)
+	reading chan struct{}        // a slot per input being read (maxReading)
+	wg      sync.WaitGroup
 
 	// mu guards every inputStream's queue; cond is signalled when one changes.
 	mu   sync.Mutex
@@ -106,8 +111,7 @@ type merger struct {
 	starving bool
 	stopped  bool
 
-	out  []event.Event
-	last time.Time
+	out []event.Event
 }
 
 // inputStream is one input between its reader and the merge.
@@ -374,8 +378,17 @@ func (m *merger) read(ctx context.Context, s *inputStream) {
 	in := m.inputs[s.idx]
 	st := &m.res.Files[s.idx]
 	st.File, st.Found = in.Name, in.Found
+	// At most maxReading inputs are open at once (file descriptors; a CloudTrail tree opens the
+	// files of half an hour of every region and account); a reader that waits for a slot has
+	// given nothing yet, so the merge lets the others run past their queues' limit meanwhile.
+	select {
+	case m.reading <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
 	var b Batch
 	b, m.used[s.idx], m.panics[s.idx], m.errs[s.idx] = readFileSafe(ctx, in, m.opts, st, m.shared, m.locals, s.add)
+	<-m.reading
 	// A format that reads whole files gives its events at the end, once the file is closed
 	// (an S3 object's fetch slot is free again).
 	if b.Events.Len() > 0 {

@@ -138,13 +138,16 @@ func scanStore(ctx context.Context, r *ScanRequest) (Outcome, error) {
 	if o.Verbose {
 		fmt.Fprintf(o.IO.Err, "%s: %d entries in %d pages, %d streams\n", s.Kind, st.Entries, st.Pages, st.Streams)
 	}
-	loaded, err := loadExpanded(ctx, o, "scan", ins, "vault", hint)
-	if err != nil {
-		return Outcome{}, err
-	}
 	// An export that stopped part-way is said once in the summary (NOT READ, with the range)
 	// and once as the run's error after the report; stats.stores[].gap holds it in JSON.
-	p := &pipeline{ctx: ctx, opts: o, command: "scan", loaded: loaded, timeRef: ref, stores: []sources.StoreStats{*st}}
+	p := &pipeline{ctx: ctx, opts: o, command: "scan", timeRef: ref, stores: []sources.StoreStats{*st}}
+	if os.Getenv(inMemoryEnv) == "1" {
+		if p.loaded, err = loadExpanded(ctx, o, "scan", ins, "vault", hint); err != nil {
+			return Outcome{}, err
+		}
+	} else {
+		p.stream = &streamSource{ins: ins, command: "scan", format: "vault", hint: hint} // the spooled streams, read as files
+	}
 	out, err := p.run()
 	if err == nil && exportErr != nil {
 		err = runtimef("the report covers what was read before the failure (stats.stores[].gap names the rest); "+storeRetryHint(s.Kind, exportErr),

@@ -10,19 +10,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/vaultsentry/vaultsentry/baseline"
-	"github.com/vaultsentry/vaultsentry/event"
 	"github.com/vaultsentry/vaultsentry/metrics"
 	"github.com/vaultsentry/vaultsentry/report"
 )
-
-// collectMetrics gathers what --metrics needs from the events, before analyze.Run teaches the
-// baseline every one of them (after it, no secret access would be new).
-func (p *pipeline) collectMetrics(evs []event.Event, bl *baseline.Baseline, learnUntil time.Time) {
-	if p.opts.Metrics != "" {
-		p.metrics = metrics.Collect(evs, bl, learnUntil)
-	}
-}
 
 // finishMetrics writes the --metrics file once the run is over, whatever its outcome: a failed
 // run (a report that could not be written, --strict) still says so, with

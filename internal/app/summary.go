@@ -106,6 +106,10 @@ func writeSummary(w io.Writer, r *report.Result, panics []*sources.PanicError, e
 		if f.Note != "" {
 			fmt.Fprintf(w, "  %s: %s\n", name, report.Sanitize(f.Note))
 		}
+		if f.Late > 0 {
+			fmt.Fprintf(w, "  %s: %d events came more than %s or %d events after newer ones of the file: analysed out of time order (late_events)\n",
+				name, f.Late, sources.ReorderWindow, sources.ReorderEvents)
+		}
 		for _, p := range f.Problems {
 			fmt.Fprintf(w, "  %s:%d: %s\n", name, p.Line, report.Sanitize(p.Reason))
 		}
