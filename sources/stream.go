@@ -148,7 +148,9 @@ func (m *merger) run() error {
 	var active []*inputStream
 	next := 0
 	readahead := runtime.GOMAXPROCS(0)
-	running := func() int {
+	running := func() int { // done is written by the readers
+		m.mu.Lock()
+		defer m.mu.Unlock()
 		k := 0
 		for _, s := range active {
 			if !s.done {
