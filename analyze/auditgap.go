@@ -29,8 +29,10 @@ import (
 // the Context around it (default 24 hours: 12 before, 12 after; the gap itself included). A
 // busy cluster's two-minute hole fires; a small cluster's quiet night does not, because its own
 // day holds gaps as long (and with fewer than 100 gaps in the context the 99th percentile is the
-// longest gap, the silence itself). Linear: each stream's event times are kept as integers, and
-// the percentiles come from a sliding window over log-spaced buckets (1% wide) in a Fenwick tree.
+// longest gap, the silence itself). Linear: each stream's event times are kept as varint deltas
+// (gaptimes.go: in memory up to 16 MiB, then in a temporary file, so memory does not grow with
+// the input), read back with forward cursors, and the percentiles come from a sliding window
+// over log-spaced buckets (1% wide) in a Fenwick tree.
 //
 // Rhythm: a silence that passes the test but repeats at the same hours on the adjacent day or
 // week of the same stream (a quiet night, a weekend, where the input covers another one) is the
@@ -48,13 +50,14 @@ type AuditGap struct {
 	rule  Rule
 	files map[string]*gapFile
 	order []string
+	store *gapStore
 }
 
 // gapFile is what one input file contributes: its event times, and the events that follow a
 // gap longer than the floor (the only ones a finding can name).
 type gapFile struct {
 	name  string
-	times []int64 // unix nanoseconds, in order
+	times gapTimes // unix nanoseconds, in order
 	after []gapEvent
 }
 
@@ -109,23 +112,26 @@ func (d *AuditGap) observe(ev *event.Event) {
 	name := ev.Pos.File
 	g := d.files[name]
 	if g == nil {
-		g = &gapFile{name: name}
+		if d.store == nil {
+			d.store = &gapStore{budget: gapMemory}
+		}
+		g = &gapFile{name: name, times: gapTimes{store: d.store}}
 		d.files[name] = g
 		d.order = append(d.order, name)
 	}
 	t := ev.Time.UnixNano()
-	n := len(g.times)
+	n, last := g.times.n, g.times.last
 	// The first event of a file may follow a silence too: the one between rotated files.
-	if n == 0 || time.Duration(t-g.times[n-1]) > d.env.Config.AuditGap.Floor {
+	if n == 0 || time.Duration(t-last) > d.env.Config.AuditGap.Floor {
 		g.after = append(g.after, gapEvent{at: t, pos: ev.Pos, ev: gapActor{
 			kind: ev.Kind, identity: ev.Actor(), display: ev.DisplayName, cred: ev.Credential,
 			path: ev.Path, op: ev.Action, addr: addrString(ev),
 		}})
 	}
-	if n > 0 && t < g.times[n-1] {
-		t = g.times[n-1] // events reach detectors in time order; never let a gap be negative
+	if n > 0 && t < last {
+		t = last // events reach detectors in time order; never let a gap be negative
 	}
-	g.times = append(g.times, t)
+	g.times.add(t)
 }
 
 func addrString(ev *event.Event) string {
@@ -141,8 +147,15 @@ type gapStream struct {
 }
 
 func (s *gapStream) last() int64 {
-	f := s.files[len(s.files)-1]
-	return f.times[len(f.times)-1]
+	return s.files[len(s.files)-1].times.last
+}
+
+func (s *gapStream) times() []*gapTimes {
+	out := make([]*gapTimes, len(s.files))
+	for i, f := range s.files {
+		out[i] = &f.times
+	}
+	return out
 }
 
 // streams groups the files into streams: files in one directory with the same base name whose
@@ -152,7 +165,7 @@ func (d *AuditGap) streams() []*gapStream {
 	var keys []string
 	for _, name := range d.order {
 		f := d.files[name]
-		if len(f.times) == 0 {
+		if f.times.n == 0 {
 			continue
 		}
 		k := filepath.Dir(name) + "\x00" + rotationStem(filepath.Base(name))
@@ -164,10 +177,10 @@ func (d *AuditGap) streams() []*gapStream {
 	var out []*gapStream
 	for _, k := range keys {
 		fs := groups[k]
-		slices.SortStableFunc(fs, func(a, b *gapFile) int { return compareInt64(a.times[0], b.times[0]) })
+		slices.SortStableFunc(fs, func(a, b *gapFile) int { return compareInt64(a.times.first, b.times.first) })
 		var cur *gapStream
 		for _, f := range fs {
-			if cur != nil && f.times[0] >= cur.last() {
+			if cur != nil && f.times.first >= cur.last() {
 				cur.files = append(cur.files, f)
 				continue
 			}
@@ -201,6 +214,7 @@ func rotationStem(name string) string {
 
 // Finish measures every stream's gaps against the percentile of its context.
 func (d *AuditGap) Finish() []Finding {
+	defer d.store.close()
 	var out []Finding
 	for _, s := range d.streams() {
 		out = append(out, d.stream(s)...)
@@ -235,61 +249,74 @@ type gapHit struct {
 // silences are the stream's gaps that pass the test, in time order.
 func (d *AuditGap) silences(s *gapStream) []gapHit {
 	cfg := d.env.Config.AuditGap
-	// The stream's times in order, and the candidates: every recorded "first event after a
-	// silence" whose silence in the chained stream is still longer than the floor.
-	// A stream of one file (the common case) is read in place rather than copied: the times
-	// are the detector's largest state, 8 bytes an event.
-	times := s.files[0].times
-	if len(s.files) > 1 {
-		total := 0
-		for _, f := range s.files {
-			total += len(f.times)
-		}
-		times = make([]int64, 0, total)
-	}
+	// The candidates: every recorded "first event after a silence" whose silence in the
+	// chained stream is still longer than the floor.
 	var cands []gapCandidate
-	base := 0 // index in times of the file's first event
+	var prev int64 // the stream's event before the cursor
+	havePrev := false
 	for fi, f := range s.files {
-		if len(s.files) > 1 {
-			times = append(times, f.times...)
-		}
-		j := 0
+		c := newGapCursor([]*gapTimes{&f.times})
+		j := 0 // index in the file of the cursor's next time
 		for _, a := range f.after {
-			for j < len(f.times) && f.times[j] < a.at {
+			for {
+				t, ok := c.peek()
+				if !ok || t >= a.at {
+					break
+				}
+				c.next()
+				prev, havePrev = t, true
 				j++
 			}
-			idx := base + j // index of a in times (first of equal times)
-			if idx == 0 {
+			if !havePrev {
 				continue // the start of the stream follows nothing
 			}
-			prev := times[idx-1]
 			if time.Duration(a.at-prev) <= cfg.Floor {
 				continue
 			}
-			c := gapCandidate{from: prev, to: a.at, next: a, boundary: j == 0 && fi > 0}
-			if c.boundary {
-				c.prevFile = s.files[fi-1].name
+			cand := gapCandidate{from: prev, to: a.at, next: a, boundary: j == 0 && fi > 0}
+			if cand.boundary {
+				cand.prevFile = s.files[fi-1].name
 			}
-			cands = append(cands, c)
+			cands = append(cands, cand)
 		}
-		base += len(f.times)
+		if f.times.n > 0 {
+			prev, havePrev = f.times.last, true
+		}
 	}
 	if len(cands) == 0 {
 		return nil
 	}
-	// Slide a window over the gaps (gap i ends at times[i+1]) and ask each candidate for the
-	// 99th percentile of the gaps ending within [from - Context/2, to + Context/2].
+	// Slide a window over the gaps (a gap ends at each event but the first) and ask each
+	// candidate for the 99th percentile of the gaps ending within
+	// [from - Context/2, to + Context/2]. Two cursors: the window's end and its start.
+	times := s.times()
 	half := int64(cfg.Context / 2)
 	var bit fenwick
-	lo, hi := 0, 0 // gaps [lo, hi) are in the tree; gap i spans times[i]..times[i+1]
+	hiC, loC := newGapCursor(times), newGapCursor(times)
+	hiT, _ := hiC.next() // the event the window's last gap ends at
+	loT, _ := loC.next() // the event the window's first gap starts at
+	lo, hi := 0, 0       // gaps [lo, hi) are in the tree
+	rh := rhythmCheck{first: s.files[0].times.first, last: s.last(), files: times}
 	var out []gapHit
 	for _, c := range cands {
-		for hi+1 < len(times) && times[hi+1] <= c.to+half {
-			bit.add(gapBucket(times[hi+1]-times[hi]), 1)
+		for {
+			t, ok := hiC.peek()
+			if !ok || t > c.to+half {
+				break
+			}
+			hiC.next()
+			bit.add(gapBucket(t-hiT), 1)
+			hiT = t
 			hi++
 		}
-		for lo < hi && times[lo+1] < c.from-half {
-			bit.add(gapBucket(times[lo+1]-times[lo]), -1)
+		for lo < hi {
+			t, _ := loC.peek()
+			if t >= c.from-half {
+				break
+			}
+			loC.next()
+			bit.add(gapBucket(t-loT), -1)
+			loT = t
 			lo++
 		}
 		n := hi - lo
@@ -299,7 +326,7 @@ func (d *AuditGap) silences(s *gapStream) []gapHit {
 		rank := int(math.Ceil(0.99 * float64(n)))
 		p99 := bucketUpper(bit.search(rank))
 		gap := time.Duration(c.to - c.from)
-		if float64(gap) <= cfg.Factor*float64(p99) || rhythm(times, c.from, c.to) {
+		if float64(gap) <= cfg.Factor*float64(p99) || rh.silent(c.from, c.to) {
 			continue
 		}
 		out = append(out, gapHit{c, gap, p99, n})
@@ -347,21 +374,29 @@ func (d *AuditGap) finding(c gapCandidate, gap, p99 time.Duration, n int) Findin
 }
 
 // rhythmShifts are the periods at which a stream's quiet hours repeat: the day and the week.
-var rhythmShifts = []time.Duration{-24 * time.Hour, 24 * time.Hour, -7 * 24 * time.Hour, 7 * 24 * time.Hour}
+var rhythmShifts = [...]time.Duration{-24 * time.Hour, 24 * time.Hour, -7 * 24 * time.Hour, 7 * 24 * time.Hour}
 
-// rhythm reports whether the silence [from, to] repeats at the same hours on an adjacent day or
-// week that the stream covers: a quiet night or weekend, not a hole. For each shifted window
-// inside the stream's span, the stream counts as silent then when one gap covers at least half
-// of the window. Only gaps that passed the percentile test are checked, and they do not
-// overlap, so each event is visited at most once per shift: linear.
-func rhythm(times []int64, from, to int64) bool {
-	first, last := times[0], times[len(times)-1]
-	for _, k := range rhythmShifts {
+// rhythmCheck reports whether a silence repeats at the same hours on an adjacent day or week
+// that the stream covers: a quiet night or weekend, not a hole. For each shifted window inside
+// the stream's span, the stream counts as silent then when one gap covers at least half of the
+// window. Only gaps that passed the percentile test are checked, in time order, and they do not
+// overlap, so a forward cursor per shift visits each event at most once: linear.
+type rhythmCheck struct {
+	first, last int64 // the stream's span
+	files       []*gapTimes
+	cur         [len(rhythmShifts)]*gapCursor
+}
+
+func (r *rhythmCheck) silent(from, to int64) bool {
+	for i, k := range rhythmShifts {
 		a, b := from+int64(k), to+int64(k)
-		if a < first || b > last {
+		if a < r.first || b > r.last {
 			continue // the stream does not cover those hours
 		}
-		if longestClipped(times, a, b)*2 >= b-a {
+		if r.cur[i] == nil {
+			r.cur[i] = newGapCursor(r.files)
+		}
+		if longestClipped(r.cur[i], a, b)*2 >= b-a {
 			return true
 		}
 	}
@@ -369,14 +404,27 @@ func rhythm(times []int64, from, to int64) bool {
 }
 
 // longestClipped is the longest silence inside [a, b], counting the gaps that cross its edges
-// only up to the edges. times covers [a, b].
-func longestClipped(times []int64, a, b int64) int64 {
-	lo, _ := slices.BinarySearch(times, a) // first event at or after a
+// only up to the edges. The stream covers [a, b]; c is at or before its first event at or after
+// a, and is left after the last at or before b (the next window starts at b or later, and an
+// event at exactly its start changes no silence in it).
+func longestClipped(c *gapCursor, a, b int64) int64 {
+	for {
+		t, ok := c.peek()
+		if !ok || t >= a {
+			break
+		}
+		c.next()
+	}
 	prev := a
 	var longest int64
-	for i := lo; i < len(times) && times[i] <= b; i++ {
-		longest = max(longest, times[i]-prev)
-		prev = times[i]
+	for {
+		t, ok := c.peek()
+		if !ok || t > b {
+			break
+		}
+		c.next()
+		longest = max(longest, t-prev)
+		prev = t
 	}
 	return max(longest, b-prev)
 }

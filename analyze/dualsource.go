@@ -41,6 +41,11 @@ type DualSourceIP struct {
 	order []string
 	// instance marks the credentials reported as instance credentials used outside AWS.
 	instance map[string]string
+	// sweepAt: when (in log time) to forget the credentials idle for longer than their window
+	// (short-lived tokens come and go; what a credential did more than a window ago can no
+	// longer pair with anything), so that the state grows with the credentials in use, not
+	// with every credential the input ever saw.
+	sweepAt time.Time
 }
 
 type dualState struct {
@@ -72,6 +77,9 @@ func (d *DualSourceIP) Observe(ev *event.Event) {
 	if ev.Credential == "" || !ev.RemoteAddr.IsValid() || ev.Has(event.FlagAWSInternal) || ev.Has(event.FlagServiceActor) {
 		return
 	}
+	if ev.Time.After(d.sweepAt) {
+		d.sweep(ev.Time)
+	}
 	st := d.state[ev.Credential]
 	if st == nil {
 		c := d.env.Config
@@ -93,6 +101,18 @@ func (d *DualSourceIP) Observe(ev *event.Event) {
 		d.instance[ev.Credential] = ev.DisplayName
 	}
 	st.lastExt, st.extAddr, st.extEvid = ev.Time, ev.RemoteAddr, evidenceOf(ev)
+}
+
+// sweep forgets the credentials not used within their window before now.
+func (d *DualSourceIP) sweep(now time.Time) {
+	if !d.sweepAt.IsZero() {
+		for k, st := range d.state {
+			if now.Sub(st.lastInt) > st.window && now.Sub(st.lastExt) > st.window {
+				delete(d.state, k)
+			}
+		}
+	}
+	d.sweepAt = now.Add(max(d.env.Config.DualSourceIP.Window, time.Minute))
 }
 
 // instanceOutside reports EC2 instance credentials used from a public address the role has not

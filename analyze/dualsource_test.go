@@ -1,9 +1,12 @@
 package analyze
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/baseline"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -45,5 +48,41 @@ func TestDualSourceIP(t *testing.T) {
 				t.Errorf("source_ips = %v, want the internal and the external address", got[0].SourceIPs)
 			}
 		})
+	}
+}
+
+// TestDualSourceIPForgetsIdle: a credential idle for longer than the window is forgotten (the
+// state holds the credentials in use, not every short-lived token of a week), and forgetting
+// changes nothing: a switch within the window across a sweep still fires, one just past it
+// does not.
+func TestDualSourceIPForgetsIdle(t *testing.T) {
+	var evs []event.Event
+	for i := range 2000 { // a fresh token every three minutes for four days, each used a few times
+		cred := fmt.Sprintf("tok-%d", i)
+		for k := range 3 {
+			evs = append(evs, vev(time.Duration(i)*3*time.Minute+time.Duration(k)*time.Second, "app", event.OpRead, "kv/data/a",
+				from("10.1.2.3"), withCred(cred)))
+		}
+	}
+	// Within the window, across the sweeps the other tokens trigger: fires.
+	evs = append(evs, vev(10*time.Hour, "stolen", event.OpRead, "kv/data/a", from("10.9.9.9"), withCred("s1")),
+		vev(10*time.Hour+59*time.Minute, "stolen", event.OpRead, "kv/data/b", from("203.0.113.50"), withCred("s1")))
+	// Just past it: quiet.
+	evs = append(evs, vev(20*time.Hour, "late", event.OpRead, "kv/data/a", from("10.9.9.8"), withCred("s2")),
+		vev(21*time.Hour+time.Minute, "late", event.OpRead, "kv/data/b", from("203.0.113.51"), withCred("s2")))
+	slices.SortStableFunc(evs, func(a, b event.Event) int { return a.Time.Compare(b.Time) })
+	cfg := DefaultConfig()
+	d := NewDualSourceIP(Env{Config: &cfg, Baseline: baseline.New()}).(*DualSourceIP)
+	peak := 0
+	for i := range evs {
+		d.Observe(&evs[i])
+		peak = max(peak, len(d.state))
+	}
+	got := d.Finish()
+	if len(got) != 1 || got[0].Credential != "s1" {
+		t.Fatalf("got %+v, want one finding for s1", got)
+	}
+	if peak > 100 { // a window holds 20 tokens of this log, and a sweep runs once a window
+		t.Errorf("%d credentials held at once, want the ones of about two windows", peak)
 	}
 }

@@ -58,6 +58,7 @@ func StreamGaps(evs []event.Event, start, end time.Time, cfg AuditGapConfig) ([]
 		cfg.Context = def.Context
 	}
 	d := &AuditGap{env: Env{Config: &Config{AuditGap: cfg}}, files: map[string]*gapFile{}}
+	defer d.store.close()
 	type trail struct {
 		times []int64
 		files map[string]struct{}
@@ -94,7 +95,7 @@ func StreamGaps(evs []event.Event, start, end time.Time, cfg AuditGapConfig) ([]
 		name := s.files[0].name
 		var times []int64
 		for _, f := range s.files {
-			times = append(times, f.times...)
+			times = append(times, f.times.all()...)
 		}
 		cov = append(cov, StreamCoverage{Stream: name, Store: s.files[0].after[0].ev.kind.String(), Files: len(s.files),
 			First: time.Unix(0, times[0]).UTC(), Last: time.Unix(0, times[len(times)-1]).UTC(), Events: len(times)})
