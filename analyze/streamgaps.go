@@ -58,7 +58,7 @@ func StreamGaps(evs []event.Event, start, end time.Time, cfg AuditGapConfig) ([]
 		cfg.Context = def.Context
 	}
 	d := &AuditGap{env: Env{Config: &Config{AuditGap: cfg}}, files: map[string]*gapFile{}}
-	defer d.store.close()
+	defer func() { d.store.close() }() // the store is made by the first observe
 	type trail struct {
 		times []int64
 		files map[string]struct{}
