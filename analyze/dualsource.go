@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultsentry/vaultsentry/analyze/internal/window"
 	"github.com/vaultsentry/vaultsentry/event"
 )
 
@@ -41,11 +42,11 @@ type DualSourceIP struct {
 	order []string
 	// instance marks the credentials reported as instance credentials used outside AWS.
 	instance map[string]string
-	// sweepAt: when (in log time) to forget the credentials idle for longer than their window
-	// (short-lived tokens come and go; what a credential did more than a window ago can no
-	// longer pair with anything), so that the state grows with the credentials in use, not
+	// idle: each credential's state until it has been quiet long enough to be forgotten
+	// (window.SettleAfter; short-lived tokens come and go, and what a credential did more than a
+	// window ago pairs with nothing), so that the state grows with the credentials in use, not
 	// with every credential the input ever saw.
-	sweepAt time.Time
+	idle window.Deadlines[string]
 }
 
 type dualState struct {
@@ -77,9 +78,7 @@ func (d *DualSourceIP) Observe(ev *event.Event) {
 	if ev.Credential == "" || !ev.RemoteAddr.IsValid() || ev.Has(event.FlagAWSInternal) || ev.Has(event.FlagServiceActor) {
 		return
 	}
-	if ev.Time.After(d.sweepAt) {
-		d.sweep(ev.Time)
-	}
+	d.idle.Due(ev.Time, func(cred string) { delete(d.state, cred) })
 	st := d.state[ev.Credential]
 	if st == nil {
 		c := d.env.Config
@@ -87,6 +86,7 @@ func (d *DualSourceIP) Observe(ev *event.Event) {
 		d.state[ev.Credential] = st
 	}
 	w := st.window
+	d.idle.Set(ev.Credential, window.SettleAfter(ev.Time, w))
 	if d.env.Config.IsInternal(ev.RemoteAddr) {
 		if !st.lastExt.IsZero() && ev.Time.Sub(st.lastExt) <= w {
 			d.report(ev, st.extAddr, ev.RemoteAddr, st.extEvid, st.lastExt)
@@ -101,18 +101,6 @@ func (d *DualSourceIP) Observe(ev *event.Event) {
 		d.instance[ev.Credential] = ev.DisplayName
 	}
 	st.lastExt, st.extAddr, st.extEvid = ev.Time, ev.RemoteAddr, evidenceOf(ev)
-}
-
-// sweep forgets the credentials not used within their window before now.
-func (d *DualSourceIP) sweep(now time.Time) {
-	if !d.sweepAt.IsZero() {
-		for k, st := range d.state {
-			if now.Sub(st.lastInt) > st.window && now.Sub(st.lastExt) > st.window {
-				delete(d.state, k)
-			}
-		}
-	}
-	d.sweepAt = now.Add(max(d.env.Config.DualSourceIP.Window, time.Minute))
 }
 
 // instanceOutside reports EC2 instance credentials used from a public address the role has not
