@@ -60,7 +60,9 @@ func (s *Stats) fail(name string, off int64, err error) {
 
 // Fetcher turns listed objects into inputs. Objects are fetched ahead of their readers, in
 // input order (the order sources.Load opens them), at most InFlight at once: a slot is taken
-// when a GetObject starts and given back when the reader closes the object.
+// when a GetObject starts and given back when the reader closes the object. An object its
+// reader opens before the prefetcher got to it is fetched then, without a slot (at most one per
+// reader, and the prefetcher skips it).
 type Fetcher struct {
 	ctx      context.Context
 	api      API
@@ -129,24 +131,17 @@ func (f *Fetcher) prefetch() {
 }
 
 func (f *Fetcher) open(i int) (io.ReadCloser, error) {
-	f.started.Do(func() { go f.prefetch() })
 	s := &f.slots[i]
 	if s.opened.Swap(true) {
 		return f.get(f.ctx, f.objs[i], false)
 	}
 	if s.state.CompareAndSwap(0, 2) {
-		// Opened before the prefetcher reached it: fetch it now, in a slot of its own (the
-		// objects before it hold the others, and their readers give them back).
-		select {
-		case f.sem <- struct{}{}:
-		case <-f.ctx.Done():
-			return nil, f.ctx.Err()
-		}
-		rc, err := f.get(f.ctx, f.objs[i], true)
-		if err != nil {
-			<-f.sem
-		}
-		return rc, err
+		f.started.Do(func() { go f.prefetch() }) // the first Open: the prefetcher starts after this object
+		// Opened before the prefetcher reached it: fetched now, outside the slots. The slots
+		// bound what is fetched ahead of the readers; a reader that waited for one could wait
+		// for ever, the prefetcher taking each slot given back for an object after this one,
+		// whose reader is not started before this one gives its events (sources.Stream).
+		return f.get(f.ctx, f.objs[i], false)
 	}
 	select {
 	case <-s.done:

@@ -309,8 +309,10 @@ func TestFetchInFlightBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond) // the prefetcher runs ahead as far as it may
-	if n := srv.Gets.Load(); n != 5 {
-		t.Errorf("%d GetObjects with one reader holding its object and a bound of 5", n)
+	// The first object, opened before the prefetcher started, is fetched outside the slots
+	// (TestFetchReaderNeverWaitsForPrefetch); the five after it are fetched ahead.
+	if n := srv.Gets.Load(); n != 6 {
+		t.Errorf("%d GetObjects with one reader holding its object and a bound of 5 ahead", n)
 	}
 	rc.Close()
 	for _, in := range ins[1:] {
@@ -330,3 +332,67 @@ func TestFetchInFlightBound(t *testing.T) {
 }
 
 var _ = sources.Input{}
+
+// TestFetchReaderNeverWaitsForPrefetch: a reader that opens its object before the prefetcher
+// got to it is served at once, even with every slot held by objects fetched ahead (sources.Stream
+// starts the readers after it only once it has given its events: had it waited for a slot, the
+// prefetcher could take each one given back for those later objects, and the run would hang).
+func TestFetchReaderNeverWaitsForPrefetch(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	var objs []Object
+	for i := range 10 {
+		k := fmt.Sprintf("o%02d", i)
+		srv.Put("b", k, &s3fake.Object{Body: []byte(k)})
+		objs = append(objs, Object{Bucket: "b", Key: k})
+	}
+	f := NewFetcher(context.Background(), client(t, srv), objs, 2, &Stats{})
+	ins := f.Inputs()
+	var held []io.ReadCloser
+	for _, in := range ins[:2] { // both slots, held by their readers
+		rc, err := in.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, rc)
+	}
+	done := make(chan string, 1)
+	go func() {
+		rc, err := ins[5].Open() // the prefetcher waits for a slot before o02: o05 is not fetched
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		done <- string(b)
+	}()
+	select {
+	case got := <-done:
+		if got != "o05" {
+			t.Errorf("o05 read %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a reader waits for a prefetch slot while the objects before it hold them")
+	}
+	for _, rc := range held {
+		rc.Close()
+	}
+	for _, in := range ins[2:] {
+		if in.Name == ins[5].Name {
+			continue
+		}
+		rc, err := in.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.HasSuffix(in.Name, string(b)) {
+			t.Errorf("%s read %q", in.Name, b)
+		}
+	}
+	if n := srv.Gets.Load(); n != 10 {
+		t.Errorf("%d GetObjects for 10 objects", n)
+	}
+}
