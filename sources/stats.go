@@ -47,9 +47,10 @@ type FileStats struct {
 	// same principal and secret repeats (CloudTrail logs both): dropped so each read counts once.
 	BatchEchoes int `json:"batch_echoes,omitempty"`
 
-	// Late counts the events that came more than the reorder bound (sources.ReorderWindow,
-	// sources.ReorderEvents) after newer events of the same input in a streamed run: analysed,
-	// out of time order.
+	// Late counts the events of a streamed run analysed after a newer event, out of time order:
+	// they came more than the reorder bound (sources.ReorderWindow, sources.ReorderEvents)
+	// after newer events of the same input, or they are older than the input's start (a
+	// CloudTrail record delivered more than sources.StartSlack after it happened).
 	Late int `json:"late_events,omitempty"`
 }
 

@@ -24,10 +24,14 @@ import (
 // Order: each input's events are put in time order by a buffer of ReorderEvents events (an
 // event up to ReorderWindow older than the newest of its input, and at most ReorderEvents
 // events behind it, finds its place); the inputs are merged exactly, each opened when the merge
-// reaches the time its first event can have (StartTime), so rotated files named in any order
-// and CloudTrail delivery files that overlap are merged as Load merges them. An event later
-// than that bound is still analysed, out of order, and counted in its file's Late. Ties keep
-// input order (input, then position), as in Load.
+// reaches the time its first event can have (its start: startTimes), so rotated files named in
+// any order and CloudTrail delivery files that overlap are merged as Load merges them. An event
+// later than that bound is still analysed, out of order, and counted in its file's Late. Ties
+// keep input order (input, then position), as in Load.
+//
+// An event earlier than its input's start (a CloudTrail record delivered more than StartSlack
+// after it happened) is merged as if it were at the start: the order never depends on how soon
+// a reader happened to give its events, so the same inputs give the same stream on every run.
 //
 // Formats that work across their files (Stager: CloudTrail's duplicate deliveries and batch
 // echoes) do so on the merged stream, in a window of log time. The returned Loaded has no
@@ -96,6 +100,7 @@ type merger struct {
 	errs    []error
 	panics  []*PanicError
 	used    []int
+	starts  []time.Time // each input's start (startTimes)
 	stages  []Stage
 	next    []func(*event.Event) // where each stage's events go (chain)
 	reading chan struct{}        // a slot per input being read (maxReading)
@@ -111,7 +116,8 @@ type merger struct {
 	starving bool
 	stopped  bool
 
-	out []event.Event
+	out    []event.Event
+	newest time.Time // the newest event taken: one before it is late
 }
 
 // inputStream is one input between its reader and the merge.
@@ -126,11 +132,20 @@ type inputStream struct {
 	given bool // gave its first chunk, or finished
 
 	// The reorder buffer, the reader's own.
-	buf     []event.Event
-	sorter  Sorter
-	newest  time.Time
-	lastOut time.Time
-	late    int
+	buf    []event.Event
+	sorter Sorter
+	newest time.Time
+
+	late int // events taken before one newer already taken (the merge's)
+}
+
+// key is where the input's next event goes in the merge: its time, or the input's start if
+// that is later (Stream).
+func (s *inputStream) key() time.Time {
+	if t, st := s.cur[0].Time, s.m.starts[s.idx]; t.Before(st) {
+		return st
+	}
+	return s.cur[0].Time
 }
 
 func (m *merger) run() error {
@@ -139,6 +154,7 @@ func (m *merger) run() error {
 	defer cancel()
 	n := len(m.inputs)
 	starts := startTimes(ctx, m.inputs, m.opts)
+	m.starts = starts
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -208,7 +224,7 @@ func (m *merger) run() error {
 				if len(s.cur) > 0 {
 					continue
 				}
-				if s.given || first == nil || !starts[s.idx].After(first.cur[0].Time) {
+				if s.given || first == nil || !starts[s.idx].After(first.key()) {
 					wait = s
 					break
 				}
@@ -230,7 +246,7 @@ func (m *merger) run() error {
 			continue
 		}
 		// An input not opened yet whose events can come before the earliest: open it first.
-		if next < n && (first == nil || !starts[order[next]].After(first.cur[0].Time)) {
+		if next < n && (first == nil || !starts[order[next]].After(first.key())) {
 			start()
 			continue
 		}
@@ -289,10 +305,9 @@ func (m *merger) run() error {
 	return nil
 }
 
-// before orders two inputs by their next event: time, then input order.
+// before orders two inputs by their next event: its key, then input order.
 func before(a, b *inputStream) bool {
-	ta, tb := a.cur[0].Time, b.cur[0].Time
-	if c := ta.Compare(tb); c != 0 {
+	if c := a.key().Compare(b.key()); c != 0 {
 		return c < 0
 	}
 	return a.idx < b.idx
@@ -302,17 +317,30 @@ func before(a, b *inputStream) bool {
 // before the start of the next input not opened yet.
 func (m *merger) take(first, second *inputStream, more bool, nextStart time.Time) error {
 	chunk := first.cur
+	start := m.starts[first.idx]
+	var limit time.Time
+	if second != nil {
+		limit = second.key()
+	}
 	i := 0
 	for i < len(chunk) {
 		ev := &chunk[i]
+		key := ev.Time
+		if key.Before(start) {
+			key = start
+		}
 		if second != nil {
-			t := second.cur[0].Time
-			if c := ev.Time.Compare(t); c > 0 || (c == 0 && second.idx < first.idx) {
+			if c := key.Compare(limit); c > 0 || (c == 0 && second.idx < first.idx) {
 				break
 			}
 		}
-		if more && !ev.Time.Before(nextStart) {
+		if more && !key.Before(nextStart) {
 			break
+		}
+		if ev.Time.Before(m.newest) {
+			first.late++
+		} else {
+			m.newest = ev.Time
 		}
 		m.emitStaged(ev)
 		i++
@@ -440,12 +468,6 @@ func (s *inputStream) flush(all bool) {
 	}
 	if cut == 0 {
 		return
-	}
-	for i := 0; i < cut && s.buf[i].Time.Before(s.lastOut); i++ {
-		s.late++
-	}
-	if t := s.buf[cut-1].Time; t.After(s.lastOut) {
-		s.lastOut = t
 	}
 	for lo := 0; lo < cut; lo += streamChunk {
 		hi := min(lo+streamChunk, cut)

@@ -107,8 +107,9 @@ func writeSummary(w io.Writer, r *report.Result, panics []*sources.PanicError, e
 			fmt.Fprintf(w, "  %s: %s\n", name, report.Sanitize(f.Note))
 		}
 		if f.Late > 0 {
-			fmt.Fprintf(w, "  %s: %d events came more than %s or %d events after newer ones of the file: analysed out of time order (late_events)\n",
-				name, f.Late, sources.ReorderWindow, sources.ReorderEvents)
+			fmt.Fprintf(w, "  %s: %d events analysed out of time order (late_events): they came more than %s or %d events after newer ones of the file, "+
+				"or a CloudTrail file delivered them more than %s after they happened\n",
+				name, f.Late, sources.ReorderWindow, sources.ReorderEvents, sources.StartSlack)
 		}
 		for _, p := range f.Problems {
 			fmt.Fprintf(w, "  %s:%d: %s\n", name, p.Line, report.Sanitize(p.Reason))

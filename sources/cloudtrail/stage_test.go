@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -696,5 +697,82 @@ func TestStageOutOfOrder(t *testing.T) {
 	}
 	if emitted+dropped != pushed || dropped == 0 {
 		t.Errorf("%d pushed, %d emitted, %d dropped", pushed, emitted, dropped)
+	}
+}
+
+// TestStreamDeliveredLateSameEveryRun: a record delivered in a file named more than
+// sources.StartSlack after it happened is merged at the file's start, whether that file's
+// reader gives its events before the merge reaches them or long after: the stream is the same
+// on every run, and the record is counted late, never dropped.
+func TestStreamDeliveredLateSameEveryRun(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 9, 11, 23, 0, 0, 0, time.UTC)
+	record := func(at time.Duration, id string) string {
+		return fmt.Sprintf(`{"eventVersion":"1.08","eventTime":%q,"eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue",`+
+			`"awsRegion":"eu-west-1","sourceIPAddress":"10.0.0.7","userAgent":"aws-sdk-go-v2","eventID":%q,"eventType":"AwsApiCall",`+
+			`"recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/app/s",`+
+			`"accountId":"111122223333","accessKeyId":"ASIAEXAMPLE"},"requestParameters":{"secretId":"db/%s"}}`,
+			t0.Add(at).Format(time.RFC3339), id, id)
+	}
+	write := func(delivered time.Duration, unique string, recs ...string) string {
+		name := fmt.Sprintf("111122223333_CloudTrail_eu-west-1_%s_%s.json", t0.Add(delivered).Format("20060102T1504Z"), unique)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(`{"Records":[`+strings.Join(recs, ",")+`]}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var a []string
+	for m := range 60 {
+		a = append(a, record(time.Duration(m)*time.Minute+time.Second, fmt.Sprintf("a%02d", m)))
+	}
+	var paths []string
+	for d := 10; d <= 60; d += 10 { // a file every ten minutes, with the ten minutes before it
+		paths = append(paths, write(time.Duration(d)*time.Minute, "AbCdEfGh12345678", a[d-10:d]...))
+	}
+	// named 23:50, so its start is 23:20; its first record is from 23:10
+	paths = append(paths, write(50*time.Minute, "ZyXwVuTs87654321", record(10*time.Minute, "late"), record(48*time.Minute, "b48")))
+	run := func(slow int) ([]string, []int) {
+		var ins []sources.Input
+		for i, p := range paths {
+			ins = append(ins, sources.Input{Name: p, Open: func() (io.ReadCloser, error) {
+				if i == slow {
+					time.Sleep(50 * time.Millisecond) // the merge gets to this file's start before it gives anything
+				}
+				return os.Open(p)
+			}})
+		}
+		var ids []string
+		res, err := sources.Stream(context.Background(), ins, sources.LoadOptions{Formats: []sources.FileFormat{Format{}}}, func(evs []event.Event) error {
+			for _, ev := range evs {
+				ids = append(ids, ev.Resource)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var late []int
+		for _, f := range res.Files {
+			late = append(late, f.Late)
+		}
+		return ids, late
+	}
+	want, wantLate := run(-1)
+	if len(want) != 62 {
+		t.Fatalf("%d events, want 62", len(want))
+	}
+	if !slices.Equal(wantLate, []int{0, 0, 0, 0, 0, 0, 1}) {
+		t.Errorf("late = %v, want only the last file's record from 23:10, taken at 23:20", wantLate)
+	}
+	if i := slices.IndexFunc(want, func(s string) bool { return strings.HasSuffix(s, "/late") }); i < 0 || !strings.HasSuffix(want[i-1], "a19") || !strings.HasSuffix(want[i+1], "a20") {
+		t.Errorf("the late record is not at its file's start (23:20): %v", want)
+	}
+	for slow := range paths {
+		for range 3 {
+			if got, late := run(slow); !slices.Equal(got, want) || !slices.Equal(late, wantLate) {
+				t.Fatalf("file %d read slowly: stream differs\n got %v late %v\nwant %v late %v", slow, got, late, want, wantLate)
+			}
+		}
 	}
 }
