@@ -315,23 +315,12 @@ func TestFetchInFlightBound(t *testing.T) {
 		t.Errorf("%d GetObjects with one reader holding its object and a bound of 5 ahead", n)
 	}
 	rc.Close()
-	for _, in := range ins[1:] {
-		rc, err := in.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if !strings.HasSuffix(in.Name, string(b)) {
-			t.Errorf("%s read %q", in.Name, b)
-		}
-	}
+	readEach(t, ins[1:])
 	if n := srv.Gets.Load(); n != 40 {
 		t.Errorf("%d GetObjects for 40 objects", n)
 	}
 }
 
-var _ = sources.Input{}
 
 // TestFetchReaderNeverWaitsForPrefetch: a reader that opens its object before the prefetcher
 // got to it is served at once, even with every slot held by objects fetched ahead (sources.Stream
@@ -378,10 +367,16 @@ func TestFetchReaderNeverWaitsForPrefetch(t *testing.T) {
 	for _, rc := range held {
 		rc.Close()
 	}
-	for _, in := range ins[2:] {
-		if in.Name == ins[5].Name {
-			continue
-		}
+	readEach(t, slices.Delete(slices.Clone(ins[2:]), 3, 4)) // all but o05
+	if n := srv.Gets.Load(); n != 10 {
+		t.Errorf("%d GetObjects for 10 objects", n)
+	}
+}
+
+// readEach opens, reads and closes each input in turn; each object holds its own key.
+func readEach(t *testing.T, ins []sources.Input) {
+	t.Helper()
+	for _, in := range ins {
 		rc, err := in.Open()
 		if err != nil {
 			t.Fatal(err)
@@ -391,8 +386,5 @@ func TestFetchReaderNeverWaitsForPrefetch(t *testing.T) {
 		if !strings.HasSuffix(in.Name, string(b)) {
 			t.Errorf("%s read %q", in.Name, b)
 		}
-	}
-	if n := srv.Gets.Load(); n != 10 {
-		t.Errorf("%d GetObjects for 10 objects", n)
 	}
 }
