@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"iter"
 	"net/netip"
 	"path/filepath"
@@ -297,5 +298,31 @@ func TestLinkOfCacheKeepsCopies(t *testing.T) {
 		if k.principal != principal || k.display != display || k.link != principal || v != "payments-api" {
 			t.Errorf("cache entry %+v -> %q changed with the buffer", k, v)
 		}
+	}
+}
+
+// TestNoteCounterIdentitiesOverManyAddresses: identities seen first from more addresses than
+// are listed per identity are still counted once each behind the address most come through.
+func TestNoteCounterIdentitiesOverManyAddresses(t *testing.T) {
+	cfg := DefaultConfig()
+	n := NewNoteCounter(&cfg)
+	lb := netip.MustParseAddr("10.0.0.1")
+	for id := range 10 {
+		name := fmt.Sprintf("id-%d", id)
+		for k := range 12 { // one request each from 12 addresses of its own
+			ev := vev(0, name, event.OpRead, "kv/data/x")
+			ev.RemoteAddr = netip.AddrFrom4([4]byte{192, 0, 2, byte(id*12 + k)})
+			n.Add(&ev)
+		}
+		for range 200 { // then through the load balancer, twice over
+			ev := vev(0, name, event.OpRead, "kv/data/x")
+			ev.RemoteAddr = lb
+			n.Add(&ev)
+			n.Add(&ev)
+		}
+	}
+	got := n.Notes()
+	if len(got) != 1 || !strings.Contains(got[0], "10.0.0.1 is the remote address of 97% of Vault requests from 10 identities") {
+		t.Errorf("notes %q, want 10.0.0.1 behind 97%% of requests from 10 identities", got)
 	}
 }
