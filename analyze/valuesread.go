@@ -15,6 +15,10 @@ import (
 // those secrets a change for nothing.
 const rotateListed = "rotate the secrets listed"
 
+// ValuesReadLooksAt reports whether Runner.Finish's second pass (values_read) looks at ev: a
+// second pass kept for it alone may leave the other events out.
+func ValuesReadLooksAt(ev *event.Event) bool { return isSecretAccess(ev) }
+
 // fillValuesRead sets ValuesRead of each finding that lists resources: those of its Resources
 // whose value one of the finding's identities was given (event.FlagValueRead, OutcomeOK) between
 // its FirstSeen and LastSeen, in the order of Resources. A finding is about an identity (the

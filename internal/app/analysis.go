@@ -27,6 +27,9 @@ type analysis struct {
 	notes   *analyze.NoteCounter
 	collect *metrics.Collector
 	copy    *secondPass // a streamed run's copy of the analysed events; nil in memory
+	// copyAll: the copy holds every analysed event (the HTML charts count them all); otherwise
+	// only those values_read looks at (analyze.ValuesReadLooksAt).
+	copyAll bool
 	// inMemory: consume compacts the kept events at the front of the loaded slice.
 	inMemory bool
 	kept     []event.Event
@@ -49,6 +52,7 @@ func (p *pipeline) newAnalysis(win *window, bl *baseline.Baseline, cfg *analyze.
 		if a.copy, err = newSecondPass(); err != nil {
 			return nil, err
 		}
+		a.copyAll = p.charts()
 	}
 	return a, nil
 }
@@ -72,7 +76,7 @@ func (a *analysis) consume(evs []event.Event) error {
 			a.collect.Add(ev)
 		}
 		a.notes.Add(ev)
-		if a.copy != nil {
+		if a.copy != nil && (a.copyAll || analyze.ValuesReadLooksAt(ev)) {
 			a.copy.Add(ev)
 		}
 		if !a.runner.Observe(ev) {

@@ -201,7 +201,7 @@ func (p *pipeline) run() (out Outcome, err error) {
 			report.Sanitize(o.BaselinePath), len(bl.Principals))
 		return Outcome{}, nil
 	}
-	if slices.ContainsFunc(o.outputs(), func(out Output) bool { return out.Format == "html" }) {
+	if p.charts() {
 		from := rr.First
 		if !cfg.LearnUntil.IsZero() && cfg.LearnUntil.After(from) && cfg.LearnUntil.Before(rr.Last) {
 			from = cfg.LearnUntil // chart the reporting period, not the history
@@ -326,4 +326,10 @@ func withNote(err error, note string) error {
 		return &RuntimeError{Err: re.Err, Hint: hint}
 	}
 	return err
+}
+
+// charts reports whether the run writes an HTML report, whose charts take a second pass over
+// every analysed event.
+func (p *pipeline) charts() bool {
+	return slices.ContainsFunc(p.opts.outputs(), func(out Output) bool { return out.Format == "html" })
 }
