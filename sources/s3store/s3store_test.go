@@ -308,9 +308,12 @@ func TestFetchInFlightBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the prefetcher runs ahead as far as it may
 	// The first object, opened before the prefetcher started, is fetched outside the slots
-	// (TestFetchReaderNeverWaitsForPrefetch); the five after it are fetched ahead.
+	// (TestFetchReaderNeverWaitsForPrefetch); the five after it are fetched ahead, and no more.
+	for deadline := time.Now().Add(10 * time.Second); srv.Gets.Load() < 6 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // time to fetch a seventh, were the bound not kept
 	if n := srv.Gets.Load(); n != 6 {
 		t.Errorf("%d GetObjects with one reader holding its object and a bound of 5 ahead", n)
 	}
