@@ -296,14 +296,7 @@ func TestFetchFailuresAndKMS(t *testing.T) {
 func TestFetchInFlightBound(t *testing.T) {
 	srv := s3fake.New()
 	defer srv.Close()
-	var objs []Object
-	for i := range 40 {
-		k := fmt.Sprintf("o%02d", i)
-		srv.Put("b", k, &s3fake.Object{Body: []byte(k)})
-		objs = append(objs, Object{Bucket: "b", Key: k})
-	}
-	f := NewFetcher(context.Background(), client(t, srv), objs, 5, &Stats{})
-	ins := f.Inputs()
+	ins := keyedInputs(t, srv, 40, 5)
 	rc, err := ins[0].Open()
 	if err != nil {
 		t.Fatal(err)
@@ -332,14 +325,7 @@ func TestFetchInFlightBound(t *testing.T) {
 func TestFetchReaderNeverWaitsForPrefetch(t *testing.T) {
 	srv := s3fake.New()
 	defer srv.Close()
-	var objs []Object
-	for i := range 10 {
-		k := fmt.Sprintf("o%02d", i)
-		srv.Put("b", k, &s3fake.Object{Body: []byte(k)})
-		objs = append(objs, Object{Bucket: "b", Key: k})
-	}
-	f := NewFetcher(context.Background(), client(t, srv), objs, 2, &Stats{})
-	ins := f.Inputs()
+	ins := keyedInputs(t, srv, 10, 2)
 	var held []io.ReadCloser
 	for _, in := range ins[:2] { // both slots, held by their readers
 		rc, err := in.Open()
@@ -374,6 +360,18 @@ func TestFetchReaderNeverWaitsForPrefetch(t *testing.T) {
 	if n := srv.Gets.Load(); n != 10 {
 		t.Errorf("%d GetObjects for 10 objects", n)
 	}
+}
+
+// keyedInputs stores n objects in bucket b, each holding its own key (o00, o01, ...), and
+// returns them as a Fetcher's inputs with inFlight slots.
+func keyedInputs(t *testing.T, srv *s3fake.Server, n, inFlight int) []sources.Input {
+	var objs []Object
+	for i := range n {
+		k := fmt.Sprintf("o%02d", i)
+		srv.Put("b", k, &s3fake.Object{Body: []byte(k)})
+		objs = append(objs, Object{Bucket: "b", Key: k})
+	}
+	return NewFetcher(context.Background(), client(t, srv), objs, inFlight, &Stats{}).Inputs()
 }
 
 // readEach opens, reads and closes each input in turn; each object holds its own key.
