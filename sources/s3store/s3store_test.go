@@ -317,7 +317,6 @@ func TestFetchInFlightBound(t *testing.T) {
 	}
 }
 
-
 // TestFetchReaderNeverWaitsForPrefetch: a reader that opens its object before the prefetcher
 // got to it is served at once, even with every slot held by objects fetched ahead (sources.Stream
 // starts the readers after it only once it has given its events: had it waited for a slot, the
